@@ -1,0 +1,213 @@
+//! Diagnostics: what `doctor` reports and what every format error becomes. Codes are
+//! stable identifiers that tools may match on; messages and hints are for people.
+
+use std::fmt;
+
+use crate::location::{Located, line_col, line_text};
+
+/// A stable diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The file is not well-formed JSON (syntax, encoding, nesting).
+    JsonSyntax,
+    /// The file could not be read at all.
+    ReadFailed,
+    /// The file is larger than the packer reads.
+    FileTooLarge,
+    UnknownKey,
+    MissingKey,
+    WrongType,
+    /// `schema_version` is newer than this packer understands.
+    SchemaTooNew,
+    /// A value has the right type but is not allowed (bad uuid, name, kind, option).
+    InvalidValue,
+    /// A root or input is not a valid workspace path.
+    InvalidPath,
+    DuplicateAssetId,
+    DuplicateAssetUuid,
+    DuplicateRoot,
+    NestedRoot,
+    DuplicateInput,
+    /// `next_asset_id` is not above every issued id.
+    NextAssetIdTooLow,
+    /// A declared input is a symbolic link that leaves the asset root, or is not a file.
+    InputNotConfined,
+    /// The drift kinds, when doctor reports them.
+    RootMissing,
+    RootMoved,
+    UnregisteredAsset,
+    DuplicateUuid,
+    UuidMismatch,
+    InputMissing,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::JsonSyntax => "json_syntax",
+            Code::ReadFailed => "read_failed",
+            Code::FileTooLarge => "file_too_large",
+            Code::UnknownKey => "unknown_key",
+            Code::MissingKey => "missing_key",
+            Code::WrongType => "wrong_type",
+            Code::SchemaTooNew => "schema_too_new",
+            Code::InvalidValue => "invalid_value",
+            Code::InvalidPath => "invalid_path",
+            Code::DuplicateAssetId => "duplicate_asset_id",
+            Code::DuplicateAssetUuid => "duplicate_asset_uuid",
+            Code::DuplicateRoot => "duplicate_root",
+            Code::NestedRoot => "nested_root",
+            Code::DuplicateInput => "duplicate_input",
+            Code::NextAssetIdTooLow => "next_asset_id_too_low",
+            Code::InputNotConfined => "input_not_confined",
+            Code::RootMissing => "root_missing",
+            Code::RootMoved => "root_moved",
+            Code::UnregisteredAsset => "unregistered_asset",
+            Code::DuplicateUuid => "duplicate_uuid",
+            Code::UuidMismatch => "uuid_mismatch",
+            Code::InputMissing => "input_missing",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// One finding, positioned in a file where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    /// Relative to the project root; `None` for a finding about the project as a whole.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The text of the offending line, for people; not part of the JSON shape.
+    #[serde(skip)]
+    pub excerpt: Option<String>,
+}
+
+/// A problem found while decoding a file, at a byte offset of that file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatError {
+    pub code: Code,
+    pub offset: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl FormatError {
+    pub fn new(code: Code, offset: usize, message: impl Into<String>) -> FormatError {
+        FormatError {
+            code,
+            offset,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> FormatError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The error as a positioned message in `file`, whose bytes are `text`.
+    pub fn locate(&self, file: &str, text: &[u8]) -> Located {
+        let (line, column) = line_col(text, self.offset);
+        Located {
+            file: file.to_owned(),
+            line,
+            column,
+            message: self.message.clone(),
+        }
+    }
+
+    /// The error as a diagnostic in `file`, whose bytes are `text`.
+    pub fn diagnostic(&self, file: &str, text: &[u8]) -> Diagnostic {
+        let (line, column) = line_col(text, self.offset);
+        Diagnostic {
+            code: self.code,
+            severity: Severity::Error,
+            file: Some(file.to_owned()),
+            line: Some(line),
+            column: Some(column),
+            message: self.message.clone(),
+            hint: self.hint.clone(),
+            excerpt: line_text(text, line),
+        }
+    }
+}
+
+/// A format error already placed in its file: what a snapshot keeps of an unreadable
+/// registry or declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileError {
+    pub code: Code,
+    pub located: Located,
+    pub hint: Option<String>,
+    pub excerpt: Option<String>,
+}
+
+impl FileError {
+    pub fn from_format(error: &FormatError, file: &str, text: &[u8]) -> FileError {
+        let diagnostic = error.diagnostic(file, text);
+        FileError {
+            code: error.code,
+            located: error.locate(file, text),
+            hint: diagnostic.hint,
+            excerpt: diagnostic.excerpt,
+        }
+    }
+
+    /// An error about a whole file that could not be read (positioned at 1:1).
+    pub fn unreadable(code: Code, file: &str, message: String, hint: Option<String>) -> FileError {
+        FileError {
+            code,
+            located: Located {
+                file: file.to_owned(),
+                line: 1,
+                column: 1,
+                message,
+            },
+            hint,
+            excerpt: None,
+        }
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        Diagnostic {
+            code: self.code,
+            severity: Severity::Error,
+            file: Some(self.located.file.clone()),
+            line: Some(self.located.line),
+            column: Some(self.located.column),
+            message: self.located.message.clone(),
+            hint: self.hint.clone(),
+            excerpt: self.excerpt.clone(),
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Drift: every way the disk can differ from what the registry says, classified as a
+//! pure function of what a load found. Refreshing writes nothing; only an explicit
+//! reconcile action changes files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use uuid::Uuid;
+
+use crate::location::Located;
+use crate::path::AssetPath;
+use crate::registry::AssetId;
+
+/// One difference between the disk and the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Drift {
+    /// A registered `asset.json` was edited on disk and is valid.
+    DeclarationChanged { asset_id: AssetId },
+    /// An input file changed.
+    InputChanged { asset_id: AssetId, path: AssetPath },
+    /// `index.json` changed on disk and is valid.
+    RegistryChanged,
+    /// A registered `asset.json` does not parse or validate.
+    DeclarationInvalid { asset_id: AssetId, error: Located },
+    /// `index.json` does not parse or validate.
+    RegistryInvalid { error: Located },
+    /// A declared input is gone. `path` is relative to `assets/`.
+    InputMissing { asset_id: AssetId, path: AssetPath },
+    /// A registered root has no `asset.json` and no moved copy was found.
+    RootMissing { asset_id: AssetId, root: AssetPath },
+    /// A registered root is gone and its uuid appears at another path.
+    RootMoved {
+        asset_id: AssetId,
+        from: AssetPath,
+        to: AssetPath,
+    },
+    /// An `asset.json` the registry does not list.
+    UnregisteredAsset {
+        root: AssetPath,
+        asset_uuid: Option<Uuid>,
+    },
+    /// Several `asset.json` files carry the same uuid (a copied folder).
+    DuplicateUuid {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        asset_id: Option<AssetId>,
+        asset_uuid: Uuid,
+        roots: Vec<AssetPath>,
+    },
+    /// The registry's uuid for a root differs from its `asset.json`'s.
+    UuidMismatch {
+        asset_id: AssetId,
+        root: AssetPath,
+        registered_uuid: Uuid,
+        declared_uuid: Uuid,
+    },
+}
+
+impl Drift {
+    /// The drift's kind as written in JSON.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Drift::DeclarationChanged { .. } => "declaration_changed",
+            Drift::InputChanged { .. } => "input_changed",
+            Drift::RegistryChanged => "registry_changed",
+            Drift::DeclarationInvalid { .. } => "declaration_invalid",
+            Drift::RegistryInvalid { .. } => "registry_invalid",
+            Drift::InputMissing { .. } => "input_missing",
+            Drift::RootMissing { .. } => "root_missing",
+            Drift::RootMoved { .. } => "root_moved",
+            Drift::UnregisteredAsset { .. } => "unregistered_asset",
+            Drift::DuplicateUuid { .. } => "duplicate_uuid",
+            Drift::UuidMismatch { .. } => "uuid_mismatch",
+        }
+    }
+
+    /// The registered asset concerned, if any.
+    pub fn asset_id(&self) -> Option<AssetId> {
+        match self {
+            Drift::DeclarationChanged { asset_id }
+            | Drift::InputChanged { asset_id, .. }
+            | Drift::DeclarationInvalid { asset_id, .. }
+            | Drift::InputMissing { asset_id, .. }
+            | Drift::RootMissing { asset_id, .. }
+            | Drift::RootMoved { asset_id, .. }
+            | Drift::UuidMismatch { asset_id, .. } => Some(*asset_id),
+            Drift::DuplicateUuid { asset_id, .. } => *asset_id,
+            Drift::RegistryChanged
+            | Drift::RegistryInvalid { .. }
+            | Drift::UnregisteredAsset { .. } => None,
+        }
+    }
+
+    /// Structural drift waits for an explicit reconcile decision and makes the project
+    /// `diverged`. The rest is either refreshed on its own or fixed by editing a file.
+    pub fn is_structural(&self) -> bool {
+        matches!(
+            self,
+            Drift::RootMissing { .. }
+                | Drift::RootMoved { .. }
+                | Drift::UnregisteredAsset { .. }
+                | Drift::DuplicateUuid { .. }
+                | Drift::UuidMismatch { .. }
+        )
+    }
+}
+
+/// What classification needs to know about one registered asset.
+#[derive(Debug, Clone)]
+pub struct RegisteredView<'a> {
+    pub asset_id: AssetId,
+    pub asset_uuid: Uuid,
+    pub root: &'a AssetPath,
+    /// `None`: no `asset.json` at the root.
+    pub found: Option<FoundView<'a>>,
+}
+
+/// What classification needs to know about one `asset.json` found on disk.
+#[derive(Debug, Clone)]
+pub struct FoundView<'a> {
+    /// The uuid, when it could be read (even from an otherwise invalid file).
+    pub asset_uuid: Option<Uuid>,
+    /// The first error of an invalid declaration.
+    pub error: Option<&'a Located>,
+    /// Inputs that are missing, relative to `assets/`.
+    pub missing_inputs: Vec<AssetPath>,
+    /// Errors about inputs that exist but are not confined to the root.
+    pub input_errors: Vec<Located>,
+}
+
+/// Classifies the structural and validity drift of a freshly loaded workspace: the
+/// registered assets in id order, and the `asset.json` files found at unregistered
+/// roots. The result is in a deterministic order: per registered asset in id order,
+/// then duplicates by uuid, then unregistered assets by root.
+pub fn classify(
+    registered: &[RegisteredView<'_>],
+    unregistered: &BTreeMap<AssetPath, FoundView<'_>>,
+) -> Vec<Drift> {
+    let mut drifts = Vec::new();
+    // Every root (registered or not) at which each uuid is declared.
+    let mut by_uuid: HashMap<Uuid, BTreeSet<&AssetPath>> = HashMap::new();
+    for asset in registered {
+        if let Some(uuid) = asset.found.as_ref().and_then(|f| f.asset_uuid) {
+            by_uuid.entry(uuid).or_default().insert(asset.root);
+        }
+    }
+    for (root, found) in unregistered {
+        if let Some(uuid) = found.asset_uuid {
+            by_uuid.entry(uuid).or_default().insert(root);
+        }
+    }
+    let owner: HashMap<Uuid, AssetId> = registered
+        .iter()
+        .map(|a| (a.asset_uuid, a.asset_id))
+        .collect();
+    // Unregistered roots already explained by a move or a duplicate.
+    let mut claimed: BTreeSet<&AssetPath> = BTreeSet::new();
+    let mut reported_duplicates: BTreeSet<Uuid> = BTreeSet::new();
+
+    for asset in registered {
+        let Some(found) = &asset.found else {
+            let candidates: Vec<&AssetPath> = by_uuid
+                .get(&asset.asset_uuid)
+                .map(|roots| {
+                    roots
+                        .iter()
+                        .copied()
+                        .filter(|r| unregistered.contains_key(*r))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match candidates.as_slice() {
+                [] => drifts.push(Drift::RootMissing {
+                    asset_id: asset.asset_id,
+                    root: asset.root.clone(),
+                }),
+                [to] => {
+                    claimed.insert(to);
+                    drifts.push(Drift::RootMoved {
+                        asset_id: asset.asset_id,
+                        from: asset.root.clone(),
+                        to: (*to).clone(),
+                    });
+                }
+                several => {
+                    claimed.extend(several.iter().copied());
+                    reported_duplicates.insert(asset.asset_uuid);
+                    drifts.push(Drift::DuplicateUuid {
+                        asset_id: Some(asset.asset_id),
+                        asset_uuid: asset.asset_uuid,
+                        roots: several.iter().map(|r| (*r).clone()).collect(),
+                    });
+                }
+            }
+            continue;
+        };
+        if let Some(declared) = found.asset_uuid
+            && declared != asset.asset_uuid
+        {
+            drifts.push(Drift::UuidMismatch {
+                asset_id: asset.asset_id,
+                root: asset.root.clone(),
+                registered_uuid: asset.asset_uuid,
+                declared_uuid: declared,
+            });
+        }
+        if let Some(error) = found.error {
+            drifts.push(Drift::DeclarationInvalid {
+                asset_id: asset.asset_id,
+                error: error.clone(),
+            });
+        }
+        for error in &found.input_errors {
+            drifts.push(Drift::DeclarationInvalid {
+                asset_id: asset.asset_id,
+                error: error.clone(),
+            });
+        }
+        for path in &found.missing_inputs {
+            drifts.push(Drift::InputMissing {
+                asset_id: asset.asset_id,
+                path: path.clone(),
+            });
+        }
+    }
+
+    let mut duplicates: Vec<(&Uuid, &BTreeSet<&AssetPath>)> = by_uuid
+        .iter()
+        .filter(|(uuid, roots)| roots.len() > 1 && !reported_duplicates.contains(*uuid))
+        .collect();
+    duplicates.sort();
+    for (uuid, roots) in duplicates {
+        claimed.extend(
+            roots
+                .iter()
+                .copied()
+                .filter(|r| unregistered.contains_key(*r)),
+        );
+        drifts.push(Drift::DuplicateUuid {
+            asset_id: owner.get(uuid).copied(),
+            asset_uuid: *uuid,
+            roots: roots.iter().map(|r| (*r).clone()).collect(),
+        });
+    }
+
+    for (root, found) in unregistered {
+        if !claimed.contains(root) {
+            drifts.push(Drift::UnregisteredAsset {
+                root: root.clone(),
+                asset_uuid: found.asset_uuid,
+            });
+        }
+    }
+    drifts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(n: u8) -> Uuid {
+        Uuid::from_bytes([n; 16])
+    }
+
+    fn p(s: &str) -> AssetPath {
+        AssetPath::new(s).unwrap()
+    }
+
+    fn found(uuid: Option<Uuid>) -> FoundView<'static> {
+        FoundView {
+            asset_uuid: uuid,
+            error: None,
+            missing_inputs: Vec::new(),
+            input_errors: Vec::new(),
+        }
+    }
+
+    /// `registered`: (id, uuid, root, uuid declared at the root); `loose`: (root, uuid).
+    fn check(
+        registered: &[(u64, u8, &str, Option<u8>)],
+        loose: &[(&str, Option<u8>)],
+        expected: &[&str],
+    ) {
+        let roots: Vec<AssetPath> = registered.iter().map(|r| p(r.2)).collect();
+        let views: Vec<RegisteredView<'_>> = registered
+            .iter()
+            .zip(&roots)
+            .map(|(&(id, uuid, _, declared), root)| RegisteredView {
+                asset_id: AssetId(id),
+                asset_uuid: u(uuid),
+                root,
+                found: declared.map(|d| found(Some(u(d)))),
+            })
+            .collect();
+        let loose: BTreeMap<AssetPath, FoundView<'_>> = loose
+            .iter()
+            .map(|&(root, uuid)| (p(root), found(uuid.map(u))))
+            .collect();
+        let got: Vec<String> = classify(&views, &loose)
+            .iter()
+            .map(|d| serde_json::to_string(d).unwrap())
+            .collect();
+        let expected: Vec<String> = expected.iter().map(|s| s.replace('\'', "\"")).collect();
+        assert_eq!(got, expected);
+    }
+
+    const U1: &str = "01010101-0101-0101-0101-010101010101";
+    const U2: &str = "02020202-0202-0202-0202-020202020202";
+
+    #[test]
+    fn clean_workspace_has_no_drift() {
+        check(&[(1, 1, "a", Some(1)), (2, 2, "b", Some(2))], &[], &[]);
+    }
+
+    #[test]
+    fn missing_moved_and_unregistered() {
+        check(
+            &[(1, 1, "a", None)],
+            &[],
+            &["{'kind':'root_missing','asset_id':1,'root':'a'}"],
+        );
+        check(
+            &[(1, 1, "a", None)],
+            &[("x/a", Some(1))],
+            &["{'kind':'root_moved','asset_id':1,'from':'a','to':'x/a'}"],
+        );
+        check(
+            &[],
+            &[("n", Some(2)), ("m", None)],
+            &[
+                "{'kind':'unregistered_asset','root':'m','asset_uuid':null}",
+                &format!("{{'kind':'unregistered_asset','root':'n','asset_uuid':'{U2}'}}"),
+            ],
+        );
+    }
+
+    #[test]
+    fn copies_and_mismatches() {
+        check(
+            &[(1, 1, "a", Some(1))],
+            &[("copy", Some(1))],
+            &[&format!(
+                "{{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['a','copy']}}"
+            )],
+        );
+        check(
+            &[(1, 1, "a", None)],
+            &[("c1", Some(1)), ("c2", Some(1))],
+            &[&format!(
+                "{{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['c1','c2']}}"
+            )],
+        );
+        check(
+            &[(1, 1, "a", Some(2))],
+            &[],
+            &[&format!(
+                "{{'kind':'uuid_mismatch','asset_id':1,'root':'a','registered_uuid':'{U1}','declared_uuid':'{U2}'}}"
+            )],
+        );
+    }
+}

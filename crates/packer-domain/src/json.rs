@@ -1,0 +1,557 @@
+//! A strict JSON reader that keeps the byte offset of every value and key.
+//!
+//! `serde_json` positions syntax errors only; the packer must also point at the exact
+//! place of a semantic error (a duplicate asset id, a root that escapes, an unknown key),
+//! and must reject duplicate keys, which `serde_json::Value` silently collapses. So the
+//! registry and declarations are read into this spanned tree first. It is bounded in
+//! depth, never recursive beyond that bound, and never panics on any input.
+
+use crate::location::line_col;
+
+/// Deepest nesting of arrays and objects accepted. The formats need four levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// A JSON value and the byte offset where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonValue {
+    pub offset: usize,
+    pub kind: JsonKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonKind {
+    Null,
+    Bool(bool),
+    /// The number as written, already checked against the JSON grammar.
+    Number(String),
+    String(String),
+    Array(Vec<JsonValue>),
+    Object(Vec<JsonMember>),
+}
+
+/// One `"key": value` pair of an object, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonMember {
+    pub key: String,
+    pub key_offset: usize,
+    pub value: JsonValue,
+}
+
+/// A syntax error at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl JsonError {
+    /// Line and column of the error in `text`.
+    pub fn line_col(&self, text: &[u8]) -> (u32, u32) {
+        line_col(text, self.offset)
+    }
+}
+
+/// Parses one JSON document. A leading UTF-8 byte-order mark is skipped; anything but
+/// whitespace after the value is an error.
+pub fn parse(text: &[u8]) -> Result<JsonValue, JsonError> {
+    if let Err(e) = std::str::from_utf8(text) {
+        return Err(JsonError {
+            offset: e.valid_up_to(),
+            message: "the file is not valid UTF-8".to_owned(),
+        });
+    }
+    let start = if text.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut parser = Parser { text, pos: start };
+    parser.skip_ws();
+    if parser.pos >= text.len() {
+        return Err(parser.error("the file is empty; a JSON value was expected"));
+    }
+    let value = parser.value()?;
+    parser.skip_ws();
+    if parser.pos < text.len() {
+        return Err(parser.error("unexpected content after the end of the JSON value"));
+    }
+    Ok(value)
+}
+
+impl JsonKind {
+    /// The JSON type name, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            JsonKind::Null => "null",
+            JsonKind::Bool(_) => "a boolean",
+            JsonKind::Number(_) => "a number",
+            JsonKind::String(_) => "a string",
+            JsonKind::Array(_) => "an array",
+            JsonKind::Object(_) => "an object",
+        }
+    }
+}
+
+impl JsonValue {
+    /// Converts to a `serde_json::Value` (for opaque option blocks). Key order is kept.
+    pub fn to_serde(&self) -> serde_json::Value {
+        match &self.kind {
+            JsonKind::Null => serde_json::Value::Null,
+            JsonKind::Bool(b) => serde_json::Value::Bool(*b),
+            JsonKind::Number(n) => n
+                .parse::<serde_json::Number>()
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            JsonKind::String(s) => serde_json::Value::String(s.clone()),
+            JsonKind::Array(items) => {
+                serde_json::Value::Array(items.iter().map(JsonValue::to_serde).collect())
+            }
+            JsonKind::Object(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .map(|m| (m.key.clone(), m.value.to_serde()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Where a container was opened, so the iterative parser can resume it.
+enum Frame {
+    Array {
+        offset: usize,
+        items: Vec<JsonValue>,
+    },
+    Object {
+        offset: usize,
+        members: Vec<JsonMember>,
+        key: String,
+        key_offset: usize,
+    },
+}
+
+struct Parser<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, message: impl Into<String>) -> JsonError {
+        JsonError {
+            offset: self.pos,
+            message: message.into(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Parses a value with an explicit stack, so nesting depth costs heap, not stack.
+    fn value(&mut self) -> Result<JsonValue, JsonError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            // Parse the start of a value: either a scalar, or open a container.
+            self.skip_ws();
+            let offset = self.pos;
+            let mut done: JsonValue = match self.peek() {
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.check_depth(stack.len())?;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        JsonValue {
+                            offset,
+                            kind: JsonKind::Array(Vec::new()),
+                        }
+                    } else {
+                        stack.push(Frame::Array {
+                            offset,
+                            items: Vec::new(),
+                        });
+                        continue;
+                    }
+                }
+                Some(b'{') => {
+                    self.pos += 1;
+                    self.check_depth(stack.len())?;
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        JsonValue {
+                            offset,
+                            kind: JsonKind::Object(Vec::new()),
+                        }
+                    } else {
+                        let (key, key_offset) = self.key(&[])?;
+                        stack.push(Frame::Object {
+                            offset,
+                            members: Vec::new(),
+                            key,
+                            key_offset,
+                        });
+                        continue;
+                    }
+                }
+                _ => self.scalar()?,
+            };
+            // Hand the finished value to its container; close containers that end here.
+            loop {
+                let Some(frame) = stack.last_mut() else {
+                    return Ok(done);
+                };
+                self.skip_ws();
+                match frame {
+                    Frame::Array { offset, items } => {
+                        items.push(done);
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            Some(b']') => {
+                                self.pos += 1;
+                                let offset = *offset;
+                                let items = std::mem::take(items);
+                                stack.pop();
+                                done = JsonValue {
+                                    offset,
+                                    kind: JsonKind::Array(items),
+                                };
+                            }
+                            _ => return Err(self.error("expected `,` or `]` in the array")),
+                        }
+                    }
+                    Frame::Object {
+                        offset,
+                        members,
+                        key,
+                        key_offset,
+                    } => {
+                        members.push(JsonMember {
+                            key: std::mem::take(key),
+                            key_offset: *key_offset,
+                            value: done,
+                        });
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.skip_ws();
+                                let (next_key, next_offset) = self.key(members)?;
+                                *key = next_key;
+                                *key_offset = next_offset;
+                                break;
+                            }
+                            Some(b'}') => {
+                                self.pos += 1;
+                                let offset = *offset;
+                                let members = std::mem::take(members);
+                                stack.pop();
+                                done = JsonValue {
+                                    offset,
+                                    kind: JsonKind::Object(members),
+                                };
+                            }
+                            _ => return Err(self.error("expected `,` or `}` in the object")),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_depth(&self, open: usize) -> Result<(), JsonError> {
+        if open >= MAX_DEPTH {
+            return Err(JsonError {
+                offset: self.pos - 1,
+                message: format!("the JSON is nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `"key":`, refusing a key already present in `seen`.
+    fn key(&mut self, seen: &[JsonMember]) -> Result<(String, usize), JsonError> {
+        self.skip_ws();
+        let offset = self.pos;
+        if self.peek() != Some(b'"') {
+            return Err(self.error(if self.peek() == Some(b'}') {
+                "trailing comma before `}`"
+            } else {
+                "expected a string key in the object"
+            }));
+        }
+        let key = self.string()?;
+        if seen.iter().any(|m| m.key == key) {
+            return Err(JsonError {
+                offset,
+                message: format!("duplicate key `{key}` in the object"),
+            });
+        }
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return Err(self.error("expected `:` after the key"));
+        }
+        self.pos += 1;
+        Ok((key, offset))
+    }
+
+    fn scalar(&mut self) -> Result<JsonValue, JsonError> {
+        let offset = self.pos;
+        let kind = match self.peek() {
+            None => return Err(self.error("unexpected end of the file; a value was expected")),
+            Some(b'"') => JsonKind::String(self.string()?),
+            Some(b't') => self.literal("true", JsonKind::Bool(true))?,
+            Some(b'f') => self.literal("false", JsonKind::Bool(false))?,
+            Some(b'n') => self.literal("null", JsonKind::Null)?,
+            Some(b'-' | b'0'..=b'9') => JsonKind::Number(self.number()?),
+            Some(b']') => return Err(self.error("trailing comma before `]`")),
+            Some(_) => return Err(self.error("expected a JSON value")),
+        };
+        Ok(JsonValue { offset, kind })
+    }
+
+    fn literal(&mut self, word: &str, kind: JsonKind) -> Result<JsonKind, JsonError> {
+        if self.text[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(kind)
+        } else {
+            Err(self.error("expected a JSON value"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<String, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => {
+                self.pos += 1;
+                if let Some(b'0'..=b'9') = self.peek() {
+                    return Err(self.error("a number may not have a leading zero"));
+                }
+            }
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error("expected a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.error("expected a digit after the decimal point"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("expected a digit in the exponent"));
+            }
+        }
+        // The grammar above admits ASCII only, so this slice is valid UTF-8.
+        Ok(String::from_utf8_lossy(&self.text[start..self.pos]).into_owned())
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        // The caller has seen the opening quote.
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let run_start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            // `parse` checked the whole text is UTF-8 and we stopped on ASCII bytes, so
+            // the run lies on character boundaries.
+            out.push_str(&String::from_utf8_lossy(&self.text[run_start..self.pos]));
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => {
+                    return Err(self.error(
+                        "control character in a string; write it as an escape such as `\\n`",
+                    ));
+                }
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let c = match self.peek() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.pos += 1;
+                let escape_start = self.pos - 2;
+                let high = self.hex4()?;
+                let code = if (0xD800..0xDC00).contains(&high) {
+                    if !self.text[self.pos..].starts_with(b"\\u") {
+                        return Err(JsonError {
+                            offset: escape_start,
+                            message: "unpaired surrogate in a `\\u` escape".to_owned(),
+                        });
+                    }
+                    self.pos += 2;
+                    let low = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err(JsonError {
+                            offset: escape_start,
+                            message: "unpaired surrogate in a `\\u` escape".to_owned(),
+                        });
+                    }
+                    0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    high
+                };
+                let Some(c) = char::from_u32(code) else {
+                    return Err(JsonError {
+                        offset: escape_start,
+                        message: "unpaired surrogate in a `\\u` escape".to_owned(),
+                    });
+                };
+                out.push(c);
+                return Ok(());
+            }
+            _ => return Err(self.error("invalid escape in a string")),
+        };
+        self.pos += 1;
+        out.push(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let mut code = 0;
+        for _ in 0..4 {
+            let digit = match self.peek() {
+                Some(b @ b'0'..=b'9') => b - b'0',
+                Some(b @ b'a'..=b'f') => b - b'a' + 10,
+                Some(b @ b'A'..=b'F') => b - b'A' + 10,
+                _ => return Err(self.error("expected four hex digits in a `\\u` escape")),
+            };
+            code = code * 16 + u32::from(digit);
+            self.pos += 1;
+        }
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check_err(text: &str, line: u32, column: u32, message: &str) {
+        let err = parse(text.as_bytes()).expect_err("the text should be rejected");
+        assert_eq!(err.line_col(text.as_bytes()), (line, column), "{err:?}");
+        assert!(err.message.contains(message), "{err:?}");
+    }
+
+    #[test]
+    fn parses_with_offsets() {
+        let v = parse(br#" {"a": [1, "x"], "b": null}"#).unwrap();
+        assert_eq!(v.offset, 1);
+        let JsonKind::Object(members) = &v.kind else {
+            panic!("object expected")
+        };
+        assert_eq!(members[0].key, "a");
+        assert_eq!(members[0].key_offset, 2);
+        assert_eq!(members[0].value.offset, 7);
+        assert_eq!(members[1].value.kind, JsonKind::Null);
+    }
+
+    #[test]
+    fn reports_errors_where_they_are() {
+        check_err("{\n  \"a\": 1,\n  \"a\": 2\n}", 3, 3, "duplicate key `a`");
+        check_err("{\"a\": 1,}", 1, 9, "trailing comma");
+        check_err("[1, 2,]", 1, 7, "trailing comma");
+        check_err("{\"a\": tru}", 1, 7, "expected a JSON value");
+        check_err("{\"a\": 01}", 1, 8, "leading zero");
+        check_err("\"abc", 1, 5, "unterminated");
+        check_err("{} x", 1, 4, "after the end");
+        check_err("", 1, 1, "empty");
+        check_err("{\"é\": \"\\q\"}", 1, 9, "invalid escape");
+        check_err("\"\\ud800\"", 1, 2, "surrogate");
+        check_err("\"a\tb\"", 1, 3, "control character");
+    }
+
+    #[test]
+    fn rejects_invalid_utf8_at_its_offset() {
+        let err = parse(b"{\"a\": \"\xff\"}").unwrap_err();
+        assert_eq!(err.offset, 7);
+    }
+
+    #[test]
+    fn bounds_depth_without_recursion() {
+        let deep = "[".repeat(100_000);
+        let err = parse(deep.as_bytes()).unwrap_err();
+        assert!(err.message.contains("nested"), "{err:?}");
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(ok.as_bytes()).is_ok());
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(parse(too_deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn decodes_escapes() {
+        let v = parse(br#""a\n\u00e9\ud83d\ude00\/""#).unwrap();
+        assert_eq!(v.kind, JsonKind::String("a\né😀/".to_owned()));
+    }
+
+    proptest! {
+        /// Agrees with serde_json on which documents are valid (serde_json accepts
+        /// duplicate keys and nests only 128 deep; inputs here avoid both).
+        #[test]
+        fn agrees_with_serde_json(text in r#"[\[\]{}":,0-9a-z .eE+\-\\tnul]{0,24}"#) {
+            let ours = parse(text.as_bytes());
+            let theirs = serde_json::from_str::<serde_json::Value>(&text);
+            let duplicate = ours.as_ref().err().is_some_and(|e| e.message.contains("duplicate"));
+            // serde_json refuses numbers beyond f64; the grammar allows them.
+            let out_of_range = theirs.as_ref().err().is_some_and(|e| e.to_string().contains("out of range"));
+            if !duplicate && !out_of_range {
+                prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?} {:?}", ours, theirs);
+            }
+            if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+                prop_assert_eq!(ours.to_serde(), theirs);
+            }
+        }
+
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = parse(&bytes);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Validated workspace paths: the only path type the domain and its ports speak.
+//!
+//! A [`WsPath`] is relative to the project's `assets/` directory, `/`-separated,
+//! normalised and valid UTF-8. It can never name anything outside the workspace,
+//! so a port that joins it onto its own root cannot be steered elsewhere.
+//! An [`AssetPath`] is a `WsPath` that may also be written by users as an asset root
+//! or an input: it may not reach into `.prometeu`.
+
+use std::fmt;
+
+/// The name of the packer's own directory directly under `assets/`.
+pub const PROMETEU_DIR: &str = ".prometeu";
+/// The declaration file name that marks a directory as an asset root.
+pub const DECLARATION_FILE: &str = "asset.json";
+
+/// Why a string is not a valid workspace path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path is empty")]
+    Empty,
+    #[error("the path is absolute; it must be relative to its base")]
+    Absolute,
+    #[error("the path contains a backslash; use `/` as the separator")]
+    Backslash,
+    #[error("the path has an empty segment (`//` or a trailing `/`)")]
+    EmptySegment,
+    #[error("the path has a `.` segment")]
+    CurrentDir,
+    #[error("the path has a `..` segment; it may not leave its base")]
+    ParentDir,
+    #[error("the path contains a NUL or control character")]
+    ControlCharacter,
+    #[error("the path lies under `.prometeu`, which belongs to the packer")]
+    Reserved,
+    #[error("a single file name was expected, not a path")]
+    NotASegment,
+    #[error("the path is {0} bytes long; the limit is {MAX_PATH_BYTES}")]
+    TooLong(usize),
+}
+
+/// Longest path, in bytes, the packer accepts: far above any real project and below
+/// the `PATH_MAX` of common file systems.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// A normalised, relative, `/`-separated UTF-8 path inside the workspace.
+///
+/// Ordering is byte-wise on the string, which sorts a directory before its contents
+/// and gives the same order on every machine.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WsPath(String);
+
+/// A [`WsPath`] usable as an asset root or an input: not under `.prometeu`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AssetPath(WsPath);
+
+impl WsPath {
+    /// The workspace directory itself (`assets/`). It is the only empty `WsPath`; it
+    /// cannot be parsed from user input and is never an asset root.
+    pub fn root() -> WsPath {
+        WsPath(String::new())
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Validates `s` as a workspace path.
+    pub fn new(s: &str) -> Result<WsPath, PathError> {
+        validate(s)?;
+        Ok(WsPath(s.to_owned()))
+    }
+
+    /// `assets/.prometeu/<rest>`; `rest` must itself be a valid path.
+    pub fn internal(rest: &str) -> Result<WsPath, PathError> {
+        validate(rest)?;
+        Ok(WsPath(format!("{PROMETEU_DIR}/{rest}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Appends a relative path (itself validated) below this one.
+    pub fn join(&self, rest: &WsPath) -> WsPath {
+        match (self.is_root(), rest.is_root()) {
+            (true, _) => rest.clone(),
+            (false, true) => self.clone(),
+            (false, false) => WsPath(format!("{}/{}", self.0, rest.0)),
+        }
+    }
+
+    /// Appends one file name. Fails if `name` is not a single valid segment.
+    pub fn child(&self, name: &str) -> Result<WsPath, PathError> {
+        validate(name)?;
+        if name.contains('/') {
+            return Err(PathError::NotASegment);
+        }
+        if self.is_root() {
+            return Ok(WsPath(name.to_owned()));
+        }
+        Ok(WsPath(format!("{}/{}", self.0, name)))
+    }
+
+    /// The last segment.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The path without its last segment: the root for a single-segment path, `None`
+    /// for the root.
+    pub fn parent(&self) -> Option<WsPath> {
+        if self.is_root() {
+            return None;
+        }
+        Some(match self.0.rfind('/') {
+            Some(i) => WsPath(self.0[..i].to_owned()),
+            None => WsPath::root(),
+        })
+    }
+
+    /// Whether `self` is `base` or lies below it, segment-wise (`a/bc` is not below `a/b`).
+    pub fn starts_with(&self, base: &WsPath) -> bool {
+        base.is_root()
+            || self.0 == base.0
+            || (self.0.len() > base.0.len()
+                && self.0.starts_with(&base.0)
+                && self.0.as_bytes()[base.0.len()] == b'/')
+    }
+
+    /// The part of `self` below `base`, if `self` lies strictly below it.
+    pub fn strip_prefix(&self, base: &WsPath) -> Option<WsPath> {
+        if base.is_root() {
+            return (!self.is_root()).then(|| self.clone());
+        }
+        if self.0.len() > base.0.len() && self.starts_with(base) {
+            Some(WsPath(self.0[base.0.len() + 1..].to_owned()))
+        } else {
+            None
+        }
+    }
+
+    /// The `/`-separated segments.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// The path as written under the project directory, for messages: `assets/<path>`.
+    pub fn display_in_project(&self) -> String {
+        if self.is_root() {
+            "assets".to_owned()
+        } else {
+            format!("assets/{}", self.0)
+        }
+    }
+
+    /// Whether the path is `.prometeu` or lies below it.
+    pub fn is_internal(&self) -> bool {
+        self.segments().next() == Some(PROMETEU_DIR)
+    }
+}
+
+impl AssetPath {
+    /// Validates `s` as an asset root or input path.
+    pub fn new(s: &str) -> Result<AssetPath, PathError> {
+        let path = WsPath::new(s)?;
+        AssetPath::from_ws(path)
+    }
+
+    /// Checks the extra rule of asset paths on an already valid workspace path.
+    pub fn from_ws(path: WsPath) -> Result<AssetPath, PathError> {
+        if path.is_internal() {
+            return Err(PathError::Reserved);
+        }
+        Ok(AssetPath(path))
+    }
+
+    pub fn as_ws(&self) -> &WsPath {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The path of this root's `asset.json`.
+    pub fn declaration_path(&self) -> WsPath {
+        WsPath(format!("{}/{DECLARATION_FILE}", self.0.0))
+    }
+
+    /// An input of the asset rooted here.
+    pub fn join(&self, input: &AssetPath) -> AssetPath {
+        AssetPath(self.0.join(&input.0))
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.0.file_name()
+    }
+}
+
+fn validate(s: &str) -> Result<(), PathError> {
+    if s.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if s.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong(s.len()));
+    }
+    if s.contains('\\') {
+        return Err(PathError::Backslash);
+    }
+    if s.starts_with('/') || looks_like_drive(s) {
+        return Err(PathError::Absolute);
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(PathError::ControlCharacter);
+    }
+    for segment in s.split('/') {
+        match segment {
+            "" => return Err(PathError::EmptySegment),
+            "." => return Err(PathError::CurrentDir),
+            ".." => return Err(PathError::ParentDir),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `C:` and friends: absolute on Windows, and never a sensible asset folder name.
+fn looks_like_drive(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':'
+}
+
+impl fmt::Display for WsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for WsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for AssetPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AssetPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for WsPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl serde::Serialize for AssetPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Result<&str, PathError>) {
+        let got = AssetPath::new(input).map(|p| p.as_str().to_owned());
+        assert_eq!(got, expected.map(str::to_owned), "input: {input:?}");
+    }
+
+    #[test]
+    fn accepts_normal_paths() {
+        check("sprites/hero", Ok("sprites/hero"));
+        check("a", Ok("a"));
+        check("héros/épée.png", Ok("héros/épée.png"));
+        check(".hidden/x", Ok(".hidden/x"));
+        check("a/.prometeu", Ok("a/.prometeu"));
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        check("", Err(PathError::Empty));
+        check("/abs", Err(PathError::Absolute));
+        check("C:/x", Err(PathError::Absolute));
+        check("a\\b", Err(PathError::Backslash));
+        check("a//b", Err(PathError::EmptySegment));
+        check("a/", Err(PathError::EmptySegment));
+        check("./a", Err(PathError::CurrentDir));
+        check("a/../b", Err(PathError::ParentDir));
+        check("..", Err(PathError::ParentDir));
+        check(".prometeu", Err(PathError::Reserved));
+        check(".prometeu/index.json", Err(PathError::Reserved));
+        check("a\0b", Err(PathError::ControlCharacter));
+        check(&"x".repeat(2000), Err(PathError::TooLong(2000)));
+    }
+
+    #[test]
+    fn prefix_is_segment_wise() {
+        let ab = WsPath::new("a/b").unwrap();
+        assert!(WsPath::new("a/b/c").unwrap().starts_with(&ab));
+        assert!(ab.starts_with(&ab));
+        assert!(!WsPath::new("a/bc").unwrap().starts_with(&ab));
+        assert_eq!(
+            WsPath::new("a/b/c/d").unwrap().strip_prefix(&ab),
+            Some(WsPath::new("c/d").unwrap())
+        );
+        assert_eq!(ab.strip_prefix(&ab), None);
+        assert_eq!(ab.parent(), Some(WsPath::new("a").unwrap()));
+        assert_eq!(WsPath::new("a").unwrap().parent(), Some(WsPath::root()));
+        assert_eq!(WsPath::root().parent(), None);
+        assert!(ab.starts_with(&WsPath::root()));
+        assert_eq!(WsPath::root().join(&ab), ab);
+        assert_eq!(
+            WsPath::root().child("x").unwrap(),
+            WsPath::new("x").unwrap()
+        );
+    }
+}

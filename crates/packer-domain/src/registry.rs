@@ -1,0 +1,469 @@
+//! `assets/.prometeu/index.json`: the registry of assets, its strict reader and its
+//! deterministic writer.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fmt::Write as _;
+
+use uuid::Uuid;
+
+use crate::decode::{self, ObjectReader};
+use crate::diagnostics::{Code, FormatError};
+use crate::json;
+use crate::path::AssetPath;
+
+/// The newest registry schema this packer reads and the one it writes.
+pub const REGISTRY_SCHEMA_VERSION: u64 = 1;
+
+/// A registry-issued asset id: positive, unique, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct AssetId(pub u64);
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One registered asset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RegistryEntry {
+    pub asset_id: AssetId,
+    pub asset_uuid: Uuid,
+    pub root: AssetPath,
+    pub included_in_build: bool,
+}
+
+/// The registry: entries sorted by id, ids below `next_asset_id`, roots unique and
+/// never nested, uuids unique. Only [`Registry::parse`] and [`Registry::new`] build one,
+/// and both check those rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Registry {
+    next_asset_id: u64,
+    assets: Vec<RegistryEntry>,
+}
+
+/// Why a set of entries does not make a valid registry (outside of any file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("asset id {0} is used twice")]
+    DuplicateId(AssetId),
+    #[error("asset id 0 is not allowed; ids start at 1")]
+    ZeroId,
+    #[error("asset uuid {0} is registered twice")]
+    DuplicateUuid(Uuid),
+    #[error("root `{0}` is registered twice")]
+    DuplicateRoot(AssetPath),
+    #[error("root `{inner}` lies inside root `{outer}`")]
+    NestedRoot { outer: AssetPath, inner: AssetPath },
+    #[error("next_asset_id {next} must be greater than every asset id (highest: {highest})")]
+    NextIdTooLow { next: u64, highest: AssetId },
+}
+
+impl Registry {
+    /// An empty registry, as `init` writes it.
+    pub fn empty() -> Registry {
+        Registry {
+            next_asset_id: 1,
+            assets: Vec::new(),
+        }
+    }
+
+    /// Builds a registry from entries in any order, checking every rule.
+    pub fn new(
+        next_asset_id: u64,
+        mut assets: Vec<RegistryEntry>,
+    ) -> Result<Registry, RegistryError> {
+        assets.sort_by_key(|e| e.asset_id);
+        let problems = check_rules(next_asset_id, &assets);
+        match problems.into_iter().next() {
+            Some((_, error)) => Err(error),
+            None => Ok(Registry {
+                next_asset_id,
+                assets,
+            }),
+        }
+    }
+
+    pub fn next_asset_id(&self) -> u64 {
+        self.next_asset_id
+    }
+
+    /// Entries in `asset_id` order.
+    pub fn assets(&self) -> &[RegistryEntry] {
+        &self.assets
+    }
+
+    pub fn get(&self, id: AssetId) -> Option<&RegistryEntry> {
+        self.assets
+            .binary_search_by_key(&id, |e| e.asset_id)
+            .ok()
+            .map(|i| &self.assets[i])
+    }
+
+    /// Reads `index.json`. Syntax errors stop at the first; every semantic error of a
+    /// well-formed file is reported, in document order.
+    pub fn parse(text: &[u8]) -> Result<Registry, Vec<FormatError>> {
+        Registry::parse_located(text).map(|(registry, _)| registry)
+    }
+
+    /// As [`parse`](Self::parse), also giving the byte offset of each entry, in the
+    /// registry's (id) order.
+    pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), Vec<FormatError>> {
+        let value = json::parse(text)
+            .map_err(|e| vec![FormatError::new(Code::JsonSyntax, e.offset, e.message)])?;
+        let object = ObjectReader::new(&value, "the registry").map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
+        object.unknown_keys(&["schema_version", "next_asset_id", "assets"], &mut errors);
+        if let Err(e) = decode::schema_version(&object, REGISTRY_SCHEMA_VERSION, "the registry") {
+            // A newer schema may mean anything: report that alone.
+            if e.code == Code::SchemaTooNew {
+                return Err(vec![e]);
+            }
+            errors.push(e);
+        }
+        let next = object
+            .required("next_asset_id")
+            .and_then(|v| Ok((decode::unsigned(v, "`next_asset_id`")?, v.offset)));
+        let next = match next {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let mut entries = Vec::new();
+        let mut entry_offsets = Vec::new();
+        match object
+            .required("assets")
+            .and_then(|v| decode::array(v, "`assets`"))
+        {
+            Ok(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    match parse_entry(item, index, &mut errors) {
+                        Some(entry) => {
+                            entries.push(entry);
+                            entry_offsets.push(item.offset);
+                        }
+                        None => continue,
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        if let Some((next, next_offset)) = next {
+            // Rule checks need entries sorted by id; remember where each came from.
+            let mut order: Vec<usize> = (0..entries.len()).collect();
+            order.sort_by_key(|&i| entries[i].asset_id);
+            let sorted: Vec<RegistryEntry> = order.iter().map(|&i| entries[i].clone()).collect();
+            for (position, problem) in check_rules(next, &sorted) {
+                let offset = match position {
+                    Some(p) => entry_offsets[order[p]],
+                    None => next_offset,
+                };
+                errors.push(registry_problem(offset, &problem));
+            }
+            if errors.is_empty() {
+                let offsets = order.iter().map(|&i| entry_offsets[i]).collect();
+                return Ok((
+                    Registry {
+                        next_asset_id: next,
+                        assets: sorted,
+                    },
+                    offsets,
+                ));
+            }
+        }
+        errors.sort_by_key(|e| e.offset);
+        Err(errors)
+    }
+
+    /// The registry as the packer writes it: entries sorted by id, one per line, fixed
+    /// key order, two-space indent, trailing newline. Equal registries give equal bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(64 + self.assets.len() * 150);
+        let _ = write!(
+            out,
+            "{{\n  \"schema_version\": {REGISTRY_SCHEMA_VERSION},\n  \"next_asset_id\": {},\n  \"assets\": [",
+            self.next_asset_id
+        );
+        for (i, entry) in self.assets.iter().enumerate() {
+            let separator = if i == 0 { "\n" } else { ",\n" };
+            let _ = write!(
+                out,
+                "{separator}    {{ \"asset_id\": {}, \"asset_uuid\": \"{}\", \"root\": {}, \"included_in_build\": {} }}",
+                entry.asset_id,
+                entry.asset_uuid.hyphenated(),
+                json_string(entry.root.as_str()),
+                entry.included_in_build
+            );
+        }
+        if self.assets.is_empty() {
+            out.push_str("]\n}\n");
+        } else {
+            out.push_str("\n  ]\n}\n");
+        }
+        out.into_bytes()
+    }
+}
+
+/// A JSON string literal for `s`.
+pub(crate) fn json_string(s: &str) -> String {
+    // Serialising a &str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn parse_entry(
+    item: &json::JsonValue,
+    index: usize,
+    errors: &mut Vec<FormatError>,
+) -> Option<RegistryEntry> {
+    let what = format!("asset entry {}", index + 1);
+    let object = match ObjectReader::new(item, &what) {
+        Ok(o) => o,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let before = errors.len();
+    object.unknown_keys(
+        &["asset_id", "asset_uuid", "root", "included_in_build"],
+        errors,
+    );
+    let asset_id = object
+        .required("asset_id")
+        .and_then(|v| decode::unsigned(v, "`asset_id`"));
+    let asset_uuid = object
+        .required("asset_uuid")
+        .and_then(|v| decode::uuid(v, "`asset_uuid`"));
+    let root = object
+        .required("root")
+        .and_then(|v| decode::asset_path(v, "the root"));
+    let included = object
+        .required("included_in_build")
+        .and_then(|v| decode::boolean(v, "`included_in_build`"));
+    let asset_id = decode::take(errors, asset_id);
+    let asset_uuid = decode::take(errors, asset_uuid);
+    let root = decode::take(errors, root);
+    let included = decode::take(errors, included);
+    if errors.len() > before {
+        return None;
+    }
+    Some(RegistryEntry {
+        asset_id: AssetId(asset_id?),
+        asset_uuid: asset_uuid?,
+        root: root?,
+        included_in_build: included?,
+    })
+}
+
+fn registry_problem(offset: usize, problem: &RegistryError) -> FormatError {
+    let (code, hint) = match problem {
+        RegistryError::DuplicateId(_) | RegistryError::ZeroId => (
+            Code::DuplicateAssetId,
+            "each asset needs its own id; give this one the value of next_asset_id and raise next_asset_id",
+        ),
+        RegistryError::DuplicateUuid(_) => (
+            Code::DuplicateAssetUuid,
+            "two entries name the same asset; remove one of them",
+        ),
+        RegistryError::DuplicateRoot(_) => (
+            Code::DuplicateRoot,
+            "two entries point at the same folder; remove one of them",
+        ),
+        RegistryError::NestedRoot { .. } => (
+            Code::NestedRoot,
+            "an asset root may not contain another asset root; move one of the folders",
+        ),
+        RegistryError::NextIdTooLow { .. } => (
+            Code::NextAssetIdTooLow,
+            "set next_asset_id to one more than the highest asset_id",
+        ),
+    };
+    let code = if matches!(problem, RegistryError::ZeroId) {
+        Code::InvalidValue
+    } else {
+        code
+    };
+    FormatError::new(code, offset, problem.to_string()).hint(hint)
+}
+
+/// Every rule violation of `assets` (sorted by id), with the index of the offending
+/// entry (`None`: `next_asset_id` itself).
+fn check_rules(
+    next_asset_id: u64,
+    assets: &[RegistryEntry],
+) -> Vec<(Option<usize>, RegistryError)> {
+    let mut problems = Vec::new();
+    let mut uuids: HashMap<Uuid, usize> = HashMap::with_capacity(assets.len());
+    for (i, entry) in assets.iter().enumerate() {
+        if entry.asset_id.0 == 0 {
+            problems.push((Some(i), RegistryError::ZeroId));
+        }
+        if i > 0 && assets[i - 1].asset_id == entry.asset_id {
+            problems.push((Some(i), RegistryError::DuplicateId(entry.asset_id)));
+        }
+        if uuids.insert(entry.asset_uuid, i).is_some() {
+            problems.push((Some(i), RegistryError::DuplicateUuid(entry.asset_uuid)));
+        }
+    }
+    // Sorted segment by segment, a root's descendants follow it directly, so a stack of
+    // the roots still open finds every nesting in one pass.
+    let mut by_root: Vec<usize> = (0..assets.len()).collect();
+    by_root.sort_by(|&a, &b| {
+        let (a, b) = (assets[a].root.as_ws(), assets[b].root.as_ws());
+        a.segments().cmp(b.segments())
+    });
+    let mut ancestors: Vec<usize> = Vec::new();
+    for &i in &by_root {
+        let root = assets[i].root.as_ws();
+        while let Some(&top) = ancestors.last() {
+            if root.starts_with(assets[top].root.as_ws()) {
+                break;
+            }
+            ancestors.pop();
+        }
+        if let Some(&top) = ancestors.last() {
+            if assets[top].root == assets[i].root {
+                problems.push((
+                    Some(i.max(top)),
+                    RegistryError::DuplicateRoot(assets[i].root.clone()),
+                ));
+            } else {
+                problems.push((
+                    Some(i),
+                    RegistryError::NestedRoot {
+                        outer: assets[top].root.clone(),
+                        inner: assets[i].root.clone(),
+                    },
+                ));
+            }
+            continue;
+        }
+        ancestors.push(i);
+    }
+    if let Some(highest) = assets.last().map(|e| e.asset_id) {
+        if next_asset_id <= highest.0 {
+            problems.push((
+                None,
+                RegistryError::NextIdTooLow {
+                    next: next_asset_id,
+                    highest,
+                },
+            ));
+        }
+    } else if next_asset_id == 0 {
+        problems.push((
+            None,
+            RegistryError::NextIdTooLow {
+                next: 0,
+                highest: AssetId(0),
+            },
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::line_col;
+
+    /// Parses `text` and renders the outcome as `line:col code message` lines, or the
+    /// re-serialised registry.
+    fn check(text: &str, expected: &str) {
+        let got = match Registry::parse(text.as_bytes()) {
+            Ok(registry) => String::from_utf8(registry.to_bytes()).unwrap(),
+            Err(errors) => errors
+                .iter()
+                .map(|e| {
+                    let (l, c) = line_col(text.as_bytes(), e.offset);
+                    format!("{l}:{c} {} {}\n", e.code, e.message)
+                })
+                .collect(),
+        };
+        assert_eq!(got.trim(), expected.trim(), "\n--- got ---\n{got}");
+    }
+
+    const U1: &str = "6f1c2d0e-8a57-4b6e-9a53-0c0b6a1d2e11";
+    const U2: &str = "0a8f9b4c-3c1d-4f0e-8e59-1d2c3b4a5f60";
+
+    #[test]
+    fn round_trips_deterministically() {
+        let text = format!(
+            r#"{{"assets":[
+              {{"root":"audio/jump","asset_id":2,"asset_uuid":"{U2}","included_in_build":false}},
+              {{"asset_id":1,"asset_uuid":"{U1}","root":"sprites/hero","included_in_build":true}}],
+              "next_asset_id":3,"schema_version":1}}"#
+        );
+        let expected = format!(
+            r#"{{
+  "schema_version": 1,
+  "next_asset_id": 3,
+  "assets": [
+    {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "sprites/hero", "included_in_build": true }},
+    {{ "asset_id": 2, "asset_uuid": "{U2}", "root": "audio/jump", "included_in_build": false }}
+  ]
+}}"#
+        );
+        check(&text, &expected);
+        // The written form reads back to the same bytes.
+        check(&expected, &expected);
+        assert_eq!(
+            String::from_utf8(Registry::empty().to_bytes()).unwrap(),
+            "{\n  \"schema_version\": 1,\n  \"next_asset_id\": 1,\n  \"assets\": []\n}\n"
+        );
+    }
+
+    #[test]
+    fn reports_every_semantic_error_in_place() {
+        let text = format!(
+            r#"{{
+  "schema_version": 1,
+  "next_asset_id": 1,
+  "assets": [
+    {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
+    {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a/b", "included_in_build": true }},
+    {{ "asset_id": 3, "asset_uuid": "{U2}", "root": "../x", "included_in_build": "yes", "extra": 1 }}
+  ]
+}}"#
+        );
+        check(
+            &text,
+            "
+3:20 next_asset_id_too_low next_asset_id 1 must be greater than every asset id (highest: 1)
+6:5 duplicate_asset_id asset id 1 is used twice
+6:5 duplicate_asset_uuid asset uuid 6f1c2d0e-8a57-4b6e-9a53-0c0b6a1d2e11 is registered twice
+6:5 nested_root root `a/b` lies inside root `a`
+7:84 invalid_path the root `../x` is not allowed: the path has a `..` segment; it may not leave its base
+7:113 wrong_type `included_in_build` must be true or false, not a string
+7:120 unknown_key unknown key `extra` in asset entry 3",
+        );
+    }
+
+    #[test]
+    fn rejects_newer_schema_and_wrong_shapes() {
+        check(
+            r#"{"schema_version": 2, "next_asset_id": 1, "assets": []}"#,
+            "1:20 schema_too_new the registry has schema_version 2; this packer understands up to 1",
+        );
+        check(
+            "[]",
+            "1:1 wrong_type the registry must be an object, not an array",
+        );
+        check(
+            r#"{"schema_version": 1, "assets": {}}"#,
+            "1:1 missing_key the registry has no `next_asset_id`\n1:33 wrong_type `assets` must be an array, not an object",
+        );
+        check(
+            r#"{"schema_version": 1, "next_asset_id": -1, "assets": []}"#,
+            "1:40 invalid_value `next_asset_id` must be a whole number from 0 to 18446744073709551615, not -1",
+        );
+        check(
+            r#"{"schema_version": 1, "next_asset_id": 1, "assets": [], "assets": []}"#,
+            "1:57 json_syntax duplicate key `assets` in the object",
+        );
+    }
+}
