@@ -20,5 +20,8 @@ fn every_module_is_registered() {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "modules not registered in tests/it/main.rs: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "modules not registered in tests/it/main.rs: {missing:?}"
+    );
 }

@@ -1,2 +1,51 @@
-//! placeholder
-fn main() {}
+//! `cargo xtask`: the project's automation, one module per subcommand; this file only
+//! parses the command line and dispatches.
+
+// xtask is a console tool: printing its progress and summaries is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod gen_demo;
+mod gen_workspace;
+mod json_text;
+mod media;
+mod prng;
+mod project;
+#[cfg(test)]
+mod testing;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Project automation for Prometeu Packer.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a large synthetic project (registry, declarations and real PNG, WAV, JSON
+    /// and blob inputs), deterministic for a given seed.
+    GenWorkspace(gen_workspace::Args),
+    /// Write the small hand-designed demo project kept in `examples/demo-project`.
+    GenDemo(gen_demo::Args),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::GenWorkspace(args) => gen_workspace::run(&args),
+        Command::GenDemo(args) => gen_demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole context chain; a backtrace helps nobody running a
+            // task, whatever RUST_BACKTRACE says.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

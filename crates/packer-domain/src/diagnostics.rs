@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::location::{Located, line_col, line_text};
+use crate::registry::AssetId;
 
 /// A stable diagnostic code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -109,6 +110,9 @@ pub struct Diagnostic {
     /// The text of the offending line, for people; not part of the JSON shape.
     #[serde(skip)]
     pub excerpt: Option<String>,
+    /// The registered asset the finding concerns, for filtering; not part of the shape.
+    #[serde(skip)]
+    pub asset_id: Option<AssetId>,
 }
 
 /// A problem found while decoding a file, at a byte offset of that file.
@@ -158,6 +162,7 @@ impl FormatError {
             message: self.message.clone(),
             hint: self.hint.clone(),
             excerpt: line_text(text, line),
+            asset_id: None,
         }
     }
 }
@@ -208,6 +213,7 @@ impl FileError {
             message: self.located.message.clone(),
             hint: self.hint.clone(),
             excerpt: self.excerpt.clone(),
+            asset_id: None,
         }
     }
 }

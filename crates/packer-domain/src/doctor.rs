@@ -21,6 +21,7 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
     };
     for (index, asset) in snapshot.assets().iter().enumerate() {
         let position = entry_positions.get(index).copied();
+        let first = out.len();
         declaration_diagnostics(
             &mut out,
             &asset.entry.root,
@@ -35,6 +36,9 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
             if let Some(d) = drift_diagnostic(drift, asset, position) {
                 out.push(d);
             }
+        }
+        for d in &mut out[first..] {
+            d.asset_id = Some(asset.entry.asset_id);
         }
     }
     for drift in snapshot.drifts() {
@@ -51,6 +55,7 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
                         .to_owned(),
                 ),
                 excerpt: None,
+                asset_id: None,
             });
         }
         if let Drift::DuplicateUuid {
@@ -96,6 +101,7 @@ fn declaration_diagnostics(
                         message,
                         hint: Some(hint.to_owned()),
                         excerpt: None,
+                        asset_id: None,
                     }
                 };
                 let name = valid
@@ -136,6 +142,7 @@ fn drift_diagnostic(
         message,
         hint: Some(hint.to_owned()),
         excerpt: None,
+        asset_id: None,
     };
     let id = asset.entry.asset_id;
     Some(match drift {
@@ -174,6 +181,7 @@ fn drift_diagnostic(
                 ),
                 hint: Some("accept the declared uuid with `prometeu-packer reconcile`, or restore the file".to_owned()),
                 excerpt: None,
+                asset_id: None,
             }
         }
         Drift::DuplicateUuid {
@@ -207,5 +215,6 @@ fn duplicate_diagnostic(asset_uuid: uuid::Uuid, roots: &[AssetPath]) -> Diagnost
                 .to_owned(),
         ),
         excerpt: None,
+        asset_id: None,
     }
 }

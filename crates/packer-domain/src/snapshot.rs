@@ -394,6 +394,7 @@ fn scan_failed(error: &PortError) -> Diagnostic {
         message: format!("the workspace cannot be scanned: {error}"),
         hint: Some("check the folder's permissions".to_owned()),
         excerpt: None,
+        asset_id: None,
     }
 }
 

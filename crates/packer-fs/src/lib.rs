@@ -1,1 +1,23 @@
-//! placeholder
+//! The workspace adapter over the real disk: [`DiskWorkspace`] implements the domain's
+//! [`WorkspacePort`](packer_domain::ports::WorkspacePort) on a project's `assets/`
+//! directory, [`SystemClock`] its `ClockPort`.
+//!
+//! Confinement is the rule everything here serves: no operation touches anything outside
+//! `assets/`, following symbolic links included (see `confine.rs`). Linux only.
+
+mod clock;
+mod confine;
+mod error;
+mod lock;
+mod read;
+mod scan;
+mod workspace;
+mod write;
+
+pub use crate::clock::SystemClock;
+pub use crate::error::DiskError;
+pub use crate::lock::DiskLock;
+pub use crate::workspace::DiskWorkspace;
+
+#[cfg(test)]
+mod testing;

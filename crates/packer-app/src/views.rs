@@ -1,0 +1,140 @@
+//! The JSON shapes that every frontend shows: the stdio protocol's results and the CLI's
+//! `--json` output are the same values. Built from a snapshot, never from the disk.
+
+use packer_domain::diagnostics::{Diagnostic, Severity};
+use packer_domain::drift::Drift;
+use packer_domain::path::AssetPath;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, AssetRecord, AssetStatus, ProjectState, Snapshot};
+use uuid::Uuid;
+
+use crate::error::{AppError, ErrorCode};
+
+/// One registered asset.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AssetView {
+    pub asset_id: AssetId,
+    pub asset_uuid: Uuid,
+    pub root: AssetPath,
+    /// `None` (JSON `null`) when the declaration cannot be read.
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub inputs: Option<Vec<AssetPath>>,
+    pub output: Option<serde_json::Value>,
+    pub included_in_build: bool,
+    pub status: AssetStatus,
+}
+
+impl AssetView {
+    pub fn of(record: &AssetRecord) -> AssetView {
+        let declaration = record.declaration.declaration();
+        AssetView {
+            asset_id: record.entry.asset_id,
+            asset_uuid: record.entry.asset_uuid,
+            root: record.entry.root.clone(),
+            name: declaration.map(|d| d.name.clone()),
+            kind: declaration.map(|d| d.kind.as_str().to_owned()),
+            inputs: declaration.map(|d| d.inputs.clone()),
+            output: declaration.map(|d| d.output.to_json()),
+            included_in_build: record.entry.included_in_build,
+            status: record.status,
+        }
+    }
+}
+
+/// `status` and `check_divergence`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatusView {
+    pub generation: u64,
+    pub state: ProjectState,
+    pub drifts: Vec<Drift>,
+}
+
+impl StatusView {
+    pub fn of(snapshot: &Snapshot) -> StatusView {
+        StatusView {
+            generation: snapshot.generation(),
+            state: snapshot.state(),
+            drifts: snapshot.drifts().to_vec(),
+        }
+    }
+}
+
+/// `list_assets`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ListView {
+    pub generation: u64,
+    pub state: ProjectState,
+    pub assets: Vec<AssetView>,
+}
+
+impl ListView {
+    pub fn of(snapshot: &Snapshot) -> ListView {
+        ListView {
+            generation: snapshot.generation(),
+            state: snapshot.state(),
+            assets: snapshot.assets().iter().map(AssetView::of).collect(),
+        }
+    }
+}
+
+/// `get_asset`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GetView {
+    pub generation: u64,
+    pub asset: AssetView,
+}
+
+impl GetView {
+    /// The asset `query` names, or `not_found`.
+    pub fn of(snapshot: &Snapshot, query: &AssetQuery) -> Result<GetView, AppError> {
+        let record = find(snapshot, query)?;
+        Ok(GetView {
+            generation: snapshot.generation(),
+            asset: AssetView::of(record),
+        })
+    }
+}
+
+/// `doctor`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DoctorView {
+    pub generation: u64,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl DoctorView {
+    pub fn of(snapshot: &Snapshot) -> DoctorView {
+        DoctorView {
+            generation: snapshot.generation(),
+            diagnostics: snapshot.diagnostics(),
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// The registered asset `query` names, or a `not_found` error saying how it was named.
+pub fn find<'s>(snapshot: &'s Snapshot, query: &AssetQuery) -> Result<&'s AssetRecord, AppError> {
+    if snapshot.state() == ProjectState::Failed && snapshot.registry().is_none() {
+        return Err(AppError::new(
+            ErrorCode::FailedState,
+            "the registry cannot be read; run `prometeu-packer doctor` for details",
+        ));
+    }
+    snapshot.find(query).ok_or_else(|| {
+        let named = match query {
+            AssetQuery::Id(id) => format!("asset id {id}"),
+            AssetQuery::Uuid(uuid) => format!("asset uuid {uuid}"),
+            AssetQuery::Root(root) => format!("asset root `{root}`"),
+        };
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("no registered asset has {named}"),
+        )
+    })
+}

@@ -1,0 +1,130 @@
+//! Warm open: scanning, parsing and classifying a whole workspace, against the floor of
+//! only reading and parsing every `asset.json` and `index.json` with the same parser and
+//! the same thread count. Also the memory a snapshot holds per asset.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use packer_domain::declaration::Declaration;
+use packer_domain::path::WsPath;
+use packer_domain::ports::WorkspacePort;
+use packer_domain::registry::Registry;
+use packer_domain::snapshot::{MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES, Snapshot, registry_path};
+use packer_fs::DiskWorkspace;
+use stats_alloc::{Region, StatsAlloc};
+
+use crate::report::{Measurement, Report, median, ms};
+
+/// The goal of the foundation: opening costs at most 20% over reading and parsing.
+const OPEN_GOAL: f64 = 1.2;
+
+pub fn run(
+    report: &mut Report,
+    label: &str,
+    assets: &Path,
+    iterations: usize,
+    alloc: &'static StatsAlloc<std::alloc::System>,
+) -> anyhow::Result<()> {
+    let port = DiskWorkspace::open(assets)
+        .with_context(|| format!("cannot open the workspace {}", assets.display()))?;
+    let declarations = declaration_paths(&port)?;
+    let count = declarations.len();
+
+    // Warm the page cache and the allocator for both paths before timing.
+    let warm = Snapshot::load(&port, 0);
+    anyhow::ensure!(
+        warm.assets().len() == count,
+        "the workspace changed under the benchmark"
+    );
+    drop(warm);
+    floor(&port, &declarations)?;
+
+    let mut open_samples = Vec::with_capacity(iterations);
+    let mut floor_samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        // Alternate so that drift in the machine's state hits both sides alike.
+        let t = Instant::now();
+        let snapshot = Snapshot::load(&port, i as u64);
+        open_samples.push(ms(t.elapsed()));
+        drop(snapshot);
+        let t = Instant::now();
+        floor(&port, &declarations)?;
+        floor_samples.push(ms(t.elapsed()));
+    }
+    let samples = open_samples.clone();
+    let floor_all = floor_samples.clone();
+    let value = median(&mut open_samples);
+    let floor_value = median(&mut floor_samples);
+    let ratio = value / floor_value;
+    report.push(Measurement {
+        name: format!("warm open, {label} assets (scan+parse+classify)"),
+        value,
+        unit: "ms",
+        floor: Some(floor_value),
+        ratio: Some(ratio),
+        goal: Some(format!("ratio <= {OPEN_GOAL}")),
+        met: Some(ratio <= OPEN_GOAL),
+        samples,
+    });
+    report.push(Measurement {
+        name: format!("  floor: read+parse every file, {label}"),
+        value: floor_value,
+        unit: "ms",
+        floor: None,
+        ratio: None,
+        goal: None,
+        met: None,
+        samples: floor_all,
+    });
+
+    let region = Region::new(alloc);
+    let snapshot = Snapshot::load(&port, 0);
+    let change = region.change();
+    let held = change.bytes_allocated as f64 - change.bytes_deallocated as f64
+        + change.bytes_reallocated as f64;
+    report.push(Measurement {
+        name: format!("snapshot memory per asset, {label}"),
+        value: held / snapshot.assets().len().max(1) as f64,
+        unit: "bytes",
+        floor: None,
+        ratio: None,
+        goal: None,
+        met: None,
+        samples: Vec::new(),
+    });
+    drop(snapshot);
+    Ok(())
+}
+
+/// The `asset.json` of every registered root, known before timing starts.
+fn declaration_paths(port: &DiskWorkspace) -> anyhow::Result<Vec<WsPath>> {
+    let index = port.read(&registry_path(), MAX_REGISTRY_BYTES)?;
+    let registry = Registry::parse(&index.bytes)
+        .map_err(|e| anyhow::anyhow!("the benchmark workspace's registry is invalid: {e:?}"))?;
+    Ok(registry
+        .assets()
+        .iter()
+        .map(|e| e.root.declaration_path())
+        .collect())
+}
+
+/// The floor: read and parse `index.json` and every `asset.json`, nothing else.
+fn floor(port: &DiskWorkspace, declarations: &[WsPath]) -> anyhow::Result<()> {
+    let index = port.read(&registry_path(), MAX_REGISTRY_BYTES)?;
+    let registry = Registry::parse(&index.bytes);
+    std::hint::black_box(&registry);
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    port.read_many(declarations, MAX_DECLARATION_BYTES, &|_, result| {
+        let ok = result
+            .ok()
+            .map(|read| Declaration::parse(&read.bytes).is_ok())
+            .unwrap_or(false);
+        if !ok {
+            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let failed = failures.into_inner();
+    anyhow::ensure!(failed == 0, "{failed} declarations did not read or parse");
+    Ok(())
+}

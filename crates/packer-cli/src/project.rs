@@ -1,0 +1,58 @@
+//! Finding the project: `--project DIR`, else the nearest directory at or above the
+//! current one that holds `assets/.prometeu/index.json`, as git finds `.git`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+/// A located project: its root and its `assets/` directory.
+#[derive(Debug, Clone)]
+pub struct ProjectDir {
+    pub root: PathBuf,
+    pub assets: PathBuf,
+}
+
+impl ProjectDir {
+    fn at(root: PathBuf) -> ProjectDir {
+        let assets = root.join("assets");
+        ProjectDir { root, assets }
+    }
+
+    /// A file named relative to the project root, as diagnostics name them.
+    pub fn file(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+/// Locates the project from `explicit` (`--project`) or the current directory.
+pub fn locate(explicit: Option<&Path>) -> anyhow::Result<ProjectDir> {
+    if let Some(dir) = explicit {
+        // An explicit project whose registry was deleted is still that project: the
+        // load reports the missing registry instead of "not a project".
+        if dir.join("assets").join(".prometeu").is_dir() {
+            return Ok(ProjectDir::at(dir.to_path_buf()));
+        }
+        bail!(
+            "{} is not a Prometeu project: it has no assets/.prometeu/index.json (create one with `prometeu-packer init {}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let mut dir: Option<&Path> = Some(&cwd);
+    while let Some(candidate) = dir {
+        if candidate
+            .join("assets")
+            .join(".prometeu")
+            .join("index.json")
+            .is_file()
+        {
+            return Ok(ProjectDir::at(candidate.to_path_buf()));
+        }
+        dir = candidate.parent();
+    }
+    bail!(
+        "no Prometeu project here: neither {} nor any parent holds assets/.prometeu/index.json (use --project DIR, or `prometeu-packer init`)",
+        cwd.display()
+    )
+}

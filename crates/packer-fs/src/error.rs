@@ -1,0 +1,53 @@
+//! Errors of the disk adapter: opening a workspace, and the mapping from OS errors to
+//! the domain's [`PortErrorKind`]s.
+
+use std::io;
+use std::path::PathBuf;
+
+use packer_domain::path::WsPath;
+use packer_domain::ports::{PortError, PortErrorKind, PortOp};
+use rustix::io::Errno;
+
+/// Why [`DiskWorkspace::open`](crate::DiskWorkspace::open) could not open a workspace.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    #[error("cannot open the workspace {}: {source}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot open the workspace {}: it is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+}
+
+/// The domain's class for an OS error. `EXDEV` is not mapped to `OutsideWorkspace`
+/// here: only the confined opener knows that it came from `RESOLVE_BENEATH` and not from
+/// a rename across mount points.
+pub(crate) fn kind_of(errno: Errno) -> PortErrorKind {
+    match errno {
+        Errno::NOENT => PortErrorKind::NotFound,
+        Errno::EXIST => PortErrorKind::AlreadyExists,
+        Errno::ACCESS | Errno::PERM | Errno::ROFS => PortErrorKind::PermissionDenied,
+        Errno::NOSPC | Errno::DQUOT => PortErrorKind::DiskFull,
+        Errno::NOTDIR => PortErrorKind::NotADirectory,
+        Errno::ISDIR => PortErrorKind::IsADirectory,
+        Errno::NOTEMPTY => PortErrorKind::DirectoryNotEmpty,
+        _ => PortErrorKind::Io,
+    }
+}
+
+/// A [`PortError`] for an OS error, with the OS's own words as the detail.
+pub(crate) fn port_error(errno: Errno, op: PortOp, path: &WsPath) -> PortError {
+    PortError::new(kind_of(errno), op, path).with_detail(io::Error::from(errno).to_string())
+}
+
+/// A [`PortError`] for an error raised through `std::io` (reads and writes of content).
+pub(crate) fn io_port_error(error: &io::Error, op: PortOp, path: &WsPath) -> PortError {
+    let kind = match error.raw_os_error() {
+        Some(raw) => kind_of(Errno::from_raw_os_error(raw)),
+        None => PortErrorKind::Io,
+    };
+    PortError::new(kind, op, path).with_detail(error.to_string())
+}
+
+/// The error for a path whose resolution leaves the workspace (or its area of it).
+pub(crate) fn outside(op: PortOp, path: &WsPath, detail: &str) -> PortError {
+    PortError::new(PortErrorKind::OutsideWorkspace, op, path).with_detail(detail)
+}

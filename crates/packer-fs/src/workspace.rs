@@ -1,0 +1,138 @@
+//! [`DiskWorkspace`]: the `assets/` directory of a project on the real disk, and its
+//! [`WorkspacePort`] implementation, which hands each operation to the module that
+//! owns it (`scan`, `read`, `write`, `lock`).
+
+use std::path::{Path, PathBuf};
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{CWD, Mode, OFlags};
+use rustix::io::Errno;
+
+use packer_domain::path::WsPath;
+use packer_domain::ports::{
+    FileRead, Fingerprint, LockGuard, PortError, ReadSink, ScanEntry, ScanOptions, WorkspacePort,
+};
+
+use crate::confine::{self, Confinement};
+use crate::error::DiskError;
+
+/// A project's `assets/` directory on disk.
+///
+/// Everything is opened relative to a descriptor of the directory taken when the
+/// workspace is opened, so renaming or replacing the path afterwards does not redirect
+/// the adapter, and nothing outside the directory can be reached through it (see
+/// `confine.rs` for how symbolic links are handled).
+#[derive(Debug)]
+pub struct DiskWorkspace {
+    /// The canonical path, for messages only: operations go through `root_fd`.
+    path: PathBuf,
+    root_fd: OwnedFd,
+    pub(crate) confinement: Confinement,
+    /// Threads for scans and batched reads, asked once: `available_parallelism` reads
+    /// cgroup files on every call.
+    pub(crate) threads: usize,
+}
+
+impl DiskWorkspace {
+    /// Opens the `assets/` directory at `assets_dir` (canonicalised first, so that the
+    /// workspace is the directory itself and not a link to it).
+    pub fn open(assets_dir: impl AsRef<Path>) -> Result<DiskWorkspace, DiskError> {
+        let workspace = DiskWorkspace::open_unprobed(assets_dir.as_ref())?;
+        let confinement = confine::probe(workspace.root_fd.as_fd());
+        Ok(DiskWorkspace {
+            confinement,
+            ..workspace
+        })
+    }
+
+    /// The canonical path of the `assets/` directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The descriptor every operation resolves from.
+    pub(crate) fn root(&self) -> BorrowedFd<'_> {
+        self.root_fd.as_fd()
+    }
+
+    /// Opens the directory without deciding how to confine; confinement starts as the
+    /// user-space fallback, which works on every kernel.
+    fn open_unprobed(assets_dir: &Path) -> Result<DiskWorkspace, DiskError> {
+        let open_error = |source| DiskError::Open {
+            path: assets_dir.to_owned(),
+            source,
+        };
+        let path = std::fs::canonicalize(assets_dir).map_err(open_error)?;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let root_fd = match rustix::fs::openat(CWD, &path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOTDIR) => return Err(DiskError::NotADirectory { path }),
+            Err(errno) => return Err(open_error(errno.into())),
+        };
+        Ok(DiskWorkspace {
+            path,
+            root_fd,
+            confinement: Confinement::UserSpace,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+        })
+    }
+
+    /// Opens a workspace that confines in user space even where `openat2` exists, so
+    /// that tests exercise the fallback on every kernel.
+    #[cfg(test)]
+    pub(crate) fn open_with_user_space_confinement(
+        assets_dir: impl AsRef<Path>,
+    ) -> Result<DiskWorkspace, DiskError> {
+        DiskWorkspace::open_unprobed(assets_dir.as_ref())
+    }
+}
+
+impl WorkspacePort for DiskWorkspace {
+    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+        crate::scan::scan(self, options)
+    }
+
+    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+        self.read_file(path, limit)
+    }
+
+    fn read_many(&self, paths: &[WsPath], limit: u64, sink: &ReadSink<'_>) {
+        crate::read::read_many(self, paths, limit, sink);
+    }
+
+    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+        self.stat_file(path)
+    }
+
+    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.make_dirs(path)
+    }
+
+    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+        self.write_bytes(path, bytes)
+    }
+
+    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fsync_file(path)
+    }
+
+    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fsync_dir(path)
+    }
+
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        self.rename_entry(from, to)
+    }
+
+    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.unlink_file(path)
+    }
+
+    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.remove_tree(path)
+    }
+
+    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
+        Ok(Box::new(self.take_lock()?))
+    }
+}

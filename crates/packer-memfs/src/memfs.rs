@@ -1,0 +1,385 @@
+//! [`MemFs`]: the shared handle tests hold, with the person-side helpers, fault
+//! injection, the crash, the project lock and the `WorkspacePort` implementation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use packer_domain::path::WsPath;
+use packer_domain::ports::{
+    FileRead, Fingerprint, LockGuard, PortError, PortOp, ScanEntry, ScanOptions, WorkspacePort,
+};
+
+use crate::faults::{Fault, OpLog};
+use crate::fixture::{self, FixtureError};
+use crate::tree::{Node, Tree};
+use crate::{person, port};
+
+/// An in-memory `assets/` tree. Clones share it, as processes share a disk.
+///
+/// The test-side helpers (`write`, `read`, `remove`, `rename`, `mkdir`, `symlink`,
+/// `set_mtime`) act as a person editing files: they are not port operations, are never
+/// faulted, are durable at once, and panic (naming the call) on a request that makes no
+/// sense, such as writing over a directory. Note that `read` and `rename` shadow the
+/// port methods of the same name on a `MemFs` value; call the port through
+/// `&dyn WorkspacePort` (or a generic) to reach those.
+#[derive(Clone)]
+pub struct MemFs {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    lock: Arc<ProjectLock>,
+}
+
+struct State {
+    tree: Tree,
+    log: OpLog,
+}
+
+impl MemFs {
+    /// An empty workspace: only the `assets/` directory itself.
+    pub fn new() -> MemFs {
+        MemFs::with_tree(Tree::new())
+    }
+
+    /// The workspace a fixture describes (format in the crate documentation); all of it
+    /// durable.
+    pub fn from_fixture(text: &str) -> Result<MemFs, FixtureError> {
+        fixture::load(text).map(MemFs::with_tree)
+    }
+
+    fn with_tree(tree: Tree) -> MemFs {
+        MemFs {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    tree,
+                    log: OpLog::default(),
+                }),
+                lock: Arc::new(ProjectLock::default()),
+            }),
+        }
+    }
+
+    /// Creates or overwrites the file `path` with `bytes`, creating its parents.
+    #[track_caller]
+    pub fn write(&self, path: &str, bytes: impl AsRef<[u8]>) {
+        let bytes = bytes.as_ref();
+        self.edit("write", path, |tree, path| person::write(tree, path, bytes));
+    }
+
+    /// The content of the file `path` (links inside the workspace followed), `None`
+    /// when no file is there.
+    #[track_caller]
+    pub fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let path = parse_path("read", path);
+        person::read(&self.state().tree, &path)
+    }
+
+    /// Removes the file, link or whole directory `path`.
+    #[track_caller]
+    pub fn remove(&self, path: &str) {
+        self.edit("remove", path, person::remove);
+    }
+
+    /// Moves `from` to `to`, creating `to`'s parents; a file may replace a file.
+    #[track_caller]
+    pub fn rename(&self, from: &str, to: &str) {
+        let to_path = parse_path("rename", to);
+        self.edit("rename", from, |tree, from| {
+            person::rename(tree, from, &to_path)
+        });
+    }
+
+    /// Creates the directory `path` and its parents; an existing directory is fine.
+    #[track_caller]
+    pub fn mkdir(&self, path: &str) {
+        self.edit("mkdir", path, person::mkdir);
+    }
+
+    /// Creates the symbolic link `link` whose raw target is `target` (`"../x/y.png"`,
+    /// `"/etc/passwd"`), resolved from the link's directory as a real link is.
+    #[track_caller]
+    pub fn symlink(&self, link: &str, target: &str) {
+        self.edit("symlink", link, |tree, link| {
+            person::symlink(tree, link, target)
+        });
+    }
+
+    /// Sets the modification time of the file `path`; its status-change time moves on
+    /// anyway, as the kernel makes it.
+    #[track_caller]
+    pub fn set_mtime(&self, path: &str, mtime_ns: i64) {
+        self.edit("set_mtime", path, |tree, path| {
+            person::set_mtime(tree, path, mtime_ns)
+        });
+    }
+
+    /// Every regular file's current bytes by path, `.prometeu` included.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        self.state().tree.visit(|path, _, node| {
+            if let Node::File(file) = node {
+                files.insert(path.to_owned(), file.current.bytes.clone());
+            }
+            true
+        });
+        files
+    }
+
+    /// The whole tree, `.prometeu` included, as fixture text sorted by path: the same
+    /// tree always gives the same string, and loading it gives the same tree back.
+    pub fn dump(&self) -> String {
+        fixture::render(&self.state().tree)
+    }
+
+    /// Arms `fault`, counting from the next port operation.
+    pub fn inject(&self, fault: Fault) {
+        self.state().log.arm(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.state().log.disarm();
+    }
+
+    /// The port operations made since the last [`clear_ops`](Self::clear_ops), with the
+    /// path each concerned (`from -> to` for a rename, empty for a scan), failed ones
+    /// included.
+    pub fn ops(&self) -> Vec<(PortOp, String)> {
+        self.state().log.entries()
+    }
+
+    /// The number of entries in [`ops`](Self::ops).
+    pub fn op_count(&self) -> u64 {
+        self.state().log.len()
+    }
+
+    pub fn clear_ops(&self) {
+        self.state().log.clear();
+    }
+
+    /// Power cut and reboot: every file and directory goes back to its durable state
+    /// (what `sync_file` and `sync_dir` made durable, and everything the helpers and the
+    /// fixture made). Like a reboot, it also releases the project lock and disarms the
+    /// faults; the operation log is kept.
+    pub fn crash(&self) {
+        {
+            let mut state = self.state();
+            state.tree.crash();
+            state.log.disarm();
+        }
+        self.shared.lock.release_all();
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every mutation checks before it changes anything; a panic under the lock is a
+        // helper's misuse panic, raised before the tree is touched.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs a person's edit on `path`, panicking with the helper's name on a misuse.
+    #[track_caller]
+    fn edit(
+        &self,
+        helper: &str,
+        path: &str,
+        edit: impl FnOnce(&mut Tree, &WsPath) -> Result<(), String>,
+    ) {
+        let ws_path = parse_path(helper, path);
+        let result = edit(&mut self.state().tree, &ws_path);
+        if let Err(message) = result {
+            panic!("MemFs::{helper}({path:?}): {message}");
+        }
+    }
+
+    /// Counts one port operation, fails it if a fault says so, and otherwise runs it.
+    fn operate<T>(
+        &self,
+        op: PortOp,
+        path: &WsPath,
+        logged: String,
+        run: impl FnOnce(&mut Tree) -> Result<T, PortError>,
+    ) -> Result<T, PortError> {
+        let mut state = self.state();
+        if let Some(kind) = state.log.record(op, logged) {
+            return Err(PortError::new(kind, op, path).with_detail("injected fault"));
+        }
+        run(&mut state.tree)
+    }
+}
+
+#[track_caller]
+fn parse_path(helper: &str, path: &str) -> WsPath {
+    match WsPath::new(path) {
+        Ok(path) => path,
+        Err(error) => panic!("MemFs::{helper}({path:?}): {error}"),
+    }
+}
+
+impl Default for MemFs {
+    fn default() -> MemFs {
+        MemFs::new()
+    }
+}
+
+impl fmt::Debug for MemFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("MemFs")
+            .field("inodes", &state.tree.inode_count())
+            .field("ops", &state.log.len())
+            .field("faults", &state.log.armed_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkspacePort for MemFs {
+    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+        let root = WsPath::root();
+        self.operate(PortOp::Scan, &root, String::new(), |tree| {
+            port::scan(tree, options)
+        })
+    }
+
+    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+        self.operate(PortOp::Read, path, path.to_string(), |tree| {
+            port::read(tree, path, limit)
+        })
+    }
+
+    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+        self.operate(PortOp::Stat, path, path.to_string(), |tree| {
+            port::stat(tree, path)
+        })
+    }
+
+    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::CreateDir, path, path.to_string(), |tree| {
+            port::create_dir_all(tree, path)
+        })
+    }
+
+    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+        self.operate(PortOp::Write, path, path.to_string(), |tree| {
+            port::write_file(tree, path, bytes)
+        })
+    }
+
+    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::SyncFile, path, path.to_string(), |tree| {
+            port::sync_file(tree, path)
+        })
+    }
+
+    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::SyncDir, path, path.to_string(), |tree| {
+            port::sync_dir(tree, path)
+        })
+    }
+
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::Rename, from, format!("{from} -> {to}"), |tree| {
+            port::rename(tree, from, to)
+        })
+    }
+
+    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::RemoveFile, path, path.to_string(), |tree| {
+            port::remove_file(tree, path)
+        })
+    }
+
+    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::RemoveDir, path, path.to_string(), |tree| {
+            port::remove_dir_all(tree, path)
+        })
+    }
+
+    /// Waits for the lock with the workspace unlocked, so other operations (and other
+    /// clones) go on meanwhile. Not reentrant: a second `lock` while holding the guard
+    /// waits forever, as a second `flock` on another descriptor would.
+    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
+        let path = lock_path();
+        self.operate(PortOp::Lock, &path, path.to_string(), |tree| {
+            port::check_lock_dir(tree, &path)
+        })?;
+        Ok(Box::new(ProjectLock::acquire(&self.shared.lock)))
+    }
+}
+
+fn lock_path() -> WsPath {
+    // Invariant: `lock` is a valid single segment, so this cannot fail.
+    WsPath::internal("lock").expect("`.prometeu/lock` is a valid workspace path")
+}
+
+/// The advisory project lock: one holder at a time, shared by every clone.
+#[derive(Debug, Default)]
+struct ProjectLock {
+    state: Mutex<Holder>,
+    released: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Holder {
+    /// The token of the guard holding the lock.
+    current: Option<u64>,
+    next_token: u64,
+}
+
+impl ProjectLock {
+    fn acquire(lock: &Arc<ProjectLock>) -> ProjectLockGuard {
+        let mut holder = lock.holder();
+        while holder.current.is_some() {
+            holder = lock
+                .released
+                .wait(holder)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let token = holder.next_token;
+        holder.next_token += 1;
+        holder.current = Some(token);
+        ProjectLockGuard {
+            lock: Arc::clone(lock),
+            token,
+        }
+    }
+
+    fn release(&self, token: u64) {
+        let mut holder = self.holder();
+        // A guard from before a crash must not release its successor's lock.
+        if holder.current == Some(token) {
+            holder.current = None;
+            self.released.notify_all();
+        }
+    }
+
+    fn release_all(&self) {
+        self.holder().current = None;
+        self.released.notify_all();
+    }
+
+    fn holder(&self) -> MutexGuard<'_, Holder> {
+        // Setting an `Option` cannot leave it half-written.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Holds the project lock of a [`MemFs`] until dropped.
+#[derive(Debug)]
+struct ProjectLockGuard {
+    lock: Arc<ProjectLock>,
+    token: u64,
+}
+
+impl LockGuard for ProjectLockGuard {}
+
+impl Drop for ProjectLockGuard {
+    fn drop(&mut self) {
+        self.lock.release(self.token);
+    }
+}

@@ -1,0 +1,372 @@
+//! The `WorkspacePort` operations over a [`Tree`], as strict as a disk can be: every
+//! check is made before anything changes, so a failed operation has no effect.
+
+use packer_domain::path::{PROMETEU_DIR, WsPath};
+use packer_domain::ports::{
+    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, PortOp, ScanEntry,
+    ScanOptions,
+};
+
+use crate::tree::{Ino, Node, Resolved, Tree, Walk, WalkError};
+
+pub(crate) fn scan(tree: &Tree, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+    let mut entries = Vec::new();
+    let mut unspellable = None;
+    tree.visit(|path, ino, node| {
+        if path == PROMETEU_DIR {
+            return false;
+        }
+        let Ok(ws_path) = WsPath::new(path) else {
+            // Only a directory moved under a deep enough path gets here: its entries'
+            // paths outgrow what a `WsPath` may hold.
+            unspellable.get_or_insert_with(|| path.to_owned());
+            return false;
+        };
+        let (kind, fingerprint) = match node {
+            Node::File(file) => (
+                EntryKind::File,
+                options
+                    .fingerprints
+                    .then(|| Tree::fingerprint(ino, &file.current)),
+            ),
+            Node::Dir(_) => (EntryKind::Dir, None),
+            Node::Link(_) => (EntryKind::Symlink(link_target(tree, &ws_path)), None),
+        };
+        entries.push(ScanEntry {
+            path: ws_path,
+            kind,
+            fingerprint,
+        });
+        true
+    });
+    if let Some(path) = unspellable {
+        return Err(
+            PortError::new(PortErrorKind::Io, PortOp::Scan, &WsPath::root()).with_detail(format!(
+                "a path below the workspace is not a valid workspace path: {path}"
+            )),
+        );
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
+}
+
+/// Where the link at `path` leads, judged as every operation judges it.
+fn link_target(tree: &Tree, path: &WsPath) -> LinkTarget {
+    let segments = segments(path);
+    match tree.resolve(&segments) {
+        Ok((walk, resolved)) => {
+            let path = walk.path();
+            let target = if path.is_empty() {
+                Ok(WsPath::root())
+            } else {
+                WsPath::new(&path)
+            };
+            match target {
+                Ok(path) => LinkTarget::Inside {
+                    path,
+                    is_dir: matches!(resolved, Resolved::Dir(_)),
+                },
+                // Too long to spell: the disk adapter calls that outside too.
+                Err(_) => LinkTarget::Outside,
+            }
+        }
+        Err(WalkError::Outside) => LinkTarget::Outside,
+        Err(WalkError::NotFound | WalkError::NotADirectory | WalkError::Loop) => {
+            LinkTarget::Dangling
+        }
+    }
+}
+
+pub(crate) fn read(tree: &Tree, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+    let op = PortOp::Read;
+    let ino = match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::File(ino))) => ino,
+        Ok((_, Resolved::Dir(_))) => {
+            return Err(PortError::new(PortErrorKind::IsADirectory, op, path));
+        }
+        Err(error) => return Err(walk_error(error, op, path)),
+    };
+    let Some(file) = tree.file(ino) else {
+        return Err(walk_error(WalkError::NotFound, op, path));
+    };
+    let size = file.current.bytes.len() as u64;
+    if size > limit {
+        return Err(PortError::new(PortErrorKind::TooLarge, op, path)
+            .with_detail(format!("{size} bytes; the limit is {limit}")));
+    }
+    Ok(FileRead {
+        bytes: file.current.bytes.clone(),
+        fingerprint: Tree::fingerprint(ino, &file.current),
+    })
+}
+
+pub(crate) fn stat(tree: &Tree, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+    let op = PortOp::Stat;
+    match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::File(ino))) => Ok(tree
+            .file(ino)
+            .map(|file| Tree::fingerprint(ino, &file.current))),
+        Ok((_, Resolved::Dir(_))) => Err(PortError::new(PortErrorKind::IsADirectory, op, path)),
+        // Nothing is there: absent, a dangling link, or a file where a directory would
+        // have to be. The disk adapter answers the same.
+        Err(WalkError::NotFound | WalkError::NotADirectory) => Ok(None),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+pub(crate) fn create_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::CreateDir;
+    let segments = segments(path);
+    // The longest prefix that exists, links followed as `mkdir -p` follows them.
+    let mut existing = 0;
+    let mut dir = crate::tree::ROOT;
+    while existing < segments.len() {
+        match tree.resolve(&segments[..=existing]) {
+            Ok((_, Resolved::Dir(ino))) => {
+                dir = ino;
+                existing += 1;
+            }
+            Ok((_, Resolved::File(_))) => {
+                return Err(PortError::new(PortErrorKind::AlreadyExists, op, path)
+                    .with_detail(format!("`{}` is a file", segments[..=existing].join("/"))));
+            }
+            Err(WalkError::NotFound) => break,
+            Err(error) => return Err(walk_error(error, op, path)),
+        }
+    }
+    let Some(missing) = segments.get(existing..) else {
+        return Ok(());
+    };
+    if let Some(first) = missing.first()
+        && tree.entry(dir, first).is_some()
+    {
+        // The name is there but did not resolve: a link that leads nowhere.
+        return Err(
+            PortError::new(PortErrorKind::AlreadyExists, op, path).with_detail(format!(
+                "`{}` is a symbolic link that leads nowhere",
+                segments[..=existing].join("/")
+            )),
+        );
+    }
+    for name in missing {
+        let ino = tree.add_dir();
+        tree.attach(dir, name, ino, false);
+        dir = ino;
+    }
+    Ok(())
+}
+
+pub(crate) fn write_file(tree: &mut Tree, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+    let op = PortOp::Write;
+    let (dir, name) = parent(tree, path, op)?;
+    let Some(existing) = tree.entry(dir, name) else {
+        let ino = tree.add_file(bytes.to_vec(), false);
+        tree.attach(dir, name, ino, false);
+        return Ok(());
+    };
+    match tree.node(existing) {
+        Node::File(_) => {}
+        Node::Dir(_) => return Err(PortError::new(PortErrorKind::IsADirectory, op, path)),
+        Node::Link(_) => return Err(refuse_link(tree, path, op)),
+    }
+    // Truncate in place, as `O_TRUNC` does: same inode, new content and times.
+    let now = tree.tick();
+    if let Some(file) = tree.file_mut(existing) {
+        file.current.bytes = bytes.to_vec();
+        file.current.mtime_ns = now;
+        file.current.ctime_ns = now;
+    }
+    Ok(())
+}
+
+pub(crate) fn sync_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::SyncFile;
+    match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::File(ino))) => {
+            if let Some(file) = tree.file_mut(ino) {
+                file.durable = file.current.clone();
+            }
+            Ok(())
+        }
+        Ok((_, Resolved::Dir(_))) => Err(PortError::new(PortErrorKind::IsADirectory, op, path)
+            .with_detail("use sync_dir for a directory")),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+pub(crate) fn sync_dir(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::SyncDir;
+    match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::Dir(ino))) => {
+            if let Some(dir) = tree.dir_mut(ino) {
+                dir.durable = dir.entries.clone();
+            }
+            Ok(())
+        }
+        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+            .with_detail("use sync_file for a file")),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+pub(crate) fn rename(tree: &mut Tree, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::Rename;
+    if from.is_root() {
+        return Err(PortError::new(PortErrorKind::PermissionDenied, op, from)
+            .with_detail("the workspace directory itself cannot be renamed"));
+    }
+    let (from_dir, from_name) = parent(tree, from, op)?;
+    let source = tree
+        .entry(from_dir, from_name)
+        .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, from))?;
+    let source_is_dir = matches!(tree.node(source), Node::Dir(_));
+    if to.is_root() {
+        // The root is always there, and always a directory.
+        let kind = if source_is_dir {
+            PortErrorKind::AlreadyExists
+        } else {
+            PortErrorKind::IsADirectory
+        };
+        return Err(PortError::new(kind, op, to));
+    }
+    let (to_walk, to_dir, to_name) = parent_walk(tree, to, op)?;
+    if from_dir == to_dir && from_name == to_name {
+        return Ok(());
+    }
+    let existing = tree.entry(to_dir, to_name);
+    if existing == Some(source) {
+        // Two names for one inode (a crash can leave that): POSIX makes this a no-op.
+        return Ok(());
+    }
+    if source_is_dir {
+        if to_walk.passes(source) {
+            return Err(
+                PortError::new(PortErrorKind::Io, op, to).with_detail(format!(
+                    "a directory cannot move into itself ({from} -> {to})"
+                )),
+            );
+        }
+        if existing.is_some() {
+            return Err(PortError::new(PortErrorKind::AlreadyExists, op, to)
+                .with_detail("a directory only moves to a path where nothing is"));
+        }
+    } else if let Some(existing) = existing
+        && matches!(tree.node(existing), Node::Dir(_))
+    {
+        return Err(PortError::new(PortErrorKind::IsADirectory, op, to));
+    }
+    tree.detach(from_dir, from_name, false);
+    tree.attach(to_dir, to_name, source, false);
+    tree.touch_ctime(source);
+    Ok(())
+}
+
+pub(crate) fn remove_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::RemoveFile;
+    if path.is_root() {
+        return Err(PortError::new(PortErrorKind::IsADirectory, op, path));
+    }
+    let (dir, name) = parent(tree, path, op)?;
+    let existing = tree
+        .entry(dir, name)
+        .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
+    if matches!(tree.node(existing), Node::Dir(_)) {
+        return Err(PortError::new(PortErrorKind::IsADirectory, op, path)
+            .with_detail("use remove_dir_all for a directory"));
+    }
+    tree.tick();
+    tree.detach(dir, name, false);
+    Ok(())
+}
+
+pub(crate) fn remove_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::RemoveDir;
+    if path.is_root() {
+        return Err(PortError::new(PortErrorKind::PermissionDenied, op, path)
+            .with_detail("the workspace directory itself is never removed"));
+    }
+    let (dir, name) = parent(tree, path, op)?;
+    let existing = tree
+        .entry(dir, name)
+        .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
+    match tree.node(existing) {
+        Node::Dir(_) => {}
+        Node::File(_) => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Node::Link(_) => {
+            return Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+                .with_detail("it is a symbolic link; remove it with remove_file"));
+        }
+    }
+    tree.tick();
+    tree.detach(dir, name, false);
+    Ok(())
+}
+
+/// Checks that the lock can live where the disk adapter keeps it: `.prometeu/` must be
+/// a directory.
+pub(crate) fn check_lock_dir(tree: &Tree, lock_path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::Lock;
+    match tree.resolve(&[PROMETEU_DIR]) {
+        Ok((_, Resolved::Dir(_))) => Ok(()),
+        Ok((_, Resolved::File(_))) => {
+            Err(PortError::new(PortErrorKind::NotADirectory, op, lock_path)
+                .with_detail(".prometeu is a file"))
+        }
+        Err(error) => Err(walk_error(error, op, lock_path)
+            .with_detail("the lock lives in .prometeu, which must exist")),
+    }
+}
+
+fn segments(path: &WsPath) -> Vec<&str> {
+    path.segments().collect()
+}
+
+/// The directory that holds `path`'s last segment (links on the way followed), and that
+/// segment. `path` must not be the root.
+fn parent<'p>(tree: &Tree, path: &'p WsPath, op: PortOp) -> Result<(Ino, &'p str), PortError> {
+    parent_walk(tree, path, op).map(|(_, dir, name)| (dir, name))
+}
+
+fn parent_walk<'p>(
+    tree: &Tree,
+    path: &'p WsPath,
+    op: PortOp,
+) -> Result<(Walk, Ino, &'p str), PortError> {
+    let segments = segments(path);
+    let Some((name, parents)) = segments.split_last() else {
+        return Err(PortError::new(PortErrorKind::IsADirectory, op, path)
+            .with_detail("the workspace directory itself"));
+    };
+    match tree.resolve(parents) {
+        Ok((walk, Resolved::Dir(dir))) => Ok((walk, dir, name)),
+        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+            .with_detail("the parent is a file")),
+        Err(WalkError::NotFound) => Err(PortError::new(PortErrorKind::NotFound, op, path)
+            .with_detail("the parent directory does not exist")),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+/// The refusal to write through the link at `path`: `OutsideWorkspace` when it leads
+/// out, `AlreadyExists` otherwise (the port never writes through a link).
+fn refuse_link(tree: &Tree, path: &WsPath, op: PortOp) -> PortError {
+    match tree.walk(&segments(path), true) {
+        Err(WalkError::Outside) => PortError::new(PortErrorKind::OutsideWorkspace, op, path)
+            .with_detail("it is a symbolic link that leads outside the workspace"),
+        _ => PortError::new(PortErrorKind::AlreadyExists, op, path)
+            .with_detail("it is a symbolic link; the workspace port never writes through one"),
+    }
+}
+
+pub(crate) fn walk_error(error: WalkError, op: PortOp, path: &WsPath) -> PortError {
+    match error {
+        WalkError::NotFound => PortError::new(PortErrorKind::NotFound, op, path),
+        WalkError::NotADirectory => PortError::new(PortErrorKind::NotADirectory, op, path)
+            .with_detail("a file stands where a directory is needed"),
+        WalkError::Outside => PortError::new(PortErrorKind::OutsideWorkspace, op, path).with_detail(
+            "a symbolic link on the way leads outside the workspace, or between it and .prometeu",
+        ),
+        WalkError::Loop => PortError::new(PortErrorKind::Io, op, path)
+            .with_detail("too many levels of symbolic links"),
+    }
+}
