@@ -1,5 +1,10 @@
 //! Integration tests of Prometeu Packer, one binary. Every `.rs` file in this folder is
 //! a module and must be registered below; `every_module_is_registered` checks that.
 
+// This whole binary is test code, helpers included: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
 mod contract;
 mod registration;
+mod snapshot;

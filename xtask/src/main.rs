@@ -4,6 +4,8 @@
 // xtask is a console tool: printing its progress and summaries is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
+mod ci;
 mod gen_demo;
 mod gen_workspace;
 mod json_text;
@@ -13,6 +15,7 @@ mod project;
 #[cfg(test)]
 mod testing;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +30,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run what CI runs: fmt check, clippy with warnings denied, every test.
+    Ci,
+    /// Run the benchmarks in release mode; writes target/bench/report.json.
+    Bench(bench::Args),
     /// Write a large synthetic project (registry, declarations and real PNG, WAV, JSON
     /// and blob inputs), deterministic for a given seed.
     GenWorkspace(gen_workspace::Args),
@@ -36,6 +43,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Ci => ci::run(),
+        Command::Bench(args) => bench::run(&args),
         Command::GenWorkspace(args) => gen_workspace::run(&args),
         Command::GenDemo(args) => gen_demo::run(&args),
     };
@@ -48,4 +57,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The repository root: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
 }

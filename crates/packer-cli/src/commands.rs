@@ -2,7 +2,6 @@
 //! file system injected, and presents the answer.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
@@ -25,10 +24,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn exit_code(self) -> ExitCode {
+    pub fn exit_code(self) -> u8 {
         match self {
-            Outcome::Success => ExitCode::SUCCESS,
-            Outcome::FoundErrors => ExitCode::from(1),
+            Outcome::Success => 0,
+            Outcome::FoundErrors => 1,
         }
     }
 }
@@ -58,7 +57,7 @@ impl From<anyhow::Error> for Failure {
 
 impl Failure {
     /// Prints the failure where it belongs and gives the exit code.
-    pub fn report(self, out: Output) -> ExitCode {
+    pub fn report(self, out: &Output<'_>) -> u8 {
         let (code, message, detail, exit) = match self {
             Failure::Usage(message) => (
                 ErrorCode::InvalidParams,
@@ -77,15 +76,15 @@ impl Failure {
             out.json(&serde_json::json!({ "error": error }));
         }
         out.error(&format!("error: {message}"));
-        ExitCode::from(exit)
+        exit
     }
 }
 
 pub type CommandResult = Result<Outcome, Failure>;
 
 /// Opens the project and loads its current snapshot.
-fn open(explicit: Option<&Path>) -> Result<(ProjectDir, Snapshot), Failure> {
-    let project = project::locate(explicit)?;
+fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(ProjectDir, Snapshot), Failure> {
+    let project = project::locate(explicit, &out.cwd())?;
     let port = DiskWorkspace::open(&project.assets)
         .with_context(|| format!("cannot open {}", project.assets.display()))?;
     let snapshot = Snapshot::load(&port, 1);
@@ -114,10 +113,10 @@ fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn init(out: Output, dir: Option<&Path>) -> CommandResult {
+pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
     let dir = match dir {
-        Some(dir) => dir.to_path_buf(),
-        None => std::env::current_dir().context("cannot read the current directory")?,
+        Some(dir) => out.cwd().join(dir),
+        None => out.cwd(),
     };
     let assets = dir.join("assets");
     std::fs::create_dir_all(&assets)
@@ -142,8 +141,8 @@ pub fn init(out: Output, dir: Option<&Path>) -> CommandResult {
     Ok(Outcome::Success)
 }
 
-pub fn list(out: Output, explicit: Option<&Path>) -> CommandResult {
-    let (_, snapshot) = open(explicit)?;
+pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (_, snapshot) = open(out, explicit)?;
     require_registry(&snapshot)?;
     let view = ListView::of(&snapshot);
     if out.json {
@@ -154,9 +153,9 @@ pub fn list(out: Output, explicit: Option<&Path>) -> CommandResult {
     Ok(Outcome::Success)
 }
 
-pub fn show(out: Output, explicit: Option<&Path>, asset: &str) -> CommandResult {
+pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
     let query = AssetQuery::parse(asset).map_err(Failure::Usage)?;
-    let (project, snapshot) = open(explicit)?;
+    let (project, snapshot) = open(out, explicit)?;
     let view = GetView::of(&snapshot, &query)?;
     if out.json {
         out.json(&view);
@@ -177,8 +176,8 @@ pub fn show(out: Output, explicit: Option<&Path>, asset: &str) -> CommandResult 
     Ok(Outcome::Success)
 }
 
-pub fn status(out: Output, explicit: Option<&Path>) -> CommandResult {
-    let (_, snapshot) = open(explicit)?;
+pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (_, snapshot) = open(out, explicit)?;
     let view = StatusView::of(&snapshot);
     if out.json {
         out.json(&view);
@@ -192,8 +191,8 @@ pub fn status(out: Output, explicit: Option<&Path>) -> CommandResult {
     })
 }
 
-pub fn doctor(out: Output, explicit: Option<&Path>) -> CommandResult {
-    let (project, snapshot) = open(explicit)?;
+pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (project, snapshot) = open(out, explicit)?;
     let view = DoctorView::of(&snapshot);
     if out.json {
         out.json(&view);

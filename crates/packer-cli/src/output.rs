@@ -1,18 +1,41 @@
 //! Where the CLI's words go: machine output (`--json`) and primary human output on
-//! stdout, notes and progress on stderr (silenced by `-q`). A closed pipe is not an error.
+//! stdout, notes and progress on stderr (silenced by `-q`). The streams are injected, so
+//! the whole CLI runs in-process in tests. A closed pipe is not an error.
 
-use std::io::{self, Write};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-/// The output settings of one invocation.
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub json: bool,
-    pub quiet: bool,
+/// The process's surroundings, as the CLI sees them: its streams and its directory.
+pub struct Console<'a> {
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    /// Where project discovery starts, and what relative paths are relative to.
+    pub cwd: PathBuf,
 }
 
-impl Output {
+/// The output settings and streams of one invocation.
+pub struct Output<'a> {
+    pub json: bool,
+    pub quiet: bool,
+    console: RefCell<Console<'a>>,
+}
+
+impl<'a> Output<'a> {
+    pub fn new(json: bool, quiet: bool, console: Console<'a>) -> Output<'a> {
+        Output {
+            json,
+            quiet,
+            console: RefCell::new(console),
+        }
+    }
+
+    pub fn cwd(&self) -> PathBuf {
+        self.console.borrow().cwd.clone()
+    }
+
     /// Writes a value as one line of JSON on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
         match serde_json::to_string(value) {
@@ -23,20 +46,23 @@ impl Output {
 
     /// Writes primary human output (with its own line breaks) on stdout.
     pub fn stdout(&self, text: &str) {
-        let mut out = io::stdout().lock();
+        let mut console = self.console.borrow_mut();
         // A reader that went away (`| head`) is not our failure.
-        let _ = writeln!(out, "{text}");
+        let _ = writeln!(console.stdout, "{text}");
+        let _ = console.stdout.flush();
     }
 
     /// A note for people on stderr, unless `-q`.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            let _ = writeln!(io::stderr().lock(), "{text}");
+            self.error(text);
         }
     }
 
     /// An error for people on stderr (never silenced).
     pub fn error(&self, text: &str) {
-        let _ = writeln!(io::stderr().lock(), "{text}");
+        let mut console = self.console.borrow_mut();
+        let _ = writeln!(console.stderr, "{text}");
+        let _ = console.stderr.flush();
     }
 }

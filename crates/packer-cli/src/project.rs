@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 /// A located project: its root and its `assets/` directory.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl ProjectDir {
 }
 
 /// Locates the project from `explicit` (`--project`) or the current directory.
-pub fn locate(explicit: Option<&Path>) -> anyhow::Result<ProjectDir> {
+pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir> {
     if let Some(dir) = explicit {
         // An explicit project whose registry was deleted is still that project: the
         // load reports the missing registry instead of "not a project".
@@ -38,8 +38,7 @@ pub fn locate(explicit: Option<&Path>) -> anyhow::Result<ProjectDir> {
             dir.display()
         );
     }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let mut dir: Option<&Path> = Some(&cwd);
+    let mut dir: Option<&Path> = Some(cwd);
     while let Some(candidate) = dir {
         if candidate
             .join("assets")

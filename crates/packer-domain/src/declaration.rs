@@ -275,7 +275,7 @@ impl Declaration {
                 input_offsets,
             }),
             _ => {
-                errors.sort_by_key(|e| e.offset);
+                errors.sort_by_key(FormatError::report_order);
                 Err(DeclarationFailure { errors, asset_uuid })
             }
         }
@@ -451,7 +451,7 @@ mod tests {
         );
         check(
             r#"{"schema_version":1,"name":5,"kind":"blob","inputs":"x"}"#,
-            "1:1 missing_key the declaration has no `asset_uuid`\n1:28 wrong_type `name` must be a string, not a number\n1:53 wrong_type `inputs` must be an array, not a string",
+            "1:28 wrong_type `name` must be a string, not a number\n1:53 wrong_type `inputs` must be an array, not a string\n1:1 missing_key the declaration has no `asset_uuid`",
         );
     }
 

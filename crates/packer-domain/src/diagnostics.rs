@@ -134,6 +134,12 @@ impl FormatError {
         }
     }
 
+    /// The order errors of one file are reported in: by position, except that a missing
+    /// key (placed at its object's start) comes after the errors found inside the object.
+    pub fn report_order(&self) -> (bool, usize) {
+        (self.code == Code::MissingKey, self.offset)
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> FormatError {
         self.hint = Some(hint.into());
         self

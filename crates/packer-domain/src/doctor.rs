@@ -42,7 +42,24 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
         }
     }
     for drift in snapshot.drifts() {
-        if let Drift::UnregisteredAsset { root, .. } = drift {
+        if let Drift::DuplicateUuid {
+            asset_id: None,
+            asset_uuid,
+            roots,
+        } = drift
+        {
+            out.push(duplicate_diagnostic(*asset_uuid, roots));
+        }
+    }
+    // Each unregistered declaration, with the problems inside it: worth knowing before
+    // adopting it.
+    for found in snapshot.unregistered() {
+        let unregistered = snapshot
+            .drifts()
+            .iter()
+            .any(|d| matches!(d, Drift::UnregisteredAsset { root, .. } if *root == found.root));
+        if unregistered {
+            let root = &found.root;
             out.push(Diagnostic {
                 code: Code::UnregisteredAsset,
                 severity: Severity::Warning,
@@ -58,17 +75,6 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
                 asset_id: None,
             });
         }
-        if let Drift::DuplicateUuid {
-            asset_id: None,
-            asset_uuid,
-            roots,
-        } = drift
-        {
-            out.push(duplicate_diagnostic(*asset_uuid, roots));
-        }
-    }
-    // Problems inside unregistered declarations are worth knowing before adopting.
-    for found in snapshot.unregistered() {
         declaration_diagnostics(&mut out, &found.root, &found.declaration, Severity::Warning);
     }
     out

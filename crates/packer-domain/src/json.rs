@@ -395,9 +395,12 @@ impl Parser<'_> {
                     self.pos += 1;
                     self.escape(&mut out)?;
                 }
+                Some(b'\n' | b'\r') => {
+                    return Err(self.error("unterminated string: the line ends inside it"));
+                }
                 Some(_) => {
                     return Err(self.error(
-                        "control character in a string; write it as an escape such as `\\n`",
+                        "control character in a string; write it as an escape such as `\\t`",
                     ));
                 }
             }

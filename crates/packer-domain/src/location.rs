@@ -36,6 +36,12 @@ pub fn line_col(text: &[u8], offset: usize) -> (u32, u32) {
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     // Count characters, not bytes: UTF-8 continuation bytes do not start a character.
     // Invalid UTF-8 counts one column per byte that is not a continuation byte.
+    // A byte-order mark is invisible in every editor: it takes no column.
+    let line_start = if line_start == 0 && before.starts_with(BOM) {
+        BOM.len()
+    } else {
+        line_start
+    };
     let column = before[line_start..]
         .iter()
         .filter(|&&b| (b & 0xC0) != 0x80)
@@ -43,6 +49,8 @@ pub fn line_col(text: &[u8], offset: usize) -> (u32, u32) {
         + 1;
     (saturate(line), saturate(column))
 }
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn saturate(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -71,6 +79,7 @@ mod tests {
         let x = text.len() - 1;
         assert_eq!(line_col(text, x), (3, 4));
         assert_eq!(line_col(text, 10_000), (3, 5));
+        assert_eq!(line_col(b"\xEF\xBB\xBF[x", 4), (1, 2));
         assert_eq!(line_text(text, 2).as_deref(), Some("çd"));
         assert_eq!(line_text(text, 9), None);
         assert_eq!(line_text(text, 0), None);

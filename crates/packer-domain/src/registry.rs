@@ -175,7 +175,7 @@ impl Registry {
                 ));
             }
         }
-        errors.sort_by_key(|e| e.offset);
+        errors.sort_by_key(FormatError::report_order);
         Err(errors)
     }
 
@@ -455,7 +455,7 @@ mod tests {
         );
         check(
             r#"{"schema_version": 1, "assets": {}}"#,
-            "1:1 missing_key the registry has no `next_asset_id`\n1:33 wrong_type `assets` must be an array, not an object",
+            "1:33 wrong_type `assets` must be an array, not an object\n1:1 missing_key the registry has no `next_asset_id`",
         );
         check(
             r#"{"schema_version": 1, "next_asset_id": -1, "assets": []}"#,

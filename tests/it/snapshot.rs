@@ -1,0 +1,295 @@
+//! Loading workspaces described as fixtures into snapshots: project state, asset
+//! statuses, drift and diagnostics, each checked against the exact expected rendering.
+
+use packer_domain::snapshot::Snapshot;
+use packer_memfs::MemFs;
+
+const U1: &str = "11111111-1111-4111-8111-111111111111";
+const U2: &str = "22222222-2222-4222-8222-222222222222";
+const U3: &str = "33333333-3333-4333-8333-333333333333";
+
+/// A registry line for the fixtures: `(id, uuid, root, included)`.
+fn registry(entries: &[(u64, &str, &str, bool)]) -> String {
+    let next = entries.iter().map(|e| e.0).max().unwrap_or(0) + 1;
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(id, uuid, root, included)| {
+            format!(
+                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": {included} }}"#
+            )
+        })
+        .collect();
+    format!(
+        "//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": {next}, \"assets\": [\n{}\n] }}\n",
+        lines.join(",\n")
+    )
+}
+
+/// An `asset.json` fixture entry of kind `blob` with the given inputs.
+fn declaration(root: &str, uuid: &str, inputs: &[&str]) -> String {
+    let inputs: Vec<String> = inputs.iter().map(|i| format!("\"{i}\"")).collect();
+    format!(
+        "//- {root}/asset.json\n{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{uuid}\",\n  \"name\": \"{root}\",\n  \"kind\": \"blob\",\n  \"inputs\": [{}]\n}}\n",
+        inputs.join(", ")
+    )
+}
+
+/// Renders what a snapshot says: the state, each asset's status, each drift as JSON and
+/// each diagnostic as `severity code file:line:col message`.
+fn render(snapshot: &Snapshot) -> String {
+    let mut out = format!("state: {}\n", snapshot.state());
+    for asset in snapshot.assets() {
+        out.push_str(&format!(
+            "asset {} {}: {}\n",
+            asset.entry.asset_id,
+            asset.entry.root,
+            serde_json::to_value(asset.status)
+                .unwrap()
+                .as_str()
+                .unwrap()
+        ));
+    }
+    for drift in snapshot.drifts() {
+        out.push_str(&format!(
+            "drift {}\n",
+            serde_json::to_string(drift).unwrap()
+        ));
+    }
+    for d in snapshot.diagnostics() {
+        out.push_str(&format!(
+            "{} {} {}:{}:{} {}\n",
+            d.severity,
+            d.code,
+            d.file.as_deref().unwrap_or("-"),
+            d.line.unwrap_or(0),
+            d.column.unwrap_or(0),
+            d.message
+        ));
+    }
+    out
+}
+
+fn check(fixture: &str, expected: &str) {
+    let fs = MemFs::from_fixture(fixture).unwrap();
+    let before = fs.dump();
+    let snapshot = Snapshot::load(&fs, 7);
+    assert_eq!(snapshot.generation(), 7);
+    let got = render(&snapshot);
+    let expected = expected.replace('\'', "\"");
+    assert_eq!(got.trim(), expected.trim(), "\n--- got ---\n{got}");
+    // Loading is reading: not a byte, link or folder of the workspace changed.
+    assert_eq!(fs.dump(), before);
+}
+
+#[test]
+fn a_clean_project_is_ready() {
+    let fixture = format!(
+        "{}{}//- a/x.bin\n1\n{}//- b/y.bin\n2\n",
+        registry(&[(1, U1, "a", true), (2, U2, "b", false)]),
+        declaration("a", U1, &["x.bin"]),
+        declaration("b", U2, &["y.bin"]),
+    );
+    check(&fixture, "state: ready\nasset 1 a: ok\nasset 2 b: ok");
+}
+
+#[test]
+fn an_empty_project_is_ready() {
+    check(&registry(&[]), "state: ready");
+}
+
+#[test]
+fn a_moved_folder_is_root_moved() {
+    let fixture = format!(
+        "{}{}//- chars/a/x.bin\n1\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("chars/a", U1, &["x.bin"]),
+    );
+    check(
+        &fixture,
+        "
+state: diverged
+asset 1 a: moved
+drift {'kind':'root_moved','asset_id':1,'from':'a','to':'chars/a'}
+warning root_moved assets/.prometeu/index.json:2:1 asset 1: its folder moved from `a` to `chars/a`",
+    );
+}
+
+#[test]
+fn a_deleted_folder_is_root_missing() {
+    check(
+        &registry(&[(1, U1, "a", true)]),
+        "
+state: diverged
+asset 1 a: missing
+drift {'kind':'root_missing','asset_id':1,'root':'a'}
+error root_missing assets/.prometeu/index.json:2:1 asset 1: its folder `a` has no asset.json and no moved copy was found",
+    );
+}
+
+#[test]
+fn an_unknown_asset_json_is_unregistered() {
+    let fixture = format!(
+        "{}{}//- new/x.bin\n1\n",
+        registry(&[]),
+        declaration("new", U3, &["x.bin"])
+    );
+    check(
+        &fixture,
+        &format!(
+            "
+state: diverged
+drift {{'kind':'unregistered_asset','root':'new','asset_uuid':'{U3}'}}
+warning unregistered_asset assets/new/asset.json:1:1 `new` holds an asset.json that the registry does not list"
+        ),
+    );
+}
+
+#[test]
+fn a_copied_folder_is_a_duplicate_uuid() {
+    let fixture = format!(
+        "{}{}//- a/x.bin\n1\n{}//- a_copy/x.bin\n1\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("a", U1, &["x.bin"]),
+        declaration("a_copy", U1, &["x.bin"]),
+    );
+    check(
+        &fixture,
+        &format!(
+            "
+state: diverged
+asset 1 a: conflict
+drift {{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['a','a_copy']}}
+error duplicate_uuid assets/a_copy/asset.json:1:1 uuid {U1} is declared by `a` and `a_copy`"
+        ),
+    );
+}
+
+#[test]
+fn an_edited_uuid_is_a_mismatch() {
+    let fixture = format!(
+        "{}{}//- a/x.bin\n1\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("a", U2, &["x.bin"]),
+    );
+    check(
+        &fixture,
+        &format!(
+            "
+state: diverged
+asset 1 a: conflict
+drift {{'kind':'uuid_mismatch','asset_id':1,'root':'a','registered_uuid':'{U1}','declared_uuid':'{U2}'}}
+error uuid_mismatch assets/a/asset.json:3:17 asset 1: asset.json declares uuid {U2} but the registry has {U1}"
+        ),
+    );
+}
+
+#[test]
+fn a_broken_declaration_is_flagged_where_it_breaks() {
+    let fixture = format!(
+        "{}//- a/asset.json\n{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{U1}\",\n  \"name\": \"a\",\n  \"kind\": \"blob\",\n  \"inputs\": [\"x.bin\"],\n  \"colour\": 3\n}}\n//- a/x.bin\n1\n",
+        registry(&[(1, U1, "a", true)]),
+    );
+    check(
+        &fixture,
+        "
+state: ready
+asset 1 a: invalid
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':7,'column':3,'message':'unknown key `colour` in the declaration'}}
+error unknown_key assets/a/asset.json:7:3 unknown key `colour` in the declaration",
+    );
+}
+
+#[test]
+fn a_truncated_declaration_keeps_its_asset_registered() {
+    let fixture = format!(
+        "{}//- a/asset.json\n{{ \"schema_version\": 1, \"asset_uuid\": \"{U1}\", \"na\n",
+        registry(&[(1, U1, "a", true)]),
+    );
+    check(
+        &fixture,
+        "
+state: ready
+asset 1 a: invalid
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':1,'column':81,'message':'unterminated string: the line ends inside it'}}
+error json_syntax assets/a/asset.json:1:81 unterminated string: the line ends inside it",
+    );
+}
+
+#[test]
+fn a_missing_input_is_flagged_at_its_entry() {
+    let fixture = format!(
+        "{}{}//- a/x.bin\n1\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("a", U1, &["x.bin", "gone.bin"]),
+    );
+    check(
+        &fixture,
+        "
+state: ready
+asset 1 a: invalid
+drift {'kind':'input_missing','asset_id':1,'path':'a/gone.bin'}
+error input_missing assets/a/asset.json:6:23 the input `gone.bin` does not exist in `a`",
+    );
+}
+
+#[test]
+fn inputs_through_links_must_stay_in_the_root() {
+    let fixture = format!(
+        "{}{}//- a/real.bin\n1\n//- a/inside.bin -> real.bin\n//- a/sub -> ../b\n//- a/out.bin -> /etc/passwd\n//- a/dangling.bin -> nothing.bin\n//- b/x.bin\n2\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration(
+            "a",
+            U1,
+            &[
+                "real.bin",
+                "inside.bin",
+                "sub/x.bin",
+                "out.bin",
+                "dangling.bin"
+            ]
+        ),
+    );
+    check(
+        &fixture,
+        "
+state: ready
+asset 1 a: invalid
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':40,'message':'the input `sub/x.bin` is not usable: `a/sub` is a symbolic link that leads outside the asset folder'}}
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':53,'message':'the input `out.bin` is not usable: it is a symbolic link that leads outside the asset folder'}}
+drift {'kind':'input_missing','asset_id':1,'path':'a/dangling.bin'}
+error input_not_confined assets/a/asset.json:6:40 the input `sub/x.bin` is not usable: `a/sub` is a symbolic link that leads outside the asset folder
+error input_not_confined assets/a/asset.json:6:53 the input `out.bin` is not usable: it is a symbolic link that leads outside the asset folder
+error input_missing assets/a/asset.json:6:64 the input `dangling.bin` does not exist in `a`",
+    );
+}
+
+#[test]
+fn an_unreadable_registry_fails_the_project() {
+    check(
+        "//- .prometeu/index.json\n{ \"schema_version\": 1, \"next_asset_id\": \"1\", \"assets\": [] }\n",
+        "
+state: failed
+drift {'kind':'registry_invalid','error':{'file':'assets/.prometeu/index.json','line':1,'column':41,'message':'`next_asset_id` must be a whole number, not a string'}}
+error wrong_type assets/.prometeu/index.json:1:41 `next_asset_id` must be a whole number, not a string",
+    );
+    check(
+        "//- a/\n",
+        "
+state: failed
+drift {'kind':'registry_invalid','error':{'file':'assets/.prometeu/index.json','line':1,'column':1,'message':'cannot read assets/.prometeu/index.json: not found'}}
+error read_failed assets/.prometeu/index.json:1:1 cannot read assets/.prometeu/index.json: not found",
+    );
+}
+
+#[test]
+fn a_registry_root_escaping_the_workspace_is_refused() {
+    check(
+        &format!(
+            "//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": 2, \"assets\": [\n{{ \"asset_id\": 1, \"asset_uuid\": \"{U1}\", \"root\": \"../../etc\", \"included_in_build\": true }}\n] }}\n"
+        ),
+        "
+state: failed
+drift {'kind':'registry_invalid','error':{'file':'assets/.prometeu/index.json','line':2,'column':80,'message':'the root `../../etc` is not allowed: the path has a `..` segment; it may not leave its base'}}
+error invalid_path assets/.prometeu/index.json:2:80 the root `../../etc` is not allowed: the path has a `..` segment; it may not leave its base",
+    );
+}

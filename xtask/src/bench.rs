@@ -1,0 +1,85 @@
+//! `cargo xtask bench`: generates (once) the benchmark workspaces under `target/bench/`
+//! and runs the `packer-bench` runner on them in release mode, which prints a table and
+//! writes `target/bench/report.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::ci::cargo;
+use crate::gen_workspace;
+use crate::workspace_root;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Workspace sizes to measure, in assets.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000])]
+    pub sizes: Vec<usize>,
+    /// Timed repetitions of each measurement (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub iterations: usize,
+}
+
+/// The seed of every benchmark workspace: fixed, so runs compare.
+const SEED: u64 = 1;
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let bench_dir = root.join("target").join("bench");
+    let mut workspaces = Vec::new();
+    for &size in &args.sizes {
+        let dir = bench_dir.join(format!("ws-{size}"));
+        ensure_workspace(&dir, size)?;
+        workspaces.push(format!("{}={}", label(size), dir.display()));
+    }
+    let report = bench_dir.join("report.json");
+    let mut command = Command::new(cargo());
+    command
+        .args(["run", "--release", "--quiet", "-p", "packer-bench", "--"])
+        .arg("--iterations")
+        .arg(args.iterations.to_string())
+        .arg("--out")
+        .arg(&report)
+        .current_dir(&root);
+    for workspace in &workspaces {
+        command.arg("--workspace").arg(workspace);
+    }
+    let status = command
+        .status()
+        .context("cannot run the benchmark runner")?;
+    if !status.success() {
+        bail!("the benchmark runner failed ({status})");
+    }
+    eprintln!("bench: report written to {}", report.display());
+    Ok(())
+}
+
+/// Generates the workspace of `size` assets in `dir` unless an identical one is there.
+fn ensure_workspace(dir: &Path, size: usize) -> anyhow::Result<()> {
+    let stamp_path = dir.join(".bench-stamp");
+    let stamp = format!(
+        "assets={size} seed={SEED} generator={}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    gen_workspace::run(&gen_workspace::Args {
+        assets: size,
+        out: PathBuf::from(dir),
+        seed: SEED,
+        force: true,
+    })?;
+    std::fs::write(&stamp_path, stamp)
+        .with_context(|| format!("cannot write {}", stamp_path.display()))
+}
+
+fn label(size: usize) -> String {
+    if size >= 1000 && size.is_multiple_of(1000) {
+        format!("{}k", size / 1000)
+    } else {
+        size.to_string()
+    }
+}
