@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, ScanEntry, ScanOptions,
-    WorkspacePort,
+    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, ReadRequest, ScanEntry,
+    ScanOptions, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;
 use packer_memfs::MemFs;
@@ -360,9 +360,10 @@ fn read_many_delivers_every_index_once(h: &dyn Harness) {
     }
     let seen: Mutex<Vec<Vec<Result<FileRead, PortError>>>> =
         Mutex::new((0..paths.len()).map(|_| Vec::new()).collect());
-    h.port().read_many(&paths, 10, &|index, result| {
-        seen.lock().unwrap()[index].push(result);
-    });
+    h.port()
+        .read_many(&ReadRequest::all(&paths, 10), &|index, result| {
+            seen.lock().unwrap()[index].push(result);
+        });
     for (i, results) in seen.into_inner().unwrap().into_iter().enumerate() {
         assert_eq!(
             results.len(),
@@ -377,9 +378,8 @@ fn read_many_delivers_every_index_once(h: &dyn Harness) {
             _ => assert_eq!(result.unwrap().bytes, format!("{i}").as_bytes()),
         }
     }
-    h.port().read_many(&[], 10, &|index, _| {
-        panic!("nothing to deliver, got {index}")
-    });
+    h.port()
+        .read_many(&[], &|index, _| panic!("nothing to deliver, got {index}"));
 }
 
 // ---- stat ----

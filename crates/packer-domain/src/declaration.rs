@@ -122,8 +122,11 @@ impl OutputOptions {
     }
 
     /// Reads an `output` object for `kind`.
-    pub(crate) fn decode(kind: AssetKind, value: &JsonValue) -> Result<OutputOptions, FormatError> {
-        let object = ObjectReader::new(value, "`output`")?;
+    pub(crate) fn decode(
+        kind: AssetKind,
+        value: &JsonValue<'_>,
+    ) -> Result<OutputOptions, FormatError> {
+        let object = ObjectReader::new(value, &"`output`")?;
         let known: &[&str] = match kind {
             AssetKind::Image | AssetKind::Audio => &["format"],
             AssetKind::Data | AssetKind::Blob => &[],
@@ -225,7 +228,7 @@ impl Declaration {
                 e.message,
             )])
         })?;
-        let object = ObjectReader::new(&value, "the declaration").map_err(|e| fail(vec![e]))?;
+        let object = ObjectReader::new(&value, &"the declaration").map_err(|e| fail(vec![e]))?;
         let mut errors = Vec::new();
         object.unknown_keys(&KEYS, &mut errors);
         if let Err(e) =
@@ -321,14 +324,14 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn decode_name(value: &JsonValue) -> Result<String, FormatError> {
+fn decode_name(value: &JsonValue<'_>) -> Result<String, FormatError> {
     let name = decode::string(value, "`name`")?;
     check_name(name)
         .map_err(|message| FormatError::new(Code::InvalidValue, value.offset, message))?;
     Ok(name.to_owned())
 }
 
-fn decode_kind(value: &JsonValue) -> Result<AssetKind, FormatError> {
+fn decode_kind(value: &JsonValue<'_>) -> Result<AssetKind, FormatError> {
     let text = decode::string(value, "`kind`")?;
     AssetKind::parse(text).ok_or_else(|| {
         FormatError::new(
@@ -340,7 +343,7 @@ fn decode_kind(value: &JsonValue) -> Result<AssetKind, FormatError> {
     })
 }
 
-fn decode_inputs(value: &JsonValue) -> Result<(Vec<AssetPath>, Vec<usize>), FormatError> {
+fn decode_inputs(value: &JsonValue<'_>) -> Result<(Vec<AssetPath>, Vec<usize>), FormatError> {
     let items = decode::array(value, "`inputs`")?;
     if items.is_empty() {
         return Err(

@@ -1,6 +1,8 @@
 //! Strict decoding of the spanned JSON tree into typed values: every unknown key, wrong
 //! type or bad value becomes a [`FormatError`] at the offset of the offending token.
 
+use std::fmt;
+
 use uuid::Uuid;
 
 use crate::diagnostics::{Code, FormatError};
@@ -10,27 +12,31 @@ use crate::path::{AssetPath, PathError};
 /// Reads the members of one object, tracking which keys were used.
 pub(crate) struct ObjectReader<'a> {
     offset: usize,
-    what: &'a str,
-    members: &'a [JsonMember],
+    what: &'a dyn fmt::Display,
+    members: &'a [JsonMember<'a>],
 }
 
 impl<'a> ObjectReader<'a> {
-    /// `what` names the object in messages ("the registry", "asset entry 3").
-    pub(crate) fn new(value: &'a JsonValue, what: &'a str) -> Result<Self, FormatError> {
+    /// `what` names the object in messages ("the registry", "asset entry 3"); it is
+    /// only rendered when there is something to say.
+    pub(crate) fn new(
+        value: &'a JsonValue<'a>,
+        what: &'a dyn fmt::Display,
+    ) -> Result<Self, FormatError> {
         match &value.kind {
             JsonKind::Object(members) => Ok(ObjectReader {
                 offset: value.offset,
                 what,
                 members,
             }),
-            other => Err(wrong_type(value, "an object", other, what)),
+            other => Err(wrong_type(value, "an object", other, &what.to_string())),
         }
     }
 
     /// Errors for every key not in `known`, in document order.
     pub(crate) fn unknown_keys(&self, known: &[&str], errors: &mut Vec<FormatError>) {
         for member in self.members {
-            if !known.contains(&member.key.as_str()) {
+            if !known.contains(&member.key.as_ref()) {
                 errors.push(
                     FormatError::new(
                         Code::UnknownKey,
@@ -43,11 +49,11 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
-    pub(crate) fn optional(&self, key: &str) -> Option<&'a JsonValue> {
+    pub(crate) fn optional(&self, key: &str) -> Option<&'a JsonValue<'a>> {
         self.members.iter().find(|m| m.key == key).map(|m| &m.value)
     }
 
-    pub(crate) fn required(&self, key: &str) -> Result<&'a JsonValue, FormatError> {
+    pub(crate) fn required(&self, key: &str) -> Result<&'a JsonValue<'a>, FormatError> {
         self.optional(key).ok_or_else(|| {
             FormatError::new(
                 Code::MissingKey,
@@ -60,9 +66,9 @@ impl<'a> ObjectReader<'a> {
 }
 
 pub(crate) fn wrong_type(
-    value: &JsonValue,
+    value: &JsonValue<'_>,
     expected: &str,
-    found: &JsonKind,
+    found: &JsonKind<'_>,
     what: &str,
 ) -> FormatError {
     FormatError::new(
@@ -72,21 +78,24 @@ pub(crate) fn wrong_type(
     )
 }
 
-pub(crate) fn string<'v>(value: &'v JsonValue, what: &str) -> Result<&'v str, FormatError> {
+pub(crate) fn string<'v>(value: &'v JsonValue<'_>, what: &str) -> Result<&'v str, FormatError> {
     match &value.kind {
-        JsonKind::String(s) => Ok(s),
+        JsonKind::String(s) => Ok(s.as_ref()),
         other => Err(wrong_type(value, "a string", other, what)),
     }
 }
 
-pub(crate) fn boolean(value: &JsonValue, what: &str) -> Result<bool, FormatError> {
+pub(crate) fn boolean(value: &JsonValue<'_>, what: &str) -> Result<bool, FormatError> {
     match &value.kind {
         JsonKind::Bool(b) => Ok(*b),
         other => Err(wrong_type(value, "true or false", other, what)),
     }
 }
 
-pub(crate) fn array<'v>(value: &'v JsonValue, what: &str) -> Result<&'v [JsonValue], FormatError> {
+pub(crate) fn array<'v>(
+    value: &'v JsonValue<'v>,
+    what: &str,
+) -> Result<&'v [JsonValue<'v>], FormatError> {
     match &value.kind {
         JsonKind::Array(items) => Ok(items),
         other => Err(wrong_type(value, "an array", other, what)),
@@ -94,7 +103,7 @@ pub(crate) fn array<'v>(value: &'v JsonValue, what: &str) -> Result<&'v [JsonVal
 }
 
 /// A non-negative integer that fits in `u64`, written without fraction or exponent.
-pub(crate) fn unsigned(value: &JsonValue, what: &str) -> Result<u64, FormatError> {
+pub(crate) fn unsigned(value: &JsonValue<'_>, what: &str) -> Result<u64, FormatError> {
     match &value.kind {
         JsonKind::Number(text) => text.parse::<u64>().map_err(|_| {
             FormatError::new(
@@ -111,7 +120,7 @@ pub(crate) fn unsigned(value: &JsonValue, what: &str) -> Result<u64, FormatError
 }
 
 /// A UUID in its canonical lower-case hyphenated form, not nil.
-pub(crate) fn uuid(value: &JsonValue, what: &str) -> Result<Uuid, FormatError> {
+pub(crate) fn uuid(value: &JsonValue<'_>, what: &str) -> Result<Uuid, FormatError> {
     let text = string(value, what)?;
     let parsed = Uuid::try_parse(text)
         .ok()
@@ -127,7 +136,7 @@ pub(crate) fn uuid(value: &JsonValue, what: &str) -> Result<Uuid, FormatError> {
 }
 
 /// A root or input path.
-pub(crate) fn asset_path(value: &JsonValue, what: &str) -> Result<AssetPath, FormatError> {
+pub(crate) fn asset_path(value: &JsonValue<'_>, what: &str) -> Result<AssetPath, FormatError> {
     let text = string(value, what)?;
     AssetPath::new(text).map_err(|e| path_error(value.offset, what, text, &e))
 }

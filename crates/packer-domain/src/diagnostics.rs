@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::location::{Located, line_col, line_text};
+use crate::location::{LineIndex, Located};
 use crate::registry::AssetId;
 
 /// A stable diagnostic code.
@@ -145,9 +145,9 @@ impl FormatError {
         self
     }
 
-    /// The error as a positioned message in `file`, whose bytes are `text`.
-    pub fn locate(&self, file: &str, text: &[u8]) -> Located {
-        let (line, column) = line_col(text, self.offset);
+    /// The error as a positioned message in `file`, whose lines are `lines`.
+    pub fn locate(&self, file: &str, lines: &LineIndex<'_>) -> Located {
+        let (line, column) = lines.line_col(self.offset);
         Located {
             file: file.to_owned(),
             line,
@@ -156,9 +156,9 @@ impl FormatError {
         }
     }
 
-    /// The error as a diagnostic in `file`, whose bytes are `text`.
-    pub fn diagnostic(&self, file: &str, text: &[u8]) -> Diagnostic {
-        let (line, column) = line_col(text, self.offset);
+    /// The error as a diagnostic in `file`, whose lines are `lines`.
+    pub fn diagnostic(&self, file: &str, lines: &LineIndex<'_>) -> Diagnostic {
+        let (line, column) = lines.line_col(self.offset);
         Diagnostic {
             code: self.code,
             severity: Severity::Error,
@@ -167,7 +167,7 @@ impl FormatError {
             column: Some(column),
             message: self.message.clone(),
             hint: self.hint.clone(),
-            excerpt: line_text(text, line),
+            excerpt: lines.line_text(line),
             asset_id: None,
         }
     }
@@ -184,11 +184,11 @@ pub struct FileError {
 }
 
 impl FileError {
-    pub fn from_format(error: &FormatError, file: &str, text: &[u8]) -> FileError {
-        let diagnostic = error.diagnostic(file, text);
+    pub fn from_format(error: &FormatError, file: &str, lines: &LineIndex<'_>) -> FileError {
+        let diagnostic = error.diagnostic(file, lines);
         FileError {
             code: error.code,
-            located: error.locate(file, text),
+            located: error.locate(file, lines),
             hint: diagnostic.hint,
             excerpt: diagnostic.excerpt,
         }

@@ -1,8 +1,11 @@
 //! `doctor`: every diagnostic a snapshot implies, positioned where a person can fix it.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::drift::Drift;
 use crate::path::AssetPath;
+use crate::registry::AssetId;
 use crate::snapshot::{
     AssetRecord, DeclarationState, InputState, RegistryState, Snapshot, input_error, registry_path,
 };
@@ -19,6 +22,17 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
             entry_positions, ..
         } => entry_positions,
     };
+    // Drifts by asset, so a large project with many drifts stays linear.
+    let mut by_asset: HashMap<AssetId, Vec<&Drift>> = HashMap::new();
+    let mut unregistered_roots: HashSet<&AssetPath> = HashSet::new();
+    for drift in snapshot.drifts() {
+        if let Some(id) = drift.asset_id() {
+            by_asset.entry(id).or_default().push(drift);
+        }
+        if let Drift::UnregisteredAsset { root, .. } = drift {
+            unregistered_roots.insert(root);
+        }
+    }
     for (index, asset) in snapshot.assets().iter().enumerate() {
         let position = entry_positions.get(index).copied();
         let first = out.len();
@@ -28,10 +42,9 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
             &asset.declaration,
             Severity::Error,
         );
-        for drift in snapshot
-            .drifts()
-            .iter()
-            .filter(|d| d.asset_id() == Some(asset.entry.asset_id))
+        for drift in by_asset
+            .get(&asset.entry.asset_id)
+            .map_or(&[][..], Vec::as_slice)
         {
             if let Some(d) = drift_diagnostic(drift, asset, position) {
                 out.push(d);
@@ -54,11 +67,7 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
     // Each unregistered declaration, with the problems inside it: worth knowing before
     // adopting it.
     for found in snapshot.unregistered() {
-        let unregistered = snapshot
-            .drifts()
-            .iter()
-            .any(|d| matches!(d, Drift::UnregisteredAsset { root, .. } if *root == found.root));
-        if unregistered {
+        if unregistered_roots.contains(&found.root) {
             let root = &found.root;
             out.push(Diagnostic {
                 code: Code::UnregisteredAsset,

@@ -2,7 +2,9 @@
 //! pure function of what a load found. Refreshing writes nothing; only an explicit
 //! reconcile action changes files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use uuid::Uuid;
 
@@ -137,18 +139,26 @@ pub fn classify(
 ) -> Vec<Drift> {
     let mut drifts = Vec::new();
     // Every root (registered or not) at which each uuid is declared.
-    let mut by_uuid: HashMap<Uuid, BTreeSet<&AssetPath>> = HashMap::new();
+    // Each root appears once, registered or not; a list is sorted only when it has more
+    // than one root, which is rare.
+    let mut by_uuid: FxHashMap<Uuid, Vec<&AssetPath>> = FxHashMap::default();
+    by_uuid.reserve(registered.len() + unregistered.len());
     for asset in registered {
         if let Some(uuid) = asset.found.as_ref().and_then(|f| f.asset_uuid) {
-            by_uuid.entry(uuid).or_default().insert(asset.root);
+            by_uuid.entry(uuid).or_default().push(asset.root);
         }
     }
     for (root, found) in unregistered {
         if let Some(uuid) = found.asset_uuid {
-            by_uuid.entry(uuid).or_default().insert(root);
+            by_uuid.entry(uuid).or_default().push(root);
         }
     }
-    let owner: HashMap<Uuid, AssetId> = registered
+    for roots in by_uuid.values_mut() {
+        if roots.len() > 1 {
+            roots.sort();
+        }
+    }
+    let owner: FxHashMap<Uuid, AssetId> = registered
         .iter()
         .map(|a| (a.asset_uuid, a.asset_id))
         .collect();
@@ -223,7 +233,7 @@ pub fn classify(
         }
     }
 
-    let mut duplicates: Vec<(&Uuid, &BTreeSet<&AssetPath>)> = by_uuid
+    let mut duplicates: Vec<(&Uuid, &Vec<&AssetPath>)> = by_uuid
         .iter()
         .filter(|(uuid, roots)| roots.len() > 1 && !reported_duplicates.contains(*uuid))
         .collect();

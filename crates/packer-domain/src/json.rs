@@ -6,36 +6,44 @@
 //! registry and declarations are read into this spanned tree first. It is bounded in
 //! depth, never recursive beyond that bound, and never panics on any input.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
 use crate::location::line_col;
 
 /// Deepest nesting of arrays and objects accepted. The formats need four levels.
 pub const MAX_DEPTH: usize = 64;
 
-/// A JSON value and the byte offset where it starts.
+/// A JSON value and the byte offset where it starts. Strings without escapes borrow
+/// from the text, so reading a large registry allocates little.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonValue {
+pub struct JsonValue<'t> {
     pub offset: usize,
-    pub kind: JsonKind,
+    pub kind: JsonKind<'t>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum JsonKind {
+pub enum JsonKind<'t> {
     Null,
     Bool(bool),
     /// The number as written, already checked against the JSON grammar.
-    Number(String),
-    String(String),
-    Array(Vec<JsonValue>),
-    Object(Vec<JsonMember>),
+    Number(&'t str),
+    String(Cow<'t, str>),
+    Array(Vec<JsonValue<'t>>),
+    Object(Vec<JsonMember<'t>>),
 }
 
 /// One `"key": value` pair of an object, in document order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct JsonMember {
-    pub key: String,
+pub struct JsonMember<'t> {
+    pub key: Cow<'t, str>,
     pub key_offset: usize,
-    pub value: JsonValue,
+    pub value: JsonValue<'t>,
 }
+
+/// Objects with more keys than this check duplicates with a set instead of a scan, so a
+/// hostile object with a million keys costs linear time.
+const LINEAR_KEY_CHECK: usize = 16;
 
 /// A syntax error at a byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,19 +61,22 @@ impl JsonError {
 
 /// Parses one JSON document. A leading UTF-8 byte-order mark is skipped; anything but
 /// whitespace after the value is an error.
-pub fn parse(text: &[u8]) -> Result<JsonValue, JsonError> {
-    if let Err(e) = std::str::from_utf8(text) {
-        return Err(JsonError {
-            offset: e.valid_up_to(),
-            message: "the file is not valid UTF-8".to_owned(),
-        });
-    }
-    let start = if text.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
+pub fn parse(text: &[u8]) -> Result<JsonValue<'_>, JsonError> {
+    let src = match std::str::from_utf8(text) {
+        Ok(src) => src,
+        Err(e) => {
+            return Err(JsonError {
+                offset: e.valid_up_to(),
+                message: "the file is not valid UTF-8".to_owned(),
+            });
+        }
     };
-    let mut parser = Parser { text, pos: start };
+    let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut parser = Parser {
+        text,
+        src,
+        pos: start,
+    };
     parser.skip_ws();
     if parser.pos >= text.len() {
         return Err(parser.error("the file is empty; a JSON value was expected"));
@@ -78,7 +89,7 @@ pub fn parse(text: &[u8]) -> Result<JsonValue, JsonError> {
     Ok(value)
 }
 
-impl JsonKind {
+impl JsonKind<'_> {
     /// The JSON type name, for messages.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -92,7 +103,7 @@ impl JsonKind {
     }
 }
 
-impl JsonValue {
+impl JsonValue<'_> {
     /// Converts to a `serde_json::Value` (for opaque option blocks). Key order is kept.
     pub fn to_serde(&self) -> serde_json::Value {
         match &self.kind {
@@ -101,14 +112,14 @@ impl JsonValue {
             JsonKind::Number(n) => n
                 .parse::<serde_json::Number>()
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            JsonKind::String(s) => serde_json::Value::String(s.clone()),
+            JsonKind::String(s) => serde_json::Value::String(s.to_string()),
             JsonKind::Array(items) => {
                 serde_json::Value::Array(items.iter().map(JsonValue::to_serde).collect())
             }
             JsonKind::Object(members) => serde_json::Value::Object(
                 members
                     .iter()
-                    .map(|m| (m.key.clone(), m.value.to_serde()))
+                    .map(|m| (m.key.to_string(), m.value.to_serde()))
                     .collect(),
             ),
         }
@@ -116,25 +127,29 @@ impl JsonValue {
 }
 
 /// Where a container was opened, so the iterative parser can resume it.
-enum Frame {
+enum Frame<'t> {
     Array {
         offset: usize,
-        items: Vec<JsonValue>,
+        items: Vec<JsonValue<'t>>,
     },
     Object {
         offset: usize,
-        members: Vec<JsonMember>,
-        key: String,
+        members: Vec<JsonMember<'t>>,
+        key: Cow<'t, str>,
         key_offset: usize,
+        /// Every key so far, once the object is too large for a linear check.
+        seen: Option<HashSet<String>>,
     },
 }
 
-struct Parser<'a> {
-    text: &'a [u8],
+struct Parser<'t> {
+    text: &'t [u8],
+    /// The same bytes, known to be UTF-8.
+    src: &'t str,
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'t> Parser<'t> {
     fn error(&self, message: impl Into<String>) -> JsonError {
         JsonError {
             offset: self.pos,
@@ -153,13 +168,13 @@ impl Parser<'_> {
     }
 
     /// Parses a value with an explicit stack, so nesting depth costs heap, not stack.
-    fn value(&mut self) -> Result<JsonValue, JsonError> {
-        let mut stack: Vec<Frame> = Vec::new();
+    fn value(&mut self) -> Result<JsonValue<'t>, JsonError> {
+        let mut stack: Vec<Frame<'t>> = Vec::new();
         loop {
             // Parse the start of a value: either a scalar, or open a container.
             self.skip_ws();
             let offset = self.pos;
-            let mut done: JsonValue = match self.peek() {
+            let mut done: JsonValue<'t> = match self.peek() {
                 Some(b'[') => {
                     self.pos += 1;
                     self.check_depth(stack.len())?;
@@ -189,12 +204,13 @@ impl Parser<'_> {
                             kind: JsonKind::Object(Vec::new()),
                         }
                     } else {
-                        let (key, key_offset) = self.key(&[])?;
+                        let (key, key_offset) = self.key(&[], None)?;
                         stack.push(Frame::Object {
                             offset,
                             members: Vec::new(),
                             key,
                             key_offset,
+                            seen: None,
                         });
                         continue;
                     }
@@ -233,9 +249,19 @@ impl Parser<'_> {
                         members,
                         key,
                         key_offset,
+                        seen,
                     } => {
+                        let finished_key = std::mem::take(key);
+                        if let Some(seen) = seen {
+                            seen.insert(finished_key.to_string());
+                        } else if members.len() >= LINEAR_KEY_CHECK {
+                            let mut all: HashSet<String> =
+                                members.iter().map(|m| m.key.to_string()).collect();
+                            all.insert(finished_key.to_string());
+                            *seen = Some(all);
+                        }
                         members.push(JsonMember {
-                            key: std::mem::take(key),
+                            key: finished_key,
                             key_offset: *key_offset,
                             value: done,
                         });
@@ -243,7 +269,7 @@ impl Parser<'_> {
                             Some(b',') => {
                                 self.pos += 1;
                                 self.skip_ws();
-                                let (next_key, next_offset) = self.key(members)?;
+                                let (next_key, next_offset) = self.key(members, seen.as_ref())?;
                                 *key = next_key;
                                 *key_offset = next_offset;
                                 break;
@@ -276,8 +302,13 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// Reads `"key":`, refusing a key already present in `seen`.
-    fn key(&mut self, seen: &[JsonMember]) -> Result<(String, usize), JsonError> {
+    /// Reads `"key":`, refusing a key already among `members` (or in `set`, which holds
+    /// them all for large objects).
+    fn key(
+        &mut self,
+        members: &[JsonMember<'t>],
+        set: Option<&HashSet<String>>,
+    ) -> Result<(Cow<'t, str>, usize), JsonError> {
         self.skip_ws();
         let offset = self.pos;
         if self.peek() != Some(b'"') {
@@ -288,7 +319,11 @@ impl Parser<'_> {
             }));
         }
         let key = self.string()?;
-        if seen.iter().any(|m| m.key == key) {
+        let duplicate = match set {
+            Some(set) => set.contains(key.as_ref()),
+            None => members.iter().any(|m| m.key == key),
+        };
+        if duplicate {
             return Err(JsonError {
                 offset,
                 message: format!("duplicate key `{key}` in the object"),
@@ -302,7 +337,7 @@ impl Parser<'_> {
         Ok((key, offset))
     }
 
-    fn scalar(&mut self) -> Result<JsonValue, JsonError> {
+    fn scalar(&mut self) -> Result<JsonValue<'t>, JsonError> {
         let offset = self.pos;
         let kind = match self.peek() {
             None => return Err(self.error("unexpected end of the file; a value was expected")),
@@ -317,7 +352,7 @@ impl Parser<'_> {
         Ok(JsonValue { offset, kind })
     }
 
-    fn literal(&mut self, word: &str, kind: JsonKind) -> Result<JsonKind, JsonError> {
+    fn literal(&mut self, word: &str, kind: JsonKind<'t>) -> Result<JsonKind<'t>, JsonError> {
         if self.text[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(kind)
@@ -334,7 +369,7 @@ impl Parser<'_> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<String, JsonError> {
+    fn number(&mut self) -> Result<&'t str, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -366,14 +401,15 @@ impl Parser<'_> {
                 return Err(self.error("expected a digit in the exponent"));
             }
         }
-        // The grammar above admits ASCII only, so this slice is valid UTF-8.
-        Ok(String::from_utf8_lossy(&self.text[start..self.pos]).into_owned())
+        // The grammar above admits ASCII only, so the slice lies on character boundaries.
+        Ok(self.src.get(start..self.pos).unwrap_or_default())
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<Cow<'t, str>, JsonError> {
         // The caller has seen the opening quote.
         self.pos += 1;
-        let mut out = String::new();
+        let start = self.pos;
+        let mut out: Option<String> = None;
         loop {
             let run_start = self.pos;
             while let Some(b) = self.peek() {
@@ -382,18 +418,28 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            // `parse` checked the whole text is UTF-8 and we stopped on ASCII bytes, so
-            // the run lies on character boundaries.
-            out.push_str(&String::from_utf8_lossy(&self.text[run_start..self.pos]));
+            // `parse` checked the whole text is UTF-8 and the run stopped on an ASCII
+            // byte, so it lies on character boundaries.
+            let run = self.src.get(run_start..self.pos).unwrap_or_default();
             match self.peek() {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(match out {
+                        None => {
+                            Cow::Borrowed(self.src.get(start..self.pos - 1).unwrap_or_default())
+                        }
+                        Some(mut owned) => {
+                            owned.push_str(run);
+                            Cow::Owned(owned)
+                        }
+                    });
                 }
                 Some(b'\\') => {
+                    let owned = out.get_or_insert_with(String::new);
+                    owned.push_str(run);
                     self.pos += 1;
-                    self.escape(&mut out)?;
+                    self.escape(owned)?;
                 }
                 Some(b'\n' | b'\r') => {
                     return Err(self.error("unterminated string: the line ends inside it"));
@@ -529,9 +575,21 @@ mod tests {
     }
 
     #[test]
+    fn large_objects_still_refuse_duplicate_keys() {
+        let keys: Vec<String> = (0..1000).map(|i| format!("\"k{i}\": {i}")).collect();
+        let ok = format!("{{{}}}", keys.join(", "));
+        assert!(parse(ok.as_bytes()).is_ok());
+        let dup = format!("{{{}, \"k500\": 1}}", keys.join(", "));
+        let err = parse(dup.as_bytes()).unwrap_err();
+        assert!(err.message.contains("duplicate key `k500`"), "{err:?}");
+        let dup_early = format!("{{{}, \"k3\": 1}}", keys[..20].join(", "));
+        assert!(parse(dup_early.as_bytes()).is_err());
+    }
+
+    #[test]
     fn decodes_escapes() {
         let v = parse(br#""a\n\u00e9\ud83d\ude00\/""#).unwrap();
-        assert_eq!(v.kind, JsonKind::String("a\né😀/".to_owned()));
+        assert_eq!(v.kind, JsonKind::String("a\né😀/".into()));
     }
 
     proptest! {

@@ -85,7 +85,7 @@ impl WsPath {
         match (self.is_root(), rest.is_root()) {
             (true, _) => rest.clone(),
             (false, true) => self.clone(),
-            (false, false) => WsPath(format!("{}/{}", self.0, rest.0)),
+            (false, false) => WsPath(concat(&self.0, &rest.0)),
         }
     }
 
@@ -98,7 +98,7 @@ impl WsPath {
         if self.is_root() {
             return Ok(WsPath(name.to_owned()));
         }
-        Ok(WsPath(format!("{}/{}", self.0, name)))
+        Ok(WsPath(concat(&self.0, name)))
     }
 
     /// The last segment.
@@ -184,7 +184,19 @@ impl AssetPath {
 
     /// The path of this root's `asset.json`.
     pub fn declaration_path(&self) -> WsPath {
-        WsPath(format!("{}/{DECLARATION_FILE}", self.0.0))
+        WsPath(concat(&self.0.0, DECLARATION_FILE))
+    }
+
+    /// Orders paths segment by segment, so that a folder's descendants directly follow
+    /// it (`a`, `a/b`, `a-b`); byte order would put `a-b` between `a` and `a/b`.
+    pub fn cmp_segments(&self, other: &AssetPath) -> std::cmp::Ordering {
+        // `/` compared as the lowest byte gives segment order: no segment holds a NUL.
+        let key = |b: &u8| if *b == b'/' { 0 } else { *b };
+        self.as_str()
+            .as_bytes()
+            .iter()
+            .map(key)
+            .cmp(other.as_str().as_bytes().iter().map(key))
     }
 
     /// An input of the asset rooted here.
@@ -195,6 +207,15 @@ impl AssetPath {
     pub fn file_name(&self) -> &str {
         self.0.file_name()
     }
+}
+
+/// `a/b`, in one allocation.
+fn concat(a: &str, b: &str) -> String {
+    let mut out = String::with_capacity(a.len() + 1 + b.len());
+    out.push_str(a);
+    out.push('/');
+    out.push_str(b);
+    out
 }
 
 fn validate(s: &str) -> Result<(), PathError> {
@@ -321,5 +342,12 @@ mod tests {
             WsPath::root().child("x").unwrap(),
             WsPath::new("x").unwrap()
         );
+        let mut roots: Vec<AssetPath> = ["a-b", "a/b", "a", "a/b/c", "a.b", "ab"]
+            .iter()
+            .map(|s| AssetPath::new(s).unwrap())
+            .collect();
+        roots.sort_by(AssetPath::cmp_segments);
+        let sorted: Vec<&str> = roots.iter().map(AssetPath::as_str).collect();
+        assert_eq!(sorted, ["a", "a/b", "a/b/c", "a-b", "a.b", "ab"]);
     }
 }

@@ -174,6 +174,26 @@ impl PortError {
     }
 }
 
+/// One file for [`WorkspacePort::read_many`] and the most bytes it may have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadRequest {
+    pub path: WsPath,
+    pub limit: u64,
+}
+
+impl ReadRequest {
+    /// The same limit for every path.
+    pub fn all(paths: &[WsPath], limit: u64) -> Vec<ReadRequest> {
+        paths
+            .iter()
+            .map(|path| ReadRequest {
+                path: path.clone(),
+                limit,
+            })
+            .collect()
+    }
+}
+
 /// Receives every file read by [`WorkspacePort::read_many`], by index into the request.
 pub type ReadSink<'a> = dyn Fn(usize, Result<FileRead, PortError>) + Sync + 'a;
 
@@ -197,12 +217,13 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// (more than `limit` bytes) as the case may be.
     fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError>;
 
-    /// Reads every path in `paths` as [`read`](Self::read) does and hands each result to
-    /// `sink` with its index. Implementations may read in parallel and call `sink` from
-    /// several threads at once; each index is delivered exactly once before this returns.
-    fn read_many(&self, paths: &[WsPath], limit: u64, sink: &ReadSink<'_>) {
-        for (i, path) in paths.iter().enumerate() {
-            sink(i, self.read(path, limit));
+    /// Reads every request as [`read`](Self::read) does and hands each result to `sink`
+    /// with its index. Implementations may read in parallel and call `sink` from several
+    /// threads at once, and should start with the first requests; each index is
+    /// delivered exactly once before this returns.
+    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
+        for (i, request) in requests.iter().enumerate() {
+            sink(i, self.read(&request.path, request.limit));
         }
     }
 

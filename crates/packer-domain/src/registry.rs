@@ -113,7 +113,7 @@ impl Registry {
     pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), Vec<FormatError>> {
         let value = json::parse(text)
             .map_err(|e| vec![FormatError::new(Code::JsonSyntax, e.offset, e.message)])?;
-        let object = ObjectReader::new(&value, "the registry").map_err(|e| vec![e])?;
+        let object = ObjectReader::new(&value, &"the registry").map_err(|e| vec![e])?;
         let mut errors = Vec::new();
         object.unknown_keys(&["schema_version", "next_asset_id", "assets"], &mut errors);
         if let Err(e) = decode::schema_version(&object, REGISTRY_SCHEMA_VERSION, "the registry") {
@@ -215,11 +215,11 @@ pub(crate) fn json_string(s: &str) -> String {
 }
 
 fn parse_entry(
-    item: &json::JsonValue,
+    item: &json::JsonValue<'_>,
     index: usize,
     errors: &mut Vec<FormatError>,
 ) -> Option<RegistryEntry> {
-    let what = format!("asset entry {}", index + 1);
+    let what = EntryName(index + 1);
     let object = match ObjectReader::new(item, &what) {
         Ok(o) => o,
         Err(e) => {
@@ -257,6 +257,15 @@ fn parse_entry(
         root: root?,
         included_in_build: included?,
     })
+}
+
+/// "asset entry N", written only when a message needs it.
+struct EntryName(usize);
+
+impl fmt::Display for EntryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "asset entry {}", self.0)
+    }
 }
 
 fn registry_problem(offset: usize, problem: &RegistryError) -> FormatError {
@@ -312,10 +321,7 @@ fn check_rules(
     // Sorted segment by segment, a root's descendants follow it directly, so a stack of
     // the roots still open finds every nesting in one pass.
     let mut by_root: Vec<usize> = (0..assets.len()).collect();
-    by_root.sort_by(|&a, &b| {
-        let (a, b) = (assets[a].root.as_ws(), assets[b].root.as_ws());
-        a.segments().cmp(b.segments())
-    });
+    by_root.sort_by(|&a, &b| assets[a].root.cmp_segments(&assets[b].root));
     let mut ancestors: Vec<usize> = Vec::new();
     for &i in &by_root {
         let root = assets[i].root.as_ws();

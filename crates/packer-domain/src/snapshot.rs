@@ -5,7 +5,9 @@
 //! errors), every `asset.json` the registry does not list, the stamps of the files it
 //! was built from and the drift found. Reads are answered from it, never from the disk.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -14,11 +16,11 @@ use uuid::Uuid;
 use crate::declaration::{Declaration, DeclarationFailure};
 use crate::diagnostics::{Code, Diagnostic, FileError, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
-use crate::location::{Located, line_col};
+use crate::location::{LineIndex, Located, line_col};
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
-    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, ScanOptions,
-    WorkspacePort,
+    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, ReadRequest,
+    ScanOptions, WorkspacePort,
 };
 use crate::registry::{AssetId, Registry, RegistryEntry};
 
@@ -282,45 +284,61 @@ impl Snapshot {
     /// Loads the workspace through `port` as generation `generation`. Never fails: what
     /// cannot be read becomes errors in the snapshot, and its state says so.
     pub fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
-        let registry = load_registry(port);
-        let registry_ok = match &registry {
-            RegistryState::Valid { registry, .. } => registry.clone(),
-            RegistryState::Invalid { errors, .. } => {
-                let drifts = errors
-                    .iter()
-                    .take(1)
-                    .map(|e| Drift::RegistryInvalid {
-                        error: e.located.clone(),
-                    })
-                    .collect::<Vec<_>>();
-                return Snapshot {
-                    generation,
-                    state: ProjectState::Failed,
-                    registry,
-                    assets: Vec::new(),
-                    unregistered: Vec::new(),
-                    drifts,
-                    workspace_errors: Vec::new(),
-                };
-            }
-        };
         let entries = match port.scan(ScanOptions::default()) {
             Ok(entries) => entries,
             Err(error) => {
-                return Snapshot {
-                    generation,
-                    state: ProjectState::Failed,
-                    registry,
-                    assets: Vec::new(),
-                    unregistered: Vec::new(),
-                    drifts: Vec::new(),
-                    workspace_errors: vec![scan_failed(&error)],
-                };
+                let registry = registry_state(port.read(&registry_path(), MAX_REGISTRY_BYTES));
+                return Snapshot::failed(generation, registry, vec![scan_failed(&error)]);
             }
         };
         let listing = Listing::new(entries);
-        let found = load_declarations(port, &listing);
-        assemble(generation, registry, &registry_ok, found, &listing)
+        let (registry, found) = read_files(port, &listing);
+        match &registry {
+            RegistryState::Valid {
+                registry: valid, ..
+            } => {
+                let parts = assemble(valid, found, &listing);
+                drop(listing);
+                Snapshot {
+                    generation,
+                    state: ProjectState::from_drifts(&parts.drifts, false),
+                    registry,
+                    assets: parts.assets,
+                    unregistered: parts.unregistered,
+                    drifts: parts.drifts,
+                    workspace_errors: Vec::new(),
+                }
+            }
+            RegistryState::Invalid { .. } => Snapshot::failed(generation, registry, Vec::new()),
+        }
+    }
+
+    /// A snapshot of a project that cannot be trusted: no assets, the registry's first
+    /// error as drift.
+    fn failed(
+        generation: u64,
+        registry: RegistryState,
+        workspace_errors: Vec<Diagnostic>,
+    ) -> Snapshot {
+        let drifts = match &registry {
+            RegistryState::Invalid { errors, .. } => errors
+                .iter()
+                .take(1)
+                .map(|e| Drift::RegistryInvalid {
+                    error: e.located.clone(),
+                })
+                .collect(),
+            RegistryState::Valid { .. } => Vec::new(),
+        };
+        Snapshot {
+            generation,
+            state: ProjectState::Failed,
+            registry,
+            assets: Vec::new(),
+            unregistered: Vec::new(),
+            drifts,
+            workspace_errors,
+        }
     }
 
     pub fn generation(&self) -> u64 {
@@ -398,10 +416,10 @@ fn scan_failed(error: &PortError) -> Diagnostic {
     }
 }
 
-fn load_registry(port: &dyn WorkspacePort) -> RegistryState {
-    let path = registry_path();
-    let file = path.display_in_project();
-    let read = match port.read(&path, MAX_REGISTRY_BYTES) {
+/// The registry as read (or not) from `index.json`.
+fn registry_state(result: Result<FileRead, PortError>) -> RegistryState {
+    let file = registry_path().display_in_project();
+    let read = match result {
         Ok(read) => read,
         Err(error) => {
             let (code, hint) = match error.kind {
@@ -431,13 +449,19 @@ fn load_registry(port: &dyn WorkspacePort) -> RegistryState {
         Ok((registry, offsets)) => RegistryState::Valid {
             registry,
             stamp,
-            entry_positions: offsets.iter().map(|&o| line_col(&read.bytes, o)).collect(),
+            entry_positions: {
+                let lines = LineIndex::new(&read.bytes);
+                offsets.iter().map(|&o| lines.line_col(o)).collect()
+            },
         },
         Err(errors) => RegistryState::Invalid {
-            errors: errors
-                .iter()
-                .map(|e| FileError::from_format(e, &file, &read.bytes))
-                .collect(),
+            errors: {
+                let lines = LineIndex::new(&read.bytes);
+                errors
+                    .iter()
+                    .map(|e| FileError::from_format(e, &file, &lines))
+                    .collect()
+            },
             stamp: Some(stamp),
         },
     }
@@ -445,7 +469,7 @@ fn load_registry(port: &dyn WorkspacePort) -> RegistryState {
 
 /// The scan, indexed for lookups by path.
 struct Listing {
-    kinds: HashMap<WsPath, EntryKind>,
+    kinds: FxHashMap<WsPath, EntryKind>,
     /// Roots holding an `asset.json` (a regular file, or a link to one inside).
     declaration_roots: Vec<AssetPath>,
 }
@@ -453,7 +477,7 @@ struct Listing {
 impl Listing {
     fn new(entries: Vec<crate::ports::ScanEntry>) -> Listing {
         let mut declaration_roots = Vec::new();
-        let mut kinds = HashMap::with_capacity(entries.len());
+        let mut kinds = FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
         for entry in entries {
             if entry.path.file_name() == DECLARATION_FILE
                 && !matches!(entry.kind, EntryKind::Dir)
@@ -538,23 +562,50 @@ impl Listing {
     }
 }
 
-/// Reads and parses every `asset.json` the scan found, in parallel where the port can.
-fn load_declarations(
+/// Reads and parses `index.json` and every `asset.json` the scan found in one batch,
+/// so that the registry is parsed while the declarations are read, in parallel where
+/// the port can.
+fn read_files(
     port: &dyn WorkspacePort,
     listing: &Listing,
-) -> BTreeMap<AssetPath, DeclarationState> {
-    let paths: Vec<WsPath> = listing
+) -> (RegistryState, BTreeMap<AssetPath, DeclarationState>) {
+    let mut requests = Vec::with_capacity(listing.declaration_roots.len() + 1);
+    requests.push(ReadRequest {
+        path: registry_path(),
+        limit: MAX_REGISTRY_BYTES,
+    });
+    requests.extend(listing.declaration_roots.iter().map(|root| ReadRequest {
+        path: root.declaration_path(),
+        limit: MAX_DECLARATION_BYTES,
+    }));
+    let registry: OnceLock<RegistryState> = OnceLock::new();
+    let slots: Vec<OnceLock<DeclarationState>> = listing
         .declaration_roots
         .iter()
-        .map(AssetPath::declaration_path)
+        .map(|_| OnceLock::new())
         .collect();
-    let slots: Vec<OnceLock<DeclarationState>> = paths.iter().map(|_| OnceLock::new()).collect();
-    port.read_many(&paths, MAX_DECLARATION_BYTES, &|index, result| {
-        if let (Some(slot), Some(path)) = (slots.get(index), paths.get(index)) {
-            let _ = slot.set(parse_declaration(path, result));
+    port.read_many(&requests, &|index, result| {
+        if index == 0 {
+            let _ = registry.set(registry_state(result));
+        } else if let (Some(slot), Some(request)) = (slots.get(index - 1), requests.get(index)) {
+            let _ = slot.set(parse_declaration(&request.path, result));
         }
     });
-    listing
+    let undelivered = |path: &WsPath| {
+        FileError::unreadable(
+            Code::ReadFailed,
+            &path.display_in_project(),
+            "the workspace adapter did not deliver this file".to_owned(),
+            None,
+        )
+    };
+    let registry = registry
+        .into_inner()
+        .unwrap_or_else(|| RegistryState::Invalid {
+            errors: vec![undelivered(&registry_path())],
+            stamp: None,
+        });
+    let found = listing
         .declaration_roots
         .iter()
         .cloned()
@@ -562,19 +613,15 @@ fn load_declarations(
         .map(|(root, slot)| {
             let state = slot.into_inner().unwrap_or_else(|| {
                 DeclarationState::Invalid(InvalidDeclaration {
-                    errors: vec![FileError::unreadable(
-                        Code::ReadFailed,
-                        &root.declaration_path().display_in_project(),
-                        "the workspace adapter did not deliver this file".to_owned(),
-                        None,
-                    )],
+                    errors: vec![undelivered(&root.declaration_path())],
                     asset_uuid: None,
                     stamp: None,
                 })
             });
             (root, state)
         })
-        .collect()
+        .collect();
+    (registry, found)
 }
 
 fn parse_declaration(path: &WsPath, result: Result<FileRead, PortError>) -> DeclarationState {
@@ -619,10 +666,13 @@ fn parse_declaration(path: &WsPath, result: Result<FileRead, PortError>) -> Decl
         }),
         Err(DeclarationFailure { errors, asset_uuid }) => {
             DeclarationState::Invalid(InvalidDeclaration {
-                errors: errors
-                    .iter()
-                    .map(|e| FileError::from_format(e, &file, &read.bytes))
-                    .collect(),
+                errors: {
+                    let lines = LineIndex::new(&read.bytes);
+                    errors
+                        .iter()
+                        .map(|e| FileError::from_format(e, &file, &lines))
+                        .collect()
+                },
                 asset_uuid,
                 stamp: Some(stamp),
             })
@@ -630,14 +680,19 @@ fn parse_declaration(path: &WsPath, result: Result<FileRead, PortError>) -> Decl
     }
 }
 
-/// Joins registry, declarations and listing into a snapshot and classifies drift.
+/// What [`assemble`] makes of a load.
+struct Assembled {
+    assets: Vec<AssetRecord>,
+    unregistered: Vec<FoundDeclaration>,
+    drifts: Vec<Drift>,
+}
+
+/// Joins registry, declarations and listing into records and classifies drift.
 fn assemble(
-    generation: u64,
-    registry_state: RegistryState,
     registry: &Registry,
     mut found: BTreeMap<AssetPath, DeclarationState>,
     listing: &Listing,
-) -> Snapshot {
+) -> Assembled {
     // Resolve inputs of every valid declaration.
     for (root, state) in &mut found {
         if let DeclarationState::Valid(valid) = state {
@@ -666,7 +721,7 @@ fn assemble(
         .collect();
 
     let drifts = classify(&assets, &unregistered);
-    let mut status: HashMap<AssetId, AssetStatus> = HashMap::new();
+    let mut status: FxHashMap<AssetId, AssetStatus> = FxHashMap::default();
     for drift in &drifts {
         let (Some(id), Some(new)) = (drift.asset_id(), status_of(drift)) else {
             continue;
@@ -681,14 +736,10 @@ fn assemble(
             asset.status = *s;
         }
     }
-    Snapshot {
-        generation,
-        state: ProjectState::from_drifts(&drifts, false),
-        registry: registry_state,
+    Assembled {
         assets,
         unregistered,
         drifts,
-        workspace_errors: Vec::new(),
     }
 }
 

@@ -10,7 +10,9 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{FileType, Mode, OFlags, Stat};
 
 use packer_domain::path::WsPath;
-use packer_domain::ports::{FileRead, Fingerprint, PortError, PortErrorKind, PortOp, ReadSink};
+use packer_domain::ports::{
+    FileRead, Fingerprint, PortError, PortErrorKind, PortOp, ReadRequest, ReadSink,
+};
 
 use crate::confine::FinalLink;
 use crate::error::{io_port_error, port_error};
@@ -86,19 +88,21 @@ impl DiskWorkspace {
 
 /// Reads every path on up to [`DiskWorkspace::threads`] threads (the calling thread is
 /// one of them), each claiming the next index from a shared counter.
-pub(crate) fn read_many(ws: &DiskWorkspace, paths: &[WsPath], limit: u64, sink: &ReadSink<'_>) {
+pub(crate) fn read_many(ws: &DiskWorkspace, requests: &[ReadRequest], sink: &ReadSink<'_>) {
     let next = AtomicUsize::new(0);
     let work = || {
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(path) = paths.get(index) else { break };
-            sink(index, ws.read_file(path, limit));
+            let Some(request) = requests.get(index) else {
+                break;
+            };
+            sink(index, ws.read_file(&request.path, request.limit));
         }
     };
-    let threads = if paths.len() < PARALLEL_FROM {
+    let threads = if requests.len() < PARALLEL_FROM {
         1
     } else {
-        ws.threads.min(paths.len())
+        ws.threads.min(requests.len())
     };
     thread::scope(|scope| {
         for _ in 1..threads {
@@ -166,7 +170,14 @@ mod tests {
         }
         for port in fx.workspaces() {
             let results = std::sync::Mutex::new(vec![None; paths.len()]);
-            port.read_many(&paths, 150, &|i, result| {
+            let requests: Vec<ReadRequest> = paths
+                .iter()
+                .map(|path| ReadRequest {
+                    path: path.clone(),
+                    limit: 150,
+                })
+                .collect();
+            port.read_many(&requests, &|i, result| {
                 let previous = results.lock().unwrap()[i].replace(result);
                 assert!(previous.is_none(), "index {i} delivered twice");
             });

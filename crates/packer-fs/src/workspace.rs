@@ -10,7 +10,8 @@ use rustix::io::Errno;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    FileRead, Fingerprint, LockGuard, PortError, ReadSink, ScanEntry, ScanOptions, WorkspacePort,
+    FileRead, Fingerprint, LockGuard, PortError, ReadRequest, ReadSink, ScanEntry, ScanOptions,
+    WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -96,8 +97,8 @@ impl WorkspacePort for DiskWorkspace {
         self.read_file(path, limit)
     }
 
-    fn read_many(&self, paths: &[WsPath], limit: u64, sink: &ReadSink<'_>) {
-        crate::read::read_many(self, paths, limit, sink);
+    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
+        crate::read::read_many(self, requests, sink);
     }
 
     fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {

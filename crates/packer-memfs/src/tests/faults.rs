@@ -1,7 +1,7 @@
 //! Fault injection and the operation log.
 
 use packer_domain::ports::PortErrorKind::{DiskFull, Io, NotFound, PermissionDenied};
-use packer_domain::ports::{PortError, PortOp, ScanOptions};
+use packer_domain::ports::{PortError, PortOp, ReadRequest, ScanOptions};
 
 use super::{load, p, port, text};
 use crate::{Fault, FaultMode};
@@ -105,7 +105,7 @@ fn read_many_counts_one_read_per_path() {
     fs.inject(Fault::once(2, Io));
     let paths = [p("a.txt"), p("b.txt"), p("c.txt")];
     let results = std::sync::Mutex::new(Vec::new());
-    port(&fs).read_many(&paths, 100, &|index, result| {
+    port(&fs).read_many(&ReadRequest::all(&paths, 100), &|index, result| {
         results
             .lock()
             .unwrap()

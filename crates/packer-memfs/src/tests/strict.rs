@@ -4,7 +4,7 @@
 use packer_domain::ports::PortErrorKind::{
     AlreadyExists, Io, IsADirectory, NotADirectory, NotFound, PermissionDenied, TooLarge,
 };
-use packer_domain::ports::{PortError, PortOp};
+use packer_domain::ports::{PortError, PortOp, ReadRequest};
 
 use super::{check, check_err, load, p, port};
 
@@ -296,7 +296,7 @@ fn read_many_delivers_every_index_once() {
     let fs = load(TREE);
     let paths = [p("sprites/hero/asset.json"), p("nope"), p("empty")];
     let results = std::sync::Mutex::new(Vec::new());
-    port(&fs).read_many(&paths, 10, &|index, result| {
+    port(&fs).read_many(&ReadRequest::all(&paths, 10), &|index, result| {
         results
             .lock()
             .unwrap()
