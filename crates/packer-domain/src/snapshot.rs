@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use uuid::Uuid;
 
 use crate::declaration::{Declaration, DeclarationFailure};
-use crate::diagnostics::{Code, Diagnostic, FileError, Severity};
+use crate::diagnostics::{Code, Diagnostic, FileError, FormatError, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
 use crate::location::{LineIndex, Located, line_col};
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
@@ -455,16 +455,19 @@ fn registry_state(result: Result<FileRead, PortError>) -> RegistryState {
             },
         },
         Err(errors) => RegistryState::Invalid {
-            errors: {
-                let lines = LineIndex::new(&read.bytes);
-                errors
-                    .iter()
-                    .map(|e| FileError::from_format(e, &file, &lines))
-                    .collect()
-            },
+            errors: file_errors(&errors, &file, &read.bytes),
             stamp: Some(stamp),
         },
     }
+}
+
+/// The format errors of `file` (whose bytes are `text`), placed.
+fn file_errors(errors: &[FormatError], file: &str, text: &[u8]) -> Vec<FileError> {
+    let lines = LineIndex::new(text);
+    errors
+        .iter()
+        .map(|e| FileError::from_format(e, file, &lines))
+        .collect()
 }
 
 /// The scan, indexed for lookups by path.
@@ -666,13 +669,7 @@ fn parse_declaration(path: &WsPath, result: Result<FileRead, PortError>) -> Decl
         }),
         Err(DeclarationFailure { errors, asset_uuid }) => {
             DeclarationState::Invalid(InvalidDeclaration {
-                errors: {
-                    let lines = LineIndex::new(&read.bytes);
-                    errors
-                        .iter()
-                        .map(|e| FileError::from_format(e, &file, &lines))
-                        .collect()
-                },
+                errors: file_errors(&errors, &file, &read.bytes),
                 asset_uuid,
                 stamp: Some(stamp),
             })
