@@ -6,5 +6,6 @@
 
 mod cli;
 mod contract;
+mod plan;
 mod registration;
 mod snapshot;

@@ -1,0 +1,606 @@
+//! The write commands and their planning: a pure function from a snapshot and a command
+//! to the exact file changes a commit must make, each with the content the file must
+//! still have on disk. Executing a plan durably is the writer lane's job.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use crate::declaration::{AssetKind, Declaration, OutputOptions, check_name};
+use crate::path::{AssetPath, WsPath};
+use crate::registry::{AssetId, Registry, RegistryEntry};
+use crate::snapshot::{
+    AssetQuery, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot, registry_path,
+};
+
+/// `create_asset`: a new `asset.json` with a fresh uuid, registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateAsset {
+    pub root: AssetPath,
+    pub kind: AssetKind,
+    pub inputs: Vec<AssetPath>,
+    /// Default: the root's last segment.
+    pub name: Option<String>,
+    /// Default: the kind's defaults.
+    pub output: Option<OutputOptions>,
+    pub included_in_build: bool,
+}
+
+/// `update_declaration`: the fields to change; the others stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeclarationChanges {
+    pub name: Option<String>,
+    /// A new kind without new `output` takes the kind's default options.
+    pub kind: Option<AssetKind>,
+    pub inputs: Option<Vec<AssetPath>>,
+    pub output: Option<OutputOptions>,
+}
+
+/// A write command (SPEC §3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    CreateAsset(CreateAsset),
+    AdoptAsset {
+        root: AssetPath,
+    },
+    MoveAsset {
+        asset: AssetQuery,
+        to: AssetPath,
+    },
+    RemoveAsset {
+        asset: AssetQuery,
+    },
+    SetIncluded {
+        asset: AssetQuery,
+        included: bool,
+    },
+    UpdateDeclaration {
+        asset: AssetQuery,
+        changes: DeclarationChanges,
+    },
+    /// Several commands, one commit. Batches do not nest.
+    Batch(Vec<Command>),
+}
+
+/// What a file must be on disk for a change to go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Absent,
+    Content(ContentHash),
+}
+
+/// One step of a commit, in the order it is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    /// Create or replace a file.
+    Write {
+        path: WsPath,
+        bytes: Vec<u8>,
+        expected: Expected,
+    },
+    /// Delete a file.
+    Delete { path: WsPath, expected: ContentHash },
+    /// Rename a directory to a path where nothing is.
+    RenameDir { from: WsPath, to: WsPath },
+    /// Touch nothing, but require the file to be as the snapshot saw it (the command
+    /// was decided on its content).
+    Verify { path: WsPath, expected: ContentHash },
+}
+
+/// The changes of one commit: declarations first, then directory renames, `index.json`
+/// last, as the commit protocol applies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub changes: Vec<FileChange>,
+    pub registry: Registry,
+    /// Assets whose registry entry or declaration the commit changes, in id order.
+    pub changed: Vec<AssetId>,
+    /// The asset a `create_asset` or `adopt_asset` registered (the last one in a batch).
+    pub created: Option<AssetId>,
+}
+
+/// Why a command cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    FailedState(String),
+}
+
+/// Plans `command` against `snapshot`. `new_uuid` gives fresh uuids (the domain has no
+/// randomness of its own).
+pub fn plan(
+    snapshot: &Snapshot,
+    command: &Command,
+    new_uuid: &mut dyn FnMut() -> Uuid,
+) -> Result<Plan, Refusal> {
+    let RegistryState::Valid {
+        registry, stamp, ..
+    } = snapshot.registry_state()
+    else {
+        return Err(Refusal::FailedState(
+            "the registry cannot be read; no write is possible until it is fixed".to_owned(),
+        ));
+    };
+    if snapshot.state() == ProjectState::Failed {
+        return Err(Refusal::FailedState(
+            "the project is failed; no write is possible until that is resolved".to_owned(),
+        ));
+    }
+    let mut draft = Draft::new(snapshot, registry);
+    match command {
+        Command::Batch(commands) => {
+            for (index, command) in commands.iter().enumerate() {
+                if matches!(command, Command::Batch(_)) {
+                    return Err(Refusal::Invalid(format!(
+                        "command {} of the batch is itself a batch; batches do not nest",
+                        index + 1
+                    )));
+                }
+                draft.apply(command, new_uuid).map_err(|refusal| {
+                    prefix(refusal, &format!("command {} of the batch: ", index + 1))
+                })?;
+            }
+        }
+        other => draft.apply(other, new_uuid)?,
+    }
+    draft.finish(stamp.hash)
+}
+
+fn prefix(refusal: Refusal, text: &str) -> Refusal {
+    match refusal {
+        Refusal::Invalid(m) => Refusal::Invalid(format!("{text}{m}")),
+        Refusal::NotFound(m) => Refusal::NotFound(format!("{text}{m}")),
+        Refusal::FailedState(m) => Refusal::FailedState(format!("{text}{m}")),
+    }
+}
+
+/// A declaration as the draft knows it: its content, and where it is on disk now.
+#[derive(Debug, Clone)]
+struct DraftDeclaration {
+    declaration: Option<Declaration>,
+    /// The content on disk before the commit; `None` when there is no file.
+    on_disk: Option<ContentHash>,
+}
+
+/// A registry and declarations being changed command by command.
+struct Draft<'s> {
+    snapshot: &'s Snapshot,
+    next_id: u64,
+    entries: BTreeMap<AssetId, RegistryEntry>,
+    declarations: BTreeMap<AssetId, DraftDeclaration>,
+    /// Declaration files to write, by the root they will live at after the commit.
+    writes: BTreeMap<AssetPath, (Vec<u8>, Expected)>,
+    deletes: BTreeMap<AssetPath, ContentHash>,
+    verifies: BTreeMap<AssetPath, ContentHash>,
+    /// Directory renames, in order: (from, to) as they are on disk.
+    renames: Vec<(AssetPath, AssetPath)>,
+    changed: Vec<AssetId>,
+    created: Option<AssetId>,
+}
+
+impl<'s> Draft<'s> {
+    fn new(snapshot: &'s Snapshot, registry: &Registry) -> Draft<'s> {
+        let declarations = snapshot
+            .assets()
+            .iter()
+            .map(|a| {
+                (
+                    a.entry.asset_id,
+                    DraftDeclaration {
+                        declaration: a.declaration.declaration().cloned(),
+                        on_disk: a.declaration.stamp().map(|s| s.hash),
+                    },
+                )
+            })
+            .collect();
+        Draft {
+            snapshot,
+            next_id: registry.next_asset_id(),
+            entries: registry
+                .assets()
+                .iter()
+                .map(|e| (e.asset_id, e.clone()))
+                .collect(),
+            declarations,
+            writes: BTreeMap::new(),
+            deletes: BTreeMap::new(),
+            verifies: BTreeMap::new(),
+            renames: Vec::new(),
+            changed: Vec::new(),
+            created: None,
+        }
+    }
+
+    fn apply(
+        &mut self,
+        command: &Command,
+        new_uuid: &mut dyn FnMut() -> Uuid,
+    ) -> Result<(), Refusal> {
+        match command {
+            Command::CreateAsset(create) => self.create(create, new_uuid()),
+            Command::AdoptAsset { root } => self.adopt(root),
+            Command::MoveAsset { asset, to } => self.move_root(asset, to),
+            Command::RemoveAsset { asset } => self.remove(asset),
+            Command::SetIncluded { asset, included } => {
+                let id = self.find(asset)?;
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.included_in_build = *included;
+                }
+                self.changed.push(id);
+                Ok(())
+            }
+            Command::UpdateDeclaration { asset, changes } => self.update(asset, changes),
+            Command::Batch(_) => Err(Refusal::Invalid("batches do not nest".to_owned())),
+        }
+    }
+
+    fn find(&self, query: &AssetQuery) -> Result<AssetId, Refusal> {
+        let found = match query {
+            AssetQuery::Id(id) => self.entries.get(id).map(|e| e.asset_id),
+            AssetQuery::Uuid(uuid) => self
+                .entries
+                .values()
+                .find(|e| e.asset_uuid == *uuid)
+                .map(|e| e.asset_id),
+            AssetQuery::Root(root) => self
+                .entries
+                .values()
+                .find(|e| e.root == *root)
+                .map(|e| e.asset_id),
+        };
+        found.ok_or_else(|| {
+            Refusal::NotFound(match query {
+                AssetQuery::Id(id) => format!("no registered asset has asset id {id}"),
+                AssetQuery::Uuid(uuid) => format!("no registered asset has asset uuid {uuid}"),
+                AssetQuery::Root(root) => format!("no registered asset has asset root `{root}`"),
+            })
+        })
+    }
+
+    /// Refuses a root that is registered, or nests with a registered root (other than
+    /// `except`), or is the destination of a move in this batch.
+    fn check_free_root(&self, root: &AssetPath, except: Option<AssetId>) -> Result<(), Refusal> {
+        for entry in self.entries.values() {
+            if Some(entry.asset_id) == except {
+                continue;
+            }
+            if entry.root == *root {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}` is already the root of asset {}",
+                    entry.asset_id
+                )));
+            }
+            if root.as_ws().starts_with(entry.root.as_ws())
+                || entry.root.as_ws().starts_with(root.as_ws())
+            {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}` and the root `{}` of asset {} would be nested; asset roots may not contain one another",
+                    entry.root, entry.asset_id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn issue_id(&mut self) -> Result<AssetId, Refusal> {
+        let id = AssetId(self.next_id);
+        self.next_id = self
+            .next_id
+            .checked_add(1)
+            .ok_or_else(|| Refusal::Invalid("the registry has run out of asset ids".to_owned()))?;
+        Ok(id)
+    }
+
+    fn create(&mut self, create: &CreateAsset, uuid: Uuid) -> Result<(), Refusal> {
+        let root = &create.root;
+        self.check_free_root(root, None)?;
+        if self.snapshot.unregistered().iter().any(|f| f.root == *root)
+            && !self.deletes.contains_key(root)
+        {
+            return Err(Refusal::Invalid(format!(
+                "`{root}` already holds an asset.json; register it with adopt_asset instead"
+            )));
+        }
+        let name = create
+            .name
+            .clone()
+            .unwrap_or_else(|| root.file_name().to_owned());
+        check_name(&name).map_err(Refusal::Invalid)?;
+        check_inputs(&create.inputs)?;
+        let output = create
+            .output
+            .unwrap_or_else(|| OutputOptions::default_for(create.kind));
+        check_output(create.kind, output)?;
+        let declaration = Declaration {
+            asset_uuid: uuid,
+            name,
+            kind: create.kind,
+            inputs: create.inputs.clone(),
+            output,
+        };
+        let id = self.issue_id()?;
+        let expected = match self.deletes.remove(root) {
+            Some(hash) => Expected::Content(hash),
+            None => Expected::Absent,
+        };
+        self.writes
+            .insert(root.clone(), (declaration.to_bytes(), expected));
+        self.entries.insert(
+            id,
+            RegistryEntry {
+                asset_id: id,
+                asset_uuid: uuid,
+                root: root.clone(),
+                included_in_build: create.included_in_build,
+            },
+        );
+        self.declarations.insert(
+            id,
+            DraftDeclaration {
+                declaration: Some(declaration),
+                on_disk: None,
+            },
+        );
+        self.changed.push(id);
+        self.created = Some(id);
+        Ok(())
+    }
+
+    fn adopt(&mut self, root: &AssetPath) -> Result<(), Refusal> {
+        let found = self
+            .snapshot
+            .unregistered()
+            .iter()
+            .find(|f| f.root == *root)
+            .ok_or_else(|| {
+                Refusal::NotFound(format!("`{root}` holds no unregistered asset.json"))
+            })?;
+        let (declaration, hash) = match &found.declaration {
+            DeclarationState::Valid(valid) => (valid.declaration.clone(), valid.stamp.hash),
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}/asset.json` is not valid; fix it first (see `prometeu-packer doctor`)"
+                )));
+            }
+        };
+        self.check_free_root(root, None)?;
+        if let Some(owner) = self
+            .entries
+            .values()
+            .find(|e| e.asset_uuid == declaration.asset_uuid)
+        {
+            return Err(Refusal::Invalid(format!(
+                "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
+                owner.asset_id, owner.root
+            )));
+        }
+        let id = self.issue_id()?;
+        self.verifies.insert(root.clone(), hash);
+        self.entries.insert(
+            id,
+            RegistryEntry {
+                asset_id: id,
+                asset_uuid: declaration.asset_uuid,
+                root: root.clone(),
+                included_in_build: true,
+            },
+        );
+        self.declarations.insert(
+            id,
+            DraftDeclaration {
+                declaration: Some(declaration),
+                on_disk: Some(hash),
+            },
+        );
+        self.changed.push(id);
+        self.created = Some(id);
+        Ok(())
+    }
+
+    fn move_root(&mut self, asset: &AssetQuery, to: &AssetPath) -> Result<(), Refusal> {
+        let id = self.find(asset)?;
+        let from = self
+            .entries
+            .get(&id)
+            .map(|e| e.root.clone())
+            .ok_or_else(|| Refusal::NotFound(format!("asset {id} is not registered")))?;
+        if from == *to {
+            return Err(Refusal::Invalid(format!("asset {id} is already at `{to}`")));
+        }
+        self.check_free_root(to, Some(id))?;
+        let overlaps_unregistered = self.snapshot.unregistered().iter().any(|f| {
+            f.root.as_ws().starts_with(to.as_ws()) || to.as_ws().starts_with(f.root.as_ws())
+        });
+        if overlaps_unregistered {
+            return Err(Refusal::Invalid(format!(
+                "`{to}` overlaps an unregistered asset folder"
+            )));
+        }
+        // A declaration written in this batch is written before the renames; otherwise
+        // the one on disk must still be the one the snapshot saw.
+        let disk_root = self.disk_root(&from);
+        if !self.writes.contains_key(&disk_root) {
+            let Some(hash) = self.declarations.get(&id).and_then(|d| d.on_disk) else {
+                return Err(Refusal::Invalid(format!(
+                    "asset {id} has no asset.json at `{from}` to move; see `prometeu-packer reconcile`"
+                )));
+            };
+            self.verifies.insert(disk_root, hash);
+        }
+        self.renames.push((from, to.clone()));
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.root = to.clone();
+        }
+        self.changed.push(id);
+        Ok(())
+    }
+
+    fn remove(&mut self, asset: &AssetQuery) -> Result<(), Refusal> {
+        let id = self.find(asset)?;
+        let Some(entry) = self.entries.remove(&id) else {
+            return Err(Refusal::NotFound(format!("asset {id} is not registered")));
+        };
+        let root = self.disk_root(&entry.root);
+        if self.writes.remove(&root).is_none()
+            && let Some(hash) = self.declarations.get(&id).and_then(|d| d.on_disk)
+        {
+            self.verifies.remove(&root);
+            self.deletes.insert(root, hash);
+        }
+        self.declarations.remove(&id);
+        self.changed.push(id);
+        Ok(())
+    }
+
+    fn update(&mut self, asset: &AssetQuery, changes: &DeclarationChanges) -> Result<(), Refusal> {
+        let id = self.find(asset)?;
+        let root = self
+            .entries
+            .get(&id)
+            .map(|e| e.root.clone())
+            .ok_or_else(|| Refusal::NotFound(format!("asset {id} is not registered")))?;
+        let current = self.declarations.get(&id).cloned();
+        let Some(DraftDeclaration {
+            declaration: Some(mut declaration),
+            on_disk,
+        }) = current
+        else {
+            return Err(Refusal::Invalid(format!(
+                "asset {id} has no valid asset.json to update; fix it by hand first (see `prometeu-packer doctor`)"
+            )));
+        };
+        if let Some(name) = &changes.name {
+            check_name(name).map_err(Refusal::Invalid)?;
+            declaration.name = name.clone();
+        }
+        if let Some(kind) = changes.kind
+            && kind != declaration.kind
+        {
+            declaration.kind = kind;
+            declaration.output = OutputOptions::default_for(kind);
+        }
+        if let Some(inputs) = &changes.inputs {
+            check_inputs(inputs)?;
+            declaration.inputs = inputs.clone();
+        }
+        if let Some(output) = changes.output {
+            declaration.output = output;
+        }
+        check_output(declaration.kind, declaration.output)?;
+        // A declaration is written where its directory is before this commit's renames.
+        let disk_root = self.disk_root(&root);
+        let expected = match self.writes.remove(&disk_root) {
+            Some((_, expected)) => expected,
+            None => {
+                self.verifies.remove(&disk_root);
+                match on_disk {
+                    Some(hash) => Expected::Content(hash),
+                    None => Expected::Absent,
+                }
+            }
+        };
+        self.writes
+            .insert(disk_root, (declaration.to_bytes(), expected));
+        self.declarations.insert(
+            id,
+            DraftDeclaration {
+                declaration: Some(declaration),
+                on_disk,
+            },
+        );
+        self.changed.push(id);
+        Ok(())
+    }
+
+    /// Where the directory that will be at `root` after this batch's renames is now.
+    fn disk_root(&self, root: &AssetPath) -> AssetPath {
+        let mut current = root.clone();
+        for (from, to) in self.renames.iter().rev() {
+            if current == *to {
+                current = from.clone();
+            }
+        }
+        current
+    }
+
+    fn finish(mut self, registry_hash: ContentHash) -> Result<Plan, Refusal> {
+        let registry = Registry::new(self.next_id, self.entries.into_values().collect())
+            .map_err(|e| Refusal::Invalid(e.to_string()))?;
+        let mut changes = Vec::new();
+        for (root, hash) in &self.verifies {
+            changes.push(FileChange::Verify {
+                path: root.declaration_path(),
+                expected: *hash,
+            });
+        }
+        for (root, hash) in &self.deletes {
+            changes.push(FileChange::Delete {
+                path: root.declaration_path(),
+                expected: *hash,
+            });
+        }
+        for (root, (bytes, expected)) in std::mem::take(&mut self.writes) {
+            changes.push(FileChange::Write {
+                path: root.declaration_path(),
+                bytes,
+                expected,
+            });
+        }
+        for (from, to) in &self.renames {
+            changes.push(FileChange::RenameDir {
+                from: from.as_ws().clone(),
+                to: to.as_ws().clone(),
+            });
+        }
+        changes.push(FileChange::Write {
+            path: registry_path(),
+            bytes: registry.to_bytes(),
+            expected: Expected::Content(registry_hash),
+        });
+        self.changed.sort();
+        self.changed.dedup();
+        Ok(Plan {
+            changes,
+            registry,
+            changed: self.changed,
+            created: self.created,
+        })
+    }
+}
+
+fn check_inputs(inputs: &[AssetPath]) -> Result<(), Refusal> {
+    if inputs.is_empty() {
+        return Err(Refusal::Invalid(
+            "an asset needs at least one input".to_owned(),
+        ));
+    }
+    for (i, input) in inputs.iter().enumerate() {
+        if inputs[..i].contains(input) {
+            return Err(Refusal::Invalid(format!(
+                "the input `{input}` is listed twice"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_output(kind: AssetKind, output: OutputOptions) -> Result<(), Refusal> {
+    let fits = matches!(
+        (kind, output),
+        (AssetKind::Image, OutputOptions::Image { .. })
+            | (AssetKind::Audio, OutputOptions::Audio { .. })
+            | (AssetKind::Data, OutputOptions::Data)
+            | (AssetKind::Blob, OutputOptions::Blob)
+    );
+    if fits {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(format!(
+            "these output options are not for `{kind}` assets"
+        )))
+    }
+}
