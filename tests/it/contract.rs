@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, ReadRequest, ScanEntry,
-    ScanOptions, WorkspacePort,
+    DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
+    ReadRequest, ScanEntry, ScanOptions, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;
 use packer_memfs::MemFs;
@@ -383,6 +383,38 @@ fn read_many_delivers_every_index_once(h: &dyn Harness) {
 }
 
 // ---- stat ----
+
+fn list_dir_names_entries_without_following_links(h: &dyn Harness) {
+    h.put(".prometeu/tx/b/intent.json", b"{}");
+    h.put(".prometeu/tx/a.txt", b"x");
+    h.mkdir(".prometeu/tx/c");
+    h.symlink(".prometeu/tx/link", "a.txt");
+    let listed: Vec<(String, DirEntryKind)> = h
+        .port()
+        .list_dir(&p(".prometeu/tx"))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.kind))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("a.txt".to_owned(), DirEntryKind::File),
+            ("b".to_owned(), DirEntryKind::Dir),
+            ("c".to_owned(), DirEntryKind::Dir),
+            ("link".to_owned(), DirEntryKind::Symlink),
+        ]
+    );
+    assert_eq!(h.port().list_dir(&p(".prometeu/tx/c")).unwrap(), []);
+    assert_eq!(
+        kind(h.port().list_dir(&p(".prometeu/none"))),
+        PortErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(h.port().list_dir(&p(".prometeu/tx/a.txt"))),
+        PortErrorKind::NotADirectory
+    );
+}
 
 fn stat_answers_for_files_and_absence(h: &dyn Harness) {
     h.put("a/file.txt", b"four");
@@ -789,6 +821,7 @@ contract_tests!(
     read_follows_links_inside,
     read_many_delivers_every_index_once,
     stat_answers_for_files_and_absence,
+    list_dir_names_entries_without_following_links,
     write_file_creates_and_truncates,
     write_file_needs_its_parent,
     write_file_never_writes_through_a_final_link,

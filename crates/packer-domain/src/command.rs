@@ -412,6 +412,19 @@ impl<'s> Draft<'s> {
             return Err(Refusal::Invalid(format!("asset {id} is already at `{to}`")));
         }
         self.check_free_root(to, Some(id))?;
+        // Renames of one commit must be independent of each other, so that recovery can
+        // tell each one done or pending on its own.
+        let overlaps = |a: &AssetPath, b: &AssetPath| {
+            a.as_ws().starts_with(b.as_ws()) || b.as_ws().starts_with(a.as_ws())
+        };
+        let disk_from = self.disk_root(&from);
+        if self.renames.iter().any(|(f, t)| {
+            overlaps(f, &disk_from) || overlaps(t, &disk_from) || overlaps(f, to) || overlaps(t, to)
+        }) {
+            return Err(Refusal::Invalid(format!(
+                "`{from}` or `{to}` overlaps a folder this batch already moves; move it in a separate commit"
+            )));
+        }
         let overlaps_unregistered = self.snapshot.unregistered().iter().any(|f| {
             f.root.as_ws().starts_with(to.as_ws()) || to.as_ws().starts_with(f.root.as_ws())
         });

@@ -13,6 +13,7 @@ pub mod path;
 pub mod ports;
 pub mod registry;
 pub mod snapshot;
+pub mod transaction;
 
 mod decode;
 mod doctor;

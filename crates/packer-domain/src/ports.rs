@@ -68,6 +68,23 @@ pub struct FileRead {
     pub fingerprint: Fingerprint,
 }
 
+/// What an entry of [`WorkspacePort::list_dir`] is; links are not followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirEntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A device, FIFO or socket.
+    Other,
+}
+
+/// One entry of a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: DirEntryKind,
+}
+
 /// The classes of failure the domain distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -226,6 +243,11 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
             sink(i, self.read(&request.path, request.limit));
         }
     }
+
+    /// The entries directly in the directory `path` (which may be inside `.prometeu`),
+    /// sorted by name. Names that are not valid UTF-8 are left out. `NotFound` when
+    /// there is no such directory, `NotADirectory` for a file.
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError>;
 
     /// The fingerprint of a regular file, `None` when nothing is there. Symbolic links
     /// inside the workspace are followed; a directory is `IsADirectory`.

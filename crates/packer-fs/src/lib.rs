@@ -8,6 +8,7 @@
 mod clock;
 mod confine;
 mod error;
+mod list;
 mod lock;
 mod read;
 mod scan;

@@ -10,8 +10,8 @@ use rustix::io::Errno;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    FileRead, Fingerprint, LockGuard, PortError, ReadRequest, ReadSink, ScanEntry, ScanOptions,
-    WorkspacePort,
+    DirEntry, FileRead, Fingerprint, LockGuard, PortError, ReadRequest, ReadSink, ScanEntry,
+    ScanOptions, WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -127,6 +127,10 @@ impl WorkspacePort for DiskWorkspace {
 
     fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
         self.unlink_file(path)
+    }
+
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+        self.list_entries(path)
     }
 
     fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {

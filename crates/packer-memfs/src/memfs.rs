@@ -7,7 +7,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    FileRead, Fingerprint, LockGuard, PortError, PortOp, ScanEntry, ScanOptions, WorkspacePort,
+    DirEntry, FileRead, Fingerprint, LockGuard, PortError, PortOp, ScanEntry, ScanOptions,
+    WorkspacePort,
 };
 
 use crate::faults::{Fault, OpLog};
@@ -249,6 +250,12 @@ impl WorkspacePort for MemFs {
     fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
         self.operate(PortOp::Read, path, path.to_string(), |tree| {
             port::read(tree, path, limit)
+        })
+    }
+
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+        self.operate(PortOp::Scan, path, path.to_string(), |tree| {
+            port::list_dir(tree, path)
         })
     }
 

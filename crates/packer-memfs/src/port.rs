@@ -3,8 +3,8 @@
 
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
-    EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind, PortOp, ScanEntry,
-    ScanOptions,
+    DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
+    PortOp, ScanEntry, ScanOptions,
 };
 
 use crate::tree::{Ino, Node, Resolved, Tree, Walk, WalkError};
@@ -190,6 +190,30 @@ pub(crate) fn sync_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortError>
         }
         Ok((_, Resolved::Dir(_))) => Err(PortError::new(PortErrorKind::IsADirectory, op, path)
             .with_detail("use sync_dir for a directory")),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+pub(crate) fn list_dir(tree: &Tree, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+    let op = PortOp::Scan;
+    match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::Dir(ino))) => Ok(tree
+            .dir(ino)
+            .map(|dir| {
+                dir.entries
+                    .iter()
+                    .map(|(name, &child)| DirEntry {
+                        name: name.clone(),
+                        kind: match tree.node(child) {
+                            Node::File(_) => DirEntryKind::File,
+                            Node::Dir(_) => DirEntryKind::Dir,
+                            Node::Link(_) => DirEntryKind::Symlink,
+                        },
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()),
+        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
         Err(error) => Err(walk_error(error, op, path)),
     }
 }
