@@ -8,4 +8,5 @@ mod cli;
 mod contract;
 mod plan;
 mod registration;
+mod runtime;
 mod snapshot;

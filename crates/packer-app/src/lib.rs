@@ -1,6 +1,10 @@
 //! The Prometeu Packer runtime, composed from the domain and the ports a host injects:
-//! the views every frontend shows, the application error, project initialisation.
+//! the views every frontend shows, the application error, project initialisation, the
+//! runtime with its writer lane, the durable commit and recovery.
 
+pub mod commit;
 pub mod error;
 pub mod init;
+pub mod recovery;
+pub mod runtime;
 pub mod views;

@@ -1,0 +1,393 @@
+//! The durable commit (SPEC §3.3): lock, recover, check preconditions by content, stage
+//! a redo transaction, commit by renaming its intent, apply, fsync, clean up. Before the
+//! commit point nothing the user sees has changed; after it the transaction is the
+//! truth, and an interrupted one is finished by recovery.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use packer_domain::command::{Expected, FileChange, Plan};
+use packer_domain::path::WsPath;
+use packer_domain::ports::{PortError, PortErrorKind, WorkspacePort};
+use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
+use packer_domain::transaction::{INTENT_COMMITTED, INTENT_STAGED, Intent, TxOp};
+
+use crate::recovery::{self, RecoveryReport, tx_dir};
+
+/// The step of a commit, named in `commit_failed` events and failure conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Lock,
+    Recover,
+    Precondition,
+    Stage,
+    CommitPoint,
+    Apply,
+    Sync,
+    Cleanup,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Lock => "lock",
+            Step::Recover => "recover",
+            Step::Precondition => "precondition",
+            Step::Stage => "stage",
+            Step::CommitPoint => "commit_point",
+            Step::Apply => "apply",
+            Step::Sync => "sync",
+            Step::Cleanup => "cleanup",
+        })
+    }
+}
+
+/// How a commit went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitError {
+    /// The disk no longer holds what the plan was made against: nothing was written.
+    Conflict(String),
+    /// A step before the commit point failed: the project is as it was.
+    Aborted { step: Step, error: PortError },
+    /// A step after the commit point failed: the transaction stays in `tx/` and only
+    /// recovery may finish it.
+    Interrupted {
+        step: Step,
+        error: PortError,
+        transaction: String,
+    },
+    /// A transaction left by an earlier commit cannot be rolled forward safely.
+    RecoveryRefused { transaction: String, reason: String },
+}
+
+impl fmt::Display for CommitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommitError::Conflict(detail) => write!(f, "{detail}"),
+            CommitError::Aborted { step, error } => {
+                write!(
+                    f,
+                    "the commit failed at {step} and changed nothing: {error}"
+                )
+            }
+            CommitError::Interrupted {
+                step,
+                error,
+                transaction,
+            } => write!(
+                f,
+                "the commit was interrupted at {step} after its commit point (transaction {transaction}): {error}"
+            ),
+            CommitError::RecoveryRefused {
+                transaction,
+                reason,
+            } => write!(
+                f,
+                "recovery_conflict: transaction {transaction} cannot be finished safely: {reason}"
+            ),
+        }
+    }
+}
+
+/// Commits `plan` durably as transaction `name`. Returns what recovery of earlier
+/// transactions did on the way.
+pub fn execute(
+    port: &dyn WorkspacePort,
+    plan: &Plan,
+    name: &str,
+) -> Result<Vec<RecoveryReport>, CommitError> {
+    let _lock = port.lock().map_err(|error| CommitError::Aborted {
+        step: Step::Lock,
+        error,
+    })?;
+    let recovered = recovery::recover_all(port)?;
+    check_preconditions(port, plan)?;
+    let dir = tx_dir(name).map_err(|error| CommitError::Aborted {
+        step: Step::Stage,
+        error,
+    })?;
+    let intent = match stage(port, plan, &dir) {
+        Ok(intent) => intent,
+        Err(error) => {
+            // Without a committed intent the staging is garbage; recovery would delete
+            // it too, but nothing should linger after a clean abort.
+            let _ = port.remove_dir_all(&dir);
+            return Err(CommitError::Aborted {
+                step: Step::Stage,
+                error,
+            });
+        }
+    };
+    let staged = internal(&dir, INTENT_STAGED);
+    let committed = internal(&dir, INTENT_COMMITTED);
+    if let Err(error) = port.rename(&staged, &committed) {
+        let _ = port.remove_dir_all(&dir);
+        return Err(CommitError::Aborted {
+            step: Step::CommitPoint,
+            error,
+        });
+    }
+    let interrupted = |step, error| CommitError::Interrupted {
+        step,
+        error,
+        transaction: name.to_owned(),
+    };
+    // From here the intent exists: any failure leaves the transaction for recovery.
+    port.sync_dir(&dir)
+        .map_err(|e| interrupted(Step::CommitPoint, e))?;
+    apply(port, &dir, &intent).map_err(|(step, e)| interrupted(step, e))?;
+    cleanup(port, &dir).map_err(|e| interrupted(Step::Cleanup, e))?;
+    Ok(recovered)
+}
+
+/// Every file the plan overwrites, deletes, renames or relies on still has the content
+/// the snapshot saw; every path it creates is free.
+fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), CommitError> {
+    let aborted = |error| CommitError::Aborted {
+        step: Step::Precondition,
+        error,
+    };
+    for change in &plan.changes {
+        match change {
+            FileChange::Write {
+                path,
+                expected: Expected::Absent,
+                ..
+            } => match port.stat(path) {
+                Ok(None) => {}
+                Ok(Some(_))
+                | Err(PortError {
+                    kind: PortErrorKind::IsADirectory,
+                    ..
+                }) => {
+                    return Err(CommitError::Conflict(format!(
+                        "{} appeared on disk since the snapshot",
+                        path.display_in_project()
+                    )));
+                }
+                Err(error) => return Err(aborted(error)),
+            },
+            FileChange::Write {
+                path,
+                expected: Expected::Content(hash),
+                ..
+            }
+            | FileChange::Delete {
+                path,
+                expected: hash,
+            }
+            | FileChange::Verify {
+                path,
+                expected: hash,
+            } => check_content(port, path, *hash)?,
+            FileChange::RenameDir { from, to } => {
+                match port.stat(from) {
+                    Err(PortError {
+                        kind: PortErrorKind::IsADirectory,
+                        ..
+                    }) => {}
+                    Ok(_) => {
+                        return Err(CommitError::Conflict(format!(
+                            "the folder {} is gone since the snapshot",
+                            from.display_in_project()
+                        )));
+                    }
+                    Err(error) => return Err(aborted(error)),
+                }
+                match port.stat(to) {
+                    Ok(None) => {}
+                    Ok(Some(_))
+                    | Err(PortError {
+                        kind: PortErrorKind::IsADirectory,
+                        ..
+                    }) => {
+                        return Err(CommitError::Conflict(format!(
+                            "{} already exists",
+                            to.display_in_project()
+                        )));
+                    }
+                    Err(error) => return Err(aborted(error)),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_content(
+    port: &dyn WorkspacePort,
+    path: &WsPath,
+    expected: ContentHash,
+) -> Result<(), CommitError> {
+    match port.read(path, MAX_REGISTRY_BYTES) {
+        Ok(read) if ContentHash::of(&read.bytes) == expected => Ok(()),
+        Ok(_) => Err(CommitError::Conflict(format!(
+            "{} was changed on disk since the snapshot; the change is kept and nothing was written",
+            path.display_in_project()
+        ))),
+        Err(PortError {
+            kind: PortErrorKind::NotFound,
+            ..
+        }) => Err(CommitError::Conflict(format!(
+            "{} was deleted on disk since the snapshot",
+            path.display_in_project()
+        ))),
+        Err(error) => Err(CommitError::Aborted {
+            step: Step::Precondition,
+            error,
+        }),
+    }
+}
+
+/// Writes every new file's content and the intent under `dir`, all synced.
+fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, PortError> {
+    port.create_dir_all(dir)?;
+    let mut ops = Vec::new();
+    for change in &plan.changes {
+        match change {
+            FileChange::Write {
+                path,
+                bytes,
+                expected,
+            } => {
+                let staged = ops.len().to_string();
+                let staged_path = internal(dir, &staged);
+                port.write_file(&staged_path, bytes)?;
+                port.sync_file(&staged_path)?;
+                ops.push(TxOp::Write {
+                    path: path.clone(),
+                    staged,
+                    pre: match expected {
+                        Expected::Absent => None,
+                        Expected::Content(hash) => Some(*hash),
+                    },
+                    post: ContentHash::of(bytes),
+                });
+            }
+            FileChange::Delete { path, expected } => ops.push(TxOp::Delete {
+                path: path.clone(),
+                pre: *expected,
+            }),
+            FileChange::RenameDir { from, to } => ops.push(TxOp::RenameDir {
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            FileChange::Verify { .. } => {}
+        }
+    }
+    let intent = Intent { ops };
+    let staged = internal(dir, INTENT_STAGED);
+    port.write_file(&staged, &intent.to_bytes())?;
+    port.sync_file(&staged)?;
+    port.sync_dir(dir)?;
+    // The transaction directory itself (and `tx/` when it is new) must be durable
+    // before the commit point can be.
+    for ancestor in ancestors(dir).into_iter().skip(1) {
+        port.sync_dir(&ancestor)?;
+    }
+    Ok(intent)
+}
+
+/// Applies a committed intent in order and syncs every directory whose entries
+/// changed. Steps already done (by an interrupted run) are skipped by the caller.
+pub(crate) fn apply(
+    port: &dyn WorkspacePort,
+    dir: &WsPath,
+    intent: &Intent,
+) -> Result<(), (Step, PortError)> {
+    let mut touched: BTreeSet<WsPath> = BTreeSet::new();
+    for op in &intent.ops {
+        apply_op(port, dir, op, &mut touched).map_err(|e| (Step::Apply, e))?;
+    }
+    sync_touched(port, &after_renames(&touched, intent)).map_err(|e| (Step::Sync, e))
+}
+
+/// Where each directory is once the intent's renames are applied: a declaration
+/// rewritten in a folder that then moved is made durable in the folder's new place.
+pub(crate) fn after_renames(dirs: &BTreeSet<WsPath>, intent: &Intent) -> BTreeSet<WsPath> {
+    dirs.iter()
+        .map(|dir| {
+            let mut current = dir.clone();
+            for op in &intent.ops {
+                if let TxOp::RenameDir { from, to } = op {
+                    if current == *from {
+                        current = to.clone();
+                    } else if let Some(rest) = current.strip_prefix(from) {
+                        current = to.join(&rest);
+                    }
+                }
+            }
+            current
+        })
+        .collect()
+}
+
+/// Applies one operation, recording the directories whose entries it changes.
+pub(crate) fn apply_op(
+    port: &dyn WorkspacePort,
+    dir: &WsPath,
+    op: &TxOp,
+    touched: &mut BTreeSet<WsPath>,
+) -> Result<(), PortError> {
+    match op {
+        TxOp::Write { path, staged, .. } => {
+            let parent = path.parent().unwrap_or_else(WsPath::root);
+            port.create_dir_all(&parent)?;
+            port.rename(&internal(dir, staged), path)?;
+            // The transaction directory is deliberately not synced here: until every
+            // target directory is durable, a crash must find the staged copy still in
+            // the transaction, ready to be renamed again.
+            touched.extend(ancestors(&parent));
+        }
+        TxOp::Delete { path, .. } => {
+            port.remove_file(path)?;
+            touched.insert(path.parent().unwrap_or_else(WsPath::root));
+        }
+        TxOp::RenameDir { from, to } => {
+            let parent = to.parent().unwrap_or_else(WsPath::root);
+            port.create_dir_all(&parent)?;
+            port.rename(from, to)?;
+            touched.extend(ancestors(&parent));
+            touched.insert(from.parent().unwrap_or_else(WsPath::root));
+        }
+    }
+    Ok(())
+}
+
+/// Syncs directories deepest first, so a new directory is durable before its entry in
+/// its parent is.
+pub(crate) fn sync_touched(
+    port: &dyn WorkspacePort,
+    touched: &BTreeSet<WsPath>,
+) -> Result<(), PortError> {
+    let mut dirs: Vec<&WsPath> = touched.iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.segments().count()));
+    for dir in dirs {
+        port.sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Removes a finished transaction and makes its removal durable.
+pub(crate) fn cleanup(port: &dyn WorkspacePort, dir: &WsPath) -> Result<(), PortError> {
+    port.remove_dir_all(dir)?;
+    port.sync_dir(&dir.parent().unwrap_or_else(WsPath::root))
+}
+
+/// `path` and every directory above it, up to and including the root.
+pub(crate) fn ancestors(path: &WsPath) -> Vec<WsPath> {
+    let mut out = vec![path.clone()];
+    let mut current = path.clone();
+    while let Some(parent) = current.parent() {
+        out.push(parent.clone());
+        current = parent;
+    }
+    out
+}
+
+/// A file inside a transaction directory. Names are digits or fixed constants, so the
+/// join cannot fail; a failure would name the root, which no operation accepts.
+pub(crate) fn internal(dir: &WsPath, name: &str) -> WsPath {
+    dir.child(name).unwrap_or_else(|_| WsPath::root())
+}

@@ -1,0 +1,429 @@
+//! The runtime a host wires at boot: the current snapshot published atomically for
+//! lock-free reads, and the project's single writer lane, a thread that runs every
+//! write command in arrival order through the durable commit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, Sender};
+use packer_domain::command::{self, Command, Refusal};
+use packer_domain::event::{CommandId, Event, RecoveryOutcome, RejectReason};
+use packer_domain::ports::{ClockPort, EventPort, WorkspacePort};
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{ProjectState, Snapshot};
+
+use crate::commit::{self, CommitError};
+use crate::error::{AppError, ErrorCode};
+use crate::recovery::{self, RecoveryReport};
+
+/// The ports a host injects. The runtime creates no event system, clock or file access
+/// of its own.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    pub workspace: Arc<dyn WorkspacePort>,
+    pub events: Arc<dyn EventPort>,
+    pub clock: Arc<dyn ClockPort>,
+}
+
+/// What readers see: one generation's snapshot and the project state that goes with it.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub snapshot: Arc<Snapshot>,
+    pub state: ProjectState,
+    /// Why the project is `failed` beyond what the snapshot says (an interrupted commit,
+    /// a refused recovery). Reads keep serving `snapshot`, flagged by this.
+    pub condition: Option<String>,
+}
+
+/// A write command as a frontend sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRequest {
+    pub command: Command,
+    /// Reject with `stale_request` unless the current generation is this one.
+    pub expected_generation: Option<u64>,
+}
+
+/// A write that committed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WriteOutcome {
+    pub generation: u64,
+    pub command_id: CommandId,
+    /// The asset a create or adopt registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetId>,
+    pub changed: Vec<AssetId>,
+}
+
+/// A running project.
+#[derive(Debug)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+    sender: Option<Sender<Message>>,
+    lane: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    view: ArcSwap<View>,
+    ports: Ports,
+    next_command: AtomicU64,
+}
+
+#[derive(Debug)]
+enum Message {
+    Write {
+        id: CommandId,
+        request: WriteRequest,
+        reply: Sender<Result<WriteOutcome, AppError>>,
+    },
+}
+
+impl Runtime {
+    /// Opens the project: recovers any interrupted commit, loads the first generation,
+    /// emits `runtime_started` and starts the writer lane. Never fails: what cannot be
+    /// trusted makes the project `failed`, with reads still answered.
+    pub fn open(ports: Ports) -> Runtime {
+        let (reports, condition) = recover_on_open(ports.workspace.as_ref());
+        let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
+        for report in reports {
+            ports.events.publish(recovery_event(1, &report));
+        }
+        let state = if condition.is_some() {
+            ProjectState::Failed
+        } else {
+            snapshot.state()
+        };
+        ports.events.publish(Event::RuntimeStarted {
+            generation: 1,
+            state,
+        });
+        let shared = Arc::new(Shared {
+            view: ArcSwap::from_pointee(View {
+                snapshot,
+                state,
+                condition,
+            }),
+            ports,
+            next_command: AtomicU64::new(1),
+        });
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let lane_shared = Arc::clone(&shared);
+        let lane = std::thread::Builder::new()
+            .name("packer-writer-lane".to_owned())
+            .spawn(move || run_lane(&lane_shared, &receiver))
+            .ok();
+        Runtime {
+            shared,
+            sender: lane.as_ref().map(|_| sender),
+            lane,
+        }
+    }
+
+    /// The current generation and state. Lock-free: never waits for the writer.
+    pub fn view(&self) -> Arc<View> {
+        self.shared.view.load_full()
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.shared.view.load().snapshot)
+    }
+
+    /// A fresh command id, for a host that wants to know it before submitting.
+    pub fn next_command_id(&self) -> CommandId {
+        CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Runs a write through the lane and waits for its outcome.
+    pub fn submit(&self, request: WriteRequest) -> Result<WriteOutcome, AppError> {
+        let id = self.next_command_id();
+        self.submit_as(id, request)
+    }
+
+    /// As [`submit`](Self::submit), with an id from [`next_command_id`](Self::next_command_id).
+    pub fn submit_as(
+        &self,
+        id: CommandId,
+        request: WriteRequest,
+    ) -> Result<WriteOutcome, AppError> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let sent = self
+            .sender
+            .as_ref()
+            .is_some_and(|sender| sender.send(Message::Write { id, request, reply }).is_ok());
+        if !sent {
+            return Err(AppError::new(
+                ErrorCode::FailedState,
+                "the writer lane is not running",
+            ));
+        }
+        answer.recv().unwrap_or_else(|_| {
+            Err(AppError::new(
+                ErrorCode::FailedState,
+                "the writer lane stopped before answering",
+            ))
+        })
+    }
+
+    /// Stops the lane after the writes already queued and joins it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.sender = None;
+        if let Some(lane) = self.lane.take() {
+            let _ = lane.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {
+    // No `.prometeu` means no project, hence nothing to recover: the load says the rest.
+    let Ok(lock) = port.lock() else {
+        return (Vec::new(), None);
+    };
+    let result = recovery::recover_all(port);
+    drop(lock);
+    match result {
+        Ok(reports) => (reports, None),
+        Err(CommitError::RecoveryRefused {
+            transaction,
+            reason,
+        }) => (
+            vec![RecoveryReport {
+                transaction: transaction.clone(),
+                outcome: RecoveryOutcome::Refused,
+            }],
+            Some(format!(
+                "recovery_conflict: transaction {transaction} cannot be finished safely: {reason}"
+            )),
+        ),
+        Err(other) => (Vec::new(), Some(other.to_string())),
+    }
+}
+
+fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
+    Event::RecoveryPerformed {
+        generation,
+        transaction: report.transaction.clone(),
+        outcome: report.outcome,
+    }
+}
+
+fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
+    for message in receiver {
+        match message {
+            Message::Write { id, request, reply } => {
+                let outcome = write(shared, id, &request);
+                let _ = reply.send(outcome);
+            }
+        }
+    }
+}
+
+/// Publishes a new view and says so when the state changed.
+fn publish(shared: &Shared, view: View) {
+    let previous = shared.view.load();
+    let (from, to) = (previous.state, view.state);
+    let generation = view.snapshot.generation();
+    shared.view.store(Arc::new(view));
+    if from != to {
+        shared.ports.events.publish(Event::StateChanged {
+            generation,
+            from,
+            to,
+        });
+    }
+}
+
+fn reject(
+    shared: &Shared,
+    id: CommandId,
+    generation: u64,
+    reason: RejectReason,
+    error: AppError,
+) -> AppError {
+    shared.ports.events.publish(Event::WriteRejected {
+        generation,
+        command_id: id,
+        reason,
+        detail: error.message.clone(),
+    });
+    error
+}
+
+fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<WriteOutcome, AppError> {
+    let port = shared.ports.workspace.as_ref();
+    let mut view = shared.view.load_full();
+    let generation = view.snapshot.generation();
+    if let Some(expected) = request.expected_generation
+        && expected != generation
+    {
+        return Err(reject(
+            shared,
+            id,
+            generation,
+            RejectReason::StaleRequest,
+            AppError::new(
+                ErrorCode::StaleRequest,
+                format!(
+                    "the request was made against generation {expected}; the current one is {generation}"
+                ),
+            ),
+        ));
+    }
+    if view.condition.is_some() {
+        view = heal(shared)?;
+    }
+    let generation = view.snapshot.generation();
+    let plan = command::plan(&view.snapshot, &request.command, &mut uuid::Uuid::new_v4).map_err(
+        |refusal| {
+            let (reason, code) = match &refusal {
+                Refusal::Invalid(_) => (RejectReason::Invalid, ErrorCode::Invalid),
+                Refusal::NotFound(_) => (RejectReason::Invalid, ErrorCode::NotFound),
+                Refusal::FailedState(_) => (RejectReason::FailedState, ErrorCode::FailedState),
+            };
+            reject(
+                shared,
+                id,
+                generation,
+                reason,
+                AppError::new(code, refusal.to_string()),
+            )
+        },
+    )?;
+    let name = format!("{:020}-{}", shared.ports.clock.wall_clock_ns().max(0), id);
+    match commit::execute(port, &plan, &name) {
+        Ok(recovered) => {
+            for report in &recovered {
+                shared
+                    .ports
+                    .events
+                    .publish(recovery_event(generation, report));
+            }
+            let snapshot = Arc::new(Snapshot::load(port, generation + 1));
+            let new_generation = snapshot.generation();
+            let state = snapshot.state();
+            publish(
+                shared,
+                View {
+                    snapshot,
+                    state,
+                    condition: None,
+                },
+            );
+            shared.ports.events.publish(Event::SnapshotCommitted {
+                generation: new_generation,
+                command_id: id,
+                changed: plan.changed.clone(),
+            });
+            Ok(WriteOutcome {
+                generation: new_generation,
+                command_id: id,
+                asset: plan.created,
+                changed: plan.changed,
+            })
+        }
+        Err(CommitError::Conflict(detail)) => Err(reject(
+            shared,
+            id,
+            generation,
+            RejectReason::Conflict,
+            AppError::new(ErrorCode::Conflict, detail),
+        )),
+        Err(error @ CommitError::Aborted { step, .. }) => {
+            shared.ports.events.publish(Event::CommitFailed {
+                generation,
+                command_id: id,
+                step: step.to_string(),
+                error: error.to_string(),
+                transaction: name,
+            });
+            Err(AppError::new(ErrorCode::Io, error.to_string()))
+        }
+        Err(error @ CommitError::Interrupted { step, .. }) => {
+            shared.ports.events.publish(Event::CommitFailed {
+                generation,
+                command_id: id,
+                step: step.to_string(),
+                error: error.to_string(),
+                transaction: name,
+            });
+            fail(shared, &view, error.to_string());
+            Err(AppError::new(ErrorCode::Io, error.to_string()))
+        }
+        Err(error @ CommitError::RecoveryRefused { .. }) => {
+            if let CommitError::RecoveryRefused { transaction, .. } = &error {
+                shared.ports.events.publish(Event::RecoveryPerformed {
+                    generation,
+                    transaction: transaction.clone(),
+                    outcome: RecoveryOutcome::Refused,
+                });
+            }
+            fail(shared, &view, error.to_string());
+            Err(AppError::new(ErrorCode::FailedState, error.to_string()))
+        }
+    }
+}
+
+/// Marks the project `failed`, keeping the last good snapshot for reads.
+fn fail(shared: &Shared, view: &View, condition: String) {
+    publish(
+        shared,
+        View {
+            snapshot: Arc::clone(&view.snapshot),
+            state: ProjectState::Failed,
+            condition: Some(condition),
+        },
+    );
+}
+
+/// A project failed by an interrupted commit may heal: recovery (under the lock) rolls
+/// the transaction forward, and a fresh generation is loaded. If recovery refuses, the
+/// write is rejected and the project stays failed.
+fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
+    let port = shared.ports.workspace.as_ref();
+    let view = shared.view.load_full();
+    let generation = view.snapshot.generation();
+    let result = port
+        .lock()
+        .map_err(|e| CommitError::Aborted {
+            step: commit::Step::Lock,
+            error: e,
+        })
+        .and_then(|_lock| recovery::recover_all(port));
+    match result {
+        Ok(reports) => {
+            for report in &reports {
+                shared
+                    .ports
+                    .events
+                    .publish(recovery_event(generation, report));
+            }
+            let snapshot = Arc::new(Snapshot::load(port, generation + 1));
+            let state = snapshot.state();
+            publish(
+                shared,
+                View {
+                    snapshot,
+                    state,
+                    condition: None,
+                },
+            );
+            Ok(shared.view.load_full())
+        }
+        Err(error) => Err(AppError::new(
+            ErrorCode::FailedState,
+            format!("the project is failed: {error}"),
+        )),
+    }
+}

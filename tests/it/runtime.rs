@@ -1,0 +1,430 @@
+//! The runtime on memfs: commits published as new generations with their events, stale
+//! and conflicting writes refused without writing, and — for every command kind, every
+//! I/O step of its commit and every error kind — a failure that leaves exactly the old
+//! or exactly the new project after reopening, with no transaction left behind.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
+use packer_domain::declaration::AssetKind;
+use packer_domain::event::Event;
+use packer_domain::path::{AssetPath, WsPath};
+use packer_domain::ports::{PortErrorKind, WorkspacePort};
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_memfs::{EventLog, Fault, ManualClock, MemFs};
+
+const U1: &str = "11111111-1111-4111-8111-111111111111";
+const U2: &str = "22222222-2222-4222-8222-222222222222";
+const U9: &str = "99999999-9999-4999-8999-999999999999";
+
+fn fixture() -> String {
+    format!(
+        r#"
+//- .prometeu/index.json
+{{ "schema_version": 1, "next_asset_id": 3, "assets": [
+{{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
+{{ "asset_id": 2, "asset_uuid": "{U2}", "root": "b", "included_in_build": true }}
+] }}
+//- a/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U1}", "name": "a", "kind": "blob", "inputs": ["x.bin"] }}
+//- a/x.bin
+user bytes of a
+//- b/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U2}", "name": "b", "kind": "blob", "inputs": ["y.bin"] }}
+//- b/y.bin
+user bytes of b
+//- loose/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U9}", "name": "loose", "kind": "blob", "inputs": ["l.bin"] }}
+//- loose/l.bin
+user bytes of loose
+"#
+    )
+}
+
+/// Every file of a project by path.
+type Files = BTreeMap<String, Vec<u8>>;
+/// A person's edit of the project.
+type Edit = Box<dyn Fn(&MemFs)>;
+
+fn root(s: &str) -> AssetPath {
+    AssetPath::new(s).unwrap()
+}
+
+fn open(fs: &MemFs) -> (Runtime, EventLog) {
+    let events = EventLog::new();
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(fs.clone()),
+        events: Arc::new(events.clone()),
+        clock: Arc::new(ManualClock::new()),
+    });
+    (runtime, events)
+}
+
+fn write(command: Command) -> WriteRequest {
+    WriteRequest {
+        command,
+        expected_generation: None,
+    }
+}
+
+/// One command of every kind.
+fn commands() -> Vec<(&'static str, Command)> {
+    vec![
+        (
+            "create",
+            Command::CreateAsset(CreateAsset {
+                root: root("new/c"),
+                kind: AssetKind::Blob,
+                inputs: vec![root("c.bin")],
+                name: None,
+                output: None,
+                included_in_build: true,
+            }),
+        ),
+        (
+            "adopt",
+            Command::AdoptAsset {
+                root: root("loose"),
+            },
+        ),
+        (
+            "move",
+            Command::MoveAsset {
+                asset: AssetQuery::Id(AssetId(1)),
+                to: root("moved/a"),
+            },
+        ),
+        (
+            "remove",
+            Command::RemoveAsset {
+                asset: AssetQuery::Id(AssetId(2)),
+            },
+        ),
+        (
+            "exclude",
+            Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(2)),
+                included: false,
+            },
+        ),
+        (
+            "update",
+            Command::UpdateDeclaration {
+                asset: AssetQuery::Id(AssetId(1)),
+                changes: DeclarationChanges {
+                    name: Some("renamed".to_owned()),
+                    ..DeclarationChanges::default()
+                },
+            },
+        ),
+        (
+            "batch",
+            Command::Batch(vec![
+                Command::MoveAsset {
+                    asset: AssetQuery::Id(AssetId(2)),
+                    to: root("z/b"),
+                },
+                Command::UpdateDeclaration {
+                    asset: AssetQuery::Id(AssetId(2)),
+                    changes: DeclarationChanges {
+                        kind: Some(AssetKind::Data),
+                        ..DeclarationChanges::default()
+                    },
+                },
+                Command::AdoptAsset {
+                    root: root("loose"),
+                },
+            ]),
+        ),
+    ]
+}
+
+/// Every file of the project, with a created asset's random uuid replaced by a marker
+/// so that two runs of the same command compare equal.
+fn files(fs: &MemFs, runtime: &Runtime) -> Files {
+    let known = [U1, U2, U9];
+    let fresh: Vec<String> = runtime
+        .snapshot()
+        .assets()
+        .iter()
+        .map(|a| a.entry.asset_uuid.to_string())
+        .filter(|u| !known.contains(&u.as_str()))
+        .collect();
+    fs.files()
+        .into_iter()
+        .map(|(path, bytes)| {
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            for uuid in &fresh {
+                text = text.replace(uuid.as_str(), "<fresh uuid>");
+            }
+            (path, text.into_bytes())
+        })
+        .collect()
+}
+
+fn transactions(fs: &MemFs) -> Vec<String> {
+    let port: &dyn WorkspacePort = fs;
+    port.list_dir(&WsPath::internal("tx").unwrap())
+        .map(|entries| entries.into_iter().map(|e| e.name).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_commit_publishes_a_new_generation_with_its_events() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, events) = open(&fs);
+    assert_eq!(runtime.view().state, ProjectState::Diverged); // `loose` is unregistered
+    let outcome = runtime
+        .submit(write(Command::AdoptAsset {
+            root: root("loose"),
+        }))
+        .unwrap();
+    assert_eq!((outcome.generation, outcome.asset), (2, Some(AssetId(3))));
+    let view = runtime.view();
+    assert_eq!(view.snapshot.generation(), 2);
+    assert_eq!(view.state, ProjectState::Ready);
+    assert_eq!(view.snapshot.assets().len(), 3);
+    let names: Vec<&str> = events.events().iter().map(Event::name).collect();
+    assert_eq!(
+        names,
+        ["runtime_started", "state_changed", "snapshot_committed"]
+    );
+    assert_eq!(
+        events.events()[2],
+        Event::SnapshotCommitted {
+            generation: 2,
+            command_id: outcome.command_id,
+            changed: vec![AssetId(3)],
+        }
+    );
+    assert!(transactions(&fs).is_empty());
+    runtime.shutdown();
+}
+
+#[test]
+fn stale_and_invalid_requests_write_nothing() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let before = fs.files();
+    let (runtime, events) = open(&fs);
+    let stale = runtime
+        .submit(WriteRequest {
+            command: Command::AdoptAsset {
+                root: root("loose"),
+            },
+            expected_generation: Some(7),
+        })
+        .unwrap_err();
+    assert_eq!(stale.code.as_str(), "stale_request");
+    let invalid = runtime
+        .submit(write(Command::MoveAsset {
+            asset: AssetQuery::Id(AssetId(1)),
+            to: root("b/inner"),
+        }))
+        .unwrap_err();
+    assert_eq!(invalid.code.as_str(), "invalid");
+    let missing = runtime
+        .submit(write(Command::RemoveAsset {
+            asset: AssetQuery::Id(AssetId(9)),
+        }))
+        .unwrap_err();
+    assert_eq!(missing.code.as_str(), "not_found");
+    assert_eq!(fs.files(), before);
+    let reasons: Vec<String> = events
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::WriteRejected { reason, .. } => Some(format!("{reason:?}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, ["StaleRequest", "Invalid", "Invalid"]);
+}
+
+/// A hand edit the snapshot has not seen is never overwritten, however it was made.
+#[test]
+fn hand_edits_between_snapshot_and_commit_are_conflicts() {
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "in place",
+            Box::new(|fs| fs.write("a/asset.json", "{ \"edited\": 1 }\n")),
+        ),
+        (
+            "save by rename",
+            Box::new(|fs| {
+                fs.write("a/.asset.json.swp", "{ \"edited\": 2 }\n");
+                fs.rename("a/.asset.json.swp", "a/asset.json");
+            }),
+        ),
+        (
+            "mtime restored",
+            Box::new(|fs| {
+                let port: &dyn WorkspacePort = fs;
+                let before = port
+                    .stat(&WsPath::new("a/asset.json").unwrap())
+                    .unwrap()
+                    .unwrap();
+                let original = fs.read("a/asset.json").unwrap();
+                let mut same_size = original.clone();
+                same_size[original.len() - 3] = b'X';
+                fs.write("a/asset.json", same_size);
+                fs.set_mtime("a/asset.json", before.mtime_ns);
+            }),
+        ),
+        ("delete", Box::new(|fs| fs.remove("a/asset.json"))),
+    ];
+    for (how, edit) in edits {
+        let fs = MemFs::from_fixture(&fixture()).unwrap();
+        let (runtime, _events) = open(&fs);
+        edit(&fs);
+        let edited = fs.files();
+        let error = runtime
+            .submit(write(Command::UpdateDeclaration {
+                asset: AssetQuery::Id(AssetId(1)),
+                changes: DeclarationChanges {
+                    name: Some("mine".to_owned()),
+                    ..DeclarationChanges::default()
+                },
+            }))
+            .unwrap_err();
+        assert_eq!(error.code.as_str(), "conflict", "{how}: {error:?}");
+        assert_eq!(
+            fs.files(),
+            edited,
+            "{how}: the edit must survive byte for byte"
+        );
+        assert!(transactions(&fs).is_empty(), "{how}");
+    }
+    // A file created where a new asset would go.
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, _events) = open(&fs);
+    fs.write("new/c/asset.json", "mine\n");
+    let edited = fs.files();
+    let error = runtime.submit(write(commands().remove(0).1)).unwrap_err();
+    assert_eq!(error.code.as_str(), "conflict");
+    assert_eq!(fs.files(), edited);
+}
+
+/// The reference outcome of `command` on a clean project: the files before and after.
+fn reference(command: &Command) -> (Files, Files, u64) {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, _events) = open(&fs);
+    let old = files(&fs, &runtime);
+    fs.clear_ops();
+    runtime.submit(write(command.clone())).unwrap();
+    let steps = fs.op_count();
+    let new = files(&fs, &runtime);
+    assert_ne!(old, new);
+    (old, new, steps)
+}
+
+/// Runs `command` with `fault`, then (optionally crashing) reopens and checks the
+/// project is exactly the old or the new one, with nothing left in `tx/`.
+fn faulted_run(
+    name: &str,
+    command: &Command,
+    fault: Fault,
+    crash: bool,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+) {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, events) = open(&fs);
+    fs.inject(fault);
+    let result = runtime.submit(write(command.clone()));
+    runtime.shutdown();
+    if crash {
+        fs.crash();
+    }
+    fs.clear_faults();
+    let emitted: Vec<&str> = events
+        .events()
+        .iter()
+        .map(Event::name)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    match &result {
+        Ok(_) => assert!(
+            emitted.contains(&"snapshot_committed"),
+            "{name}: {emitted:?}"
+        ),
+        Err(_) => assert!(
+            emitted.contains(&"commit_failed") || emitted.contains(&"write_rejected"),
+            "{name}: {emitted:?} {result:?}"
+        ),
+    }
+    let (reopened, reopen_events) = open(&fs);
+    let now = files(&fs, &reopened);
+    let label = format!("{name}, fault {fault:?}, crash {crash}, result {result:?}");
+    if now != *old && now != *new {
+        let render = |files: &Files| -> String {
+            files
+                .iter()
+                .map(|(p, b)| format!("{p}: {}\n", String::from_utf8_lossy(b)))
+                .collect()
+        };
+        panic!(
+            "{label}: neither old nor new:\n--- now ---\n{}--- new ---\n{}",
+            render(&now),
+            render(new)
+        );
+    }
+    if result.is_ok() && !crash {
+        assert_eq!(now, *new, "{label}: an acknowledged commit was lost");
+    }
+    assert!(
+        transactions(&fs).is_empty(),
+        "{label}: a transaction was left"
+    );
+    let started = reopen_events
+        .wait_for(
+            |e| matches!(e, Event::RuntimeStarted { .. }),
+            Duration::from_secs(5),
+        )
+        .expect("runtime_started");
+    assert!(
+        matches!(started, Event::RuntimeStarted { state, .. } if state != ProjectState::Failed),
+        "{label}"
+    );
+    reopened.shutdown();
+}
+
+#[test]
+fn every_failed_step_leaves_exactly_the_old_or_the_new_project() {
+    let kinds = [
+        PortErrorKind::Io,
+        PortErrorKind::DiskFull,
+        PortErrorKind::PermissionDenied,
+        PortErrorKind::NotFound,
+    ];
+    for (name, command) in commands() {
+        let (old, new, steps) = reference(&command);
+        for k in 1..=steps {
+            for kind in kinds {
+                faulted_run(name, &command, Fault::once(k, kind), false, &old, &new);
+                faulted_run(
+                    name,
+                    &command,
+                    Fault::from_then_on(k, kind),
+                    false,
+                    &old,
+                    &new,
+                );
+            }
+            // A crash at step k: everything from k on fails, then whatever was not
+            // synced is lost.
+            faulted_run(
+                name,
+                &command,
+                Fault::from_then_on(k, PortErrorKind::Io),
+                true,
+                &old,
+                &new,
+            );
+        }
+    }
+}
