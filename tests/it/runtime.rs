@@ -12,7 +12,7 @@ use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::Event;
 use packer_domain::path::{AssetPath, WsPath};
-use packer_domain::ports::{PortErrorKind, WorkspacePort};
+use packer_domain::ports::{PortErrorKind, PortOp, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, Fault, ManualClock, MemFs};
@@ -427,4 +427,128 @@ fn every_failed_step_leaves_exactly_the_old_or_the_new_project() {
             );
         }
     }
+}
+
+/// The number (1-based, as faults count) of the first operation of `command`'s commit
+/// on a clean project that matches `pick`.
+fn step_of(command: &Command, pick: impl Fn(PortOp, &str) -> bool) -> u64 {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, _events) = open(&fs);
+    fs.clear_ops();
+    runtime.submit(write(command.clone())).unwrap();
+    let index = fs
+        .ops()
+        .iter()
+        .position(|(op, path)| pick(*op, path))
+        .expect("the commit performs such an operation");
+    index as u64 + 1
+}
+
+/// An interrupted commit makes the project `failed` while reads keep serving the last
+/// good generation; the next write recovers the transaction and goes through.
+#[test]
+fn an_interrupted_commit_fails_the_project_until_recovery_finishes_it() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, events) = open(&fs);
+    // Failing the cleanup interrupts the commit after its commit point.
+    let cleanup = step_of(&commands()[4].1, |op, _| op == PortOp::RemoveDir);
+    fs.inject(Fault::once(cleanup, PortErrorKind::Io));
+    let error = runtime.submit(write(commands()[4].1.clone())).unwrap_err();
+    assert!(
+        error.message.contains("after its commit point"),
+        "{error:?}"
+    );
+    let view = runtime.view();
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(
+        view.snapshot.generation(),
+        1,
+        "reads keep the last good generation"
+    );
+    assert!(
+        view.condition
+            .as_deref()
+            .unwrap_or("")
+            .contains("interrupted")
+    );
+    assert!(
+        events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::CommitFailed { .. }))
+    );
+
+    // The next write recovers first, then commits on top.
+    let outcome = runtime
+        .submit(write(Command::SetIncluded {
+            asset: AssetQuery::Id(AssetId(1)),
+            included: false,
+        }))
+        .unwrap();
+    assert!(events.events().iter().any(|e| matches!(
+        e,
+        Event::RecoveryPerformed {
+            outcome: packer_domain::event::RecoveryOutcome::RolledForward,
+            ..
+        }
+    )));
+    let view = runtime.view();
+    assert_eq!(view.condition, None);
+    assert_eq!(view.snapshot.generation(), outcome.generation);
+    let entries: Vec<(u64, bool)> = view
+        .snapshot
+        .assets()
+        .iter()
+        .map(|a| (a.entry.asset_id.0, a.entry.included_in_build))
+        .collect();
+    // Asset 2 excluded by the recovered commit, asset 1 by the new one.
+    assert_eq!(entries, [(1, false), (2, false)]);
+    assert!(transactions(&fs).is_empty());
+}
+
+/// A transaction whose target was changed by someone else after the commit point is
+/// refused: nothing is changed and the project reports the conflict for a person.
+#[test]
+fn recovery_refuses_a_transaction_it_cannot_finish_safely() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, _events) = open(&fs);
+    // Everything from the first rename into the project on fails: committed, not applied.
+    let apply = step_of(&commands()[5].1, |op, path| {
+        op == PortOp::Rename && !path.contains("intent")
+    });
+    fs.inject(Fault::from_then_on(apply, PortErrorKind::Io));
+    let _ = runtime.submit(write(commands()[5].1.clone()));
+    runtime.shutdown();
+    fs.clear_faults();
+    assert_eq!(transactions(&fs).len(), 1);
+    // Someone rewrites the declaration the transaction was about to replace.
+    fs.write("a/asset.json", "{ \"hand\": \"edit\" }\n");
+    let before = fs.files();
+    let (reopened, events) = open(&fs);
+    assert_eq!(fs.files(), before, "a refused recovery changes nothing");
+    let view = reopened.view();
+    assert_eq!(view.state, ProjectState::Failed);
+    assert!(
+        view.condition
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("recovery_conflict"),
+        "{:?}",
+        view.condition
+    );
+    assert!(events.events().iter().any(|e| matches!(
+        e,
+        Event::RecoveryPerformed {
+            outcome: packer_domain::event::RecoveryOutcome::Refused,
+            ..
+        }
+    )));
+    let error = reopened
+        .submit(write(Command::SetIncluded {
+            asset: AssetQuery::Id(AssetId(1)),
+            included: false,
+        }))
+        .unwrap_err();
+    assert_eq!(error.code.as_str(), "failed_state");
+    assert_eq!(fs.files(), before);
 }
