@@ -1,6 +1,8 @@
 //! The CLI driven as a user would, in-process on real temporary projects: every read
 //! command in human and `--json` form, exit codes, project discovery, malformed files
-//! reported at file:line:column — and never a byte written by a read command.
+//! reported at file:line:column — and never a byte written by a read command. The
+//! harness here (a project in a temp dir, a run with its streams) is shared with the
+//! write commands' tests in `cli_write.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,24 +11,24 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
+pub(crate) const U1: &str = "11111111-1111-4111-8111-111111111111";
+pub(crate) const U2: &str = "22222222-2222-4222-8222-222222222222";
 
 /// A project in a temporary directory.
-struct Project {
-    dir: TempDir,
+pub(crate) struct Project {
+    pub(crate) dir: TempDir,
 }
 
 /// What one invocation printed and returned.
 #[derive(Debug)]
-struct Run {
-    code: u8,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: u8,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
@@ -34,7 +36,7 @@ impl Run {
 
 impl Project {
     /// A project whose `assets/` holds `files` (path relative to `assets/`, content).
-    fn new(files: &[(&str, &str)]) -> Project {
+    pub(crate) fn new(files: &[(&str, &str)]) -> Project {
         let project = Project {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -54,18 +56,18 @@ impl Project {
         project
     }
 
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    fn put(&self, path: &str, bytes: &[u8]) {
+    pub(crate) fn put(&self, path: &str, bytes: &[u8]) {
         let full = self.root().join("assets").join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(full, bytes).unwrap();
     }
 
     /// Runs the CLI from `cwd` (relative to the project root).
-    fn run_in(&self, cwd: &str, args: &[&str]) -> Run {
+    pub(crate) fn run_in(&self, cwd: &str, args: &[&str]) -> Run {
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let mut argv = vec!["prometeu-packer"];
@@ -86,7 +88,7 @@ impl Project {
     }
 
     /// Runs the CLI with `--project` pointing here.
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let root = self.root().to_str().unwrap().to_owned();
         let mut argv = vec!["--project", &root];
         argv.extend_from_slice(args);
@@ -94,7 +96,7 @@ impl Project {
     }
 
     /// Every file, folder and link below the project with its bytes and mtime.
-    fn tree(&self) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    pub(crate) fn tree(&self) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
         let mut out = BTreeMap::new();
         collect(self.root(), self.root(), &mut out);
         out
@@ -136,7 +138,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn registry(entries: &[(u64, &str, &str)]) -> String {
+pub(crate) fn registry(entries: &[(u64, &str, &str)]) -> String {
     let next = entries.iter().map(|e| e.0).max().unwrap_or(0) + 1;
     let lines: Vec<String> = entries
         .iter()
@@ -150,7 +152,7 @@ fn registry(entries: &[(u64, &str, &str)]) -> String {
     )
 }
 
-fn declaration(uuid: &str, name: &str, inputs: &[&str]) -> String {
+pub(crate) fn declaration(uuid: &str, name: &str, inputs: &[&str]) -> String {
     let inputs: Vec<String> = inputs.iter().map(|i| format!("\"{i}\"")).collect();
     format!(
         "{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{uuid}\",\n  \"name\": \"{name}\",\n  \"kind\": \"blob\",\n  \"inputs\": [{}]\n}}\n",
@@ -159,7 +161,7 @@ fn declaration(uuid: &str, name: &str, inputs: &[&str]) -> String {
 }
 
 /// Every read command, human and JSON, on `project`; asserts that none wrote anything.
-fn read_everything(project: &Project) -> Vec<Run> {
+pub(crate) fn read_everything(project: &Project) -> Vec<Run> {
     let before = project.tree();
     let runs: Vec<Run> = [
         &["list"][..],

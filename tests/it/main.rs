@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod cli_recovery;
+mod cli_write;
 mod contract;
 mod plan;
 mod registration;

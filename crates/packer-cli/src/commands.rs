@@ -1,17 +1,18 @@
-//! The commands: each locates the project, opens it through the runtime with the real
-//! file system injected, and presents the answer.
+//! The commands: each locates the project, opens it with the real file system injected
+//! (reads through the runtime's read-only view, writes through a running runtime), and
+//! presents the answer. What they share lives here: how a command ends, and `init`.
+
+pub mod read;
+pub mod write;
 
 use std::path::Path;
 
 use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
-use packer_app::views::{DoctorView, GetView, ListView, StatusView};
-use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot};
 use packer_fs::DiskWorkspace;
 
 use crate::output::Output;
 use crate::project::{self, ProjectDir};
-use crate::render;
 
 /// How a command that ran to the end went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,37 +83,6 @@ impl Failure {
 
 pub type CommandResult = Result<Outcome, Failure>;
 
-/// Opens the project and loads its current snapshot.
-fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(ProjectDir, Snapshot), Failure> {
-    let project = project::locate(explicit, &out.cwd())?;
-    let port = DiskWorkspace::open(&project.assets)
-        .with_context(|| format!("cannot open {}", project.assets.display()))?;
-    let snapshot = Snapshot::load(&port, 1);
-    Ok((project, snapshot))
-}
-
-/// Reads of the asset list need a registry; say so plainly when there is none.
-fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
-    if snapshot.registry().is_none() {
-        let first = snapshot.diagnostics().into_iter().next();
-        let reason = first.map_or_else(String::new, |d| {
-            let place = match (&d.file, d.line, d.column) {
-                (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
-                (Some(f), _, _) => format!("{f}: "),
-                _ => String::new(),
-            };
-            format!(": {place}{}", d.message)
-        });
-        return Err(Failure::App(AppError::new(
-            ErrorCode::FailedState,
-            format!(
-                "the project is failed: the registry cannot be read{reason} (see `prometeu-packer doctor`)"
-            ),
-        )));
-    }
-    Ok(())
-}
-
 pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
     let dir = match dir {
         Some(dir) => out.cwd().join(dir),
@@ -141,67 +111,13 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
     Ok(Outcome::Success)
 }
 
-pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
-    let (_, snapshot) = open(out, explicit)?;
-    require_registry(&snapshot)?;
-    let view = ListView::of(&snapshot);
-    if out.json {
-        out.json(&view);
-    } else {
-        out.stdout(render::list(&view).trim_end());
-    }
-    Ok(Outcome::Success)
-}
-
-pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
-    let query = AssetQuery::parse(asset).map_err(Failure::Usage)?;
-    let (project, snapshot) = open(out, explicit)?;
-    let view = GetView::of(&snapshot, &query)?;
-    if out.json {
-        out.json(&view);
-    } else {
-        let id = view.asset.asset_id;
-        let drifts: Vec<_> = snapshot
-            .drifts()
-            .iter()
-            .filter(|d| d.asset_id() == Some(id))
-            .collect();
-        let diagnostics = snapshot.diagnostics();
-        let mine: Vec<_> = diagnostics
-            .iter()
-            .filter(|d| d.asset_id == Some(id))
-            .collect();
-        out.stdout(render::show(&view.asset, &drifts, &mine, &project).trim_end());
-    }
-    Ok(Outcome::Success)
-}
-
-pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
-    let (_, snapshot) = open(out, explicit)?;
-    let view = StatusView::of(&snapshot);
-    if out.json {
-        out.json(&view);
-    } else {
-        out.stdout(render::status_report(&view).trim_end());
-    }
-    Ok(if view.state == ProjectState::Failed {
-        Outcome::FoundErrors
-    } else {
-        Outcome::Success
-    })
-}
-
-pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
-    let (project, snapshot) = open(out, explicit)?;
-    let view = DoctorView::of(&snapshot);
-    if out.json {
-        out.json(&view);
-    } else {
-        out.stdout(render::doctor(&view, &project).trim_end());
-    }
-    Ok(if view.has_errors() {
-        Outcome::FoundErrors
-    } else {
-        Outcome::Success
-    })
+/// Locates the project and opens its `assets/` on the real disk.
+fn open_workspace(
+    out: &Output<'_>,
+    explicit: Option<&Path>,
+) -> Result<(ProjectDir, DiskWorkspace), Failure> {
+    let project = project::locate(explicit, &out.cwd())?;
+    let port = DiskWorkspace::open(&project.assets)
+        .with_context(|| format!("cannot open {}", project.assets.display()))?;
+    Ok((project, port))
 }

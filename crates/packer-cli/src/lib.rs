@@ -6,6 +6,7 @@
 //! directory as arguments so that tests drive the whole CLI in-process.
 
 mod commands;
+mod events;
 mod output;
 mod project;
 mod render;
@@ -13,7 +14,11 @@ mod render;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use packer_domain::declaration::AssetKind;
+
+use crate::commands::write::AddArgs;
+use crate::commands::{read, write};
 
 pub use crate::output::Console;
 use crate::output::Output;
@@ -58,6 +63,78 @@ enum Command {
     Status,
     /// Report every diagnostic; exits 1 when there are errors.
     Doctor,
+    /// Create an asset: write ROOT/asset.json with a fresh uuid and register it.
+    Add {
+        /// The asset folder, relative to assets/.
+        #[arg(value_name = "ROOT")]
+        root: String,
+        /// What the asset is.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// Its input files, relative to ROOT: repeat the option or list several files.
+        #[arg(long = "input", value_name = "FILE", num_args = 1.., required = true)]
+        inputs: Vec<String>,
+        /// Its name. Default: the last segment of ROOT.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Register it excluded from the build (default: included).
+        #[arg(long)]
+        exclude: bool,
+    },
+    /// Register an asset.json that is on disk but not in the registry.
+    Adopt {
+        /// The asset folder, relative to assets/.
+        #[arg(value_name = "ROOT")]
+        root: String,
+    },
+    /// Rename an asset's folder and point the registry at the new place, in one commit.
+    Move {
+        /// The asset: an id, a uuid or its root.
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        /// Where its folder goes, relative to assets/; nothing may be there yet.
+        #[arg(value_name = "NEW_ROOT")]
+        new_root: String,
+    },
+    /// Unregister an asset and delete its asset.json; its input files stay.
+    Remove {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+    },
+    /// Pack the asset in builds.
+    Include {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+    },
+    /// Leave the asset out of builds.
+    Exclude {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+    },
+}
+
+/// The asset kinds as `--kind` takes them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// PNG input, decoded to pixels.
+    Image,
+    /// WAV input, decoded to PCM.
+    Audio,
+    /// JSON input, checked and minified.
+    Data,
+    /// Any bytes, copied.
+    Blob,
+}
+
+impl KindArg {
+    fn kind(self) -> AssetKind {
+        match self {
+            KindArg::Image => AssetKind::Image,
+            KindArg::Audio => AssetKind::Audio,
+            KindArg::Data => AssetKind::Data,
+            KindArg::Blob => AssetKind::Blob,
+        }
+    }
 }
 
 /// Runs the CLI on `args` (the first being the program name) and gives the exit code.
@@ -87,10 +164,32 @@ where
     let project = project.as_deref();
     let result = match &cli.command {
         Command::Init { dir } => commands::init(&out, dir.as_deref()),
-        Command::List => commands::list(&out, project),
-        Command::Show { asset } => commands::show(&out, project, asset),
-        Command::Status => commands::status(&out, project),
-        Command::Doctor => commands::doctor(&out, project),
+        Command::List => read::list(&out, project),
+        Command::Show { asset } => read::show(&out, project, asset),
+        Command::Status => read::status(&out, project),
+        Command::Doctor => read::doctor(&out, project),
+        Command::Add {
+            root,
+            kind,
+            inputs,
+            name,
+            exclude,
+        } => write::add(
+            &out,
+            project,
+            &AddArgs {
+                root,
+                kind: kind.kind(),
+                inputs,
+                name: name.as_deref(),
+                exclude: *exclude,
+            },
+        ),
+        Command::Adopt { root } => write::adopt(&out, project, root),
+        Command::Move { asset, new_root } => write::move_asset(&out, project, asset, new_root),
+        Command::Remove { asset } => write::remove(&out, project, asset),
+        Command::Include { asset } => write::set_included(&out, project, asset, true),
+        Command::Exclude { asset } => write::set_included(&out, project, asset, false),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

@@ -100,9 +100,13 @@ pub fn show(
     out
 }
 
-/// `status`: the state, the generation and every drift.
-pub fn status_report(view: &StatusView) -> String {
+/// `status`: the state, the generation, why the project is failed beyond its drift (an
+/// interrupted commit), and every drift.
+pub fn status_report(view: &StatusView, condition: Option<&str>) -> String {
     let mut out = format!("project {} · generation {}\n", view.state, view.generation);
+    if let Some(condition) = condition {
+        let _ = writeln!(out, "failed: {condition}");
+    }
     if view.drifts.is_empty() {
         out.push_str("no drift: the registry and the disk agree\n");
         return out;
@@ -124,9 +128,13 @@ pub fn status_report(view: &StatusView) -> String {
     out
 }
 
-/// `doctor`: every diagnostic, then a count.
-pub fn doctor(view: &DoctorView, project: &ProjectDir) -> String {
+/// `doctor`: why the project is failed beyond its files (an interrupted commit), every
+/// diagnostic, then a count.
+pub fn doctor(view: &DoctorView, condition: Option<&str>, project: &ProjectDir) -> String {
     let mut out = String::new();
+    if let Some(condition) = condition {
+        let _ = writeln!(out, "error: the project is failed: {condition}\n");
+    }
     for diagnostic in &view.diagnostics {
         out.push_str(&diagnostic_block(diagnostic, project));
         out.push('\n');
@@ -138,10 +146,10 @@ pub fn doctor(view: &DoctorView, project: &ProjectDir) -> String {
             .count()
     };
     let (errors, warnings) = (
-        count(packer_domain::diagnostics::Severity::Error),
+        count(packer_domain::diagnostics::Severity::Error) + usize::from(condition.is_some()),
         count(packer_domain::diagnostics::Severity::Warning),
     );
-    if view.diagnostics.is_empty() {
+    if view.diagnostics.is_empty() && condition.is_none() {
         out.push_str("no problems found\n");
     } else {
         let _ = writeln!(

@@ -1,0 +1,133 @@
+//! The read commands: `list`, `show`, `status`, `doctor`. Each answers from the
+//! runtime's read-only view of the project, so a commit interrupted after its commit
+//! point shows as `failed`, with its condition, exactly as a running runtime would say.
+//! They take no lock and write nothing.
+
+use std::path::Path;
+
+use packer_app::error::{AppError, ErrorCode};
+use packer_app::runtime::{View, read_only_view};
+use packer_app::views::{DoctorView, GetView, ListView, StatusView};
+use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot};
+
+use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
+use crate::output::Output;
+use crate::project::ProjectDir;
+use crate::render;
+
+pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (_, view) = open(out, explicit)?;
+    require_registry(&view.snapshot)?;
+    let mut list = ListView::of(&view.snapshot);
+    list.state = view.state;
+    if out.json {
+        out.json(&list);
+    } else {
+        out.stdout(render::list(&list).trim_end());
+    }
+    Ok(failed_outcome(out, &view))
+}
+
+pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
+    let query = AssetQuery::parse(asset).map_err(Failure::Usage)?;
+    let (project, view) = open(out, explicit)?;
+    let snapshot = &view.snapshot;
+    let get = GetView::of(snapshot, &query)?;
+    if out.json {
+        out.json(&get);
+    } else {
+        let id = get.asset.asset_id;
+        let drifts: Vec<_> = snapshot
+            .drifts()
+            .iter()
+            .filter(|d| d.asset_id() == Some(id))
+            .collect();
+        let diagnostics = snapshot.diagnostics();
+        let mine: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.asset_id == Some(id))
+            .collect();
+        out.stdout(render::show(&get.asset, &drifts, &mine, &project).trim_end());
+    }
+    Ok(failed_outcome(out, &view))
+}
+
+pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (_, view) = open(out, explicit)?;
+    let mut status = StatusView::of(&view.snapshot);
+    status.state = view.state;
+    if out.json {
+        out.json(&status);
+        // The status shape has no room for the condition; people still get it.
+        if let Some(condition) = &view.condition {
+            out.error(&format!("error: the project is failed: {condition}"));
+        }
+    } else {
+        out.stdout(render::status_report(&status, view.condition.as_deref()).trim_end());
+    }
+    Ok(if status.state == ProjectState::Failed {
+        Outcome::FoundErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (project, view) = open(out, explicit)?;
+    let doctor = DoctorView::of(&view.snapshot);
+    if out.json {
+        out.json(&doctor);
+        if let Some(condition) = &view.condition {
+            out.error(&format!("error: the project is failed: {condition}"));
+        }
+    } else {
+        out.stdout(render::doctor(&doctor, view.condition.as_deref(), &project).trim_end());
+    }
+    Ok(if doctor.has_errors() || view.condition.is_some() {
+        Outcome::FoundErrors
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Locates the project and takes the read-only view of it.
+fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(ProjectDir, View), Failure> {
+    let (project, port) = open_workspace(out, explicit)?;
+    let view = read_only_view(&port);
+    Ok((project, view))
+}
+
+/// A `failed` project is still shown as far as it can be; the command then says why on
+/// stderr and exits 1.
+fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
+    if view.state != ProjectState::Failed {
+        return Outcome::Success;
+    }
+    let reason = view.condition.clone().unwrap_or_else(|| {
+        "no trustworthy snapshot can be built (see `prometeu-packer doctor`)".to_owned()
+    });
+    out.error(&format!("error: the project is failed: {reason}"));
+    Outcome::FoundErrors
+}
+
+/// Reads of the asset list need a registry; say so plainly when there is none.
+fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
+    if snapshot.registry().is_none() {
+        let first = snapshot.diagnostics().into_iter().next();
+        let reason = first.map_or_else(String::new, |d| {
+            let place = match (&d.file, d.line, d.column) {
+                (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
+                (Some(f), _, _) => format!("{f}: "),
+                _ => String::new(),
+            };
+            format!(": {place}{}", d.message)
+        });
+        return Err(Failure::App(AppError::new(
+            ErrorCode::FailedState,
+            format!(
+                "the project is failed: the registry cannot be read{reason} (see `prometeu-packer doctor`)"
+            ),
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The write commands: `add`, `adopt`, `move`, `remove`, `include`, `exclude`. The CLI is
+//! just another host of the runtime: each command opens the project with the real file
+//! system, the system clock and an event printer injected, submits one write request to
+//! the writer lane, prints the result and shuts the runtime down (joining its thread).
+//! Validation, locking, conflict checks, the durable commit and recovery are all the
+//! runtime's; nothing here writes a file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use packer_app::runtime::{Ports, Runtime, WriteOutcome, WriteRequest};
+use packer_app::views::AssetView;
+use packer_domain::command::{Command, CreateAsset};
+use packer_domain::declaration::AssetKind;
+use packer_domain::event::CommandId;
+use packer_domain::path::AssetPath;
+use packer_domain::snapshot::{AssetQuery, Snapshot};
+use packer_fs::SystemClock;
+
+use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
+use crate::events::EventPrinter;
+use crate::output::Output;
+
+/// `add` as typed.
+#[derive(Debug, Clone)]
+pub struct AddArgs<'a> {
+    pub root: &'a str,
+    pub kind: AssetKind,
+    pub inputs: &'a [String],
+    pub name: Option<&'a str>,
+    pub exclude: bool,
+}
+
+pub fn add(out: &Output<'_>, explicit: Option<&Path>, args: &AddArgs<'_>) -> CommandResult {
+    let root = root_arg("ROOT", args.root)?;
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|input| input_arg(input))
+        .collect::<Result<Vec<_>, _>>()?;
+    let command = Command::CreateAsset(CreateAsset {
+        root,
+        kind: args.kind,
+        inputs,
+        name: args.name.map(str::to_owned),
+        output: None,
+        included_in_build: !args.exclude,
+    });
+    submit(out, explicit, command)
+}
+
+pub fn adopt(out: &Output<'_>, explicit: Option<&Path>, root: &str) -> CommandResult {
+    let root = root_arg("ROOT", root)?;
+    submit(out, explicit, Command::AdoptAsset { root })
+}
+
+pub fn move_asset(
+    out: &Output<'_>,
+    explicit: Option<&Path>,
+    asset: &str,
+    new_root: &str,
+) -> CommandResult {
+    let asset = asset_arg(asset)?;
+    let to = root_arg("NEW_ROOT", new_root)?;
+    submit(out, explicit, Command::MoveAsset { asset, to })
+}
+
+pub fn remove(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
+    let asset = asset_arg(asset)?;
+    submit(out, explicit, Command::RemoveAsset { asset })
+}
+
+pub fn set_included(
+    out: &Output<'_>,
+    explicit: Option<&Path>,
+    asset: &str,
+    included: bool,
+) -> CommandResult {
+    let asset = asset_arg(asset)?;
+    submit(out, explicit, Command::SetIncluded { asset, included })
+}
+
+/// A write result (`{"generation", "command_id", "asset"?}`), as the stdio protocol
+/// answers it.
+#[derive(Debug, serde::Serialize)]
+struct WriteResult {
+    generation: u64,
+    command_id: CommandId,
+    /// The asset the write concerned, as it is in the new generation; absent when it no
+    /// longer exists (remove).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    asset: Option<AssetView>,
+}
+
+/// Runs `command` through a runtime opened on the project, then presents the outcome.
+fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> CommandResult {
+    let (_, port) = open_workspace(out, explicit)?;
+    let events = EventPrinter::new();
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(port),
+        events: events.port(),
+        clock: Arc::new(SystemClock::new()),
+    });
+    let before = runtime.snapshot();
+    let result = runtime.submit(WriteRequest {
+        command: command.clone(),
+        expected_generation: None,
+    });
+    // The lane publishes the new generation before it answers, so this is the snapshot
+    // the write produced.
+    let after = runtime.snapshot();
+    runtime.shutdown();
+    // Recovery on open, a rejection or a failed commit: said before the result or error.
+    events.print(out);
+    let outcome = result?;
+    present(out, &command, &outcome, &before, &after);
+    Ok(Outcome::Success)
+}
+
+fn present(
+    out: &Output<'_>,
+    command: &Command,
+    outcome: &WriteOutcome,
+    before: &Snapshot,
+    after: &Snapshot,
+) {
+    // A create or adopt names the asset it registered; any other single command changes
+    // exactly the one asset it names.
+    let id = outcome.asset.or_else(|| outcome.changed.first().copied());
+    let removed = matches!(command, Command::RemoveAsset { .. });
+    let record = id
+        .filter(|_| !removed)
+        .and_then(|id| after.asset(id))
+        .filter(|_| after.generation() == outcome.generation);
+    if out.json {
+        out.json(&WriteResult {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset: record.map(AssetView::of),
+        });
+        return;
+    }
+    let Some(id) = id else {
+        out.stdout(&format!("committed · generation {}", outcome.generation));
+        return;
+    };
+    let root_in = |snapshot: &Snapshot| {
+        snapshot
+            .asset(id)
+            .map(|record| record.entry.root.to_string())
+    };
+    let old_root = root_in(before).unwrap_or_else(|| "?".to_owned());
+    let new_root = root_in(after).unwrap_or_else(|| "?".to_owned());
+    let what = match command {
+        Command::CreateAsset(_) => format!("added asset {id} ({new_root})"),
+        Command::AdoptAsset { .. } => format!("adopted asset {id} ({new_root})"),
+        Command::MoveAsset { .. } => format!("moved asset {id} ({old_root} -> {new_root})"),
+        Command::RemoveAsset { .. } => format!("removed asset {id} ({old_root})"),
+        Command::SetIncluded { included: true, .. } => {
+            format!("included asset {id} ({new_root}) in the build")
+        }
+        Command::SetIncluded {
+            included: false, ..
+        } => format!("excluded asset {id} ({new_root}) from the build"),
+        Command::UpdateDeclaration { .. } | Command::Batch(_) => {
+            format!("changed asset {id}")
+        }
+    };
+    out.stdout(&format!("{what} · generation {}", outcome.generation));
+    if removed {
+        out.note(&format!(
+            "its asset.json was deleted; the input files in {old_root} were kept"
+        ));
+    }
+}
+
+/// An asset root as a person types it: relative to `assets/`, with a trailing `/` or a
+/// leading `./` tolerated (shell completion adds the one, habit the other).
+fn root_arg(what: &str, text: &str) -> Result<AssetPath, Failure> {
+    let trimmed = text.trim_end_matches('/');
+    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
+    AssetPath::new(trimmed)
+        .map_err(|e| Failure::Usage(format!("{what} `{text}` is not a valid asset root: {e}")))
+}
+
+/// An input file, relative to the asset root; a leading `./` is tolerated.
+fn input_arg(text: &str) -> Result<AssetPath, Failure> {
+    let trimmed = text.strip_prefix("./").unwrap_or(text);
+    AssetPath::new(trimmed)
+        .map_err(|e| Failure::Usage(format!("FILE `{text}` is not a valid input path: {e}")))
+}
+
+fn asset_arg(text: &str) -> Result<AssetQuery, Failure> {
+    AssetQuery::parse(text).map_err(Failure::Usage)
+}

@@ -1,0 +1,230 @@
+//! A commit interrupted after its commit point, as the CLI meets it: read commands report
+//! the project `failed` with the transaction named and write nothing; the next write
+//! command's runtime rolls the transaction forward, then does its own work. The
+//! interruption is real: a workspace on the real disk whose directory sync fails right
+//! after the commit point, as a failing disk would.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use packer_app::error::ErrorCode;
+use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_domain::command::{Command, CreateAsset};
+use packer_domain::declaration::AssetKind;
+use packer_domain::event::Event;
+use packer_domain::path::{AssetPath, WsPath};
+use packer_domain::ports::{
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
+    ReadRequest, ReadSink, ScanEntry, ScanOptions, ScanReads, ScanSink, WorkspacePort,
+};
+use packer_domain::snapshot::ProjectState;
+use packer_domain::transaction::INTENT_COMMITTED;
+use packer_fs::{DiskWorkspace, SystemClock};
+use packer_memfs::EventLog;
+use serde_json::json;
+
+use crate::cli_write::{
+    HERO, blob_view, exists, file_state, fresh, index, read, transactions, uuid_of,
+};
+
+/// A workspace on the real disk whose first directory sync after a commit point fails,
+/// as a full or failing disk would: the commit is interrupted and its transaction left
+/// in `.prometeu/tx/`, exactly as a crash at that moment would leave it.
+#[derive(Debug)]
+struct SyncFailsAfterCommitPoint {
+    disk: DiskWorkspace,
+    committed: AtomicBool,
+    failed: AtomicBool,
+}
+
+impl WorkspacePort for SyncFailsAfterCommitPoint {
+    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+        self.disk.scan(options)
+    }
+    fn scan_and_read(
+        &self,
+        options: ScanOptions,
+        reads: &ScanReads<'_>,
+        sink: &ScanSink<'_>,
+    ) -> Result<Listing, PortError> {
+        self.disk.scan_and_read(options, reads, sink)
+    }
+    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+        self.disk.read(path, limit)
+    }
+    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
+        self.disk.read_many(requests, sink);
+    }
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+        self.disk.list_dir(path)
+    }
+    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+        self.disk.stat(path)
+    }
+    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.disk.create_dir_all(path)
+    }
+    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+        self.disk.write_file(path, bytes)
+    }
+    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.disk.sync_file(path)
+    }
+    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
+        if self.committed.swap(false, Ordering::SeqCst) {
+            self.failed.store(true, Ordering::SeqCst);
+            return Err(PortError::new(PortErrorKind::Io, PortOp::SyncDir, path)
+                .with_detail("injected by the test"));
+        }
+        self.disk.sync_dir(path)
+    }
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        self.disk.rename(from, to)?;
+        if to.file_name() == INTENT_COMMITTED && !self.failed.load(Ordering::SeqCst) {
+            self.committed.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.disk.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.disk.remove_dir_all(path)
+    }
+    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
+        self.disk.lock()
+    }
+}
+
+#[test]
+fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
+    let project = fresh();
+    project.put("sprites/hero/hero.bin", HERO);
+    let input = file_state(&project, "sprites/hero/hero.bin");
+    let empty_registry = read(&project, ".prometeu/index.json");
+
+    // Another host (say Studio) runs `create_asset`, and its disk fails right after the
+    // commit point.
+    let events = EventLog::new();
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(SyncFailsAfterCommitPoint {
+            disk: DiskWorkspace::open(project.root().join("assets")).unwrap(),
+            committed: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+        }),
+        events: Arc::new(events.clone()),
+        clock: Arc::new(SystemClock::new()),
+    });
+    let error = runtime
+        .submit(WriteRequest {
+            command: Command::CreateAsset(CreateAsset {
+                root: AssetPath::new("sprites/hero").unwrap(),
+                kind: AssetKind::Blob,
+                inputs: vec![AssetPath::new("hero.bin").unwrap()],
+                name: None,
+                output: None,
+                included_in_build: true,
+            }),
+            expected_generation: None,
+        })
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::Io, "{error:?}");
+    assert_eq!(runtime.view().state, ProjectState::Failed);
+    runtime.shutdown();
+    assert!(
+        events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::CommitFailed { .. }))
+    );
+    let pending = transactions(&project);
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let tx = &pending[0];
+    assert!(exists(
+        &project,
+        &format!(".prometeu/tx/{tx}/{INTENT_COMMITTED}")
+    ));
+    // Nothing the user sees has changed yet.
+    assert!(!exists(&project, "sprites/hero/asset.json"));
+    assert_eq!(read(&project, ".prometeu/index.json"), empty_registry);
+
+    // Read commands say `failed`, name the transaction, and write nothing.
+    let before = project.tree();
+    let condition = format!(
+        "an interrupted commit waits for recovery (transaction {tx}); the next write command finishes it"
+    );
+    let status = project.run(&["status"]);
+    assert_eq!(status.code, 1, "{status:?}");
+    assert_eq!(
+        status.stdout,
+        format!(
+            "project failed · generation 1\nfailed: {condition}\nno drift: the registry and the disk agree\n"
+        )
+    );
+    let status = project.run(&["status", "--json"]);
+    assert_eq!(status.code, 1, "{status:?}");
+    assert_eq!(
+        status.json(),
+        json!({"generation": 1, "state": "failed", "drifts": []})
+    );
+    assert!(status.stderr.contains(&condition), "{status:?}");
+    let list = project.run(&["list", "--json"]);
+    assert_eq!(list.code, 1, "{list:?}");
+    assert_eq!(
+        list.json(),
+        json!({"generation": 1, "state": "failed", "assets": []})
+    );
+    assert_eq!(
+        list.stderr,
+        format!("error: the project is failed: {condition}\n")
+    );
+    let doctor = project.run(&["doctor"]);
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    assert!(
+        doctor
+            .stdout
+            .starts_with(&format!("error: the project is failed: {condition}\n")),
+        "{doctor:?}"
+    );
+    assert!(
+        doctor.stdout.ends_with("1 error, 0 warnings\n"),
+        "{doctor:?}"
+    );
+    assert_eq!(project.tree(), before, "a read command wrote");
+
+    // The next write rolls the transaction forward first, then does its own work on the
+    // asset the interrupted commit created.
+    let run = project.run(&["exclude", "sprites/hero", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("recovered an interrupted commit: transaction {tx} was rolled forward\n")
+    );
+    let written = read(&project, "sprites/hero/asset.json");
+    let uuid = uuid_of(&written);
+    assert_eq!(
+        run.json(),
+        json!({"generation": 2, "command_id": 1,
+               "asset": blob_view(1, &uuid, "sprites/hero", "hero", &["hero.bin"], false)})
+    );
+    assert_eq!(written, declaration_bytes(&uuid, "hero", "hero.bin"));
+    assert_eq!(
+        read(&project, ".prometeu/index.json"),
+        index(2, &[(1, &uuid, "sprites/hero", false)])
+    );
+    assert_eq!(file_state(&project, "sprites/hero/hero.bin"), input);
+    assert_eq!(transactions(&project), Vec::<String>::new());
+    let status = project.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(
+        status.json(),
+        json!({"generation": 1, "state": "ready", "drifts": []})
+    );
+}
+
+/// A blob declaration as the packer writes it.
+fn declaration_bytes(uuid: &str, name: &str, input: &str) -> String {
+    format!(
+        "{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{uuid}\",\n  \"name\": \"{name}\",\n  \"kind\": \"blob\",\n  \"inputs\": [\"{input}\"],\n  \"output\": {{}}\n}}\n"
+    )
+}
