@@ -543,7 +543,7 @@ fn add_never_overwrites_an_existing_declaration() {
     assert_eq!(
         run.json(),
         json!({"error": {"code": "invalid",
-            "message": "`data/mine` already holds an asset.json; register it with adopt_asset instead"}})
+            "message": "`data/mine` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)"}})
     );
     let run = project.run(&[
         "add",

@@ -302,7 +302,7 @@ fn refusals_say_why() {
         ),
         (
             Command::CreateAsset(create("loose")),
-            "Invalid(\"`loose` already holds an asset.json; register it with adopt_asset instead\")",
+            "Invalid(\"`loose` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)\")",
         ),
         (
             Command::AdoptAsset {

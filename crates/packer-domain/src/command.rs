@@ -302,7 +302,7 @@ impl<'s> Draft<'s> {
             && !self.deletes.contains_key(root)
         {
             return Err(Refusal::Invalid(format!(
-                "`{root}` already holds an asset.json; register it with adopt_asset instead"
+                "`{root}` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)"
             )));
         }
         let name = create
