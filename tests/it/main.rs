@@ -7,7 +7,9 @@
 mod cli;
 mod cli_recovery;
 mod cli_write;
+mod concurrency;
 mod contract;
+mod model;
 mod plan;
 mod registration;
 mod runtime;

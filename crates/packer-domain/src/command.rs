@@ -286,6 +286,24 @@ impl<'s> Draft<'s> {
         Ok(())
     }
 
+    /// Refuses a root that overlaps a folder this batch moves: declarations are written
+    /// before folders move, so such a root would end up elsewhere than registered.
+    fn check_not_moving(&self, root: &AssetPath) -> Result<(), Refusal> {
+        let overlaps = |a: &AssetPath| {
+            a.as_ws().starts_with(root.as_ws()) || root.as_ws().starts_with(a.as_ws())
+        };
+        if self
+            .renames
+            .iter()
+            .any(|(from, to)| overlaps(from) || overlaps(to))
+        {
+            return Err(Refusal::Invalid(format!(
+                "`{root}` overlaps a folder this batch moves; do it in a separate commit"
+            )));
+        }
+        Ok(())
+    }
+
     fn issue_id(&mut self) -> Result<AssetId, Refusal> {
         let id = AssetId(self.next_id);
         self.next_id = self
@@ -298,6 +316,7 @@ impl<'s> Draft<'s> {
     fn create(&mut self, create: &CreateAsset, uuid: Uuid) -> Result<(), Refusal> {
         let root = &create.root;
         self.check_free_root(root, None)?;
+        self.check_not_moving(root)?;
         if self.snapshot.unregistered().iter().any(|f| f.root == *root)
             && !self.deletes.contains_key(root)
         {
@@ -368,6 +387,7 @@ impl<'s> Draft<'s> {
             }
         };
         self.check_free_root(root, None)?;
+        self.check_not_moving(root)?;
         if let Some(owner) = self
             .entries
             .values()
@@ -410,6 +430,11 @@ impl<'s> Draft<'s> {
             .ok_or_else(|| Refusal::NotFound(format!("asset {id} is not registered")))?;
         if from == *to {
             return Err(Refusal::Invalid(format!("asset {id} is already at `{to}`")));
+        }
+        if to.as_ws().starts_with(from.as_ws()) || from.as_ws().starts_with(to.as_ws()) {
+            return Err(Refusal::Invalid(format!(
+                "asset {id} cannot move from `{from}` to `{to}`: one contains the other"
+            )));
         }
         self.check_free_root(to, Some(id))?;
         // Renames of one commit must be independent of each other, so that recovery can
@@ -458,10 +483,16 @@ impl<'s> Draft<'s> {
             return Err(Refusal::NotFound(format!("asset {id} is not registered")));
         };
         let root = self.disk_root(&entry.root);
-        if self.writes.remove(&root).is_none()
-            && let Some(hash) = self.declarations.get(&id).and_then(|d| d.on_disk)
-        {
-            self.verifies.remove(&root);
+        self.verifies.remove(&root);
+        // A declaration rewritten earlier in the batch still replaces the file the
+        // snapshot saw: that file is the one to delete. One created in the batch never
+        // reached the disk.
+        let original = match self.writes.remove(&root) {
+            Some((_, Expected::Content(hash))) => Some(hash),
+            Some((_, Expected::Absent)) => None,
+            None => self.declarations.get(&id).and_then(|d| d.on_disk),
+        };
+        if let Some(hash) = original {
             self.deletes.insert(root, hash);
         }
         self.declarations.remove(&id);
