@@ -11,6 +11,7 @@ mod concurrency;
 mod contract;
 mod model;
 mod plan;
+mod processes;
 mod registration;
 mod runtime;
 mod snapshot;
