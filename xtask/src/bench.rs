@@ -14,11 +14,17 @@ use crate::workspace_root;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Workspace sizes to measure, in assets.
-    #[arg(long, value_delimiter = ',', default_values_t = [10_000usize, 100_000])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000, 100_000])]
     pub sizes: Vec<usize>,
     /// Timed repetitions of each measurement (medians are reported).
     #[arg(long, default_value_t = 5)]
     pub iterations: usize,
+    /// Leave out the write benchmarks (commits, batches, reads while committing).
+    #[arg(long, conflicts_with = "commit_only")]
+    pub skip_commit: bool,
+    /// Run only the write benchmarks.
+    #[arg(long)]
+    pub commit_only: bool,
 }
 
 /// The seed of every benchmark workspace: fixed, so runs compare.
@@ -44,6 +50,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .current_dir(&root);
     for workspace in &workspaces {
         command.arg("--workspace").arg(workspace);
+    }
+    if args.skip_commit {
+        command.arg("--skip-commit");
+    }
+    if args.commit_only {
+        command.arg("--commit-only");
     }
     let status = command
         .status()
