@@ -171,7 +171,9 @@ struct Draft<'s> {
     snapshot: &'s Snapshot,
     next_id: u64,
     entries: BTreeMap<AssetId, RegistryEntry>,
-    declarations: BTreeMap<AssetId, DraftDeclaration>,
+    /// Declarations this batch changed (`None`: removed); the rest are as the snapshot
+    /// holds them, so planning one command does not copy the whole project.
+    declarations: BTreeMap<AssetId, Option<DraftDeclaration>>,
     /// Declaration files to write, by the root they will live at after the commit.
     writes: BTreeMap<AssetPath, (Vec<u8>, Expected)>,
     deletes: BTreeMap<AssetPath, ContentHash>,
@@ -184,19 +186,6 @@ struct Draft<'s> {
 
 impl<'s> Draft<'s> {
     fn new(snapshot: &'s Snapshot, registry: &Registry) -> Draft<'s> {
-        let declarations = snapshot
-            .assets()
-            .iter()
-            .map(|a| {
-                (
-                    a.entry.asset_id,
-                    DraftDeclaration {
-                        declaration: a.declaration.declaration().cloned(),
-                        on_disk: a.declaration.stamp().map(|s| s.hash),
-                    },
-                )
-            })
-            .collect();
         Draft {
             snapshot,
             next_id: registry.next_asset_id(),
@@ -205,13 +194,24 @@ impl<'s> Draft<'s> {
                 .iter()
                 .map(|e| (e.asset_id, e.clone()))
                 .collect(),
-            declarations,
+            declarations: BTreeMap::new(),
             writes: BTreeMap::new(),
             deletes: BTreeMap::new(),
             verifies: BTreeMap::new(),
             renames: Vec::new(),
             changed: Vec::new(),
             created: None,
+        }
+    }
+
+    /// The declaration of `id` as this batch has left it.
+    fn declaration(&self, id: AssetId) -> Option<DraftDeclaration> {
+        match self.declarations.get(&id) {
+            Some(changed) => changed.clone(),
+            None => self.snapshot.asset(id).map(|a| DraftDeclaration {
+                declaration: a.declaration.declaration().cloned(),
+                on_disk: a.declaration.stamp().map(|s| s.hash),
+            }),
         }
     }
 
@@ -341,6 +341,11 @@ impl<'s> Draft<'s> {
             inputs: create.inputs.clone(),
             output,
         };
+        if self.entries.values().any(|e| e.asset_uuid == uuid) {
+            return Err(Refusal::Invalid(
+                "the fresh uuid is already registered; try again".to_owned(),
+            ));
+        }
         let id = self.issue_id()?;
         let expected = match self.deletes.remove(root) {
             Some(hash) => Expected::Content(hash),
@@ -359,10 +364,10 @@ impl<'s> Draft<'s> {
         );
         self.declarations.insert(
             id,
-            DraftDeclaration {
+            Some(DraftDeclaration {
                 declaration: Some(declaration),
                 on_disk: None,
-            },
+            }),
         );
         self.changed.push(id);
         self.created = Some(id);
@@ -411,10 +416,10 @@ impl<'s> Draft<'s> {
         );
         self.declarations.insert(
             id,
-            DraftDeclaration {
+            Some(DraftDeclaration {
                 declaration: Some(declaration),
                 on_disk: Some(hash),
-            },
+            }),
         );
         self.changed.push(id);
         self.created = Some(id);
@@ -462,7 +467,7 @@ impl<'s> Draft<'s> {
         // the one on disk must still be the one the snapshot saw.
         let disk_root = self.disk_root(&from);
         if !self.writes.contains_key(&disk_root) {
-            let Some(hash) = self.declarations.get(&id).and_then(|d| d.on_disk) else {
+            let Some(hash) = self.declaration(id).and_then(|d| d.on_disk) else {
                 return Err(Refusal::Invalid(format!(
                     "asset {id} has no asset.json at `{from}` to move; see `prometeu-packer reconcile`"
                 )));
@@ -490,12 +495,12 @@ impl<'s> Draft<'s> {
         let original = match self.writes.remove(&root) {
             Some((_, Expected::Content(hash))) => Some(hash),
             Some((_, Expected::Absent)) => None,
-            None => self.declarations.get(&id).and_then(|d| d.on_disk),
+            None => self.declaration(id).and_then(|d| d.on_disk),
         };
         if let Some(hash) = original {
             self.deletes.insert(root, hash);
         }
-        self.declarations.remove(&id);
+        self.declarations.insert(id, None);
         self.changed.push(id);
         Ok(())
     }
@@ -507,7 +512,7 @@ impl<'s> Draft<'s> {
             .get(&id)
             .map(|e| e.root.clone())
             .ok_or_else(|| Refusal::NotFound(format!("asset {id} is not registered")))?;
-        let current = self.declarations.get(&id).cloned();
+        let current = self.declaration(id);
         let Some(DraftDeclaration {
             declaration: Some(mut declaration),
             on_disk,
@@ -551,10 +556,10 @@ impl<'s> Draft<'s> {
             .insert(disk_root, (declaration.to_bytes(), expected));
         self.declarations.insert(
             id,
-            DraftDeclaration {
+            Some(DraftDeclaration {
                 declaration: Some(declaration),
                 on_disk,
-            },
+            }),
         );
         self.changed.push(id);
         Ok(())
@@ -572,8 +577,10 @@ impl<'s> Draft<'s> {
     }
 
     fn finish(mut self, registry_hash: ContentHash) -> Result<Plan, Refusal> {
-        let registry = Registry::new(self.next_id, self.entries.into_values().collect())
-            .map_err(|e| Refusal::Invalid(e.to_string()))?;
+        // `entries` is keyed by id, every id below `next_id`; roots and uuids were
+        // checked against the whole registry by each command as it was planned.
+        let registry =
+            Registry::from_checked_plan(self.next_id, self.entries.into_values().collect());
         let mut changes = Vec::new();
         for (root, hash) in &self.verifies {
             changes.push(FileChange::Verify {

@@ -86,6 +86,21 @@ impl Registry {
         }
     }
 
+    /// A registry from a plan whose every step kept the rules: ids unique and below
+    /// `next_asset_id`, roots unique and never nested, uuids unique. Planning checks each
+    /// change against the whole registry as it makes it; re-checking every root on every
+    /// commit would cost a sort of the whole project. Entries are sorted here.
+    pub(crate) fn from_checked_plan(
+        next_asset_id: u64,
+        mut assets: Vec<RegistryEntry>,
+    ) -> Registry {
+        assets.sort_by_key(|e| e.asset_id);
+        Registry {
+            next_asset_id,
+            assets,
+        }
+    }
+
     pub fn next_asset_id(&self) -> u64 {
         self.next_asset_id
     }
