@@ -286,19 +286,18 @@ impl<'s> Draft<'s> {
         Ok(())
     }
 
-    /// Refuses a root that overlaps a folder this batch moves: declarations are written
-    /// before folders move, so such a root would end up elsewhere than registered.
+    /// Refuses a root at or inside a folder this batch moves away: declarations are
+    /// written before folders move, so the new root would travel with the folder. (A
+    /// root above a moving folder is fine; one at or inside a destination is already
+    /// refused as nested with the moved asset.)
     fn check_not_moving(&self, root: &AssetPath) -> Result<(), Refusal> {
-        let overlaps = |a: &AssetPath| {
-            a.as_ws().starts_with(root.as_ws()) || root.as_ws().starts_with(a.as_ws())
-        };
-        if self
+        if let Some((from, _)) = self
             .renames
             .iter()
-            .any(|(from, to)| overlaps(from) || overlaps(to))
+            .find(|(from, _)| root.as_ws().starts_with(from.as_ws()))
         {
             return Err(Refusal::Invalid(format!(
-                "`{root}` overlaps a folder this batch moves; do it in a separate commit"
+                "`{root}` lies in `{from}`, which this batch moves; do it in a separate commit"
             )));
         }
         Ok(())
