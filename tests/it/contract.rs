@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
-    ReadRequest, ScanEntry, ScanOptions, WorkspacePort,
+    DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError, PortErrorKind,
+    ReadRequest, ScanDelivery, ScanEntry, ScanOptions, ScanReads, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;
 use packer_memfs::MemFs;
@@ -209,26 +209,7 @@ fn entry(path: &str, kind: EntryKind) -> (String, EntryKind) {
 // ---- scan ----
 
 fn scan_reports_files_dirs_and_links(h: &dyn Harness) {
-    h.put("sprites/hero/asset.json", b"{}");
-    h.put("sprites/hero/hero.png", b"png");
-    h.mkdir("empty");
-    h.put(".prometeu/index.json", b"{}");
-    h.put(".prometeu/tx/1/intent.json", b"{}");
-    h.put(
-        "deep/.prometeu/own.txt",
-        b"only the top-level .prometeu is the packer's",
-    );
-    h.symlink("sprites/hero/alias.png", "hero.png");
-    h.symlink("sprites/hero/up.png", "../../empty");
-    h.symlink("hero", "sprites/hero");
-    h.symlink("out_relative", RELATIVE_OUTSIDE_TARGET);
-    h.symlink("out_absolute", &h.absolute_outside_target());
-    h.symlink("meta", ".prometeu");
-    h.symlink("meta_file", ".prometeu/index.json");
-    h.symlink("dangling", "nothing/here");
-    h.symlink("loop_a", "loop_b");
-    h.symlink("loop_b", "loop_a");
-    h.symlink("through_file", "sprites/hero/hero.png/x");
+    every_kind_of_entry(h);
     assert_eq!(
         kinds(h),
         vec![
@@ -257,6 +238,30 @@ fn scan_reports_files_dirs_and_links(h: &dyn Harness) {
             entry("through_file", EntryKind::Symlink(LinkTarget::Dangling)),
         ]
     );
+}
+
+/// A workspace with a file, a folder and a link of every sort.
+fn every_kind_of_entry(h: &dyn Harness) {
+    h.put("sprites/hero/asset.json", b"{}");
+    h.put("sprites/hero/hero.png", b"png");
+    h.mkdir("empty");
+    h.put(".prometeu/index.json", b"{}");
+    h.put(".prometeu/tx/1/intent.json", b"{}");
+    h.put(
+        "deep/.prometeu/own.txt",
+        b"only the top-level .prometeu is the packer's",
+    );
+    h.symlink("sprites/hero/alias.png", "hero.png");
+    h.symlink("sprites/hero/up.png", "../../empty");
+    h.symlink("hero", "sprites/hero");
+    h.symlink("out_relative", RELATIVE_OUTSIDE_TARGET);
+    h.symlink("out_absolute", &h.absolute_outside_target());
+    h.symlink("meta", ".prometeu");
+    h.symlink("meta_file", ".prometeu/index.json");
+    h.symlink("dangling", "nothing/here");
+    h.symlink("loop_a", "loop_b");
+    h.symlink("loop_b", "loop_a");
+    h.symlink("through_file", "sprites/hero/hero.png/x");
 }
 
 fn scan_of_an_empty_workspace_is_empty(h: &dyn Harness) {
@@ -380,6 +385,159 @@ fn read_many_delivers_every_index_once(h: &dyn Harness) {
     }
     h.port()
         .read_many(&[], &|index, _| panic!("nothing to deliver, got {index}"));
+}
+
+// ---- scan_and_read ----
+
+/// What one `scan_and_read` delivered: each request's results by index, and each file
+/// found with the path and entries of the folder it came with.
+struct Delivered {
+    requests: Vec<Vec<Result<FileRead, PortError>>>,
+    found: Vec<FoundFile>,
+}
+
+/// A file found by name: its folder's path, the folder's entries, and the read.
+type FoundFile = (
+    String,
+    Vec<(String, EntryKind)>,
+    Result<FileRead, PortError>,
+);
+
+fn scan_and_read(
+    h: &dyn Harness,
+    options: ScanOptions,
+    requests: &[ReadRequest],
+    file_name: &str,
+    limit: u64,
+) -> (Result<Listing, PortError>, Delivered) {
+    let delivered = Mutex::new(Delivered {
+        requests: requests.iter().map(|_| Vec::new()).collect(),
+        found: Vec::new(),
+    });
+    let reads = ScanReads {
+        requests,
+        file_name,
+        limit,
+    };
+    let listing = h
+        .port()
+        .scan_and_read(options, &reads, &|delivery| match delivery {
+            ScanDelivery::Request { index, result } => {
+                let result = result.map(|read| read.to_file_read());
+                delivered.lock().unwrap().requests[index].push(result);
+            }
+            ScanDelivery::Found { dir, result } => {
+                let entries = dir
+                    .entries()
+                    .map(|e| (e.name.to_owned(), e.kind.clone()))
+                    .collect();
+                let path = dir.path().to_owned();
+                let result = result.map(|read| read.to_file_read());
+                delivered
+                    .lock()
+                    .unwrap()
+                    .found
+                    .push((path, entries, result));
+            }
+        });
+    (listing, delivered.into_inner().unwrap())
+}
+
+/// The listing's entries by path, each checked to be where `ListedDir::get` finds it.
+fn listed(listing: &Listing) -> BTreeMap<String, ScanEntry> {
+    let mut dirs = Vec::new();
+    for dir in listing.dirs() {
+        let names: Vec<&str> = dir.entries().map(|e| e.name).collect();
+        assert!(
+            names.is_sorted(),
+            "`{}` is not sorted: {names:?}",
+            dir.path()
+        );
+        assert_eq!(dir.len(), names.len());
+        for entry in dir.entries() {
+            assert_eq!(dir.get(entry.name), Some(entry.kind), "{}", entry.name);
+        }
+        assert_eq!(dir.get("not-there"), None);
+        dirs.push(dir.path().to_owned());
+    }
+    let count = dirs.len();
+    dirs.sort();
+    dirs.dedup();
+    assert_eq!(dirs.len(), count, "a folder was listed twice");
+    let entries = listing.to_scan_entries();
+    assert_eq!(entries.len(), listing.entry_count());
+    // Every folder entry was listed, and the root, and nothing else.
+    let mut expected: Vec<String> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir)
+        .map(|e| e.path.as_str().to_owned())
+        .chain([String::new()])
+        .collect();
+    expected.sort();
+    assert_eq!(dirs, expected);
+    entries
+        .into_iter()
+        .map(|e| (e.path.as_str().to_owned(), e))
+        .collect()
+}
+
+fn scan_and_read_lists_what_scan_lists(h: &dyn Harness) {
+    every_kind_of_entry(h);
+    for options in [ScanOptions::default(), ScanOptions { fingerprints: true }] {
+        let (listing, delivered) = scan_and_read(h, options, &[], "asset.json", 100);
+        assert_eq!(listed(&listing.unwrap()), scan(h, options), "{options:?}");
+        assert_eq!(delivered.found.len(), 1);
+    }
+    let (listing, _) = scan_and_read(h, ScanOptions::default(), &[], "none", 100);
+    let listing = listing.unwrap();
+    let empty = listing.dirs().find(|d| d.path() == "empty").unwrap();
+    assert!(empty.is_empty());
+}
+
+fn scan_and_read_reads_every_file_of_the_name(h: &dyn Harness) {
+    h.put(".prometeu/index.json", b"{}");
+    h.put("asset.json", b"top");
+    h.put("a/asset.json", b"one");
+    h.put("a/b/asset.json", b"two");
+    h.put("a/b/other.json", b"not this name");
+    h.mkdir("c/asset.json");
+    h.put("d/real.json", b"real");
+    h.symlink("d/asset.json", "real.json");
+    h.symlink("e/asset.json", &format!("../{RELATIVE_OUTSIDE_TARGET}"));
+    h.symlink("f/asset.json", "gone");
+    h.put("g/asset.json", &[b'x'; 50]);
+    h.put(".prometeu/tx/asset.json", b"never walked");
+    let requests = ReadRequest::all(&[p(".prometeu/index.json"), p("missing.json")], 10);
+    let (listing, delivered) =
+        scan_and_read(h, ScanOptions::default(), &requests, "asset.json", 10);
+    let listing = listing.unwrap();
+    for (index, results) in delivered.requests.into_iter().enumerate() {
+        assert_eq!(results.len(), 1, "request {index}");
+        let expected = h.port().read(&requests[index].path, 10);
+        assert_eq!(results.into_iter().next().unwrap(), expected);
+    }
+    let mut found = delivered.found;
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let dirs: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(dirs, ["", "a", "a/b", "d", "e", "f", "g"]);
+    for (dir, entries, result) in found {
+        let path = if dir.is_empty() {
+            p("asset.json")
+        } else {
+            p(&format!("{dir}/asset.json"))
+        };
+        assert_eq!(result, h.port().read(&path, 10), "{path}");
+        let listed_dir = listing.dirs().find(|d| d.path() == dir).unwrap();
+        let listed_entries: Vec<(String, EntryKind)> = listed_dir
+            .entries()
+            .map(|e| (e.name.to_owned(), e.kind.clone()))
+            .collect();
+        assert_eq!(entries, listed_entries, "{dir}");
+    }
+    let kinds = |dir: &str| kind(h.port().read(&p(&format!("{dir}/asset.json")), 10));
+    assert_eq!(kinds("e"), PortErrorKind::OutsideWorkspace);
+    assert_eq!(kinds("f"), PortErrorKind::NotFound);
+    assert_eq!(kinds("g"), PortErrorKind::TooLarge);
 }
 
 // ---- stat ----
@@ -820,6 +978,8 @@ contract_tests!(
     read_errors_name_their_cause,
     read_follows_links_inside,
     read_many_delivers_every_index_once,
+    scan_and_read_lists_what_scan_lists,
+    scan_and_read_reads_every_file_of_the_name,
     stat_answers_for_files_and_absence,
     list_dir_names_entries_without_following_links,
     write_file_creates_and_truncates,

@@ -81,6 +81,56 @@ fn check(fixture: &str, expected: &str) {
     assert_eq!(fs.dump(), before);
 }
 
+/// Writes a fixture in the subset of the memfs format these tests use (text files,
+/// empty folders, links) below `assets`.
+fn write_to_disk(fixture: &str, assets: &std::path::Path) {
+    std::fs::create_dir_all(assets).unwrap();
+    let mut file: Option<(String, Vec<String>)> = None;
+    let flush = |file: &mut Option<(String, Vec<String>)>| {
+        if let Some((path, mut lines)) = file.take() {
+            while lines.last().is_some_and(|l| l.is_empty()) {
+                lines.pop();
+            }
+            let full = assets.join(&path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            std::fs::write(full, text).unwrap();
+        }
+    };
+    for line in fixture.lines() {
+        let Some(header) = line.strip_prefix("//- ") else {
+            if let Some((_, lines)) = &mut file {
+                lines.push(line.to_owned());
+            }
+            continue;
+        };
+        flush(&mut file);
+        if let Some((link, target)) = header.split_once(" -> ") {
+            let full = assets.join(link);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(target, full).unwrap();
+        } else if let Some(dir) = header.strip_suffix('/') {
+            std::fs::create_dir_all(assets.join(dir)).unwrap();
+        } else {
+            file = Some((header.to_owned(), Vec::new()));
+        }
+    }
+    flush(&mut file);
+}
+
+/// As [`check`], and the same workspace on the real disk loads the same: the disk
+/// adapter reads declarations during its walk, memfs after its scan.
+fn check_both(fixture: &str, expected: &str) {
+    check(fixture, expected);
+    let project = tempfile::tempdir().unwrap();
+    let assets = project.path().join("assets");
+    write_to_disk(fixture, &assets);
+    let port = packer_fs::DiskWorkspace::open(&assets).unwrap();
+    let got = render(&Snapshot::load(&port, 7));
+    let expected = expected.replace('\'', "\"");
+    assert_eq!(got.trim(), expected.trim(), "\n--- got on disk ---\n{got}");
+}
+
 #[test]
 fn a_clean_project_is_ready() {
     let fixture = format!(
@@ -291,5 +341,75 @@ fn a_registry_root_escaping_the_workspace_is_refused() {
 state: failed
 drift {'kind':'registry_invalid','error':{'file':'assets/.prometeu/index.json','line':2,'column':80,'message':'the root `../../etc` is not allowed: the path has a `..` segment; it may not leave its base'}}
 error invalid_path assets/.prometeu/index.json:2:80 the root `../../etc` is not allowed: the path has a `..` segment; it may not leave its base",
+    );
+}
+
+#[test]
+fn inputs_in_subfolders_and_through_links_inside_resolve() {
+    let fixture = format!(
+        "{}{}//- a/frames/0.bin\n0\n//- a/sub/x.bin\nx\n//- a/alias.bin -> sub/x.bin\n//- a/linked -> sub\n//- a/deep/one/two.bin\n2\n//- a/up.bin -> ../b/y.bin\n//- b/y.bin\ny\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration(
+            "a",
+            U1,
+            &[
+                "frames/0.bin",
+                "frames/9.bin",
+                "alias.bin",
+                "linked/x.bin",
+                "frames",
+                "deep/one/two.bin",
+                "up.bin"
+            ]
+        ),
+    );
+    check_both(
+        &fixture,
+        "
+state: ready
+asset 1 a: invalid
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':75,'message':'the input `frames` is not usable: it is a directory, not a file'}}
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':105,'message':'the input `up.bin` is not usable: it is a symbolic link that leads outside the asset folder'}}
+drift {'kind':'input_missing','asset_id':1,'path':'a/frames/9.bin'}
+error input_missing assets/a/asset.json:6:30 the input `frames/9.bin` does not exist in `a`
+error input_not_confined assets/a/asset.json:6:75 the input `frames` is not usable: it is a directory, not a file
+error input_not_confined assets/a/asset.json:6:105 the input `up.bin` is not usable: it is a symbolic link that leads outside the asset folder",
+    );
+}
+
+#[test]
+fn an_asset_json_is_read_where_its_link_leads_and_only_below_assets() {
+    let shared = declaration("shared", U1, &["x.bin"])
+        .replace("//- shared/asset.json", "//- shared/decl.json");
+    let fixture = format!(
+        "{}{shared}//- a/asset.json -> ../shared/decl.json\n//- a/x.bin\n1\n//- asset.json\n{{}}\n//- c/asset.json/\n{}//- d/e/f.bin\nf\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("d/e", U3, &["f.bin"]),
+    );
+    check_both(
+        &fixture,
+        &format!(
+            "
+state: diverged
+asset 1 a: ok
+drift {{'kind':'unregistered_asset','root':'d/e','asset_uuid':'{U3}'}}
+warning unregistered_asset assets/d/e/asset.json:1:1 `d/e` holds an asset.json that the registry does not list"
+        ),
+    );
+}
+
+#[test]
+fn an_asset_json_linking_out_of_the_workspace_is_not_read() {
+    let fixture = format!(
+        "{}//- b/asset.json -> ../../outside.json\n",
+        registry(&[(2, U2, "b", true)]),
+    );
+    check(
+        &fixture,
+        "
+state: ready
+asset 2 b: invalid
+drift {'kind':'declaration_invalid','asset_id':2,'error':{'file':'assets/b/asset.json','line':1,'column':1,'message':'cannot read assets/b/asset.json: leads outside the workspace (a symbolic link on the way leads outside the workspace, or between it and .prometeu)'}}
+error input_not_confined assets/b/asset.json:1:1 cannot read assets/b/asset.json: leads outside the workspace (a symbolic link on the way leads outside the workspace, or between it and .prometeu)",
     );
 }

@@ -182,18 +182,11 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                 expected: hash,
             } => check_content(port, path, *hash)?,
             FileChange::RenameDir { from, to } => {
-                // A folder that an earlier write of this commit creates (an asset created
-                // and moved in one batch) exists by the time folders move.
-                let created_by_plan = plan.changes.iter().any(|c| {
-                    matches!(c, FileChange::Write { path, expected: Expected::Absent, .. }
-                        if path.starts_with(from) && path != from)
-                });
                 match port.stat(from) {
                     Err(PortError {
                         kind: PortErrorKind::IsADirectory,
                         ..
                     }) => {}
-                    Ok(None) if created_by_plan => {}
                     Ok(_) => {
                         return Err(CommitError::Conflict(format!(
                             "the folder {} is gone since the snapshot",

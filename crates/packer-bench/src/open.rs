@@ -109,8 +109,10 @@ pub fn run(
     let region = Region::new(alloc);
     let snapshot = Snapshot::load(&port, 0);
     let change = region.change();
-    let held = change.bytes_allocated as f64 - change.bytes_deallocated as f64
-        + change.bytes_reallocated as f64;
+    // `stats_alloc` adds a realloc's growth to `bytes_allocated` (and its shrinking to
+    // `bytes_deallocated`) as well as to `bytes_reallocated`: the first two alone are the
+    // net. Adding `bytes_reallocated` would count every transient growth twice.
+    let held = change.bytes_allocated as f64 - change.bytes_deallocated as f64;
     report.push(Measurement {
         name: format!("snapshot memory per asset, {label}"),
         value: held / snapshot.assets().len().max(1) as f64,

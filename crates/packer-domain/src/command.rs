@@ -465,6 +465,13 @@ impl<'s> Draft<'s> {
         // A declaration written in this batch is written before the renames; otherwise
         // the one on disk must still be the one the snapshot saw.
         let disk_root = self.disk_root(&from);
+        if matches!(self.writes.get(&disk_root), Some((_, Expected::Absent))) {
+            // Its folder may not exist before this commit, and folders move only after
+            // every declaration is written.
+            return Err(Refusal::Invalid(format!(
+                "asset {id} is created in this batch; move it in a separate commit"
+            )));
+        }
         if !self.writes.contains_key(&disk_root) {
             let Some(hash) = self.declaration(id).and_then(|d| d.on_disk) else {
                 return Err(Refusal::Invalid(format!(

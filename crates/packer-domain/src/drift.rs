@@ -2,6 +2,7 @@
 //! pure function of what a load found. Refreshing writes nothing; only an explicit
 //! reconcile action changes files.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
@@ -141,27 +142,23 @@ pub fn classify(
     // Every root (registered or not) at which each uuid is declared.
     // Each root appears once, registered or not; a list is sorted only when it has more
     // than one root, which is rare.
-    let mut by_uuid: FxHashMap<Uuid, Vec<&AssetPath>> = FxHashMap::default();
+    let mut by_uuid: FxHashMap<Uuid, Roots<'_>> = FxHashMap::default();
     by_uuid.reserve(registered.len() + unregistered.len());
     for asset in registered {
         if let Some(uuid) = asset.found.as_ref().and_then(|f| f.asset_uuid) {
-            by_uuid.entry(uuid).or_default().push(asset.root);
+            Roots::add(&mut by_uuid, uuid, asset.root);
         }
     }
     for (root, found) in unregistered {
         if let Some(uuid) = found.asset_uuid {
-            by_uuid.entry(uuid).or_default().push(root);
+            Roots::add(&mut by_uuid, uuid, root);
         }
     }
     for roots in by_uuid.values_mut() {
-        if roots.len() > 1 {
+        if let Roots::Several(roots) = roots {
             roots.sort();
         }
     }
-    let owner: FxHashMap<Uuid, AssetId> = registered
-        .iter()
-        .map(|a| (a.asset_uuid, a.asset_id))
-        .collect();
     // Unregistered roots already explained by a move or a duplicate.
     let mut claimed: BTreeSet<&AssetPath> = BTreeSet::new();
     let mut reported_duplicates: BTreeSet<Uuid> = BTreeSet::new();
@@ -172,6 +169,7 @@ pub fn classify(
                 .get(&asset.asset_uuid)
                 .map(|roots| {
                     roots
+                        .as_slice()
                         .iter()
                         .copied()
                         .filter(|r| unregistered.contains_key(*r))
@@ -233,11 +231,22 @@ pub fn classify(
         }
     }
 
-    let mut duplicates: Vec<(&Uuid, &Vec<&AssetPath>)> = by_uuid
+    let mut duplicates: Vec<(&Uuid, &[&AssetPath])> = by_uuid
         .iter()
+        .map(|(uuid, roots)| (uuid, roots.as_slice()))
         .filter(|(uuid, roots)| roots.len() > 1 && !reported_duplicates.contains(*uuid))
         .collect();
-    duplicates.sort();
+    // Uuids are the keys of a map: sorting by uuid alone is a total order.
+    duplicates.sort_by_key(|(uuid, _)| **uuid);
+    // Only a duplicate needs to know which asset owns its uuid; most loads have none.
+    let owner: FxHashMap<Uuid, AssetId> = if duplicates.is_empty() {
+        FxHashMap::default()
+    } else {
+        registered
+            .iter()
+            .map(|a| (a.asset_uuid, a.asset_id))
+            .collect()
+    };
     for (uuid, roots) in duplicates {
         claimed.extend(
             roots
@@ -261,6 +270,36 @@ pub fn classify(
         }
     }
     drifts
+}
+
+/// The roots declaring one uuid: nearly always one, kept without an allocation.
+enum Roots<'a> {
+    One(&'a AssetPath),
+    Several(Vec<&'a AssetPath>),
+}
+
+impl<'a> Roots<'a> {
+    fn add(map: &mut FxHashMap<Uuid, Roots<'a>>, uuid: Uuid, root: &'a AssetPath) {
+        match map.entry(uuid) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(Roots::One(root));
+            }
+            Entry::Occupied(mut occupied) => {
+                let roots = occupied.get_mut();
+                match roots {
+                    Roots::One(first) => *roots = Roots::Several(vec![*first, root]),
+                    Roots::Several(all) => all.push(root),
+                }
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[&'a AssetPath] {
+        match self {
+            Roots::One(root) => std::slice::from_ref(root),
+            Roots::Several(all) => all,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ pub struct JsonMember<'t> {
     pub value: JsonValue<'t>,
 }
 
+/// Room made for the members of a document's top-level object.
+const TOP_LEVEL_KEYS: usize = 8;
+
 /// Objects with more keys than this check duplicates with a set instead of a scan, so a
 /// hostile object with a million keys costs linear time.
 const LINEAR_KEY_CHECK: usize = 16;
@@ -205,9 +208,16 @@ impl<'t> Parser<'t> {
                         }
                     } else {
                         let (key, key_offset) = self.key(&[], None)?;
+                        // The formats' top-level objects have up to eight keys: room for
+                        // them at once. Nested ones (a registry's many entries) grow.
+                        let members = if stack.is_empty() {
+                            Vec::with_capacity(TOP_LEVEL_KEYS)
+                        } else {
+                            Vec::new()
+                        };
                         stack.push(Frame::Object {
                             offset,
-                            members: Vec::new(),
+                            members,
                             key,
                             key_offset,
                             seen: None,

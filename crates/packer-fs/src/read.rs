@@ -21,41 +21,34 @@ use crate::workspace::DiskWorkspace;
 /// Below this many files, starting threads costs more than it saves.
 const PARALLEL_FROM: usize = 16;
 
+/// Flags of every open for reading. O_NONBLOCK: opening a FIFO someone left in the tree
+/// must not hang the packer; it has no effect on regular files. O_NOCTTY: a terminal
+/// device must not become the process's controlling terminal.
+pub(crate) const READ_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::NONBLOCK).union(OFlags::NOCTTY);
+
 impl DiskWorkspace {
-    /// One confined open, one `fstat` of that handle, one read of exactly the size the
-    /// `fstat` gave: the bytes and the fingerprint describe the same file.
+    /// One confined open, then [`read_handle`].
     pub(crate) fn read_file(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
-        // O_NONBLOCK: opening a FIFO someone left in the tree must not hang the packer;
-        // it has no effect on regular files. O_NOCTTY: a terminal device must not become
-        // the process's controlling terminal.
-        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
-        let fd = self.open_confined(path, flags, Mode::empty(), FinalLink::Follow, PortOp::Read)?;
-        let stat = regular_file(&fd, PortOp::Read, path)?;
-        let fingerprint = fingerprint(&stat);
-        if fingerprint.size > limit {
-            return Err(PortError::new(PortErrorKind::TooLarge, PortOp::Read, path)
-                .with_detail(format!("{} bytes; the limit is {limit}", fingerprint.size)));
-        }
-        let capacity = usize::try_from(fingerprint.size).map_err(|_| {
-            PortError::new(PortErrorKind::TooLarge, PortOp::Read, path)
-                .with_detail("larger than this machine can address")
-        })?;
-        let mut bytes = Vec::with_capacity(capacity);
-        // `take` stops at the size `fstat` gave without a further `read` to find the end.
-        let mut file = File::from(fd).take(fingerprint.size);
-        file.read_to_end(&mut bytes)
-            .map_err(|e| io_port_error(&e, PortOp::Read, path))?;
-        if bytes.len() == capacity {
-            return Ok(FileRead { bytes, fingerprint });
-        }
-        // The file shrank while it was read: describe what was actually read, so that the
-        // next stat shows a change instead of a match.
-        let stat =
-            rustix::fs::fstat(file.get_ref()).map_err(|e| port_error(e, PortOp::Read, path))?;
-        Ok(FileRead {
-            bytes,
-            fingerprint: self::fingerprint(&stat),
-        })
+        let mut bytes = Vec::new();
+        let fingerprint = self.read_file_into(path, limit, &mut bytes)?;
+        Ok(FileRead { bytes, fingerprint })
+    }
+
+    /// As [`read_file`](Self::read_file), into `bytes` (emptied first).
+    pub(crate) fn read_file_into(
+        &self,
+        path: &WsPath,
+        limit: u64,
+        bytes: &mut Vec<u8>,
+    ) -> Result<Fingerprint, PortError> {
+        let fd = self.open_confined(
+            path,
+            READ_FLAGS,
+            Mode::empty(),
+            FinalLink::Follow,
+            PortOp::Read,
+        )?;
+        read_handle(fd, limit, &|| path.clone(), bytes)
     }
 
     /// `None` when nothing is there: absent, a broken link, or a file on the way where a
@@ -81,7 +74,7 @@ impl DiskWorkspace {
             }
             Err(e) => return Err(e),
         };
-        let stat = regular_file(&fd, PortOp::Stat, path)?;
+        let stat = regular_file(&fd, PortOp::Stat, &|| path.clone())?;
         Ok(Some(fingerprint(&stat)))
     }
 }
@@ -114,13 +107,51 @@ pub(crate) fn read_many(ws: &DiskWorkspace, requests: &[ReadRequest], sink: &Rea
     });
 }
 
+/// Reads the file open at `fd` whole into `bytes` (emptied first): one `fstat` of the
+/// handle, one read of exactly the size the `fstat` gave, so that the bytes and the
+/// fingerprint describe the same file. `path` names the file in errors; it is only
+/// built when there is one.
+pub(crate) fn read_handle(
+    fd: OwnedFd,
+    limit: u64,
+    path: &dyn Fn() -> WsPath,
+    bytes: &mut Vec<u8>,
+) -> Result<Fingerprint, PortError> {
+    bytes.clear();
+    let stat = regular_file(&fd, PortOp::Read, path)?;
+    let fingerprint = fingerprint(&stat);
+    if fingerprint.size > limit {
+        return Err(
+            PortError::new(PortErrorKind::TooLarge, PortOp::Read, &path())
+                .with_detail(format!("{} bytes; the limit is {limit}", fingerprint.size)),
+        );
+    }
+    let capacity = usize::try_from(fingerprint.size).map_err(|_| {
+        PortError::new(PortErrorKind::TooLarge, PortOp::Read, &path())
+            .with_detail("larger than this machine can address")
+    })?;
+    bytes.reserve_exact(capacity);
+    // `take` stops at the size `fstat` gave without a further `read` to find the end.
+    let mut file = File::from(fd).take(fingerprint.size);
+    file.read_to_end(bytes)
+        .map_err(|e| io_port_error(&e, PortOp::Read, &path()))?;
+    if bytes.len() == capacity {
+        return Ok(fingerprint);
+    }
+    // The file shrank while it was read: describe what was actually read, so that the
+    // next stat shows a change instead of a match.
+    let stat =
+        rustix::fs::fstat(file.get_ref()).map_err(|e| port_error(e, PortOp::Read, &path()))?;
+    Ok(self::fingerprint(&stat))
+}
+
 /// The `fstat` of an open handle, which must be a regular file.
-fn regular_file(fd: &OwnedFd, op: PortOp, path: &WsPath) -> Result<Stat, PortError> {
-    let stat = rustix::fs::fstat(fd).map_err(|e| port_error(e, op, path))?;
+fn regular_file(fd: &OwnedFd, op: PortOp, path: &dyn Fn() -> WsPath) -> Result<Stat, PortError> {
+    let stat = rustix::fs::fstat(fd).map_err(|e| port_error(e, op, &path()))?;
     match FileType::from_raw_mode(stat.st_mode) {
         FileType::RegularFile => Ok(stat),
-        FileType::Directory => Err(PortError::new(PortErrorKind::IsADirectory, op, path)),
-        _ => Err(PortError::new(PortErrorKind::Io, op, path)
+        FileType::Directory => Err(PortError::new(PortErrorKind::IsADirectory, op, &path())),
+        _ => Err(PortError::new(PortErrorKind::Io, op, &path())
             .with_detail("not a regular file (a device, FIFO or socket)")),
     }
 }

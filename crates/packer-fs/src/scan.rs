@@ -6,16 +6,19 @@
 //!
 //! Each directory is opened with `openat(parent, name, O_NOFOLLOW | O_DIRECTORY)`: one
 //! component below a directory that was itself reached that way from the root, so the
-//! walk cannot leave the workspace whatever the entries are.
+//! walk cannot leave the workspace whatever the entries are. `scan_and_read` reads the
+//! files it is asked for through the same handle (`openat(dir, name, O_NOFOLLOW)`), while
+//! the directory is open: one path component to resolve instead of the whole path.
 //!
 //! Entries the workspace cannot name are left out, silently: names that are not UTF-8,
 //! or not valid [`WsPath`] segments (a backslash, a control character, a `C:` drive
-//! prefix, a path longer than the limit). So are FIFOs, sockets and devices, which hold
+//! prefix, a name longer than the limit). So are FIFOs, sockets and devices, which hold
 //! no asset content. The top-level `.prometeu` is never entered.
 //!
 //! Work sharing: each worker walks depth-first from a stack of its own and hands half of
 //! it to the shared queue when another worker is idle. Depth-first order keeps few
-//! directory handles open (a queued directory holds its parent's handle).
+//! directory handles open (a queued directory holds its parent's handle). Each worker
+//! lists into a [`Listing`] of its own; they are joined at the end.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,17 +30,65 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use packer_domain::path::{PROMETEU_DIR, WsPath};
-use packer_domain::ports::{EntryKind, LinkTarget, PortError, PortOp, ScanEntry, ScanOptions};
+use packer_domain::ports::{
+    EntryKind, FileRead, FileView, Fingerprint, LinkTarget, Listing, PortError, PortOp,
+    ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
+};
 
 use crate::confine::{Resolution, relative, resolve};
 use crate::error::port_error;
-use crate::read::fingerprint;
+use crate::read::{READ_FLAGS, fingerprint, read_handle};
 use crate::workspace::DiskWorkspace;
 
 /// Size of each worker's `getdents64` buffer: a few hundred entries per call.
 const DIRENT_BUFFER: usize = 32 * 1024;
 
 pub(crate) fn scan(ws: &DiskWorkspace, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+    let mut blocks = Blocks::new();
+    for part in walk(ws, options, None)? {
+        if let Output::Entries(part) = part {
+            blocks.merge(part);
+        }
+    }
+    Ok(blocks.into_vec())
+}
+
+pub(crate) fn scan_and_read(
+    ws: &DiskWorkspace,
+    options: ScanOptions,
+    reads: &ScanReads<'_>,
+    sink: &ScanSink<'_>,
+) -> Result<Listing, PortError> {
+    let mut listing = Listing::new();
+    for part in walk(ws, options, Some(Reads { reads, sink }))? {
+        if let Output::Listing(part) = part {
+            listing.append(part);
+        }
+    }
+    Ok(listing)
+}
+
+/// What a walk reads besides listing, and where it delivers.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    reads: &'a ScanReads<'a>,
+    sink: &'a ScanSink<'a>,
+}
+
+/// What a worker lists into: entries with their whole paths for `scan`, a listing by
+/// directory for `scan_and_read` (whose sink is lent each directory).
+enum Output {
+    Entries(Blocks),
+    Listing(Listing),
+}
+
+/// Walks with every worker; what each listed. Every request in `reads` is read and
+/// delivered whatever happens to the walk.
+fn walk(
+    ws: &DiskWorkspace,
+    options: ScanOptions,
+    reads: Option<Reads<'_>>,
+) -> Result<Vec<Output>, PortError> {
     let threads = ws.threads;
     let shared = Shared {
         state: Mutex::new(State {
@@ -51,13 +102,15 @@ pub(crate) fn scan(ws: &DiskWorkspace, options: ScanOptions) -> Result<Vec<ScanE
         wake: Condvar::new(),
         idle: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
+        next_request: AtomicUsize::new(0),
     };
     let walker = Walker {
         ws,
         options,
+        reads,
         shared: &shared,
     };
-    let blocks = thread::scope(|scope| {
+    let parts = thread::scope(|scope| {
         let handles: Vec<_> = (1..threads)
             .filter_map(
                 |_| match thread::Builder::new().spawn_scoped(scope, || walker.run()) {
@@ -71,19 +124,19 @@ pub(crate) fn scan(ws: &DiskWorkspace, options: ScanOptions) -> Result<Vec<ScanE
                 },
             )
             .collect();
-        let mut blocks = walker.run();
+        let mut parts = vec![walker.run()];
         for handle in handles {
             match handle.join() {
-                Ok(more) => blocks.merge(more),
+                Ok(part) => parts.push(part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        blocks
+        parts
     });
     if let Some(error) = shared.lock().error.take() {
         return Err(error);
     }
-    Ok(blocks.into_vec())
+    Ok(parts)
 }
 
 /// A directory to list.
@@ -100,6 +153,8 @@ struct Shared {
     idle: AtomicUsize,
     /// Set with `State::error`, read without the lock to stop early.
     failed: AtomicBool,
+    /// The next of the requests to claim.
+    next_request: AtomicUsize,
 }
 
 struct State {
@@ -127,21 +182,40 @@ impl Shared {
 struct Walker<'a> {
     ws: &'a DiskWorkspace,
     options: ScanOptions,
+    reads: Option<Reads<'a>>,
     shared: &'a Shared,
 }
 
 impl Walker<'_> {
-    /// One worker: takes work from the queue until none is left anywhere, and returns the
-    /// entries it found.
-    fn run(&self) -> Blocks {
-        let mut entries = Blocks::new();
+    /// One worker: reads requests while any are left, then takes work from the queue
+    /// until none is left anywhere, and returns what it listed. A worker busy with a
+    /// request counts as active, so the others wait for the directories it may still
+    /// take on.
+    fn run(&self) -> Output {
+        if let Some(Reads { reads, sink }) = self.reads {
+            loop {
+                let index = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
+                let Some(request) = reads.requests.get(index) else {
+                    break;
+                };
+                let read = self.ws.read_file(&request.path, request.limit);
+                let result = read.as_ref().map(FileRead::view).map_err(Clone::clone);
+                sink(ScanDelivery::Request { index, result });
+            }
+        }
+        let mut output = match self.reads {
+            Some(_) => Output::Listing(Listing::new()),
+            None => Output::Entries(Blocks::new()),
+        };
         let mut local: Vec<Job> = Vec::new();
         let mut subdirs: Vec<WsPath> = Vec::new();
+        // Every file found by name is read into this one buffer and lent to the sink.
+        let mut file: Vec<u8> = Vec::new();
         let mut buffer: Vec<MaybeUninit<u8>> = Vec::with_capacity(DIRENT_BUFFER);
         buffer.resize(DIRENT_BUFFER, MaybeUninit::uninit());
         loop {
             if local.is_empty() && !self.refill(&mut local) {
-                return entries;
+                return output;
             }
             if self.shared.failed.load(Ordering::Relaxed) {
                 // Leave the walk; `refill` tells the others.
@@ -149,7 +223,7 @@ impl Walker<'_> {
                 continue;
             }
             let Some(job) = local.pop() else { continue };
-            let listed = self.list(&job, &mut buffer, &mut entries, &mut subdirs);
+            let listed = self.list(&job, &mut buffer, &mut file, &mut output, &mut subdirs);
             match listed {
                 Ok(Some(dir)) if !subdirs.is_empty() => {
                     let dir = Arc::new(dir);
@@ -210,14 +284,16 @@ impl Walker<'_> {
         self.shared.wake.notify_all();
     }
 
-    /// Lists one directory into `entries`, its subdirectories into `subdirs`, and returns
-    /// its open handle (for the subdirectories to be opened from), or `None` when it
-    /// vanished or was replaced since it was seen.
+    /// Lists one directory into `output`, its subdirectories into `subdirs`, reads the
+    /// file asked for by name if the directory holds one, and returns its open handle
+    /// (for the subdirectories to be opened from), or `None` when it vanished or was
+    /// replaced since it was seen.
     fn list(
         &self,
         job: &Job,
         buffer: &mut [MaybeUninit<u8>],
-        entries: &mut Blocks,
+        file: &mut Vec<u8>,
+        output: &mut Output,
         subdirs: &mut Vec<WsPath>,
     ) -> Result<Option<OwnedFd>, PortError> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -231,27 +307,93 @@ impl Walker<'_> {
             Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => return Ok(None),
             Err(errno) => return Err(port_error(errno, PortOp::Scan, &job.path)),
         };
-        let mut iter = RawDir::new(&dir, buffer);
+        match output {
+            Output::Entries(blocks) => {
+                self.entries(
+                    &dir,
+                    &job.path,
+                    buffer,
+                    subdirs,
+                    &mut |name, kind, fingerprint| {
+                        let Ok(path) = job.path.child(name) else {
+                            return false;
+                        };
+                        blocks.push(ScanEntry {
+                            path,
+                            kind,
+                            fingerprint,
+                        });
+                        true
+                    },
+                )?;
+            }
+            Output::Listing(listing) => {
+                let wanted = {
+                    let mut builder = listing.dir(&job.path);
+                    self.entries(
+                        &dir,
+                        &job.path,
+                        buffer,
+                        subdirs,
+                        &mut |name, kind, fingerprint| {
+                            builder.push(name, kind, fingerprint).is_ok()
+                        },
+                    )?
+                };
+                if let (Some(Reads { reads, sink }), Some(file_type)) = (self.reads, wanted) {
+                    let name = reads.file_name;
+                    let read = self.read_entry(&dir, &job.path, name, file_type, reads.limit, file);
+                    if let Some(listed) = listing.last_dir() {
+                        sink(ScanDelivery::Found {
+                            dir: listed,
+                            result: read.map(|fingerprint| FileView {
+                                bytes: file,
+                                fingerprint,
+                            }),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Some(dir))
+    }
+
+    /// Hands every entry of the directory open at `dir` (whose path is `dir_path`) to
+    /// `add`, which keeps it unless the workspace cannot name it (the one check of each
+    /// name, as it builds the entry), and its subdirectories to `subdirs`. Returns the
+    /// type of the entry named [`ScanReads::file_name`], if one was kept.
+    fn entries(
+        &self,
+        dir: &OwnedFd,
+        dir_path: &WsPath,
+        buffer: &mut [MaybeUninit<u8>],
+        subdirs: &mut Vec<WsPath>,
+        add: &mut dyn FnMut(&str, EntryKind, Option<Fingerprint>) -> bool,
+    ) -> Result<Option<FileType>, PortError> {
+        let wanted_name = self.reads.map(|r| r.reads.file_name);
+        let mut wanted = None;
+        let mut iter = RawDir::new(dir, buffer);
         while let Some(entry) = iter.next() {
             let entry = match entry {
                 Ok(entry) => entry,
                 // The directory was removed while it was read.
                 Err(Errno::NOENT) => break,
-                Err(errno) => return Err(port_error(errno, PortOp::Scan, &job.path)),
+                Err(errno) => return Err(port_error(errno, PortOp::Scan, dir_path)),
             };
             let c_name = entry.file_name();
             let Ok(name) = std::str::from_utf8(c_name.to_bytes()) else {
                 continue;
             };
-            if name == "." || name == ".." || (job.path.is_root() && name == PROMETEU_DIR) {
+            if name == "." || name == ".." || (dir_path.is_root() && name == PROMETEU_DIR) {
                 continue;
             }
-            let Ok(path) = job.path.child(name) else {
-                continue;
-            };
+            // Checked by `add` as it keeps the entry, but first where the entry costs a
+            // system call: an entry the workspace cannot name is left alone.
+            let nameable = || WsPath::check_segment(name).is_ok();
             let file_type = match entry.file_type() {
                 // Some file systems do not fill in `d_type`.
-                FileType::Unknown => match stat_entry(dir.as_fd(), c_name, &path)? {
+                FileType::Unknown if !nameable() => continue,
+                FileType::Unknown => match stat_entry(dir.as_fd(), c_name, dir_path, name)? {
                     Some(stat) => FileType::from_raw_mode(stat.st_mode),
                     None => continue,
                 },
@@ -259,11 +401,15 @@ impl Walker<'_> {
             };
             let (kind, fingerprint) = match file_type {
                 FileType::Directory => {
-                    subdirs.push(path.clone());
+                    let Ok(path) = dir_path.child(name) else {
+                        continue;
+                    };
+                    subdirs.push(path);
                     (EntryKind::Dir, None)
                 }
+                FileType::RegularFile if self.options.fingerprints && !nameable() => continue,
                 FileType::RegularFile if self.options.fingerprints => {
-                    match stat_entry(dir.as_fd(), c_name, &path)? {
+                    match stat_entry(dir.as_fd(), c_name, dir_path, name)? {
                         Some(stat)
                             if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile =>
                         {
@@ -275,17 +421,47 @@ impl Walker<'_> {
                     }
                 }
                 FileType::RegularFile => (EntryKind::File, None),
-                FileType::Symlink => (EntryKind::Symlink(self.link_target(&job.path, name)), None),
+                FileType::Symlink if !nameable() => continue,
+                FileType::Symlink => (EntryKind::Symlink(self.link_target(dir_path, name)), None),
                 // FIFOs, sockets, devices.
                 _ => continue,
             };
-            entries.push(ScanEntry {
-                path,
-                kind,
-                fingerprint,
-            });
+            if add(name, kind, fingerprint)
+                && wanted_name == Some(name)
+                && file_type != FileType::Directory
+            {
+                wanted = Some(file_type);
+            }
         }
-        Ok(Some(dir))
+        Ok(wanted)
+    }
+
+    /// Reads the entry `name` of the directory open at `dir` as `read` reads its path. A
+    /// regular file is opened from the handle, without following a link: that is the
+    /// same file the path leads to, since the walk reached `dir` without any link. A
+    /// link (or an entry that became one since it was listed) is read by its path, which
+    /// follows it as far as it stays inside.
+    fn read_entry(
+        &self,
+        dir: &OwnedFd,
+        dir_path: &WsPath,
+        name: &str,
+        file_type: FileType,
+        limit: u64,
+        bytes: &mut Vec<u8>,
+    ) -> Result<Fingerprint, PortError> {
+        // The entry was kept, so `child` accepts its name; the fallback only keeps the
+        // error message well-formed.
+        let path = || dir_path.child(name).unwrap_or_else(|_| dir_path.clone());
+        if file_type == FileType::RegularFile {
+            let flags = READ_FLAGS | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+                Ok(fd) => return read_handle(fd, limit, &path, bytes),
+                Err(Errno::LOOP) => {}
+                Err(errno) => return Err(port_error(errno, PortOp::Read, &path())),
+            }
+        }
+        self.ws.read_file_into(&path(), limit, bytes)
     }
 
     /// Where the link `dir/name` leads. Resolution starts at `dir`, which the walk reached
@@ -310,16 +486,21 @@ impl Walker<'_> {
     }
 }
 
-/// `fstatat` of one entry without following it; `None` when it vanished.
+/// `fstatat` of the entry `name` of `dir` (whose path is `dir_path`) without following
+/// it; `None` when it vanished.
 fn stat_entry(
     dir: BorrowedFd<'_>,
-    name: &std::ffi::CStr,
-    path: &WsPath,
+    c_name: &std::ffi::CStr,
+    dir_path: &WsPath,
+    name: &str,
 ) -> Result<Option<rustix::fs::Stat>, PortError> {
-    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+    match rustix::fs::statat(dir, c_name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => Ok(Some(stat)),
         Err(Errno::NOENT) => Ok(None),
-        Err(errno) => Err(port_error(errno, PortOp::Scan, path)),
+        Err(errno) => {
+            let path = dir_path.child(name).unwrap_or_else(|_| dir_path.clone());
+            Err(port_error(errno, PortOp::Scan, &path))
+        }
     }
 }
 
@@ -526,6 +707,39 @@ mod tests {
                 packer_domain::ports::PortErrorKind::PermissionDenied
             );
         }
+    }
+
+    #[test]
+    fn a_failed_walk_still_delivers_every_request() {
+        let fx = Fixture::new();
+        fx.write("index.json", b"{}");
+        fx.write("locked/inner/asset.json", b"x");
+        let locked = fx.assets.join("locked");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let readable = std::fs::read_dir(locked.join("inner")).is_ok();
+        let port = DiskWorkspace::open(&fx.assets).unwrap();
+        let requests = packer_domain::ports::ReadRequest::all(&[ws("index.json")], 10);
+        let reads = ScanReads {
+            requests: &requests,
+            file_name: "asset.json",
+            limit: 10,
+        };
+        let delivered = std::sync::Mutex::new(Vec::new());
+        let result = port.scan_and_read(ScanOptions::default(), &reads, &|delivery| {
+            if let ScanDelivery::Request { index, result } = delivery {
+                delivered
+                    .lock()
+                    .unwrap()
+                    .push((index, result.map(|r| r.bytes.to_vec())));
+            }
+        });
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Root reads it anyway (CAP_DAC_OVERRIDE): the walk succeeds then.
+        assert_eq!(result.is_ok(), readable);
+        assert_eq!(
+            delivered.into_inner().unwrap(),
+            vec![(0, Ok(b"{}".to_vec()))]
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use rustix::io::Errno;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, LockGuard, PortError, ReadRequest, ReadSink, ScanEntry,
-    ScanOptions, WorkspacePort,
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, ReadRequest, ReadSink,
+    ScanEntry, ScanOptions, ScanReads, ScanSink, WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -91,6 +91,15 @@ impl DiskWorkspace {
 impl WorkspacePort for DiskWorkspace {
     fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
         crate::scan::scan(self, options)
+    }
+
+    fn scan_and_read(
+        &self,
+        options: ScanOptions,
+        reads: &ScanReads<'_>,
+        sink: &ScanSink<'_>,
+    ) -> Result<Listing, PortError> {
+        crate::scan::scan_and_read(self, options, reads, sink)
     }
 
     fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {

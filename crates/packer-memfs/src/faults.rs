@@ -7,7 +7,8 @@ use packer_domain::ports::{PortErrorKind, PortOp};
 ///
 /// Operations are counted from 1 starting with the first one made after the `inject`
 /// call; every `WorkspacePort` method call is one operation, except `read_many`, which
-/// is one [`PortOp::Read`] per path. Operations that fail on their own (a missing file)
+/// is one [`PortOp::Read`] per path, and `scan_and_read`, which is one [`PortOp::Scan`]
+/// and then one `Read` per file. Operations that fail on their own (a missing file)
 /// count too, so the numbering is the one [`MemFs::ops`] shows.
 ///
 /// [`MemFs::inject`]: crate::MemFs::inject

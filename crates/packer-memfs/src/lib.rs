@@ -87,7 +87,9 @@
 //!
 //! `scan` lists every file, directory and link except `.prometeu` and below, sorted by
 //! path, never descending into links: [`LinkTarget::Inside`] with the link-free path,
-//! `Outside`, or `Dangling` (missing, or a loop).
+//! `Outside`, or `Dangling` (missing, or a loop). `scan_and_read` lists the same, and
+//! delivers what callers may not count on in an order they cannot count on either: the
+//! files found by name in reverse path order, then the requests.
 //!
 //! Fingerprints: inode numbers are assigned on creation and never reused; a logical
 //! clock, advanced by every mutation, gives the mtime and ctime (a write sets both, a
@@ -97,8 +99,9 @@
 //!
 //! [`MemFs::inject`] arms a [`Fault`] that fails the n-th port operation after it (or
 //! that one and all later ones); a failed operation has no effect. Every port method
-//! call is one operation, except `read_many`, which is one `Read` per path; the log of
-//! them is [`MemFs::ops`].
+//! call is one operation, except `read_many`, which is one `Read` per path, and
+//! `scan_and_read`, which is one `Scan` and then one `Read` per file; the log of them is
+//! [`MemFs::ops`].
 //!
 //! Every file inode has current and durable content, every directory current and
 //! durable entries. `sync_file` makes a file's content durable, `sync_dir` a directory's

@@ -7,7 +7,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, LockGuard, PortError, PortOp, ScanEntry, ScanOptions,
+    DirEntry, EntryKind, FileRead, Fingerprint, ListedDir, Listing, LockGuard, PortError,
+    PortErrorKind, PortOp, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
     WorkspacePort,
 };
 
@@ -245,6 +246,45 @@ impl WorkspacePort for MemFs {
         self.operate(PortOp::Scan, &root, String::new(), |tree| {
             port::scan(tree, options)
         })
+    }
+
+    /// Strict about what callers may not count on: the scan comes first, the files found
+    /// by name are delivered in reverse path order, and the requests last. One `Scan`
+    /// operation, then one `Read` per file, in that order.
+    fn scan_and_read(
+        &self,
+        options: ScanOptions,
+        reads: &ScanReads<'_>,
+        sink: &ScanSink<'_>,
+    ) -> Result<Listing, PortError> {
+        let root = WsPath::root();
+        let scanned = self.operate(PortOp::Scan, &root, String::new(), |tree| {
+            port::listing(tree, options)
+        });
+        if let Ok(listing) = &scanned {
+            let found: Vec<ListedDir<'_>> = listing
+                .dirs()
+                .filter(|dir| {
+                    dir.get(reads.file_name)
+                        .is_some_and(|kind| *kind != EntryKind::Dir)
+                })
+                .collect();
+            for dir in found.into_iter().rev() {
+                let read = match dir.ws_path().child(reads.file_name) {
+                    Ok(path) => WorkspacePort::read(self, &path, reads.limit),
+                    Err(e) => Err(PortError::new(PortErrorKind::Io, PortOp::Read, &root)
+                        .with_detail(format!("`{}` is not a file name: {e}", reads.file_name))),
+                };
+                let result = read.as_ref().map(FileRead::view).map_err(Clone::clone);
+                sink(ScanDelivery::Found { dir, result });
+            }
+        }
+        for (index, request) in reads.requests.iter().enumerate() {
+            let read = WorkspacePort::read(self, &request.path, request.limit);
+            let result = read.as_ref().map(FileRead::view).map_err(Clone::clone);
+            sink(ScanDelivery::Request { index, result });
+        }
+        scanned
     }
 
     fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {

@@ -1,10 +1,12 @@
 //! The `WorkspacePort` operations over a [`Tree`], as strict as a disk can be: every
 //! check is made before anything changes, so a failed operation has no effect.
 
+use std::collections::BTreeMap;
+
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
-    DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
-    PortOp, ScanEntry, ScanOptions,
+    DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError,
+    PortErrorKind, PortOp, ScanEntry, ScanOptions,
 };
 
 use crate::tree::{Ino, Node, Resolved, Tree, Walk, WalkError};
@@ -48,6 +50,41 @@ pub(crate) fn scan(tree: &Tree, options: ScanOptions) -> Result<Vec<ScanEntry>, 
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)
+}
+
+/// The entries of [`scan`], grouped by directory: every directory the scan entered (the
+/// root included) with its entries.
+pub(crate) fn listing(tree: &Tree, options: ScanOptions) -> Result<Listing, PortError> {
+    let entries = scan(tree, options)?;
+    // Sorted by path, a directory's entries are interleaved with its subdirectories'
+    // (`a/b`, `a/b/c`, `a/c`): group them by parent first.
+    let mut children: BTreeMap<WsPath, Vec<&ScanEntry>> = BTreeMap::new();
+    children.insert(WsPath::root(), Vec::new());
+    for entry in &entries {
+        if entry.kind == EntryKind::Dir {
+            children.entry(entry.path.clone()).or_default();
+        }
+        if let Some(parent) = entry.path.parent() {
+            children.entry(parent).or_default().push(entry);
+        }
+    }
+    let mut listing = Listing::new();
+    for (dir, entries) in &children {
+        let mut builder = listing.dir(dir);
+        for entry in entries {
+            builder
+                .push(
+                    entry.path.file_name(),
+                    entry.kind.clone(),
+                    entry.fingerprint,
+                )
+                .map_err(|e| {
+                    PortError::new(PortErrorKind::Io, PortOp::Scan, &entry.path)
+                        .with_detail(e.to_string())
+                })?;
+        }
+    }
+    Ok(listing)
 }
 
 /// Where the link at `path` leads, judged as every operation judges it.

@@ -1,7 +1,7 @@
 //! Fault injection and the operation log.
 
-use packer_domain::ports::PortErrorKind::{DiskFull, Io, NotFound, PermissionDenied};
-use packer_domain::ports::{PortError, PortOp, ReadRequest, ScanOptions};
+use packer_domain::ports::PortErrorKind::{self, DiskFull, Io, NotFound, PermissionDenied};
+use packer_domain::ports::{PortError, PortOp, ReadRequest, ScanDelivery, ScanOptions, ScanReads};
 
 use super::{load, p, port, text};
 use crate::{Fault, FaultMode};
@@ -125,6 +125,89 @@ fn read_many_counts_one_read_per_path() {
             (PortOp::Read, "a.txt".to_owned()),
             (PortOp::Read, "b.txt".to_owned()),
             (PortOp::Read, "c.txt".to_owned()),
+        ]
+    );
+}
+
+/// One delivery of a `scan_and_read`: what it was and what was read.
+type Delivery = (String, Result<Vec<u8>, PortErrorKind>);
+
+/// What a `scan_and_read` of `a.txt`-named files delivered, in order, and how the walk
+/// ended.
+fn scan_and_read(
+    fs: &crate::MemFs,
+    requests: &[ReadRequest],
+) -> (Result<(), PortErrorKind>, Vec<Delivery>) {
+    let delivered = std::sync::Mutex::new(Vec::new());
+    let reads = ScanReads {
+        requests,
+        file_name: "a.txt",
+        limit: 100,
+    };
+    let walked = port(fs).scan_and_read(ScanOptions::default(), &reads, &|delivery| {
+        let (what, result) = match delivery {
+            ScanDelivery::Request { index, result } => (format!("request {index}"), result),
+            ScanDelivery::Found { dir, result } => (format!("found in `{}`", dir.path()), result),
+        };
+        delivered
+            .lock()
+            .unwrap()
+            .push((what, result.map(|r| r.bytes.to_vec()).map_err(|e| e.kind)));
+    });
+    (
+        walked.map(|_| ()).map_err(|e| e.kind),
+        delivered.into_inner().unwrap(),
+    )
+}
+
+#[test]
+fn scan_and_read_counts_one_scan_then_one_read_per_file() {
+    let fs = load(
+        "
+        //- a.txt
+        a
+        //- d/a.txt
+        d
+        //- .prometeu/index.json
+        {}
+        ",
+    );
+    fs.inject(Fault::once(3, Io));
+    let (walked, delivered) =
+        scan_and_read(&fs, &ReadRequest::all(&[p(".prometeu/index.json")], 100));
+    assert_eq!(walked, Ok(()));
+    // Found files in reverse path order, then the requests: callers may count on neither.
+    assert_eq!(
+        delivered,
+        vec![
+            ("found in `d`".to_owned(), Ok(b"d\n".to_vec())),
+            ("found in ``".to_owned(), Err(Io)),
+            ("request 0".to_owned(), Ok(b"{}\n".to_vec())),
+        ]
+    );
+    assert_eq!(
+        fs.ops(),
+        vec![
+            (PortOp::Scan, String::new()),
+            (PortOp::Read, "d/a.txt".to_owned()),
+            (PortOp::Read, "a.txt".to_owned()),
+            (PortOp::Read, ".prometeu/index.json".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_scan_and_read_still_delivers_every_request() {
+    let fs = load(TREE);
+    fs.inject(Fault::once(1, Io));
+    let requests = ReadRequest::all(&[p("b.txt"), p("nope")], 100);
+    let (walked, delivered) = scan_and_read(&fs, &requests);
+    assert_eq!(walked, Err(Io));
+    assert_eq!(
+        delivered,
+        vec![
+            ("request 0".to_owned(), Ok(b"b\n".to_vec())),
+            ("request 1".to_owned(), Err(NotFound)),
         ]
     );
 }
