@@ -154,20 +154,7 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                 path,
                 expected: Expected::Absent,
                 ..
-            } => match port.stat(path) {
-                Ok(None) => {}
-                Ok(Some(_))
-                | Err(PortError {
-                    kind: PortErrorKind::IsADirectory,
-                    ..
-                }) => {
-                    return Err(CommitError::Conflict(format!(
-                        "{} appeared on disk since the snapshot",
-                        path.display_in_project()
-                    )));
-                }
-                Err(error) => return Err(aborted(error)),
-            },
+            } => require_absent(port, path, "appeared on disk since the snapshot")?,
             FileChange::Write {
                 path,
                 expected: Expected::Content(hash),
@@ -195,24 +182,30 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                     }
                     Err(error) => return Err(aborted(error)),
                 }
-                match port.stat(to) {
-                    Ok(None) => {}
-                    Ok(Some(_))
-                    | Err(PortError {
-                        kind: PortErrorKind::IsADirectory,
-                        ..
-                    }) => {
-                        return Err(CommitError::Conflict(format!(
-                            "{} already exists",
-                            to.display_in_project()
-                        )));
-                    }
-                    Err(error) => return Err(aborted(error)),
-                }
+                require_absent(port, to, "already exists")?;
             }
         }
     }
     Ok(())
+}
+
+/// Nothing (file or folder) may be at `path`; `what` says why it matters.
+fn require_absent(port: &dyn WorkspacePort, path: &WsPath, what: &str) -> Result<(), CommitError> {
+    match port.stat(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(_))
+        | Err(PortError {
+            kind: PortErrorKind::IsADirectory,
+            ..
+        }) => Err(CommitError::Conflict(format!(
+            "{} {what}",
+            path.display_in_project()
+        ))),
+        Err(error) => Err(CommitError::Aborted {
+            step: Step::Precondition,
+            error,
+        }),
+    }
 }
 
 fn check_content(

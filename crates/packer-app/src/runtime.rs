@@ -345,23 +345,7 @@ fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<Write
     let name = format!("{:020}-{}", shared.ports.clock.wall_clock_ns().max(0), id);
     match commit::execute(port, &plan, &name) {
         Ok(recovered) => {
-            for report in &recovered {
-                shared
-                    .ports
-                    .events
-                    .publish(recovery_event(generation, report));
-            }
-            let snapshot = Arc::new(Snapshot::load(port, generation + 1));
-            let new_generation = snapshot.generation();
-            let state = snapshot.state();
-            publish(
-                shared,
-                View {
-                    snapshot,
-                    state,
-                    condition: None,
-                },
-            );
+            let new_generation = reload(shared, generation, &recovered).snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
                 command_id: id,
@@ -416,6 +400,30 @@ fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<Write
     }
 }
 
+/// Reports what recovery did, loads the next generation from disk and publishes it.
+fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc<View> {
+    for report in recovered {
+        shared
+            .ports
+            .events
+            .publish(recovery_event(generation, report));
+    }
+    let snapshot = Arc::new(Snapshot::load(
+        shared.ports.workspace.as_ref(),
+        generation + 1,
+    ));
+    let state = snapshot.state();
+    publish(
+        shared,
+        View {
+            snapshot,
+            state,
+            condition: None,
+        },
+    );
+    shared.view.load_full()
+}
+
 /// Marks the project `failed`, keeping the last good snapshot for reads.
 fn fail(shared: &Shared, view: &View, condition: String) {
     publish(
@@ -443,25 +451,7 @@ fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
         })
         .and_then(|_lock| recovery::recover_all(port));
     match result {
-        Ok(reports) => {
-            for report in &reports {
-                shared
-                    .ports
-                    .events
-                    .publish(recovery_event(generation, report));
-            }
-            let snapshot = Arc::new(Snapshot::load(port, generation + 1));
-            let state = snapshot.state();
-            publish(
-                shared,
-                View {
-                    snapshot,
-                    state,
-                    condition: None,
-                },
-            );
-            Ok(shared.view.load_full())
-        }
+        Ok(reports) => Ok(reload(shared, generation, &reports)),
         Err(error) => Err(AppError::new(
             ErrorCode::FailedState,
             format!("the project is failed: {error}"),
