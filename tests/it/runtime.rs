@@ -186,6 +186,7 @@ fn a_commit_publishes_a_new_generation_with_its_events() {
     assert_eq!((outcome.generation, outcome.asset), (2, Some(AssetId(3))));
     let view = runtime.view();
     assert_eq!(view.snapshot.generation(), 2);
+    assert_eq!(runtime.with_view(|v| v.snapshot.generation()), 2);
     assert_eq!(view.state, ProjectState::Ready);
     assert_eq!(view.snapshot.assets().len(), 3);
     let names: Vec<&str> = events.events().iter().map(Event::name).collect();

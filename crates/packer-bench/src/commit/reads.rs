@@ -161,8 +161,8 @@ fn read_loop(
     let mut next = offset;
     while !stop.load(Ordering::Relaxed) {
         for _ in 0..READS_PER_CHECK {
-            let view = runtime.view();
-            let status = view.snapshot.asset(ids[next % ids.len()]).map(|a| a.status);
+            let status = runtime
+                .with_view(|view| view.snapshot.asset(ids[next % ids.len()]).map(|a| a.status));
             std::hint::black_box(status);
             next = next.wrapping_add(7);
         }
