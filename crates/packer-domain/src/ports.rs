@@ -1,7 +1,7 @@
 //! The three ports through which the domain meets the world: the workspace on disk,
 //! the event sink and the clock.
 //!
-//! They are shaped by what the packer needs, not by `std::fs`: every path is a
+//! They are shaped by what the packer needs, not by any file system API: every path is a
 //! [`WsPath`] (relative, validated, inside `assets/`), every failure a [`PortError`]
 //! with a kind the domain can act on. Adapters: `packer-fs` (the real disk) and
 //! `packer-memfs` (in memory, strict, with fault injection). One contract test suite
