@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
 use packer_domain::command::{self, Command, Refusal};
-use packer_domain::event::{CommandId, Event, RecoveryOutcome, RejectReason};
+use packer_domain::event::{CommandId, Event, RejectReason};
 use packer_domain::ports::{ClockPort, EventPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot};
@@ -242,19 +242,10 @@ fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<Str
     drop(lock);
     match result {
         Ok(reports) => (reports, None),
-        Err(CommitError::RecoveryRefused {
-            transaction,
-            reason,
-        }) => (
-            vec![RecoveryReport {
-                transaction: transaction.clone(),
-                outcome: RecoveryOutcome::Refused,
-            }],
-            Some(format!(
-                "recovery_conflict: transaction {transaction} cannot be finished safely: {reason}"
-            )),
+        Err(error) => (
+            error.refused_report().into_iter().collect(),
+            Some(error.to_string()),
         ),
-        Err(other) => (Vec::new(), Some(other.to_string())),
     }
 }
 
@@ -371,7 +362,9 @@ fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<Write
             RejectReason::Conflict,
             AppError::new(ErrorCode::Conflict, detail),
         )),
-        Err(error @ CommitError::Aborted { step, .. }) => {
+        Err(
+            error @ (CommitError::Aborted { step, .. } | CommitError::Interrupted { step, .. }),
+        ) => {
             shared.ports.events.publish(Event::CommitFailed {
                 generation,
                 command_id: id,
@@ -379,26 +372,18 @@ fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<Write
                 error: error.to_string(),
                 transaction: name,
             });
-            Err(AppError::new(ErrorCode::Io, error.to_string()))
-        }
-        Err(error @ CommitError::Interrupted { step, .. }) => {
-            shared.ports.events.publish(Event::CommitFailed {
-                generation,
-                command_id: id,
-                step: step.to_string(),
-                error: error.to_string(),
-                transaction: name,
-            });
-            fail(shared, &view, error.to_string());
+            // After the commit point the transaction is the truth until recovery runs.
+            if matches!(error, CommitError::Interrupted { .. }) {
+                fail(shared, &view, error.to_string());
+            }
             Err(AppError::new(ErrorCode::Io, error.to_string()))
         }
         Err(error @ CommitError::RecoveryRefused { .. }) => {
-            if let CommitError::RecoveryRefused { transaction, .. } = &error {
-                shared.ports.events.publish(Event::RecoveryPerformed {
-                    generation,
-                    transaction: transaction.clone(),
-                    outcome: RecoveryOutcome::Refused,
-                });
+            if let Some(report) = error.refused_report() {
+                shared
+                    .ports
+                    .events
+                    .publish(recovery_event(generation, &report));
             }
             fail(shared, &view, error.to_string());
             Err(AppError::new(ErrorCode::FailedState, error.to_string()))
