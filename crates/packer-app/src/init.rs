@@ -1,10 +1,10 @@
 //! `init`: turn a directory into a project by writing an empty registry and the
 //! `.gitignore` for the packer's transient files. Refuses to touch an existing registry.
 
-use packer_domain::path::WsPath;
+use packer_domain::path::{PROMETEU_DIR, PathError, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::Registry;
-use packer_domain::snapshot::{REGISTRY_FILE, registry_path};
+use packer_domain::snapshot::registry_path;
 
 use crate::error::{AppError, ErrorCode};
 
@@ -35,13 +35,13 @@ pub fn init_workspace(port: &dyn WorkspacePort) -> Result<InitReport, AppError> 
             ),
         ));
     }
-    let dir = internal(".")?;
+    let dir = internal_path(WsPath::new(PROMETEU_DIR))?;
     port.create_dir_all(&dir)?;
     let mut report = InitReport {
         created: Vec::new(),
         kept: Vec::new(),
     };
-    let gitignore = internal(".gitignore")?;
+    let gitignore = internal_path(WsPath::internal(".gitignore"))?;
     if port.stat(&gitignore)?.is_some() {
         report.kept.push(gitignore.display_in_project());
     } else {
@@ -58,24 +58,20 @@ pub fn init_workspace(port: &dyn WorkspacePort) -> Result<InitReport, AppError> 
 /// Writes a staged copy, syncs it and renames it into place, so the file is either
 /// absent or complete whatever happens.
 fn write_durably(port: &dyn WorkspacePort, path: &WsPath, bytes: &[u8]) -> Result<(), AppError> {
-    let staged = internal(&format!("{}.init", path.file_name()))?;
+    let staged = internal_path(WsPath::internal(&format!("{}.init", path.file_name())))?;
     port.write_file(&staged, bytes)?;
     port.sync_file(&staged)?;
     port.rename(&staged, path)?;
     Ok(())
 }
 
-/// A path under `.prometeu`; `"."` is the directory itself.
-fn internal(name: &str) -> Result<WsPath, AppError> {
-    let path = if name == "." {
-        registry_path().parent()
-    } else {
-        WsPath::internal(name).ok()
-    };
-    path.ok_or_else(|| {
+/// A path under `.prometeu` built from constant names: a failure is a bug, reported
+/// rather than panicking.
+fn internal_path(path: Result<WsPath, PathError>) -> Result<WsPath, AppError> {
+    path.map_err(|e| {
         AppError::new(
             ErrorCode::Invalid,
-            format!("`{name}` is not a valid name next to {REGISTRY_FILE}"),
+            format!("an internal path is invalid: {e}"),
         )
     })
 }

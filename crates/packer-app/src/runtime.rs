@@ -137,23 +137,10 @@ impl Runtime {
         Arc::clone(&self.shared.view.load().snapshot)
     }
 
-    /// A fresh command id, for a host that wants to know it before submitting.
-    pub fn next_command_id(&self) -> CommandId {
-        CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Runs a write through the lane and waits for its outcome.
+    /// Runs a write through the lane and waits for its outcome. The command's id is in
+    /// the outcome, the error's events and every event the write causes.
     pub fn submit(&self, request: WriteRequest) -> Result<WriteOutcome, AppError> {
-        let id = self.next_command_id();
-        self.submit_as(id, request)
-    }
-
-    /// As [`submit`](Self::submit), with an id from [`next_command_id`](Self::next_command_id).
-    pub fn submit_as(
-        &self,
-        id: CommandId,
-        request: WriteRequest,
-    ) -> Result<WriteOutcome, AppError> {
+        let id = CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = crossbeam_channel::bounded(1);
         let sent = self
             .sender
