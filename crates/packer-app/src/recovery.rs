@@ -119,7 +119,6 @@ fn recover_one(port: &dyn WorkspacePort, dir: &WsPath) -> Result<RecoveryOutcome
             apply_op(port, dir, effective, &mut touched)?;
         }
     }
-    touched.retain(|d| !d.starts_with(dir));
     sync_touched(port, &after_renames(&touched, &intent))?;
     cleanup(port, dir)?;
     Ok(RecoveryOutcome::RolledForward)
