@@ -2,7 +2,7 @@
 //! to the exact file changes a commit must make, each with the content the file must
 //! still have on disk. Executing a plan durably is the writer lane's job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
@@ -182,6 +182,8 @@ struct Draft<'s> {
     renames: Vec<(AssetPath, AssetPath)>,
     changed: Vec<AssetId>,
     created: Option<AssetId>,
+    /// Assets this batch created (not adopted): they cannot move in the same commit.
+    created_here: BTreeSet<AssetId>,
 }
 
 impl<'s> Draft<'s> {
@@ -201,6 +203,7 @@ impl<'s> Draft<'s> {
             renames: Vec::new(),
             changed: Vec::new(),
             created: None,
+            created_here: BTreeSet::new(),
         }
     }
 
@@ -370,6 +373,7 @@ impl<'s> Draft<'s> {
         );
         self.changed.push(id);
         self.created = Some(id);
+        self.created_here.insert(id);
         Ok(())
     }
 
@@ -427,6 +431,13 @@ impl<'s> Draft<'s> {
 
     fn move_root(&mut self, asset: &AssetQuery, to: &AssetPath) -> Result<(), Refusal> {
         let id = self.find(asset)?;
+        if self.created_here.contains(&id) {
+            // Its folder may not exist before this commit, and folders move only after
+            // every declaration is written.
+            return Err(Refusal::Invalid(format!(
+                "asset {id} is created in this batch; move it in a separate commit"
+            )));
+        }
         let from = self
             .entries
             .get(&id)
@@ -465,13 +476,6 @@ impl<'s> Draft<'s> {
         // A declaration written in this batch is written before the renames; otherwise
         // the one on disk must still be the one the snapshot saw.
         let disk_root = self.disk_root(&from);
-        if matches!(self.writes.get(&disk_root), Some((_, Expected::Absent))) {
-            // Its folder may not exist before this commit, and folders move only after
-            // every declaration is written.
-            return Err(Refusal::Invalid(format!(
-                "asset {id} is created in this batch; move it in a separate commit"
-            )));
-        }
         if !self.writes.contains_key(&disk_root) {
             let Some(hash) = self.declaration(id).and_then(|d| d.on_disk) else {
                 return Err(Refusal::Invalid(format!(
