@@ -137,10 +137,20 @@ impl Runtime {
         Arc::clone(&self.shared.view.load().snapshot)
     }
 
+    /// The ports the host injected.
+    pub fn ports(&self) -> &Ports {
+        &self.shared.ports
+    }
+
+    /// A fresh command id: ids are never reused within a runtime.
+    pub(crate) fn issue_command_id(&self) -> CommandId {
+        CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// Runs a write through the lane and waits for its outcome. The command's id is in
     /// the outcome, the error's events and every event the write causes.
     pub fn submit(&self, request: WriteRequest) -> Result<WriteOutcome, AppError> {
-        let id = CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed));
+        let id = self.issue_command_id();
         let (reply, answer) = crossbeam_channel::bounded(1);
         let sent = self
             .sender
