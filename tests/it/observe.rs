@@ -639,6 +639,11 @@ fn a_storm_of_hints_ends_in_one_refresh() {
 #[test]
 fn shutdown_stops_the_watch_session() {
     let o = start();
+    // The observer's thread starts the watch; wait for it, with a deadline.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while o.watcher.sessions() == 0 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
     assert_eq!(o.watcher.sessions(), 1);
     o.runtime.shutdown();
     assert_eq!(o.watcher.sessions(), 0);

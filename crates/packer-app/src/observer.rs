@@ -79,24 +79,24 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// Starts watching, then the observer thread, whose first act is a full
-    /// verification: whatever changed before the watch began is found by it. `None` when
+    /// Starts the observer thread, which starts watching and then verifies the whole
+    /// workspace: whatever changed before the watch began is found by that. `None` when
     /// the thread cannot start; the runtime then works as one opened without an observer.
     pub(crate) fn start(
         lane: Sender<Message>,
-        watcher: &dyn WatchPort,
+        watcher: Arc<dyn WatchPort>,
         config: ObserverConfig,
     ) -> Option<Observer> {
-        let (hint_sender, hints) = crossbeam_channel::unbounded::<WatchHint>();
-        let sink: HintSink = Arc::new(move |hint| {
-            let _ = hint_sender.send(hint);
-        });
-        let session = watcher.watch(sink);
         let (stop, stopped) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new()
             .name("packer-observer".to_owned())
             .spawn(move || {
-                let session = match session {
+                // Watching a large tree takes a while; reads are served meanwhile.
+                let (hint_sender, hints) = crossbeam_channel::unbounded::<WatchHint>();
+                let sink: HintSink = Arc::new(move |hint| {
+                    let _ = hint_sender.send(hint);
+                });
+                let session = match watcher.watch(sink) {
                     Ok(session) => Some(session),
                     Err(error) => {
                         let _ = lane.send(Message::Degraded(Some(format!(

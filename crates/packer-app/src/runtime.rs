@@ -173,7 +173,7 @@ impl Runtime {
     ) -> Runtime {
         let mut runtime = Runtime::open(ports);
         if let Some(sender) = &runtime.sender {
-            runtime.observer = Observer::start(sender.clone(), watcher.as_ref(), config);
+            runtime.observer = Observer::start(sender.clone(), watcher, config);
         }
         runtime
     }

@@ -1,6 +1,10 @@
 //! [`ScriptedWatcher`]: the watcher port for tests. Nothing is watched; the test says
 //! what a watcher would have said, when it would have said it, including the hints a
 //! real one gives when it overflows or runs out of watches.
+//!
+//! Hints said while no session runs wait for the next one to start, as if the watcher
+//! had been running all along: a test need not know when the observer's thread got to
+//! starting its watch.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,6 +23,8 @@ pub struct ScriptedWatcher {
 #[derive(Default)]
 struct State {
     sessions: Vec<(u64, HintSink)>,
+    /// Said while no session ran.
+    waiting: Vec<WatchHint>,
     next: u64,
     refuse_start: bool,
 }
@@ -75,12 +81,14 @@ impl ScriptedWatcher {
     }
 
     fn send(&self, hint: &WatchHint) {
-        let sinks: Vec<HintSink> = self
-            .lock()
-            .sessions
-            .iter()
-            .map(|(_, s)| Arc::clone(s))
-            .collect();
+        let sinks: Vec<HintSink> = {
+            let mut state = self.lock();
+            if state.sessions.is_empty() {
+                state.waiting.push(hint.clone());
+                return;
+            }
+            state.sessions.iter().map(|(_, s)| Arc::clone(s)).collect()
+        };
         for sink in sinks {
             sink(hint.clone());
         }
@@ -102,6 +110,9 @@ impl WatchPort for ScriptedWatcher {
         }
         state.next += 1;
         let id = state.next;
+        for hint in std::mem::take(&mut state.waiting) {
+            sink(hint);
+        }
         state.sessions.push((id, sink));
         Ok(Box::new(Session {
             id,
