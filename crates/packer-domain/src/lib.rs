@@ -11,6 +11,7 @@ pub mod json;
 pub mod location;
 pub mod path;
 pub mod ports;
+pub mod reconcile;
 pub mod registry;
 pub mod snapshot;
 pub mod transaction;
