@@ -1,10 +1,11 @@
 //! The Prometeu Packer runtime, composed from the domain and the ports a host injects:
 //! the views every frontend shows, the application error, project initialisation, the
-//! runtime with its writer lane, the durable commit and recovery.
+//! runtime with its writer lane, the durable commit and recovery, and reconcile.
 
 pub mod commit;
 pub mod error;
 pub mod init;
+pub mod reconcile;
 pub mod recovery;
 pub mod runtime;
 pub mod views;
