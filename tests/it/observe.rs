@@ -656,7 +656,9 @@ fn a_folder_moved_by_hand_is_relocated_by_an_explicit_reconcile() {
     o.fs.rename("a", "art/a");
     o.watcher.changed("a");
     o.watcher.changed("art/a");
-    o.refreshed(2);
+    o.events
+        .wait_for(|e| matches!(e, Event::DivergenceDetected { .. }), DEADLINE)
+        .unwrap();
     assert_eq!(o.view().state, ProjectState::Diverged);
     let plan = o.runtime.reconcile_plan();
     assert_eq!(plan.plan_id, 2);

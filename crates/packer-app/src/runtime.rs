@@ -497,7 +497,7 @@ fn commit_planned(
             });
             // After the commit point the transaction is the truth until recovery runs.
             if matches!(error, CommitError::Interrupted { .. }) {
-                fail(shared, &view, error.to_string());
+                fail(shared, view, error.to_string());
             }
             Err(AppError::new(ErrorCode::Io, error.to_string()))
         }
@@ -508,7 +508,7 @@ fn commit_planned(
                     .events
                     .publish(recovery_event(generation, &report));
             }
-            fail(shared, &view, error.to_string());
+            fail(shared, view, error.to_string());
             Err(AppError::new(ErrorCode::FailedState, error.to_string()))
         }
     }
