@@ -11,7 +11,7 @@ use packer_app::runtime::{Ports, Runtime, View, WriteRequest};
 use packer_domain::command::Command;
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::ports::PortOp;
+use packer_domain::ports::{HintSink, PortError, PortOp, WatchPort, WatchSession};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
@@ -85,8 +85,8 @@ fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
         watcher.clone(),
         config,
     );
-    // The start verification has run once a requested one returns (the lane is FIFO, and
-    // either may come first: both compare the disk with the first generation).
+    // The start verification was queued before `open_observed` returned and the lane is
+    // FIFO: it has run once a requested one returns.
     runtime.check_divergence();
     Observed {
         fs,
@@ -634,6 +634,49 @@ fn a_storm_of_hints_ends_in_one_refresh() {
         .filter(|e| matches!(e, Event::SnapshotRefreshed { .. }))
         .count();
     assert_eq!(refreshes, 1);
+}
+
+/// A watcher that edits the workspace as it starts: the edit falls between the load
+/// and the watch, where only the verification on start can find it.
+#[derive(Debug)]
+struct EditingWatcher {
+    fs: MemFs,
+    inner: ScriptedWatcher,
+}
+
+impl WatchPort for EditingWatcher {
+    fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError> {
+        self.fs
+            .write("a/asset.json", declaration(U1, "before the watch", "x.bin"));
+        self.inner.watch(sink)
+    }
+}
+
+#[test]
+fn the_verification_on_start_is_not_debounced() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let events = EventLog::new();
+    let _runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(events.clone()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        Arc::new(EditingWatcher {
+            fs: fs.clone(),
+            inner: ScriptedWatcher::new(),
+        }),
+        ObserverConfig {
+            debounce: Duration::from_secs(3600),
+            max_delay: Duration::from_secs(3600),
+            ..config()
+        },
+    );
+    // Queued as the runtime opens, ahead of any hint's debounce.
+    let event = events
+        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
+        .unwrap_or_else(|| panic!("no refresh: {:#?}", events.events()));
+    assert_eq!(changed_ids(&event), [1]);
 }
 
 #[test]
