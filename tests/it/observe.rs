@@ -225,6 +225,34 @@ fn an_edited_input_is_refreshed() {
 }
 
 #[test]
+fn an_edit_to_the_target_of_an_input_link_is_an_input_change() {
+    let fixture = fixture().replace(
+        "//- a/x.bin\nbytes of a\n",
+        "//- a/x.bin -> target.bin\n//- a/target.bin\nbytes of a\n",
+    );
+    let o = start_with(&fixture, config());
+    o.fs.write("a/target.bin", "the link's target, edited");
+    // The watcher names the file written, not the link that leads to it.
+    o.watcher.changed("a/target.bin");
+    let event = o.refreshed(2);
+    assert_eq!(
+        event,
+        Event::SnapshotRefreshed {
+            generation: 2,
+            paths: vec![packer_domain::path::WsPath::new("a/x.bin").unwrap()],
+            changed: vec![AssetId(1)],
+        }
+    );
+    assert_eq!(
+        o.view().refreshed,
+        [Drift::InputChanged {
+            asset_id: AssetId(1),
+            path: packer_domain::path::AssetPath::new("a/x.bin").unwrap(),
+        }]
+    );
+}
+
+#[test]
 fn an_edited_registry_is_refreshed() {
     check(
         |fs| {

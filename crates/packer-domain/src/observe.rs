@@ -180,6 +180,35 @@ impl DiskFacts {
         Ok(())
     }
 
+    /// Looks again at every symbolic link for which `matters` holds, and gives those
+    /// whose facts changed. What a link resolves to changes with paths elsewhere (its
+    /// target edited, replaced or removed) that a scan of the changed paths alone does not
+    /// connect to the link.
+    pub fn recheck_links(
+        &mut self,
+        port: &dyn WorkspacePort,
+        matters: impl Fn(&WsPath) -> bool,
+    ) -> Vec<WsPath> {
+        let mut changed = Vec::new();
+        for (key, fact) in &mut self.files {
+            let Fact::Link(old) = fact else {
+                continue;
+            };
+            let Ok(path) = WsPath::new(key) else {
+                continue;
+            };
+            if !matters(&path) {
+                continue;
+            }
+            let new = link_fact(port, &path);
+            if new != *old {
+                *old = new;
+                changed.push(path);
+            }
+        }
+        changed
+    }
+
     pub fn get(&self, path: &str) -> Option<&Fact> {
         self.files.get(path)
     }
