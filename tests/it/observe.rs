@@ -253,6 +253,30 @@ fn an_edit_to_the_target_of_an_input_link_is_an_input_change() {
 }
 
 #[test]
+fn an_input_through_a_linked_folder_is_no_change_on_start() {
+    // The verification scan does not descend into linked folders, so its facts hold no
+    // such input: that is no contradiction with the loaded generation.
+    let fixture = fixture()
+        .replace(
+            "//- a/x.bin\nbytes of a\n",
+            "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
+        )
+        .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
+    let o = start_with(&fixture, config());
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.state, ProjectState::Ready, "{:#?}", view.drifts());
+    assert!(
+        !o.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::SnapshotRefreshed { .. })),
+        "{:#?}",
+        o.events.events()
+    );
+}
+
+#[test]
 fn an_edited_registry_is_refreshed() {
     check(
         |fs| {

@@ -221,6 +221,18 @@ impl DiskFacts {
         self.files.is_empty()
     }
 
+    /// Whether a folder on the way to `path` is a symbolic link.
+    fn behind_link(&self, path: &WsPath) -> bool {
+        let mut at = path.parent();
+        while let Some(dir) = at.filter(|dir| !dir.is_root()) {
+            if matches!(self.files.get(dir.as_str()), Some(Fact::Link(_))) {
+                return true;
+            }
+            at = dir.parent();
+        }
+        false
+    }
+
     /// Every path known to be `path` or below it.
     fn keys_under(&self, path: &WsPath) -> Vec<String> {
         if path.is_root() {
@@ -475,7 +487,9 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
             for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
                 let path = asset.entry.root.join(input);
                 let present = facts.get(path.as_str()).is_some();
-                if present != (*state != InputState::Missing) {
+                // The scan does not descend into linked folders: a file reached through
+                // one is never in the facts, which then say nothing about it.
+                if present != (*state != InputState::Missing) && !facts.behind_link(path.as_ws()) {
                     out.push(path.as_ws().clone());
                 }
             }
