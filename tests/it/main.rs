@@ -11,6 +11,7 @@ mod concurrency;
 mod contract;
 mod model;
 mod observe;
+mod observe_disk;
 mod plan;
 mod processes;
 mod reconcile;
