@@ -1,7 +1,8 @@
 //! The Prometeu Packer runtime, composed from the domain and the ports a host injects:
 //! the views every frontend shows, the application error, project initialisation, the
-//! runtime with its writer lane, the durable commit and recovery.
+//! runtime with its writer lane, the durable commit and recovery, and the build.
 
+pub mod build;
 pub mod commit;
 pub mod error;
 pub mod init;

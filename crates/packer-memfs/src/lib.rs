@@ -1,6 +1,7 @@
 //! The in-memory workspace adapter for tests: [`MemFs`], the strictest implementation of
-//! [`WorkspacePort`], with fault injection and a crash model; [`ManualClock`]; and
-//! [`EventLog`], a recording [`EventPort`](packer_domain::ports::EventPort).
+//! [`WorkspacePort`], with fault injection and a crash model; [`MemOutput`], a build
+//! output folder in memory; [`ManualClock`]; and [`EventLog`], a recording
+//! [`EventPort`](packer_domain::ports::EventPort).
 //!
 //! ```
 //! use packer_domain::path::WsPath;
@@ -117,6 +118,7 @@ mod events;
 mod faults;
 mod fixture;
 mod memfs;
+mod output;
 mod person;
 mod port;
 mod tree;
@@ -129,3 +131,4 @@ pub use crate::events::EventLog;
 pub use crate::faults::{Fault, FaultMode};
 pub use crate::fixture::FixtureError;
 pub use crate::memfs::MemFs;
+pub use crate::output::MemOutput;
