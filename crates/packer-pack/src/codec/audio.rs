@@ -20,6 +20,11 @@ pub(super) fn decode(bytes: &[u8], format: SampleFormat) -> Result<Decoded, Deco
 }
 
 fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    if let Some((tag, bits)) = format_of(bytes)
+        && !readable(tag, bits)
+    {
+        return Err(DecodeError::WavUnsupported(describe_format(bytes)));
+    }
     let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| wav_error(e, bytes))?;
     let spec = reader.spec();
     let channels = u32::from(spec.channels);
@@ -82,7 +87,11 @@ fn float_to_16(sample: f32) -> i16 {
 
 fn wav_error(error: hound::Error, bytes: &[u8]) -> DecodeError {
     match error {
-        hound::Error::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+        // `hound` says "Failed to read enough bytes." with no kind of its own.
+        hound::Error::IoError(e)
+            if e.kind() == std::io::ErrorKind::UnexpectedEof
+                || e.to_string().contains("read enough bytes") =>
+        {
             DecodeError::WavTruncated
         }
         hound::Error::Unsupported | hound::Error::TooWide => {
@@ -93,6 +102,27 @@ fn wav_error(error: hound::Error, bytes: &[u8]) -> DecodeError {
         }
         other => DecodeError::Wav(other.to_string()),
     }
+}
+
+/// Integer PCM of whole bytes up to 32 bits, 32-bit float, or the extensible header
+/// (whose sub-format `hound` checks).
+fn readable(tag: u16, bits: u16) -> bool {
+    match tag {
+        0x0001 => matches!(bits, 8 | 16 | 24 | 32),
+        0x0003 => bits == 32,
+        0xfffe => true,
+        _ => false,
+    }
+}
+
+/// The format tag and bits per sample of the `fmt ` chunk, when there is one.
+fn format_of(bytes: &[u8]) -> Option<(u16, u16)> {
+    let fmt = find_chunk(bytes, b"fmt ")?;
+    let u16_at = |at: usize| {
+        fmt.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    Some((u16_at(0)?, u16_at(14)?))
 }
 
 /// The `hound` refusals that mean "valid, but a kind the packer does not read".
@@ -106,15 +136,8 @@ fn is_unsupported(reason: &str) -> bool {
 /// The format as the file's `fmt ` chunk states it, for people: "format tag 2 (ADPCM),
 /// 4 bits per sample".
 fn describe_format(bytes: &[u8]) -> String {
-    let Some(fmt) = find_chunk(bytes, b"fmt ") else {
+    let Some((tag, bits)) = format_of(bytes) else {
         return "the file has no readable `fmt ` chunk".to_owned();
-    };
-    let u16_at = |at: usize| {
-        fmt.get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let (Some(tag), Some(bits)) = (u16_at(0), u16_at(14)) else {
-        return "the `fmt ` chunk is too short".to_owned();
     };
     let name = match tag {
         0x0001 => "integer PCM",

@@ -6,7 +6,8 @@
 //!
 //! `indexed8`: a PNG that already has a palette keeps it, entry for entry and in its
 //! order (artists rely on palette order for palette swaps), with `tRNS` giving the
-//! first entries' alpha. Any other PNG is decoded as `rgba8` and its distinct colours
+//! first entries' alpha (a `tRNS` longer than the palette is ignored), and a pixel whose
+//! index lies past the palette is an error (`rgba8` decodes it as opaque black). Any other PNG is decoded as `rgba8` and its distinct colours
 //! become the palette in the order they first appear, reading rows from the top and
 //! pixels from the left; more than 256 is an error.
 
@@ -98,7 +99,12 @@ fn decode_indexed(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let info = reader.info();
     let depth = info.bit_depth;
     let rgb = info.palette.as_deref().unwrap_or_default().to_vec();
-    let alpha = info.trns.as_deref().unwrap_or_default().to_vec();
+    let mut alpha = info.trns.as_deref().unwrap_or_default().to_vec();
+    // More alpha values than colours is invalid; it is ignored, as the `rgba8` path
+    // (the `png` crate) ignores it.
+    if alpha.len() > rgb.len() / 3 {
+        alpha.clear();
+    }
     let (width, height, frame, line_size, _) = read_frame_from(reader)?;
     let len = rgb.len() / 3;
     let mut out = Vec::with_capacity(len * 4 + pixel_count(width, height));
