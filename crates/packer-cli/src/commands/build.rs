@@ -95,7 +95,7 @@ pub fn size(bytes: u64) -> String {
 
 /// The output folder: `out` (relative to `cwd`) or `<project>/build`, which must lie
 /// outside `assets/`. It is shown relative to the project root when it lies inside it.
-fn output_folder(
+pub(crate) fn output_folder(
     project: &ProjectDir,
     cwd: &Path,
     out: Option<&Path>,
