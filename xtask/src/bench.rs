@@ -25,9 +25,15 @@ pub struct Args {
     /// Run only the write benchmarks.
     #[arg(long)]
     pub commit_only: bool,
+    /// Leave out the observer benchmarks.
+    #[arg(long, conflicts_with = "observe_only")]
+    pub skip_observe: bool,
+    /// Run only the observer benchmarks.
+    #[arg(long)]
+    pub observe_only: bool,
     /// Run only the build benchmarks (full build and no-op rebuild of the 10k-asset
     /// workspace against its floor).
-    #[arg(long, conflicts_with_all = ["commit_only", "skip_build"])]
+    #[arg(long, conflicts_with_all = ["commit_only", "observe_only", "skip_build"])]
     pub build_only: bool,
     /// Leave out the build benchmarks.
     #[arg(long)]
@@ -71,6 +77,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if args.commit_only {
         command.arg("--commit-only");
+    }
+    if args.skip_observe {
+        command.arg("--skip-observe");
+    }
+    if args.observe_only {
+        command.arg("--observe-only");
     }
     if args.build_only {
         command.arg("--build-only");

@@ -4,6 +4,7 @@
 
 mod build;
 mod commit;
+mod observe;
 mod open;
 mod report;
 
@@ -33,8 +34,14 @@ struct Args {
     out: PathBuf,
     #[command(flatten)]
     commit: commit::Options,
+    /// Leave out the observer benchmarks (verification scan, watcher, refreshes).
+    #[arg(long)]
+    skip_observe: bool,
+    /// Run only the observer benchmarks.
+    #[arg(long, conflicts_with = "skip_observe")]
+    observe_only: bool,
     /// Run only the build benchmarks.
-    #[arg(long, conflicts_with_all = ["commit_only", "skip_build"])]
+    #[arg(long, conflicts_with_all = ["commit_only", "observe_only", "skip_build"])]
     build_only: bool,
     /// Leave out the build benchmarks.
     #[arg(long)]
@@ -64,7 +71,20 @@ fn main() -> anyhow::Result<()> {
         let (label, dir) = spec
             .split_once('=')
             .with_context(|| format!("`{spec}` is not LABEL=DIR"))?;
-        if !args.commit.commit_only && !args.build_only {
+        let project = PathBuf::from(dir);
+        if args.build_only {
+            if label == args.build_at {
+                build::run(&mut report, label, &project, &scratch, args.iterations)?;
+            }
+            continue;
+        }
+        if !args.skip_observe && !args.commit.commit_only {
+            observe::run(&mut report, label, &project, args.iterations)?;
+        }
+        if args.observe_only {
+            continue;
+        }
+        if !args.commit.commit_only {
             open::run(
                 &mut report,
                 label,
@@ -77,16 +97,10 @@ fn main() -> anyhow::Result<()> {
             writes.at_scale(&mut report, label, &PathBuf::from(dir))?;
         }
         if !args.skip_build && !args.commit.commit_only && label == args.build_at {
-            build::run(
-                &mut report,
-                label,
-                &PathBuf::from(dir),
-                &scratch,
-                args.iterations,
-            )?;
+            build::run(&mut report, label, &project, &scratch, args.iterations)?;
         }
     }
-    if let Some(writes) = &writes {
+    if let Some(writes) = writes.as_ref().filter(|_| !args.observe_only) {
         writes.on_fresh_project(&mut report)?;
     }
     report.print();

@@ -1,7 +1,7 @@
 //! The adapters over the real disk: [`DiskWorkspace`] implements the domain's
 //! [`WorkspacePort`](packer_domain::ports::WorkspacePort) on a project's `assets/`
-//! directory, [`DiskOutput`] its `PackOutput` on the build folder, [`SystemClock`] its
-//! `ClockPort`.
+//! directory, [`DiskOutput`] its `PackOutput` on the build folder, [`DiskWatcher`] its
+//! `WatchPort`, [`SystemClock`] its `ClockPort`.
 //!
 //! Confinement is the rule everything here serves: no operation touches anything outside
 //! `assets/`, following symbolic links included (see `confine.rs`). Linux only.
@@ -14,6 +14,7 @@ mod lock;
 mod output;
 mod read;
 mod scan;
+mod watch;
 mod workspace;
 mod write;
 
@@ -21,6 +22,7 @@ pub use crate::clock::SystemClock;
 pub use crate::error::DiskError;
 pub use crate::lock::DiskLock;
 pub use crate::output::DiskOutput;
+pub use crate::watch::DiskWatcher;
 pub use crate::workspace::DiskWorkspace;
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The in-memory workspace adapter for tests: [`MemFs`], the strictest implementation of
 //! [`WorkspacePort`], with fault injection and a crash model; [`MemOutput`], a build
-//! output folder in memory; [`ManualClock`]; and [`EventLog`], a recording
+//! output folder in memory; [`ScriptedWatcher`], a watcher driven by the test;
+//! [`ManualClock`]; and [`EventLog`], a recording
 //! [`EventPort`](packer_domain::ports::EventPort).
 //!
 //! ```
@@ -122,6 +123,7 @@ mod output;
 mod person;
 mod port;
 mod tree;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -132,3 +134,4 @@ pub use crate::faults::{Fault, FaultMode};
 pub use crate::fixture::FixtureError;
 pub use crate::memfs::MemFs;
 pub use crate::output::MemOutput;
+pub use crate::watch::ScriptedWatcher;
