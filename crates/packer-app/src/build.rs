@@ -108,22 +108,23 @@ impl Runtime {
 
         let old_index = write::load_index(port);
         let mut inputs = inputs::gather(port, &planned, &old_index, now_ns)?;
-        let mut keys: Vec<ContentHash> = (0..planned.len())
-            .filter_map(|i| {
-                let plan = planned.get(i)?;
-                let hashes: Vec<ContentHash> = inputs.of(i).iter().map(|f| f.hash).collect();
-                Some(asset_key(&plan.declaration.output, &hashes))
-            })
-            .collect();
         let tag = format!("{}-{}", now_ns.max(0), command_id);
         let location = output.location();
-        let build_key = write::build_key(&planned, &keys);
+        let build_key = write::build_key(&planned, &inputs);
         let (record, reused) = match write::unchanged(output, &old_index, &build_key)? {
             Some(record) => {
                 reporter.report(total);
                 (record, total)
             }
             None => {
+                let mut keys: Vec<ContentHash> = (0..planned.len())
+                    .filter_map(|i| {
+                        let plan = planned.get(i)?;
+                        let hashes: Vec<ContentHash> =
+                            inputs.of(i).iter().map(|f| f.hash).collect();
+                        Some(asset_key(&plan.declaration.output, &hashes))
+                    })
+                    .collect();
                 let stage = encode::Stage {
                     port,
                     planned: &planned,
@@ -139,7 +140,7 @@ impl Runtime {
                 let record = OutputRecord {
                     location: location.clone(),
                     // Inputs that changed during the build changed their assets' keys.
-                    build_key: write::build_key(&planned, &keys),
+                    build_key: write::build_key(&planned, &inputs),
                     pack: written.pack,
                     manifest: written.manifest,
                     pack_len: written.len,
@@ -150,11 +151,13 @@ impl Runtime {
         };
         // Also when nothing was written: inputs hashed again because their times were
         // too recent to vouch for them may be settled now.
-        let new_index = CacheIndex {
-            inputs: inputs.facts.iter().map(inputs::InputFact::record).collect(),
-            outputs: write::outputs_with(&old_index, record.clone()),
-        };
-        write::save_index(port, &old_index, &new_index, &tag);
+        if !write::index_holds(&old_index, &inputs.facts, &record) {
+            let new_index = CacheIndex {
+                inputs: inputs.facts.iter().map(inputs::InputFact::record).collect(),
+                outputs: write::outputs_with(&old_index, record.clone()),
+            };
+            write::save_index(port, &new_index, &tag);
+        }
         ports.events.publish(Event::BuildCompleted {
             generation,
             command_id,

@@ -7,6 +7,7 @@
 //! they were. So a hash is trusted later only if the file's modification and change
 //! times were at least [`SETTLE_NS`] older than the build that hashed it.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use packer_domain::path::WsPath;
@@ -80,7 +81,10 @@ pub(crate) fn gather(
     index: &CacheIndex,
     now_ns: i64,
 ) -> Result<Inputs, AppError> {
-    let known = index.input_map();
+    let mut known = Known {
+        records: &index.inputs,
+        by_path: None,
+    };
     let mut starts = Vec::with_capacity(planned.len() + 1);
     let mut owners = Vec::new();
     let mut slots: Vec<Option<InputFact>> = Vec::new();
@@ -88,26 +92,35 @@ pub(crate) fn gather(
     let mut blockers = Vec::new();
     for (asset, plan) in planned.iter().enumerate() {
         starts.push(slots.len());
-        for path in &plan.inputs {
+        for path in plan.input_paths() {
             let slot = slots.len();
             owners.push(asset);
-            slots.push(None);
-            match port.stat(path) {
-                Ok(Some(fingerprint)) => match known.get(path.as_str()) {
+            let fact = match port.stat(&path) {
+                Ok(Some(fingerprint)) => match known.get(slot, path.as_str()) {
                     Some(record) if record.settled && record.fingerprint == fingerprint => {
-                        slots[slot] = Some(InputFact {
-                            path: path.clone(),
+                        Some(InputFact {
+                            path,
                             fingerprint,
                             hash: record.hash,
                             settled: true,
-                        });
+                        })
                     }
-                    _ => to_read.push((slot, path.clone())),
+                    _ => {
+                        to_read.push((slot, path));
+                        None
+                    }
                 },
-                Ok(None) => blockers.push(input_blocker(plan, path, PortErrorKind::NotFound)),
-                Err(e) if is_blocking(e.kind) => blockers.push(input_blocker(plan, path, e.kind)),
+                Ok(None) => {
+                    blockers.push(input_blocker(plan, &path, PortErrorKind::NotFound));
+                    None
+                }
+                Err(e) if is_blocking(e.kind) => {
+                    blockers.push(input_blocker(plan, &path, e.kind));
+                    None
+                }
                 Err(e) => return Err(e.into()),
-            }
+            };
+            slots.push(fact);
         }
     }
     starts.push(slots.len());
@@ -171,6 +184,29 @@ pub(crate) fn gather(
 
 /// A file read and hashed, or why it could not be; `None` if the port never delivered.
 pub(crate) type Hashed = Option<Result<(ContentHash, FileRead), PortError>>;
+
+/// The last build's records, looked up by position first: a build that plans what the
+/// last one planned finds every input where it left it, and needs no map.
+struct Known<'i> {
+    records: &'i [InputRecord],
+    /// Made only when a record is not at its position.
+    by_path: Option<HashMap<&'i str, &'i InputRecord>>,
+}
+
+impl<'i> Known<'i> {
+    fn get(&mut self, slot: usize, path: &str) -> Option<&'i InputRecord> {
+        if let Some(record) = self.records.get(slot)
+            && record.path == path
+        {
+            return Some(record);
+        }
+        let records = self.records;
+        self.by_path
+            .get_or_insert_with(|| records.iter().map(|r| (r.path.as_str(), r)).collect())
+            .get(path)
+            .copied()
+    }
+}
 
 /// Reads `requests` through the port, hashing each file on the thread that read it.
 pub(crate) fn read_hashed(port: &dyn WorkspacePort, requests: &[ReadRequest]) -> Vec<Hashed> {

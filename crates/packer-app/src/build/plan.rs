@@ -21,8 +21,17 @@ pub(crate) struct Planned<'s> {
     pub(crate) asset_uuid: Uuid,
     pub(crate) root: &'s AssetPath,
     pub(crate) declaration: &'s Declaration,
-    /// Each input's workspace path, in declaration order.
-    pub(crate) inputs: Vec<WsPath>,
+}
+
+impl Planned<'_> {
+    /// The workspace path of each input, in declaration order.
+    pub(crate) fn input_paths(&self) -> impl Iterator<Item = WsPath> + '_ {
+        let root = self.root.as_ws();
+        self.declaration
+            .inputs
+            .iter()
+            .map(move |input| root.join(input.as_ws()))
+    }
 }
 
 /// One reason a build cannot go on, about one asset's file.
@@ -96,11 +105,6 @@ pub(crate) fn plan(view: &View) -> Result<Vec<Planned<'_>>, AppError> {
                 asset_uuid: record.entry.asset_uuid,
                 root: &record.entry.root,
                 declaration,
-                inputs: declaration
-                    .inputs
-                    .iter()
-                    .map(|input| record.entry.root.join(input).as_ws().clone())
-                    .collect(),
             }),
             None => blocked.push(record),
         }

@@ -5,9 +5,11 @@
 use packer_domain::ports::{Fingerprint, PackOutput, WorkspacePort};
 use packer_domain::snapshot::ContentHash;
 use packer_pack::cache::{self, CacheIndex, Entry, OutputRecord, decode_index, encode_index};
+use packer_pack::codec::CODEC_VERSION;
 use packer_pack::manifest::{ManifestAsset, manifest};
 use packer_pack::pack::{self, MANIFEST_FILE, PACK_FILE, PackInput};
 
+use super::inputs::{InputFact, Inputs};
 use super::plan::Planned;
 use crate::error::{AppError, ErrorCode};
 
@@ -16,28 +18,47 @@ const MAX_INDEX_BYTES: u64 = 256 << 20;
 /// Output folders the index remembers.
 const REMEMBERED_OUTPUTS: usize = 8;
 
-/// What decides the bytes of the pack and the manifest: each asset's identity, its
-/// cache key (codec version, format, input contents), and what the manifest shows.
-pub(crate) fn build_key(planned: &[Planned<'_>], keys: &[ContentHash]) -> ContentHash {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(b"prometeu-packer build key\0");
-    hasher.update(&pack::VERSION.to_le_bytes());
-    let text = |hasher: &mut blake3::Hasher, s: &str| {
-        hasher.update(&(s.len() as u64).to_le_bytes());
-        hasher.update(s.as_bytes());
+/// What decides the bytes of the pack and the manifest: each asset's identity, kind and
+/// format, its inputs' names and content hashes, its root and name, and the codec
+/// version. Everything is laid out in one buffer and hashed once: a no-op build computes
+/// this for every asset.
+pub(crate) fn build_key(planned: &[Planned<'_>], inputs: &Inputs) -> ContentHash {
+    let mut buffer: Vec<u8> = Vec::with_capacity(64 + planned.len() * 160);
+    buffer.extend_from_slice(b"prometeu-packer build key\0");
+    buffer.extend_from_slice(&pack::VERSION.to_le_bytes());
+    buffer.extend_from_slice(&CODEC_VERSION.to_le_bytes());
+    let text = |buffer: &mut Vec<u8>, s: &str| {
+        buffer.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        buffer.extend_from_slice(s.as_bytes());
     };
-    for (plan, key) in planned.iter().zip(keys) {
-        hasher.update(&plan.asset_id.0.to_le_bytes());
-        hasher.update(plan.asset_uuid.as_bytes());
-        hasher.update(&key.0);
-        text(&mut hasher, plan.root.as_str());
-        text(&mut hasher, &plan.declaration.name);
-        hasher.update(&(plan.declaration.inputs.len() as u64).to_le_bytes());
-        for input in &plan.declaration.inputs {
-            text(&mut hasher, input.as_str());
+    for (index, plan) in planned.iter().enumerate() {
+        buffer.extend_from_slice(&plan.asset_id.0.to_le_bytes());
+        buffer.extend_from_slice(plan.asset_uuid.as_bytes());
+        let (kind, format) = pack::codes(&plan.declaration.output);
+        buffer.extend_from_slice(&[kind, format]);
+        text(&mut buffer, plan.root.as_str());
+        text(&mut buffer, &plan.declaration.name);
+        let facts = inputs.of(index);
+        buffer.extend_from_slice(&(facts.len() as u64).to_le_bytes());
+        for (input, fact) in plan.declaration.inputs.iter().zip(facts) {
+            text(&mut buffer, input.as_str());
+            buffer.extend_from_slice(&fact.hash.0);
         }
     }
-    ContentHash(*hasher.finalize().as_bytes())
+    ContentHash(*blake3::hash(&buffer).as_bytes())
+}
+
+/// Whether `old` already says all that a build that saw `facts` and wrote (or found)
+/// `record` would write into it.
+pub(crate) fn index_holds(old: &CacheIndex, facts: &[InputFact], record: &OutputRecord) -> bool {
+    old.outputs.first() == Some(record)
+        && old.inputs.len() == facts.len()
+        && old.inputs.iter().zip(facts).all(|(known, fact)| {
+            known.path == fact.path.as_str()
+                && known.fingerprint == fact.fingerprint
+                && known.hash == fact.hash
+                && known.settled == fact.settled
+        })
 }
 
 /// The record of the output folder when it holds exactly what `build_key` describes,
@@ -148,12 +169,8 @@ pub(crate) fn outputs_with(old: &CacheIndex, record: OutputRecord) -> Vec<Output
     std::iter::once(record.clone()).chain(others).collect()
 }
 
-/// Writes `new` if it says anything `old` does not, through a temporary name. Best
-/// effort, like every cache write.
-pub(crate) fn save_index(port: &dyn WorkspacePort, old: &CacheIndex, new: &CacheIndex, tag: &str) {
-    if old == new {
-        return;
-    }
+/// Writes `new` through a temporary name. Best effort, like every cache write.
+pub(crate) fn save_index(port: &dyn WorkspacePort, new: &CacheIndex, tag: &str) {
     let (Ok(dir), Ok(path)) = (cache::cache_dir(), cache::index_path()) else {
         return;
     };
