@@ -684,3 +684,29 @@ fn a_cache_that_cannot_be_written_does_not_stop_the_build() {
     check(&project, DEMO);
     check(&project, DEMO);
 }
+
+#[test]
+fn inputs_changed_after_the_snapshot_are_still_confined() {
+    let project = demo();
+    // The snapshot saw plain files; now one is a link out of the workspace and another
+    // is gone. The build reads through the port, which refuses to follow the link.
+    project.fs.remove("blobs/two/a.bin");
+    project.fs.symlink("blobs/two/a.bin", "/etc/passwd");
+    project.fs.remove("data/items/items.json");
+    check(
+        &project,
+        "invalid: the build is refused: 2 errors in included assets
+  asset 3 (data/items): assets/data/items/items.json: the input is missing
+  asset 4 (blobs/two): assets/blobs/two/a.bin: the input leads outside the workspace through a symbolic link",
+    );
+    assert!(project.out.names().is_empty());
+    assert!(
+        !project
+            .fs
+            .ops()
+            .iter()
+            .any(|(op, path)| *op == PortOp::Read && path == "blobs/two/a.bin"),
+        "{:?}",
+        project.fs.ops()
+    );
+}
