@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use packer_domain::declaration::AssetKind;
 
 use crate::commands::write::AddArgs;
-use crate::commands::{read, write};
+use crate::commands::{build, inspect, read, write};
 
 pub use crate::output::Console;
 use crate::output::Output;
@@ -111,6 +111,17 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Pack every included asset into DIR/assets.pak, with DIR/assets.manifest.json.
+    Build {
+        /// The output folder, outside assets/. Default: build/ in the project.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Verify a pack file and list what it holds; exits 1 when it is not valid.
+    Inspect {
+        #[arg(value_name = "PACK")]
+        pack: PathBuf,
+    },
 }
 
 /// The asset kinds as `--kind` takes them.
@@ -190,6 +201,8 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Build { out: dir } => build::build(&out, project, dir.as_deref()),
+        Command::Inspect { pack } => inspect::inspect(&out, pack),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),
