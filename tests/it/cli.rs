@@ -53,6 +53,14 @@ impl Project {
         };
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo-project");
         copy_tree(&source, project.dir.path());
+        // Only what the repository holds: a build of the demo in the checkout (the
+        // README's first command) leaves its output and cache, which git ignores.
+        for derived in ["build", "assets/.prometeu/cache"] {
+            let path = project.dir.path().join(derived);
+            if path.exists() {
+                std::fs::remove_dir_all(path).unwrap();
+            }
+        }
         project
     }
 

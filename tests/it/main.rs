@@ -13,6 +13,7 @@ mod cli_write;
 mod concurrency;
 mod contract;
 mod contract_output;
+mod derive;
 mod media;
 mod model;
 mod observe;
