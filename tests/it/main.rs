@@ -4,6 +4,7 @@
 // This whole binary is test code, helpers included: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod child;
 mod cli;
 mod cli_recovery;
 mod cli_write;
@@ -14,4 +15,5 @@ mod plan;
 mod processes;
 mod registration;
 mod runtime;
+mod serve;
 mod snapshot;

@@ -1,14 +1,17 @@
 //! The JSON shapes that every frontend shows: the stdio protocol's results and the CLI's
 //! `--json` output are the same values. Built from a snapshot, never from the disk.
 
+use packer_domain::command::Command;
 use packer_domain::diagnostics::{Diagnostic, Severity};
 use packer_domain::drift::Drift;
+use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, AssetRecord, AssetStatus, ProjectState, Snapshot};
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
+use crate::runtime::WriteOutcome;
 
 /// One registered asset.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -115,6 +118,41 @@ impl DoctorView {
         self.diagnostics
             .iter()
             .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// A write result: the generation the commit published, the command's id, and the asset
+/// the command concerned as that generation holds it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WriteView {
+    pub generation: u64,
+    pub command_id: CommandId,
+    /// Absent for commands that leave no single asset to show (remove, batch, reconcile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetView>,
+}
+
+impl WriteView {
+    /// The result of `command`, which committed as `outcome`. `after` is a snapshot read
+    /// once the write was answered: the asset is shown only if `after` is the generation
+    /// the commit published, since a later one (an observed edit) may already differ.
+    pub fn of(command: &Command, outcome: &WriteOutcome, after: &Snapshot) -> WriteView {
+        let concerned = match command {
+            Command::CreateAsset(_) | Command::AdoptAsset { .. } => outcome.asset,
+            Command::MoveAsset { .. }
+            | Command::SetIncluded { .. }
+            | Command::UpdateDeclaration { .. } => outcome.changed.first().copied(),
+            Command::RemoveAsset { .. } | Command::Batch(_) => None,
+        };
+        let asset = concerned
+            .filter(|_| after.generation() == outcome.generation)
+            .and_then(|id| after.asset(id))
+            .map(AssetView::of);
+        WriteView {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset,
+        }
     }
 }
 

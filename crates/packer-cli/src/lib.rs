@@ -7,9 +7,11 @@
 
 mod commands;
 mod events;
+mod lines;
 mod output;
 mod project;
 mod render;
+mod serve;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -111,6 +113,12 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
+    Serve {
+        /// Use stdin and stdout (the only transport).
+        #[arg(long, required = true)]
+        stdio: bool,
+    },
 }
 
 /// The asset kinds as `--kind` takes them.
@@ -190,6 +198,7 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

@@ -9,10 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use packer_app::runtime::{Ports, Runtime, WriteOutcome, WriteRequest};
-use packer_app::views::AssetView;
+use packer_app::views::WriteView;
 use packer_domain::command::{Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
-use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
 use packer_fs::SystemClock;
@@ -80,18 +79,6 @@ pub fn set_included(
     submit(out, explicit, Command::SetIncluded { asset, included })
 }
 
-/// A write result (`{"generation", "command_id", "asset"?}`), as the stdio protocol
-/// answers it.
-#[derive(Debug, serde::Serialize)]
-struct WriteResult {
-    generation: u64,
-    command_id: CommandId,
-    /// The asset the write concerned, as it is in the new generation; absent when it no
-    /// longer exists (remove).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    asset: Option<AssetView>,
-}
-
 /// Runs `command` through a runtime opened on the project, then presents the outcome.
 fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
@@ -128,16 +115,8 @@ fn present(
     // exactly the one asset it names.
     let id = outcome.asset.or_else(|| outcome.changed.first().copied());
     let removed = matches!(command, Command::RemoveAsset { .. });
-    let record = id
-        .filter(|_| !removed)
-        .and_then(|id| after.asset(id))
-        .filter(|_| after.generation() == outcome.generation);
     if out.json {
-        out.json(&WriteResult {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset: record.map(AssetView::of),
-        });
+        out.json(&WriteView::of(command, outcome, after));
         return;
     }
     let Some(id) = id else {
