@@ -543,7 +543,8 @@ fn add_never_overwrites_an_existing_declaration() {
     assert_eq!(
         run.json(),
         json!({"error": {"code": "invalid",
-            "message": "`data/mine` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)"}})
+            "message": "`data/mine` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)",
+            "detail": {"command_id": 1, "generation": 1}}})
     );
     let run = project.run(&[
         "add",

@@ -147,31 +147,28 @@ impl DoctorView {
 pub struct WriteView {
     pub generation: u64,
     pub command_id: CommandId,
-    /// Absent for commands that leave no single asset to show (remove, batch, reconcile).
+    /// Absent for commands that leave no single asset to show (remove, batch,
+    /// reconcile).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset: Option<AssetView>,
 }
 
 impl WriteView {
-    /// The result of `command`, which committed as `outcome`. `after` is a snapshot read
-    /// once the write was answered: the asset is shown only if `after` is the generation
-    /// the commit published, since a later one (an observed edit) may already differ.
-    pub fn of(command: &Command, outcome: &WriteOutcome, after: &Snapshot) -> WriteView {
+    /// The result of `command`, which committed as `outcome`.
+    pub fn of(command: &Command, outcome: &WriteOutcome) -> WriteView {
         let concerned = match command {
             Command::CreateAsset(_) | Command::AdoptAsset { .. } => outcome.asset,
             Command::MoveAsset { .. }
             | Command::SetIncluded { .. }
             | Command::UpdateDeclaration { .. } => outcome.changed.first().copied(),
-            Command::RemoveAsset { .. } | Command::Batch(_) => None,
+            Command::RemoveAsset { .. } | Command::Batch(_) | Command::Reconcile(_) => None,
         };
-        let asset = concerned
-            .filter(|_| after.generation() == outcome.generation)
-            .and_then(|id| after.asset(id))
-            .map(AssetView::of);
         WriteView {
             generation: outcome.generation,
             command_id: outcome.command_id,
-            asset,
+            asset: concerned
+                .and_then(|id| outcome.snapshot.asset(id))
+                .map(AssetView::of),
         }
     }
 }

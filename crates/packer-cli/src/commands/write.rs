@@ -93,30 +93,22 @@ fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> Comman
         command: command.clone(),
         expected_generation: None,
     });
-    // The lane publishes the new generation before it answers, so this is the snapshot
-    // the write produced.
-    let after = runtime.snapshot();
     runtime.shutdown();
     // Recovery on open, a rejection or a failed commit: said before the result or error.
     events.print(out);
     let outcome = result?;
-    present(out, &command, &outcome, &before, &after);
+    present(out, &command, &outcome, &before);
     Ok(Outcome::Success)
 }
 
-fn present(
-    out: &Output<'_>,
-    command: &Command,
-    outcome: &WriteOutcome,
-    before: &Snapshot,
-    after: &Snapshot,
-) {
+fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: &Snapshot) {
+    let after = &outcome.snapshot;
     // A create or adopt names the asset it registered; any other single command changes
     // exactly the one asset it names.
     let id = outcome.asset.or_else(|| outcome.changed.first().copied());
     let removed = matches!(command, Command::RemoveAsset { .. });
     if out.json {
-        out.json(&WriteView::of(command, outcome, after));
+        out.json(&WriteView::of(command, outcome));
         return;
     }
     let Some(id) = id else {
