@@ -20,4 +20,5 @@ mod reconcile_damage;
 mod registration;
 mod runtime;
 mod serve;
+mod serve_observed;
 mod snapshot;

@@ -35,6 +35,12 @@ impl Session {
     /// Sends a request and gives its whole response; the events that came first are
     /// kept for [`take_events`](Session::take_events).
     pub(crate) fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response_to(id)
+    }
+
+    /// Sends a request without waiting for its answer; gives its id.
+    pub(crate) fn send_request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let request = if params.is_null() {
@@ -43,6 +49,12 @@ impl Session {
             json!({ "id": id, "method": method, "params": params })
         };
         self.packer.send(&request.to_string());
+        id
+    }
+
+    /// The next response, which must answer request `id`: requests are answered in
+    /// the order they were sent.
+    pub(crate) fn response_to(&mut self, id: u64) -> Value {
         let response = self.response();
         assert_eq!(
             response["id"],
@@ -92,8 +104,26 @@ impl Session {
 
     /// Waits for the event named `name` and gives it; the events before it are kept.
     pub(crate) fn event(&mut self, name: &str) -> Value {
-        if let Some(at) = self.events.iter().position(|e| e["event"] == name) {
-            return self.events.remove(at);
+        self.event_where(name, |_| true)
+    }
+
+    /// Waits for an event named `name` that `wanted` accepts and gives it; the events
+    /// before it are kept, those named `name` that it does not accept are dropped.
+    pub(crate) fn event_where(&mut self, name: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let mut kept = Vec::new();
+        let mut found = None;
+        for event in std::mem::take(&mut self.events) {
+            if found.is_none() && event["event"] == name {
+                if wanted(&event) {
+                    found = Some(event);
+                }
+            } else {
+                kept.push(event);
+            }
+        }
+        self.events = kept;
+        if let Some(event) = found {
+            return event;
         }
         loop {
             let line = self.packer.next_line(&format!("a `{name}` event"));
@@ -104,9 +134,12 @@ impl Session {
                 "a response nobody asked for: {value}"
             );
             if value["event"] == name {
-                return value;
+                if wanted(&value) {
+                    return value;
+                }
+            } else {
+                self.events.push(value);
             }
-            self.events.push(value);
         }
     }
 
@@ -197,6 +230,12 @@ fn every_method_answers_in_its_shape() {
         s.result("list_assets", json!({})),
         json!({"generation": 1, "state": "diverged", "assets": [hero, jump]})
     );
+    assert_eq!(
+        s.result("reconcile_plan", Value::Null),
+        json!({"plan_id": 1, "generation": 1, "actions": [
+            {"action_id": 1, "kind": "adopt", "drift": unregistered, "root": "sfx/coin", "asset_uuid": U3}
+        ], "unresolved": []})
+    );
     for asset in [json!(1), json!(U1), json!("sprites/hero")] {
         assert_eq!(
             s.result("get_asset", json!({ "asset": asset })),
@@ -265,6 +304,15 @@ fn every_method_answers_in_its_shape() {
     assert_eq!(
         s.result("status", Value::Null),
         json!({"generation": 8, "state": "ready", "drifts": []})
+    );
+    // The disk is as the lane left it: a full verification finds nothing new.
+    assert_eq!(
+        s.result("check_divergence", Value::Null),
+        json!({"generation": 8, "state": "ready", "drifts": []})
+    );
+    assert_eq!(
+        s.result("reconcile_plan", Value::Null),
+        json!({"plan_id": 8, "generation": 8, "actions": [], "unresolved": []})
     );
     assert_eq!(s.result("shutdown", Value::Null), json!({"generation": 8}));
 
@@ -481,6 +529,46 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
             b"{\"id\": 24, \"method\": \"shutdown\", \"params\": {\"now\": true}}\n",
             bad_param(24, "now"),
         ),
+        (
+            b"{\"id\": 25, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": []}}\n",
+            bad_param(25, "action_ids"),
+        ),
+        (
+            b"{\"id\": 26, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [2]}}\n",
+            bad_param(26, "action_ids"),
+        ),
+        (
+            b"{\"id\": 27, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [1, 1]}}\n",
+            bad_param(27, "action_ids"),
+        ),
+        (
+            b"{\"id\": 28, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": \"1\", \"action_ids\": [1]}}\n",
+            bad_param(28, "plan_id"),
+        ),
+        (
+            b"{\"id\": 29, \"method\": \"check_divergence\", \"params\": {\"deep\": true}}\n",
+            bad_param(29, "deep"),
+        ),
+        (
+            b"{\"id\": 25, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": []}}\n",
+            bad_param(25, "action_ids"),
+        ),
+        (
+            b"{\"id\": 26, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [2]}}\n",
+            bad_param(26, "action_ids"),
+        ),
+        (
+            b"{\"id\": 27, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [1, 1]}}\n",
+            bad_param(27, "action_ids"),
+        ),
+        (
+            b"{\"id\": 28, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": \"1\", \"action_ids\": [1]}}\n",
+            bad_param(28, "plan_id"),
+        ),
+        (
+            b"{\"id\": 29, \"method\": \"check_divergence\", \"params\": {\"deep\": true}}\n",
+            bad_param(29, "deep"),
+        ),
         // Refusals from the runtime, not the params: nothing is written either.
         (
             b"{\"id\": 30, \"method\": \"get_asset\", \"params\": {\"asset\": 99}}\n",
@@ -488,15 +576,19 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
         ),
         (
             b"{\"id\": 31, \"method\": \"move_asset\", \"params\": {\"asset\": 1, \"to\": \"audio/jump/hero\"}}\n",
-            json!({"id": 31, "code": "invalid", "detail": null}),
+            json!({"id": 31, "code": "invalid", "detail": {"command_id": 1, "generation": 1}}),
         ),
         (
             b"{\"id\": 32, \"method\": \"remove_asset\", \"params\": {\"asset\": 2, \"expected_generation\": 0}}\n",
-            json!({"id": 32, "code": "stale_request", "detail": null}),
+            json!({"id": 32, "code": "stale_request", "detail": {"command_id": 2, "generation": 1}}),
+        ),
+        (
+            b"{\"id\": 33, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 0, \"action_ids\": [1]}}\n",
+            json!({"id": 33, "code": "stale_request", "detail": null}),
         ),
         (
             long.as_bytes(),
-            json!({"id": 40, "code": "invalid", "detail": null}),
+            json!({"id": 40, "code": "invalid", "detail": {"command_id": 3, "generation": 1}}),
         ),
     ]);
 }

@@ -1,7 +1,7 @@
 //! `serve --stdio`: the stdio protocol (docs/protocol.md). The runtime runs for one
-//! project; requests are read from stdin one JSON line at a time and answered in order
-//! on stdout, while the runtime's events are written between them, unprompted, through
-//! the same line writer. A bad line gets an error response and the server goes on; it
+//! project with its observer; requests are read from stdin one JSON line at a time and
+//! answered in order on stdout, while the runtime's events (the observer's refreshes
+//! among them) are written between them, unprompted, through the same line writer. A bad line gets an error response and the server goes on; it
 //! stops on `shutdown` or at the end of stdin, joining every thread it started.
 
 mod methods;
@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use packer_app::error::{AppError, ErrorCode};
+use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime};
-use packer_fs::SystemClock;
+use packer_fs::{DiskWatcher, SystemClock};
 use serde_json::{Map, Number, Value};
 
 use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
@@ -26,13 +27,17 @@ use crate::serve::params::Params;
 /// stdin. Stdout carries nothing but protocol lines; a failure to start is said on
 /// stderr.
 pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
-    let (_, port) = open_workspace(out, explicit)?;
+    let (project, port) = open_workspace(out, explicit)?;
     let sink = Arc::new(LineSink::new(Box::new(std::io::stdout())));
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(port),
-        events: Arc::new(EventLines::json(Arc::clone(&sink))),
-        clock: Arc::new(SystemClock::new()),
-    });
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(port),
+            events: Arc::new(EventLines::json(Arc::clone(&sink))),
+            clock: Arc::new(SystemClock::new()),
+        },
+        Arc::new(DiskWatcher::new(&project.assets)),
+        ObserverConfig::default(),
+    );
     let ended = serve_lines(&runtime, &sink, &mut std::io::stdin().lock());
     runtime.shutdown();
     match ended {

@@ -3,7 +3,7 @@
 //! current view; writes go through the runtime's writer lane, never around it.
 
 use packer_app::error::{AppError, ErrorCode};
-use packer_app::runtime::{Runtime, View, WriteRequest};
+use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{self, DoctorView, GetView, ListView, StatusView, WriteView};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::{AssetKind, OutputOptions};
@@ -28,7 +28,15 @@ pub fn is_known(method: &str) -> bool {
     WRITE_METHODS.contains(&method)
         || matches!(
             method,
-            "status" | "list_assets" | "get_asset" | "batch" | "doctor" | "shutdown"
+            "status"
+                | "list_assets"
+                | "get_asset"
+                | "batch"
+                | "doctor"
+                | "check_divergence"
+                | "reconcile_plan"
+                | "reconcile_apply"
+                | "shutdown"
         )
 }
 
@@ -37,7 +45,7 @@ pub fn call(runtime: &Runtime, method: &str, mut params: Params) -> Result<Json,
     match method {
         "status" => {
             params.finish()?;
-            result(status(&runtime.view()))
+            result(StatusView::of_view(&runtime.view()))
         }
         "list_assets" => {
             params.finish()?;
@@ -57,6 +65,28 @@ pub fn call(runtime: &Runtime, method: &str, mut params: Params) -> Result<Json,
         "doctor" => {
             params.finish()?;
             result(DoctorView::of(&runtime.snapshot()))
+        }
+        "check_divergence" => {
+            params.finish()?;
+            result(StatusView::of_view(&runtime.check_divergence()))
+        }
+        "reconcile_plan" => {
+            params.finish()?;
+            result(runtime.reconcile_plan())
+        }
+        "reconcile_apply" => {
+            let plan_id = params.required("plan_id", typed)?;
+            let action_ids: Vec<u32> = params.required("action_ids", typed)?;
+            params.finish()?;
+            let outcome = runtime
+                .reconcile_apply(plan_id, &action_ids)
+                .map_err(|error| name_param(error, "action_ids"))?;
+            // Several assets may change: the result names none.
+            result(WriteView {
+                generation: outcome.generation,
+                command_id: outcome.command_id,
+                asset: None,
+            })
         }
         "batch" => {
             let expected_generation = params.optional("expected_generation", typed)?;
@@ -79,12 +109,13 @@ pub fn shutdown(runtime: &Runtime, params: Params) -> Result<Json, AppError> {
     result(serde_json::json!({ "generation": runtime.snapshot().generation() }))
 }
 
-/// The status shape of a view: the snapshot's drift with the view's state, which also
-/// says `failed` for what the snapshot alone cannot know (an interrupted commit).
-fn status(view: &View) -> StatusView {
-    let mut status = StatusView::of(&view.snapshot);
-    status.state = view.state;
-    status
+/// An `invalid_params` error from the runtime names no param; the method knows which.
+fn name_param(error: AppError, param: &str) -> AppError {
+    if error.code == ErrorCode::InvalidParams && error.detail.is_null() {
+        error.with_detail(serde_json::json!({ "param": param }))
+    } else {
+        error
+    }
 }
 
 fn write(
@@ -96,7 +127,7 @@ fn write(
         command: command.clone(),
         expected_generation,
     })?;
-    result(WriteView::of(&command, &outcome, &runtime.snapshot()))
+    result(WriteView::of(&command, &outcome))
 }
 
 /// The command of a write method, from its params (a whole request's, or a batch
