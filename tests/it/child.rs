@@ -92,6 +92,15 @@ impl Packer {
         }
     }
 
+    /// Sends `signal` to the child.
+    pub(crate) fn signal(&self, signal: rustix::process::Signal) {
+        let pid = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .expect("a child's pid is a positive i32");
+        rustix::process::kill_process(pid, signal).unwrap();
+    }
+
     /// Waits for the child to end on its own (after `shutdown`, the end of its input or
     /// a signal): the rest of its stdout, its exit status and its stderr.
     pub(crate) fn finish(mut self) -> Finished {

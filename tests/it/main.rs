@@ -22,3 +22,4 @@ mod runtime;
 mod serve;
 mod serve_observed;
 mod snapshot;
+mod watch_cli;

@@ -12,6 +12,7 @@ mod output;
 mod project;
 mod render;
 mod serve;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -113,6 +114,8 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Run the runtime with its observer and print every event until Ctrl-C.
+    Watch,
     /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
     Serve {
         /// Use stdin and stdout (the only transport).
@@ -198,6 +201,7 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Watch => watch::watch(&out, project),
         Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
     match result {

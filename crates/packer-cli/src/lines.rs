@@ -123,22 +123,37 @@ impl LineSink {
     }
 }
 
-/// The event port that writes each event through the sink as a JSON line.
+/// The event port that writes each event through the sink: as a JSON line, or as text
+/// for people.
 #[derive(Debug, Clone)]
 pub struct EventLines {
     sink: Arc<LineSink>,
+    human: bool,
 }
 
 impl EventLines {
     /// Events as JSON lines, exactly as docs/events.md shows them.
     pub fn json(sink: Arc<LineSink>) -> EventLines {
-        EventLines { sink }
+        EventLines { sink, human: false }
+    }
+
+    /// Events as readable lines (`generation 2  state stale -> ready`).
+    pub fn human(sink: Arc<LineSink>) -> EventLines {
+        EventLines { sink, human: true }
     }
 }
 
 impl EventPort for EventLines {
     fn publish(&self, event: Event) {
-        self.sink.json(&event);
+        if self.human {
+            self.sink.line(&format!(
+                "generation {}  {}",
+                event.generation(),
+                crate::events::describe(&event)
+            ));
+        } else {
+            self.sink.json(&event);
+        }
     }
 }
 
