@@ -6,6 +6,7 @@
 
 mod child;
 mod cli;
+mod cli_reconcile;
 mod cli_recovery;
 mod cli_write;
 mod concurrency;

@@ -3,6 +3,7 @@
 //! presents the answer. What they share lives here: how a command ends, and `init`.
 
 pub mod read;
+pub mod reconcile;
 pub mod write;
 
 use std::path::Path;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use packer_domain::declaration::AssetKind;
 
+use crate::commands::reconcile::{self, Apply};
 use crate::commands::write::AddArgs;
 use crate::commands::{read, write};
 
@@ -114,6 +115,15 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Print the plan that resolves structural drift; apply actions of it.
+    Reconcile {
+        /// Apply these actions of the plan (their numbers as printed), in one commit.
+        #[arg(long, value_name = "ID", num_args = 1.., conflicts_with = "apply_all")]
+        apply: Vec<u32>,
+        /// Apply every action of the plan, in one commit.
+        #[arg(long)]
+        apply_all: bool,
+    },
     /// Run the runtime with its observer and print every event until Ctrl-C.
     Watch,
     /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
@@ -201,6 +211,14 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Reconcile { apply, apply_all } => {
+            let apply = match (apply.as_slice(), apply_all) {
+                (_, true) => Apply::All,
+                ([], false) => Apply::Nothing,
+                (ids, false) => Apply::Chosen(ids.to_vec()),
+            };
+            reconcile::reconcile(&out, project, &apply)
+        }
         Command::Watch => watch::watch(&out, project),
         Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
