@@ -47,7 +47,7 @@ impl Project {
     }
 
     /// The bundled example project, copied.
-    fn demo() -> Project {
+    pub(crate) fn demo() -> Project {
         let project = Project {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -125,7 +125,7 @@ fn collect(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, System
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

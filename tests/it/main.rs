@@ -4,6 +4,9 @@
 // This whole binary is test code, helpers included: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod build;
+mod build_cli;
+mod build_codecs;
 mod child;
 mod cli;
 mod cli_reconcile;
@@ -11,8 +14,12 @@ mod cli_recovery;
 mod cli_write;
 mod concurrency;
 mod contract;
+mod contract_output;
+mod media;
 mod model;
 mod observe;
+mod observe_disk;
+mod pack_format;
 mod plan;
 mod processes;
 mod reconcile;

@@ -4,7 +4,7 @@
 //! while the writer lane commits.
 
 mod floor;
-mod projects;
+pub(crate) mod projects;
 mod reads;
 
 use std::fs;

@@ -2,6 +2,8 @@
 //! (reads through the runtime's read-only view, writes through a running runtime), and
 //! presents the answer. What they share lives here: how a command ends, and `init`.
 
+pub mod build;
+pub mod inspect;
 pub mod read;
 pub mod reconcile;
 pub mod write;

@@ -22,7 +22,7 @@ use packer_domain::declaration::AssetKind;
 
 use crate::commands::reconcile::{self, Apply};
 use crate::commands::write::AddArgs;
-use crate::commands::{read, write};
+use crate::commands::{build, inspect, read, write};
 
 pub use crate::output::Console;
 use crate::output::Output;
@@ -124,6 +124,17 @@ enum Command {
         #[arg(long)]
         apply_all: bool,
     },
+    /// Pack every included asset into DIR/assets.pak, with DIR/assets.manifest.json.
+    Build {
+        /// The output folder, outside assets/. Default: build/ in the project.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Verify a pack file and list what it holds; exits 1 when it is not valid.
+    Inspect {
+        #[arg(value_name = "PACK")]
+        pack: PathBuf,
+    },
     /// Run the runtime with its observer and print every event until Ctrl-C.
     Watch,
     /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
@@ -219,6 +230,8 @@ where
             };
             reconcile::reconcile(&out, project, &apply)
         }
+        Command::Build { out: dir } => build::build(&out, project, dir.as_deref()),
+        Command::Inspect { pack } => inspect::inspect(&out, pack),
         Command::Watch => watch::watch(&out, project),
         Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
