@@ -314,14 +314,36 @@ fn every_method_answers_in_its_shape() {
         s.result("reconcile_plan", Value::Null),
         json!({"plan_id": 8, "generation": 8, "actions": [], "unresolved": []})
     );
+    // Only asset 3 is still included. The build reads the generation it was asked on;
+    // its progress comes as events.
+    let built = s.result("build", Value::Null);
+    let bytes = built["bytes"].as_u64().unwrap();
+    assert!(bytes > 0, "{built}");
+    assert_eq!(
+        built,
+        json!({"generation": 8, "pack": "build/assets.pak", "manifest": "build/assets.manifest.json", "assets": 1, "reused": 0, "bytes": bytes})
+    );
+    assert_eq!(
+        s.result("build", json!({"out": "dist"})),
+        json!({"generation": 8, "pack": "dist/assets.pak", "manifest": "dist/assets.manifest.json", "assets": 1, "reused": 1, "bytes": bytes})
+    );
+    assert!(project.root().join("dist/assets.pak").is_file());
     assert_eq!(s.result("shutdown", Value::Null), json!({"generation": 8}));
 
-    // The state change and the commit that caused it come in either order.
-    let mut events = summary(&s.take_events());
+    // The state change and the commit that caused it come in either order; each build
+    // says it started, how far it is and that it is done.
+    let mut events: Vec<String> = summary(&s.take_events())
+        .into_iter()
+        .filter(|e| !e.starts_with("build_progress"))
+        .collect();
     events.sort();
     assert_eq!(
         events,
         [
+            "build_completed 8 #8",
+            "build_completed 8 #9",
+            "build_started 8 #8",
+            "build_started 8 #9",
             "snapshot_committed 3 #2",
             "snapshot_committed 4 #3",
             "snapshot_committed 5 #4",
@@ -550,24 +572,12 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
             bad_param(29, "deep"),
         ),
         (
-            b"{\"id\": 25, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": []}}\n",
-            bad_param(25, "action_ids"),
+            b"{\"id\": 34, \"method\": \"build\", \"params\": {\"out\": \"assets/build\"}}\n",
+            bad_param(34, "out"),
         ),
         (
-            b"{\"id\": 26, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [2]}}\n",
-            bad_param(26, "action_ids"),
-        ),
-        (
-            b"{\"id\": 27, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 1, \"action_ids\": [1, 1]}}\n",
-            bad_param(27, "action_ids"),
-        ),
-        (
-            b"{\"id\": 28, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": \"1\", \"action_ids\": [1]}}\n",
-            bad_param(28, "plan_id"),
-        ),
-        (
-            b"{\"id\": 29, \"method\": \"check_divergence\", \"params\": {\"deep\": true}}\n",
-            bad_param(29, "deep"),
+            b"{\"id\": 35, \"method\": \"build\", \"params\": {\"out\": 1}}\n",
+            bad_param(35, "out"),
         ),
         // Refusals from the runtime, not the params: nothing is written either.
         (

@@ -20,6 +20,7 @@ use serde_json::{Map, Number, Value};
 use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
 use crate::lines::{self, EventLines, Line, LineSink, MAX_LINE_BYTES};
 use crate::output::Output;
+use crate::project::ProjectDir;
 use crate::serve::methods::Json;
 use crate::serve::params::Params;
 
@@ -38,7 +39,7 @@ pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         Arc::new(DiskWatcher::new(&project.assets)),
         ObserverConfig::default(),
     );
-    let ended = serve_lines(&runtime, &sink, &mut std::io::stdin().lock());
+    let ended = serve_lines(&runtime, &project, &sink, &mut std::io::stdin().lock());
     runtime.shutdown();
     match ended {
         Ok(()) => Ok(Outcome::Success),
@@ -50,6 +51,7 @@ pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 /// output is gone: nobody would read the answers.
 fn serve_lines(
     runtime: &Runtime,
+    project: &ProjectDir,
     sink: &LineSink,
     input: &mut dyn std::io::BufRead,
 ) -> std::io::Result<()> {
@@ -67,7 +69,7 @@ fn serve_lines(
                 ),
             )),
             Line::Complete => {
-                if answer(runtime, sink, &buffer) == Flow::Stop {
+                if answer(runtime, project, sink, &buffer) == Flow::Stop {
                     break;
                 }
             }
@@ -83,7 +85,7 @@ enum Flow {
 }
 
 /// Answers one line.
-fn answer(runtime: &Runtime, sink: &LineSink, line: &[u8]) -> Flow {
+fn answer(runtime: &Runtime, project: &ProjectDir, sink: &LineSink, line: &[u8]) -> Flow {
     // Blank lines (a keep-alive, a stray `\r\n`) carry no request and get no answer.
     if line.iter().all(u8::is_ascii_whitespace) {
         return Flow::Continue;
@@ -126,7 +128,7 @@ fn answer(runtime: &Runtime, sink: &LineSink, line: &[u8]) -> Flow {
             }
         };
     }
-    match methods::call(runtime, &request.method, params) {
+    match methods::call(runtime, project, &request.method, params) {
         Ok(result) => sink.line(&success(&request.id, &result)),
         Err(error) => sink.json(&failure(id, error)),
     }

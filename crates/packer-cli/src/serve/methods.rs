@@ -2,6 +2,10 @@
 //! in the shape every frontend shows (`packer_app::views`). Reads are answered from the
 //! current view; writes go through the runtime's writer lane, never around it.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use packer_app::build::BuildRequest;
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{self, DoctorView, GetView, ListView, StatusView, WriteView};
@@ -11,6 +15,8 @@ use packer_domain::snapshot::AssetQuery;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::commands::{Failure, build};
+use crate::project::ProjectDir;
 use crate::serve::params::{self, Params, invalid, typed};
 
 /// The methods that write, as a batch item may name them.
@@ -36,12 +42,18 @@ pub fn is_known(method: &str) -> bool {
                 | "check_divergence"
                 | "reconcile_plan"
                 | "reconcile_apply"
+                | "build"
                 | "shutdown"
         )
 }
 
-/// Answers one request for `method` (known, and not `shutdown`).
-pub fn call(runtime: &Runtime, method: &str, mut params: Params) -> Result<Json, AppError> {
+/// Answers one request for `method` (known, and not `shutdown`) on `project`.
+pub fn call(
+    runtime: &Runtime,
+    project: &ProjectDir,
+    method: &str,
+    mut params: Params,
+) -> Result<Json, AppError> {
     match method {
         "status" => {
             params.finish()?;
@@ -87,6 +99,20 @@ pub fn call(runtime: &Runtime, method: &str, mut params: Params) -> Result<Json,
                 command_id: outcome.command_id,
                 asset: None,
             })
+        }
+        "build" => {
+            let out: Option<String> = params.optional("out", typed)?;
+            params.finish()?;
+            // `out` is relative to the project root, as `build/` is by default.
+            let output =
+                build::output_folder(project, &project.root, out.as_deref().map(Path::new))
+                    .map_err(|failure| match failure {
+                        Failure::Usage(message) => invalid("out", message),
+                        Failure::App(error) => error,
+                        Failure::Other(error) => AppError::new(ErrorCode::Io, format!("{error:#}")),
+                    })?;
+            // Progress goes out as `build_progress` events.
+            result(runtime.build(&BuildRequest::new(Arc::new(output)), &|_| {})?)
         }
         "batch" => {
             let expected_generation = params.optional("expected_generation", typed)?;
