@@ -7,7 +7,9 @@
 mod build;
 mod build_cli;
 mod build_codecs;
+mod child;
 mod cli;
+mod cli_reconcile;
 mod cli_recovery;
 mod cli_write;
 mod concurrency;
@@ -26,4 +28,7 @@ mod reconcile_apply;
 mod reconcile_damage;
 mod registration;
 mod runtime;
+mod serve;
+mod serve_observed;
 mod snapshot;
+mod watch_cli;

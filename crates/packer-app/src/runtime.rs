@@ -93,6 +93,10 @@ pub struct WriteOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset: Option<AssetId>,
     pub changed: Vec<AssetId>,
+    /// The snapshot the commit published (`generation`). By the time the writer reads
+    /// the outcome, the observer may have published a later one; this is the write's.
+    #[serde(skip)]
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// A running project.
@@ -369,6 +373,8 @@ pub(crate) fn publish(shared: &Shared, view: View) {
     }
 }
 
+/// Publishes `write_rejected` and gives the error, whose detail names the command and
+/// the generation in force, so a client can match it with the event.
 fn reject(
     shared: &Shared,
     id: CommandId,
@@ -382,7 +388,7 @@ fn reject(
         reason,
         detail: error.message.clone(),
     });
-    error
+    error.with_detail(serde_json::json!({ "command_id": id, "generation": generation }))
 }
 
 fn write(
@@ -481,9 +487,9 @@ fn commit_planned(
             } else {
                 None
             };
-            let new_generation = publish_next(shared, generation, &recovered, derived)
-                .snapshot
-                .generation();
+            let snapshot =
+                Arc::clone(&publish_next(shared, generation, &recovered, derived).snapshot);
+            let new_generation = snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
                 command_id: id,
@@ -494,6 +500,7 @@ fn commit_planned(
                 command_id: id,
                 asset: plan.created,
                 changed: plan.changed.clone(),
+                snapshot,
             })
         }
         Err(CommitError::Conflict(detail)) => Err(reject(

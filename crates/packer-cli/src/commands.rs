@@ -5,6 +5,7 @@
 pub mod build;
 pub mod inspect;
 pub mod read;
+pub mod reconcile;
 pub mod write;
 
 use std::path::Path;
@@ -114,7 +115,7 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
 }
 
 /// Locates the project and opens its `assets/` on the real disk.
-fn open_workspace(
+pub(crate) fn open_workspace(
     out: &Output<'_>,
     explicit: Option<&Path>,
 ) -> Result<(ProjectDir, DiskWorkspace), Failure> {

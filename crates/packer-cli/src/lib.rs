@@ -7,9 +7,12 @@
 
 mod commands;
 mod events;
+mod lines;
 mod output;
 mod project;
 mod render;
+mod serve;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -17,6 +20,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use packer_domain::declaration::AssetKind;
 
+use crate::commands::reconcile::{self, Apply};
 use crate::commands::write::AddArgs;
 use crate::commands::{build, inspect, read, write};
 
@@ -111,6 +115,15 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Print the plan that resolves structural drift; apply actions of it.
+    Reconcile {
+        /// Apply these actions of the plan (their numbers as printed), in one commit.
+        #[arg(long, value_name = "ID", num_args = 1.., conflicts_with = "apply_all")]
+        apply: Vec<u32>,
+        /// Apply every action of the plan, in one commit.
+        #[arg(long)]
+        apply_all: bool,
+    },
     /// Pack every included asset into DIR/assets.pak, with DIR/assets.manifest.json.
     Build {
         /// The output folder, outside assets/. Default: build/ in the project.
@@ -121,6 +134,14 @@ enum Command {
     Inspect {
         #[arg(value_name = "PACK")]
         pack: PathBuf,
+    },
+    /// Run the runtime with its observer and print every event until Ctrl-C.
+    Watch,
+    /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
+    Serve {
+        /// Use stdin and stdout (the only transport).
+        #[arg(long, required = true)]
+        stdio: bool,
     },
 }
 
@@ -201,8 +222,18 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Reconcile { apply, apply_all } => {
+            let apply = match (apply.as_slice(), apply_all) {
+                (_, true) => Apply::All,
+                ([], false) => Apply::Nothing,
+                (ids, false) => Apply::Chosen(ids.to_vec()),
+            };
+            reconcile::reconcile(&out, project, &apply)
+        }
         Command::Build { out: dir } => build::build(&out, project, dir.as_deref()),
         Command::Inspect { pack } => inspect::inspect(&out, pack),
+        Command::Watch => watch::watch(&out, project),
+        Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),
