@@ -16,7 +16,7 @@ use packer_domain::observe::{self, DiskFacts, InputIndex, Touched};
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
+use packer_domain::snapshot::{ContentHash, DeclarationState, ProjectState, Snapshot};
 
 use crate::observer::{Observation, Scope};
 use crate::runtime::{Shared, View, publish};
@@ -33,13 +33,18 @@ pub(crate) struct LaneState {
 impl LaneState {
     /// Folds a commit's own writes into the facts, so that the watcher's hints about
     /// them find nothing new.
-    pub(crate) fn committed(&mut self, port: &dyn WorkspacePort, plan: &Plan, now_ns: i64) {
+    pub(crate) fn committed(&mut self, port: &dyn WorkspacePort, plan: &Plan) {
         let Some(facts) = self.facts.as_mut() else {
             return;
         };
         for change in &plan.changes {
             let result = match change {
-                FileChange::Write { path, .. } => facts.refresh_file(port, path, now_ns),
+                // The content is the one written: its hash is known, and it stands for
+                // the content until the stat data can be trusted (or a later write
+                // shows in it).
+                FileChange::Write { path, bytes, .. } => {
+                    facts.record_written(port, path, ContentHash::of(bytes))
+                }
                 FileChange::Delete { path, .. } => {
                     facts.replace_under(path, DiskFacts::default());
                     Ok(())
@@ -56,12 +61,6 @@ impl LaneState {
                 self.facts = None;
                 return;
             }
-        }
-        if facts
-            .refresh_file(port, &packer_domain::snapshot::registry_path(), now_ns)
-            .is_err()
-        {
-            self.facts = None;
         }
     }
 }
@@ -141,6 +140,10 @@ fn verify_and_refresh(
         // The disk cannot be verified: the load says what is wrong.
         None => vec![WsPath::root()],
     };
+    if changed.is_empty() {
+        // The usual answer to the hints about the lane's own commits.
+        return Vec::new();
+    }
     let LaneState { facts, inputs } = lane;
     let index = input_index(inputs, &view.snapshot);
     // A full scan looked at every link; a change at some paths may have changed what a

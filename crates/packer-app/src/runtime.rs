@@ -478,7 +478,7 @@ fn commit_planned(
     let generation = view.snapshot.generation();
     match commit::execute(port, plan, name) {
         Ok(recovered) => {
-            lane.committed(port, plan, shared.ports.clock.wall_clock_ns());
+            lane.committed(port, plan);
             // The commit knows what it wrote: with an observer to report hand edits, the
             // next generation is derived from this one, unless recovery changed the disk
             // besides or the plan needs a fresh look.

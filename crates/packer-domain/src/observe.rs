@@ -168,6 +168,26 @@ impl DiskFacts {
         }
     }
 
+    /// Records a file the runtime just wrote with content of hash `hash`: its stat data,
+    /// and the hash, which decides while the stat data is too fresh to trust.
+    pub fn record_written(
+        &mut self,
+        port: &dyn WorkspacePort,
+        path: &WsPath,
+        hash: ContentHash,
+    ) -> Result<(), PortError> {
+        let fact = port.stat(path)?.map(|fingerprint| Fact::File {
+            fingerprint,
+            hash: Some(hash),
+        });
+        let mut part = DiskFacts::default();
+        if let Some(fact) = fact {
+            part.files.insert(path.as_str().to_owned(), fact);
+        }
+        self.replace_under(path, part);
+        Ok(())
+    }
+
     /// Re-reads the facts of one file (after the runtime wrote it itself).
     pub fn refresh_file(
         &mut self,
