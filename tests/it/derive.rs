@@ -110,7 +110,9 @@ fn command(op: &Op) -> Command {
     }
 }
 
-fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
+/// The fixture in memfs, and a runtime observing it whose observer never acts on its
+/// own: only commits change what is published.
+fn observed() -> (MemFs, Runtime) {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     let runtime = Runtime::open_observed(
         Ports {
@@ -127,6 +129,11 @@ fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
         },
     );
     runtime.check_divergence();
+    (fs, runtime)
+}
+
+fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
+    let (fs, runtime) = observed();
     let chunks: Vec<Vec<Command>> = if batch_every > 1 {
         ops.chunks(batch_every)
             .map(|c| vec![Command::Batch(c.iter().map(command).collect())])
@@ -185,22 +192,7 @@ fn set_included_on_a_project_with_every_kind_of_declaration() {
 
 #[test]
 fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
-    let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(EventLog::new()),
-            clock: Arc::new(ManualClock::new()),
-        },
-        Arc::new(ScriptedWatcher::new()),
-        ObserverConfig {
-            periodic: None,
-            debounce: Duration::from_secs(3600),
-            max_delay: Duration::from_secs(3600),
-            ..ObserverConfig::default()
-        },
-    );
-    runtime.check_divergence();
+    let (fs, runtime) = observed();
     for (command, derived) in [
         (command(&Op::Include(1, false)), true),
         (command(&Op::Rename(2, 3)), true),
