@@ -15,3 +15,4 @@ mod processes;
 mod registration;
 mod runtime;
 mod snapshot;
+mod studio;

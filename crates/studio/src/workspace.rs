@@ -1,0 +1,279 @@
+//! The Assets Workspace: the Studio service behind the page. It answers with the
+//! runtime's own views (`packer_app::views`) and sends every action to the runtime as a
+//! command; it decides nothing about the packer's semantics. It also keeps the event
+//! journal — the recent packer events, fed by its own subscription to the container's
+//! bus — so a page that opens late still sees what happened.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use packer_app::error::{AppError, ErrorCode};
+use packer_app::runtime::{Runtime, View, WriteRequest};
+use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView};
+use packer_domain::command::Command;
+use packer_domain::declaration::AssetKind;
+use packer_domain::event::CommandId;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, ProjectState};
+
+use crate::bus::{EventBus, Subscription};
+use crate::container::BootedContainer;
+use crate::error::StudioError;
+use crate::packer::{PackerEvent, PackerHost};
+
+/// How many recent events the journal keeps.
+pub const JOURNAL_LENGTH: usize = 512;
+
+/// The largest image a thumbnail serves: anything bigger is not worth a page's memory.
+pub const THUMBNAIL_LIMIT: u64 = 16 << 20;
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The Assets Workspace service.
+///
+/// It can only be built from a booted container and a running packer host; with
+/// either missing there is nothing to pass:
+///
+/// ```compile_fail,E0061
+/// use studio::container::{Container, ContainerConfig};
+/// use studio::workspace::AssetsWorkspace;
+///
+/// let container = Container::new(ContainerConfig::default()).boot();
+/// let workspace = AssetsWorkspace::new(&container);
+/// ```
+#[derive(Debug)]
+pub struct AssetsWorkspace {
+    runtime: Arc<Runtime>,
+    bus: EventBus,
+    queue_capacity: usize,
+    journal: Arc<Mutex<Journal>>,
+    /// Dropped to stop the journal thread.
+    stop: Option<Sender<()>>,
+    journal_thread: Option<JoinHandle<()>>,
+}
+
+/// `status` and `check_divergence`, with why the project is `failed` when it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatusReport {
+    #[serde(flatten)]
+    pub status: StatusView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// A write's result, as the stdio protocol gives it: `{"generation", "command_id",
+/// "asset"?}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WriteResult {
+    pub generation: u64,
+    pub command_id: CommandId,
+    /// The asset the write concerned, as the new generation has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetView>,
+}
+
+/// The recent packer events, oldest first, and how many the journal itself missed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Journal {
+    pub events: VecDeque<PackerEvent>,
+    /// Events that never reached the journal because its queue was full.
+    pub missed: u64,
+}
+
+impl AssetsWorkspace {
+    /// Builds the service on `host`'s runtime and starts its journal on `container`'s
+    /// bus.
+    pub fn new(
+        container: &BootedContainer,
+        host: &PackerHost,
+    ) -> Result<AssetsWorkspace, StudioError> {
+        let bus = container.bus().clone();
+        let queue_capacity = container.config().queue_capacity;
+        let journal = Arc::new(Mutex::new(Journal::default()));
+        let subscription = host
+            .take_first_events()
+            .unwrap_or_else(|| bus.subscribe::<PackerEvent>("event journal", queue_capacity));
+        let (stop, stopped) = crossbeam_channel::bounded(0);
+        let thread_journal = Arc::clone(&journal);
+        let journal_thread = std::thread::Builder::new()
+            .name("studio-journal".to_owned())
+            .spawn(move || keep_journal(&thread_journal, &subscription, &stopped))
+            .map_err(StudioError::Thread)?;
+        Ok(AssetsWorkspace {
+            runtime: host.shared_runtime(),
+            bus,
+            queue_capacity,
+            journal,
+            stop: Some(stop),
+            journal_thread: Some(journal_thread),
+        })
+    }
+
+    /// A new subscription to the container's bus, sized as the container says.
+    pub fn subscribe<T: Clone + Send + 'static>(&self, name: &str) -> Subscription<T> {
+        self.bus.subscribe(name, self.queue_capacity)
+    }
+
+    /// The recent events after `seq` (all of them for 0), oldest first.
+    pub fn journal_after(&self, seq: u64) -> Vec<PackerEvent> {
+        lock(&self.journal)
+            .events
+            .iter()
+            .filter(|e| e.seq > seq)
+            .cloned()
+            .collect()
+    }
+
+    /// The whole journal.
+    pub fn journal(&self) -> Journal {
+        lock(&self.journal).clone()
+    }
+
+    pub fn status(&self) -> StatusReport {
+        status_report(&self.runtime.view())
+    }
+
+    pub fn list_assets(&self) -> ListView {
+        let view = self.runtime.view();
+        let mut list = ListView::of(&view.snapshot);
+        list.state = view.state;
+        list
+    }
+
+    pub fn get_asset(&self, query: &AssetQuery) -> Result<GetView, AppError> {
+        GetView::of(&self.runtime.snapshot(), query)
+    }
+
+    pub fn doctor(&self) -> DoctorView {
+        DoctorView::of(&self.runtime.snapshot())
+    }
+
+    /// `set_included`: the runtime's command, through its writer lane.
+    pub fn set_included(
+        &self,
+        asset: AssetQuery,
+        included: bool,
+        expected_generation: Option<u64>,
+    ) -> Result<WriteResult, AppError> {
+        let id = packer_app::views::find(&self.runtime.snapshot(), &asset)?
+            .entry
+            .asset_id;
+        let outcome = self.runtime.submit(WriteRequest {
+            command: Command::SetIncluded { asset, included },
+            expected_generation,
+        })?;
+        // The asset as the write left it; if another generation came since, the write's
+        // own picture of it is gone, and a later one would be mislabelled.
+        let after = self.runtime.snapshot();
+        let asset = after
+            .asset(id)
+            .filter(|_| after.generation() == outcome.generation)
+            .map(AssetView::of);
+        Ok(WriteResult {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset,
+        })
+    }
+
+    /// The bytes of a registered image asset's first input, read through the runtime's
+    /// confined workspace port: a thumbnail can show nothing that is not an input of an
+    /// image asset of this project.
+    pub fn thumbnail(&self, id: AssetId) -> Result<Vec<u8>, AppError> {
+        let snapshot = self.runtime.snapshot();
+        let record = snapshot.asset(id).ok_or_else(|| {
+            AppError::new(
+                ErrorCode::NotFound,
+                format!("no registered asset has id {id}"),
+            )
+        })?;
+        let declaration = record
+            .declaration
+            .declaration()
+            .filter(|d| d.kind == AssetKind::Image)
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NotFound,
+                    format!("asset {id} is not an image asset with a readable declaration"),
+                )
+            })?;
+        let input = declaration.inputs.first().ok_or_else(|| {
+            AppError::new(ErrorCode::NotFound, format!("asset {id} has no input"))
+        })?;
+        let path = record.entry.root.join(input);
+        let read = self
+            .runtime
+            .ports()
+            .workspace
+            .read(path.as_ws(), THUMBNAIL_LIMIT)?;
+        if !read.bytes.starts_with(PNG_SIGNATURE) {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                format!("{} is not a PNG file", path.as_ws().display_in_project()),
+            ));
+        }
+        Ok(read.bytes)
+    }
+
+    /// Stops the journal and lets go of the runtime.
+    pub fn shutdown(mut self) {
+        self.stop_journal();
+    }
+
+    fn stop_journal(&mut self) {
+        self.stop = None;
+        if let Some(thread) = self.journal_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for AssetsWorkspace {
+    fn drop(&mut self) {
+        self.stop_journal();
+    }
+}
+
+/// The status of `view`, with its state and condition (which may say more than the
+/// snapshot alone: `stale`, `reconciling`, a failed commit).
+fn status_report(view: &View) -> StatusReport {
+    let mut status = StatusView::of(&view.snapshot);
+    status.state = view.state;
+    StatusReport {
+        status,
+        condition: view
+            .condition
+            .clone()
+            .filter(|_| view.state == ProjectState::Failed),
+    }
+}
+
+fn keep_journal(
+    journal: &Mutex<Journal>,
+    subscription: &Subscription<PackerEvent>,
+    stopped: &Receiver<()>,
+) {
+    loop {
+        crossbeam_channel::select! {
+            recv(subscription.receiver()) -> event => {
+                let Ok(event) = event else { return };
+                let missed = subscription.take_missed();
+                let mut journal = lock(journal);
+                journal.missed += missed;
+                if journal.events.len() == JOURNAL_LENGTH {
+                    journal.events.pop_front();
+                }
+                journal.events.push_back(event);
+            }
+            recv(stopped) -> _ => return,
+        }
+    }
+}
+
+fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
+    // A push or pop cannot leave the ring half-changed, so a poisoned lock still guards
+    // a whole journal.
+    journal.lock().unwrap_or_else(PoisonError::into_inner)
+}
