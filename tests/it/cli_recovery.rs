@@ -165,7 +165,7 @@ fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
     assert_eq!(status.code, 1, "{status:?}");
     assert_eq!(
         status.json(),
-        json!({"generation": 1, "state": "failed", "drifts": []})
+        json!({"generation": 1, "state": "failed", "drifts": [], "condition": condition})
     );
     assert!(status.stderr.contains(&condition), "{status:?}");
     let list = project.run(&["list", "--json"]);

@@ -10,6 +10,7 @@ mod cli_write;
 mod concurrency;
 mod contract;
 mod model;
+mod observe;
 mod plan;
 mod processes;
 mod registration;

@@ -25,6 +25,12 @@ pub struct Args {
     /// Run only the write benchmarks.
     #[arg(long)]
     pub commit_only: bool,
+    /// Leave out the observer benchmarks.
+    #[arg(long, conflicts_with = "observe_only")]
+    pub skip_observe: bool,
+    /// Run only the observer benchmarks.
+    #[arg(long)]
+    pub observe_only: bool,
 }
 
 /// The seed of every benchmark workspace: fixed, so runs compare.
@@ -56,6 +62,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if args.commit_only {
         command.arg("--commit-only");
+    }
+    if args.skip_observe {
+        command.arg("--skip-observe");
+    }
+    if args.observe_only {
+        command.arg("--observe-only");
     }
     let status = command
         .status()

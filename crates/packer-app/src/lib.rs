@@ -5,6 +5,8 @@
 pub mod commit;
 pub mod error;
 pub mod init;
+pub mod observer;
 pub mod recovery;
+mod refresh;
 pub mod runtime;
 pub mod views;

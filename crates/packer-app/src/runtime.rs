@@ -9,14 +9,17 @@ use std::thread::JoinHandle;
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
 use packer_domain::command::{self, Command, Refusal};
+use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
-use packer_domain::ports::{ClockPort, EventPort, WorkspacePort};
+use packer_domain::ports::{ClockPort, EventPort, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot};
 
 use crate::commit::{self, CommitError};
 use crate::error::{AppError, ErrorCode};
+use crate::observer::{Observation, Observer, ObserverConfig, Scope};
 use crate::recovery::{self, RecoveryReport};
+use crate::refresh::{self, LaneState};
 
 /// The ports a host injects. The runtime creates no event system, clock or file access
 /// of its own.
@@ -33,8 +36,44 @@ pub struct View {
     pub snapshot: Arc<Snapshot>,
     pub state: ProjectState,
     /// Why the project is `failed` beyond what the snapshot says (an interrupted commit,
-    /// a refused recovery). Reads keep serving `snapshot`, flagged by this.
+    /// a refused recovery, a registry that stopped parsing). Reads keep serving
+    /// `snapshot`, the last good generation, flagged by this.
     pub condition: Option<String>,
+    /// Drift found on disk that `snapshot` does not hold: when a refresh finds the
+    /// registry unreadable, the last good generation stays and its error is here.
+    pub pending_drifts: Vec<Drift>,
+    /// What the refresh that made this generation took in on its own
+    /// (`declaration_changed`, `input_changed`, `registry_changed`).
+    pub refreshed: Vec<Drift>,
+    /// Set while the observer cannot watch the whole workspace and relies on periodic
+    /// verification: why.
+    pub degraded: Option<String>,
+}
+
+impl View {
+    /// A view of `snapshot` in the state it implies, with nothing else to say.
+    pub fn of(snapshot: Arc<Snapshot>) -> View {
+        let state = snapshot.state();
+        View {
+            snapshot,
+            state,
+            condition: None,
+            pending_drifts: Vec::new(),
+            refreshed: Vec::new(),
+            degraded: None,
+        }
+    }
+
+    /// Every drift the view knows of: what the disk holds beyond the snapshot first, then
+    /// the snapshot's own, then what its refresh took in.
+    pub fn drifts(&self) -> Vec<Drift> {
+        self.pending_drifts
+            .iter()
+            .chain(self.snapshot.drifts())
+            .chain(&self.refreshed)
+            .cloned()
+            .collect()
+    }
 }
 
 /// A write command as a frontend sends it.
@@ -62,49 +101,51 @@ pub struct Runtime {
     shared: Arc<Shared>,
     sender: Option<Sender<Message>>,
     lane: Option<JoinHandle<()>>,
+    observer: Option<Observer>,
 }
 
 #[derive(Debug)]
-struct Shared {
-    view: ArcSwap<View>,
-    ports: Ports,
+pub(crate) struct Shared {
+    pub(crate) view: ArcSwap<View>,
+    pub(crate) ports: Ports,
     next_command: AtomicU64,
 }
 
 #[derive(Debug)]
-enum Message {
+pub(crate) enum Message {
     Write {
         id: CommandId,
         request: WriteRequest,
         reply: Sender<Result<WriteOutcome, AppError>>,
     },
+    /// Verify the disk and refresh the snapshot from it.
+    Observe(Observation),
+    /// The observer can no longer watch everything (or can again, with `None`).
+    Degraded(Option<String>),
 }
 
 impl Runtime {
     /// Opens the project: recovers any interrupted commit, loads the first generation,
     /// emits `runtime_started` and starts the writer lane. Never fails: what cannot be
-    /// trusted makes the project `failed`, with reads still answered.
+    /// trusted makes the project `failed`, with reads still answered. Nothing watches the
+    /// disk; [`check_divergence`](Self::check_divergence) verifies it on demand.
     pub fn open(ports: Ports) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
         for report in reports {
             ports.events.publish(recovery_event(1, &report));
         }
-        let state = if condition.is_some() {
-            ProjectState::Failed
-        } else {
-            snapshot.state()
-        };
+        let mut view = View::of(snapshot);
+        if condition.is_some() {
+            view.state = ProjectState::Failed;
+            view.condition = condition;
+        }
         ports.events.publish(Event::RuntimeStarted {
             generation: 1,
-            state,
+            state: view.state,
         });
         let shared = Arc::new(Shared {
-            view: ArcSwap::from_pointee(View {
-                snapshot,
-                state,
-                condition,
-            }),
+            view: ArcSwap::from_pointee(view),
             ports,
             next_command: AtomicU64::new(1),
         });
@@ -118,7 +159,43 @@ impl Runtime {
             shared,
             sender: lane.as_ref().map(|_| sender),
             lane,
+            observer: None,
         }
+    }
+
+    /// [`open`](Self::open), then starts the observer: `watcher`'s hints make the lane
+    /// verify the disk and refresh the snapshot, and the whole workspace is verified on
+    /// start and periodically (SPEC §3.4).
+    pub fn open_observed(
+        ports: Ports,
+        watcher: Arc<dyn WatchPort>,
+        config: ObserverConfig,
+    ) -> Runtime {
+        let mut runtime = Runtime::open(ports);
+        if let Some(sender) = &runtime.sender {
+            runtime.observer = Observer::start(sender.clone(), watcher, config);
+        }
+        runtime
+    }
+
+    /// Verifies the whole workspace against the snapshot now (a fingerprint scan), lets
+    /// the lane refresh what changed, and gives the view after it.
+    pub fn check_divergence(&self) -> Arc<View> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let sent = self.sender.as_ref().is_some_and(|sender| {
+            sender
+                .send(Message::Observe(Observation {
+                    scope: Scope::Full,
+                    reply: Some(reply),
+                    requeue: None,
+                    settle: std::time::Duration::ZERO,
+                }))
+                .is_ok()
+        });
+        if sent && let Ok(view) = answer.recv() {
+            return view;
+        }
+        self.view()
     }
 
     /// The current generation and state. Lock-free: never waits for the writer.
@@ -176,6 +253,11 @@ impl Runtime {
     }
 
     fn stop(&mut self) {
+        // The observer holds a sender of its own: it stops first so that the lane's
+        // channel closes.
+        if let Some(observer) = self.observer.take() {
+            observer.stop();
+        }
         self.sender = None;
         if let Some(lane) = self.lane.take() {
             let _ = lane.join();
@@ -201,16 +283,12 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
             pending.join(", ")
         )
     });
-    let state = if condition.is_some() {
-        ProjectState::Failed
-    } else {
-        snapshot.state()
-    };
-    View {
-        snapshot,
-        state,
-        condition,
+    let mut view = View::of(snapshot);
+    if condition.is_some() {
+        view.state = ProjectState::Failed;
+        view.condition = condition;
     }
+    view
 }
 
 /// Transactions in `tx/` that reached their commit point.
@@ -255,18 +333,21 @@ fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
 }
 
 fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
+    let mut lane = LaneState::default();
     for message in receiver {
         match message {
             Message::Write { id, request, reply } => {
-                let outcome = write(shared, id, &request);
+                let outcome = write(shared, &mut lane, id, &request);
                 let _ = reply.send(outcome);
             }
+            Message::Observe(observation) => refresh::observe(shared, &mut lane, observation),
+            Message::Degraded(reason) => refresh::degraded(shared, reason),
         }
     }
 }
 
 /// Publishes a new view and says so when the state changed.
-fn publish(shared: &Shared, view: View) {
+pub(crate) fn publish(shared: &Shared, view: View) {
     let previous = shared.view.load();
     let (from, to) = (previous.state, view.state);
     let generation = view.snapshot.generation();
@@ -296,7 +377,12 @@ fn reject(
     error
 }
 
-fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<WriteOutcome, AppError> {
+fn write(
+    shared: &Shared,
+    lane: &mut LaneState,
+    id: CommandId,
+    request: &WriteRequest,
+) -> Result<WriteOutcome, AppError> {
     let port = shared.ports.workspace.as_ref();
     let mut view = shared.view.load_full();
     let generation = view.snapshot.generation();
@@ -339,6 +425,7 @@ fn write(shared: &Shared, id: CommandId, request: &WriteRequest) -> Result<Write
     let name = format!("{:020}-{}", shared.ports.clock.wall_clock_ns().max(0), id);
     match commit::execute(port, &plan, &name) {
         Ok(recovered) => {
+            lane.committed(port, &plan, shared.ports.clock.wall_clock_ns());
             let new_generation = reload(shared, generation, &recovered).snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
@@ -400,15 +487,9 @@ fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc
         shared.ports.workspace.as_ref(),
         generation + 1,
     ));
-    let state = snapshot.state();
-    publish(
-        shared,
-        View {
-            snapshot,
-            state,
-            condition: None,
-        },
-    );
+    let mut view = View::of(snapshot);
+    view.degraded = shared.view.load().degraded.clone();
+    publish(shared, view);
     shared.view.load_full()
 }
 
@@ -417,9 +498,9 @@ fn fail(shared: &Shared, view: &View, condition: String) {
     publish(
         shared,
         View {
-            snapshot: Arc::clone(&view.snapshot),
             state: ProjectState::Failed,
             condition: Some(condition),
+            ..view.clone()
         },
     );
 }

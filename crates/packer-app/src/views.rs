@@ -9,6 +9,7 @@ use packer_domain::snapshot::{AssetQuery, AssetRecord, AssetStatus, ProjectState
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
+use crate::runtime::View;
 
 /// One registered asset.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -48,6 +49,12 @@ pub struct StatusView {
     pub generation: u64,
     pub state: ProjectState,
     pub drifts: Vec<Drift>,
+    /// Why the project is `failed` beyond its drifts (an interrupted commit, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Present while the observer cannot watch the whole workspace: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<String>,
 }
 
 impl StatusView {
@@ -56,6 +63,20 @@ impl StatusView {
             generation: snapshot.generation(),
             state: snapshot.state(),
             drifts: snapshot.drifts().to_vec(),
+            condition: None,
+            degraded: None,
+        }
+    }
+
+    /// The status a runtime's view gives: its state, every drift it knows of, and what
+    /// the observer says of itself.
+    pub fn of_view(view: &View) -> StatusView {
+        StatusView {
+            generation: view.snapshot.generation(),
+            state: view.state,
+            drifts: view.drifts(),
+            condition: view.condition.clone(),
+            degraded: view.degraded.clone(),
         }
     }
 }

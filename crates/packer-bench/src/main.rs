@@ -3,6 +3,7 @@
 //! same run, prints a table and writes a JSON report.
 
 mod commit;
+mod observe;
 mod open;
 mod report;
 
@@ -32,6 +33,12 @@ struct Args {
     out: PathBuf,
     #[command(flatten)]
     commit: commit::Options,
+    /// Leave out the observer benchmarks (verification scan, watcher, refreshes).
+    #[arg(long)]
+    skip_observe: bool,
+    /// Run only the observer benchmarks.
+    #[arg(long, conflicts_with = "skip_observe")]
+    observe_only: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +52,13 @@ fn main() -> anyhow::Result<()> {
         let (label, dir) = spec
             .split_once('=')
             .with_context(|| format!("`{spec}` is not LABEL=DIR"))?;
+        let project = PathBuf::from(dir);
+        if !args.skip_observe && !args.commit.commit_only {
+            observe::run(&mut report, label, &project, args.iterations)?;
+        }
+        if args.observe_only {
+            continue;
+        }
         if !args.commit.commit_only {
             open::run(
                 &mut report,
@@ -58,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             writes.at_scale(&mut report, label, &PathBuf::from(dir))?;
         }
     }
-    if let Some(writes) = &writes {
+    if let Some(writes) = writes.as_ref().filter(|_| !args.observe_only) {
         writes.on_fresh_project(&mut report)?;
     }
     report.print();

@@ -107,6 +107,9 @@ pub fn status_report(view: &StatusView, condition: Option<&str>) -> String {
     if let Some(condition) = condition {
         let _ = writeln!(out, "failed: {condition}");
     }
+    if let Some(degraded) = &view.degraded {
+        let _ = writeln!(out, "observer degraded: {degraded}");
+    }
     if view.drifts.is_empty() {
         out.push_str("no drift: the registry and the disk agree\n");
         return out;

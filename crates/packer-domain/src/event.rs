@@ -88,6 +88,12 @@ pub enum Event {
         transaction: String,
         outcome: RecoveryOutcome,
     },
+    /// The observer cannot watch the whole workspace (the kernel's watch limit, say) and
+    /// relies on periodic verification for what it cannot watch.
+    ObserverDegraded {
+        generation: u64,
+        reason: String,
+    },
     ReconcileStarted {
         generation: u64,
         command_id: CommandId,
@@ -128,6 +134,7 @@ impl Event {
             Event::WriteRejected { .. } => "write_rejected",
             Event::CommitFailed { .. } => "commit_failed",
             Event::RecoveryPerformed { .. } => "recovery_performed",
+            Event::ObserverDegraded { .. } => "observer_degraded",
             Event::ReconcileStarted { .. } => "reconcile_started",
             Event::ReconcileCompleted { .. } => "reconcile_completed",
             Event::BuildStarted { .. } => "build_started",
@@ -147,6 +154,7 @@ impl Event {
             | Event::WriteRejected { generation, .. }
             | Event::CommitFailed { generation, .. }
             | Event::RecoveryPerformed { generation, .. }
+            | Event::ObserverDegraded { generation, .. }
             | Event::ReconcileStarted { generation, .. }
             | Event::ReconcileCompleted { generation, .. }
             | Event::BuildStarted { generation, .. }
@@ -170,7 +178,8 @@ impl Event {
             | Event::StateChanged { .. }
             | Event::SnapshotRefreshed { .. }
             | Event::DivergenceDetected { .. }
-            | Event::RecoveryPerformed { .. } => None,
+            | Event::RecoveryPerformed { .. }
+            | Event::ObserverDegraded { .. } => None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod drift;
 pub mod event;
 pub mod json;
 pub mod location;
+pub mod observe;
 pub mod path;
 pub mod ports;
 pub mod registry;

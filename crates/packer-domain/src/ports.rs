@@ -435,6 +435,7 @@ pub enum PortOp {
     RemoveFile,
     RemoveDir,
     Lock,
+    Watch,
 }
 
 impl fmt::Display for PortOp {
@@ -451,6 +452,7 @@ impl fmt::Display for PortOp {
             PortOp::RemoveFile => "remove file",
             PortOp::RemoveDir => "remove directory",
             PortOp::Lock => "lock",
+            PortOp::Watch => "watch",
         })
     }
 }
@@ -622,3 +624,39 @@ pub trait ClockPort: Send + Sync + fmt::Debug {
     /// deciding whether an mtime is too recent to trust).
     fn wall_clock_ns(&self) -> i64;
 }
+
+/// What a file watcher tells the observer. Hints are never facts: each one only says
+/// where to look, and the observer verifies against the disk before anything changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchHint {
+    /// Something at or below `path` may have changed: created, written, removed, renamed,
+    /// or had its metadata changed.
+    Changed(WsPath),
+    /// The watcher lost track of events (its queue overflowed, or it failed): the whole
+    /// workspace must be verified.
+    Rescan { reason: String },
+    /// Part of the workspace cannot be watched (the kernel's limit on watches, say); only
+    /// periodic verification covers it from now on.
+    Degraded { reason: String },
+}
+
+/// Receives the watcher's hints, possibly from a thread of the watcher's own. It must not
+/// block for long.
+pub type HintSink = std::sync::Arc<dyn Fn(WatchHint) + Send + Sync>;
+
+/// Watches the workspace for changes.
+///
+/// An implementation must report every change it sees below `assets/` (including inside
+/// `.prometeu`, which the observer filters itself) as a [`WatchHint::Changed`] naming the
+/// path, or when it cannot name it, the nearest directory above it. When it may have
+/// missed changes it says [`WatchHint::Rescan`]; when it cannot watch part of the tree
+/// at all it says [`WatchHint::Degraded`] and keeps watching the rest. It never writes.
+pub trait WatchPort: Send + Sync + fmt::Debug {
+    /// Starts watching, delivering hints to `sink` until the returned session is dropped.
+    /// Fails only when nothing at all can be watched; partial failure is a `Degraded`
+    /// hint.
+    fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError>;
+}
+
+/// A running watch; dropping it stops the watcher and joins whatever it started.
+pub trait WatchSession: Send + fmt::Debug {}

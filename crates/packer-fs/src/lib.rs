@@ -12,12 +12,14 @@ mod list;
 mod lock;
 mod read;
 mod scan;
+mod watch;
 mod workspace;
 mod write;
 
 pub use crate::clock::SystemClock;
 pub use crate::error::DiskError;
 pub use crate::lock::DiskLock;
+pub use crate::watch::DiskWatcher;
 pub use crate::workspace::DiskWorkspace;
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ mod memfs;
 mod person;
 mod port;
 mod tree;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -129,3 +130,4 @@ pub use crate::events::EventLog;
 pub use crate::faults::{Fault, FaultMode};
 pub use crate::fixture::FixtureError;
 pub use crate::memfs::MemFs;
+pub use crate::watch::ScriptedWatcher;

@@ -54,11 +54,9 @@ pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandRe
 
 pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     let (_, view) = open(out, explicit)?;
-    let mut status = StatusView::of(&view.snapshot);
-    status.state = view.state;
+    let status = StatusView::of_view(&view);
     if out.json {
         out.json(&status);
-        // The status shape has no room for the condition; people still get it.
         if let Some(condition) = &view.condition {
             out.error(&format!("error: the project is failed: {condition}"));
         }

@@ -1,0 +1,307 @@
+//! The observer: a thread that turns the watcher's hints into verification requests for
+//! the writer lane. It debounces bursts into one request, folds a storm of paths into
+//! one full verification, verifies the whole workspace on start and periodically, and
+//! falls back to frequent periodic verification when the watcher cannot watch
+//! everything. It reads nothing and writes nothing itself: the lane verifies, refreshes
+//! and publishes, in order with the writes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use packer_domain::path::WsPath;
+use packer_domain::ports::{HintSink, WatchHint, WatchPort};
+use packer_domain::snapshot::registry_path;
+
+use crate::runtime::{Message, View};
+
+/// How the observer paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObserverConfig {
+    /// Quiet time after the last hint before the disk is verified: a burst of writes is
+    /// verified once.
+    pub debounce: Duration,
+    /// The longest a continuing burst may postpone verification.
+    pub max_delay: Duration,
+    /// How long a file that does not parse and was written this recently is given to be
+    /// finished before it is reported invalid. Zero reports at once.
+    pub settle: Duration,
+    /// How often the whole workspace is verified while the watcher works; `None`: only on
+    /// start, on a rescan hint and on demand.
+    pub periodic: Option<Duration>,
+    /// How often it is verified while the watcher cannot watch everything.
+    pub degraded_periodic: Duration,
+    /// More changed paths than this in one burst are verified by one full scan.
+    pub max_paths: usize,
+}
+
+impl Default for ObserverConfig {
+    fn default() -> ObserverConfig {
+        ObserverConfig {
+            debounce: Duration::from_millis(50),
+            max_delay: Duration::from_secs(2),
+            settle: Duration::from_millis(500),
+            periodic: Some(Duration::from_secs(60)),
+            degraded_periodic: Duration::from_secs(5),
+            max_paths: 512,
+        }
+    }
+}
+
+/// What the lane is asked to verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The whole workspace.
+    Full,
+    /// These paths and what lies below them.
+    Paths(Vec<WsPath>),
+}
+
+/// A request to the lane to verify the disk and refresh from it.
+#[derive(Debug)]
+pub(crate) struct Observation {
+    pub(crate) scope: Scope,
+    /// Gets the view once the lane is done (`check_divergence`).
+    pub(crate) reply: Option<Sender<Arc<View>>>,
+    /// Gets back the paths whose files were not finished, to be verified again later.
+    pub(crate) requeue: Option<Sender<Vec<WsPath>>>,
+    /// How long an unfinished file is waited for (with `requeue`).
+    pub(crate) settle: Duration,
+}
+
+/// The running observer thread.
+#[derive(Debug)]
+pub(crate) struct Observer {
+    stop: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Observer {
+    /// Starts the observer thread, which starts watching and then verifies the whole
+    /// workspace: whatever changed before the watch began is found by that. `None` when
+    /// the thread cannot start; the runtime then works as one opened without an observer.
+    pub(crate) fn start(
+        lane: Sender<Message>,
+        watcher: Arc<dyn WatchPort>,
+        config: ObserverConfig,
+    ) -> Option<Observer> {
+        let (stop, stopped) = crossbeam_channel::bounded(1);
+        let thread = std::thread::Builder::new()
+            .name("packer-observer".to_owned())
+            .spawn(move || {
+                // Watching a large tree takes a while; reads are served meanwhile.
+                let (hint_sender, hints) = crossbeam_channel::unbounded::<WatchHint>();
+                let sink: HintSink = Arc::new(move |hint| {
+                    let _ = hint_sender.send(hint);
+                });
+                let session = match watcher.watch(sink) {
+                    Ok(session) => Some(session),
+                    Err(error) => {
+                        let _ = lane.send(Message::Degraded(Some(format!(
+                            "the workspace cannot be watched ({error}); it is verified every {} s instead",
+                            config.degraded_periodic.as_secs_f64()
+                        ))));
+                        None
+                    }
+                };
+                run(&lane, session.is_none(), &hints, &stopped, config);
+                drop(session);
+            })
+            .ok()?;
+        Some(Observer { stop, thread })
+    }
+
+    /// Stops the watcher and joins the thread.
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// Hints gathered since the last verification.
+#[derive(Debug, Default)]
+struct Pending {
+    paths: BTreeSet<WsPath>,
+    full: bool,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    /// Not before this (a file given time to be finished).
+    not_before: Option<Instant>,
+}
+
+impl Pending {
+    fn add(&mut self, path: WsPath, now: Instant, config: &ObserverConfig) {
+        if self.full {
+            self.touch(now);
+            return;
+        }
+        self.paths.insert(path);
+        if self.paths.len() > config.max_paths {
+            self.paths.clear();
+            self.full = true;
+        }
+        self.touch(now);
+    }
+
+    fn touch(&mut self, now: Instant) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.full && self.paths.is_empty()
+    }
+
+    /// When the gathered hints are due, if any are.
+    fn due(&self, config: &ObserverConfig) -> Option<Instant> {
+        if self.is_empty() {
+            return None;
+        }
+        let quiet = self.last? + config.debounce;
+        let capped = self.first? + config.max_delay;
+        let due = quiet.min(capped);
+        Some(self.not_before.map_or(due, |n| due.max(n)))
+    }
+
+    fn take(&mut self) -> Scope {
+        let scope = if self.full {
+            Scope::Full
+        } else {
+            Scope::Paths(minimal(std::mem::take(&mut self.paths)))
+        };
+        *self = Pending::default();
+        scope
+    }
+}
+
+fn run(
+    lane: &Sender<Message>,
+    mut degraded: bool,
+    hints: &Receiver<WatchHint>,
+    stopped: &Receiver<()>,
+    config: ObserverConfig,
+) {
+    let (requeue_sender, requeued) = crossbeam_channel::unbounded::<Vec<WsPath>>();
+    // The first verification: what changed between the load and the start of watching.
+    let mut pending = Pending {
+        full: true,
+        ..Pending::default()
+    };
+    pending.touch(Instant::now());
+    let mut next_periodic = next_scan(degraded, &config);
+    let mut hints = hints.clone();
+    loop {
+        let now = Instant::now();
+        let wake = [pending.due(&config), next_periodic]
+            .into_iter()
+            .flatten()
+            .min();
+        let timeout = wake.map_or(Duration::from_secs(3600), |w| {
+            w.saturating_duration_since(now)
+        });
+        crossbeam_channel::select! {
+            recv(stopped) -> _ => break,
+            recv(hints) -> hint => {
+                if let Ok(hint) = hint {
+                    if let Some(reason) = take(hint, &mut pending, &config)
+                        && !degraded
+                    {
+                        degraded = true;
+                        next_periodic = next_scan(true, &config);
+                        let _ = lane.send(Message::Degraded(Some(reason)));
+                    }
+                } else {
+                    // The watcher is gone; periodic verification goes on.
+                    hints = crossbeam_channel::never();
+                }
+            },
+            recv(requeued) -> paths => {
+                if let Ok(paths) = paths {
+                    let now = Instant::now();
+                    for path in paths {
+                        pending.add(path, now, &config);
+                    }
+                    pending.not_before = Some(now + config.settle);
+                }
+            },
+            default(timeout) => {}
+        }
+        let now = Instant::now();
+        if pending.due(&config).is_some_and(|due| due <= now) {
+            let scope = pending.take();
+            if scope == Scope::Full {
+                next_periodic = next_scan(degraded, &config);
+            }
+            let observation = Observation {
+                scope,
+                reply: None,
+                requeue: Some(requeue_sender.clone()),
+                settle: config.settle,
+            };
+            if lane.send(Message::Observe(observation)).is_err() {
+                break;
+            }
+        } else if next_periodic.is_some_and(|at| at <= now) {
+            pending.full = true;
+            pending.touch(now);
+            pending.last = Some(now - config.debounce);
+            next_periodic = next_scan(degraded, &config);
+        }
+    }
+}
+
+/// Adds a hint to what is pending; gives the reason when it says the watcher cannot
+/// watch everything.
+fn take(hint: WatchHint, pending: &mut Pending, config: &ObserverConfig) -> Option<String> {
+    let now = Instant::now();
+    match hint {
+        WatchHint::Changed(path) => {
+            if matters(&path) {
+                pending.add(path, now, config);
+            }
+            None
+        }
+        WatchHint::Rescan { .. } => {
+            pending.full = true;
+            pending.paths.clear();
+            pending.touch(now);
+            None
+        }
+        WatchHint::Degraded { reason } => {
+            pending.full = true;
+            pending.paths.clear();
+            pending.touch(now);
+            Some(reason)
+        }
+    }
+}
+
+fn next_scan(degraded: bool, config: &ObserverConfig) -> Option<Instant> {
+    let every = if degraded {
+        Some(config.degraded_periodic)
+    } else {
+        config.periodic
+    };
+    every.map(|every| Instant::now() + every)
+}
+
+/// Whether a hint can concern the snapshot: inside `.prometeu` only `index.json` does
+/// (the lane's own transactions, the lock and the cache live there).
+fn matters(path: &WsPath) -> bool {
+    !path.is_internal() || *path == registry_path() || registry_path().starts_with(path)
+}
+
+/// The paths without those that lie below another of them.
+fn minimal(paths: BTreeSet<WsPath>) -> Vec<WsPath> {
+    let mut out: Vec<WsPath> = Vec::new();
+    // Sorted, a path comes right after its ancestors' other descendants; compare with
+    // every kept one to be exact whatever the names.
+    for path in paths {
+        if !out.iter().any(|kept| path.starts_with(kept)) {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -1,0 +1,445 @@
+//! The lane's side of observation: verify what the observer points at against the facts
+//! of the last verification, and when something that matters changed, mark the project
+//! `stale`, load the next generation and publish it with what changed. A refresh writes
+//! nothing; structural drift waits for a reconcile.
+//!
+//! Running on the lane keeps refreshes in order with commits: a commit's own writes are
+//! folded into the facts as it makes them, so they are never taken for hand edits.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use packer_domain::command::{FileChange, Plan};
+use packer_domain::drift::Drift;
+use packer_domain::event::Event;
+use packer_domain::observe::{self, DiskFacts, InputIndex, Touched};
+use packer_domain::path::{AssetPath, WsPath};
+use packer_domain::ports::WorkspacePort;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
+
+use crate::observer::{Observation, Scope};
+use crate::runtime::{Shared, View, publish};
+
+/// What the lane remembers between observations.
+#[derive(Debug, Default)]
+pub(crate) struct LaneState {
+    /// The facts of the last verification, kept current with the lane's own commits.
+    facts: Option<DiskFacts>,
+    /// The input index of one generation, reused while it is current.
+    inputs: Option<(u64, InputIndex)>,
+}
+
+impl LaneState {
+    /// Folds a commit's own writes into the facts, so that the watcher's hints about
+    /// them find nothing new.
+    pub(crate) fn committed(&mut self, port: &dyn WorkspacePort, plan: &Plan, now_ns: i64) {
+        let Some(facts) = self.facts.as_mut() else {
+            return;
+        };
+        for change in &plan.changes {
+            let result = match change {
+                FileChange::Write { path, .. } => facts.refresh_file(port, path, now_ns),
+                FileChange::Delete { path, .. } => {
+                    facts.replace_under(path, DiskFacts::default());
+                    Ok(())
+                }
+                FileChange::RenameDir { from, to } => {
+                    facts.rename_under(from, to);
+                    Ok(())
+                }
+                FileChange::Verify { .. } => Ok(()),
+            };
+            if result.is_err() {
+                // Facts that cannot be refreshed are dropped: the next verification is
+                // then a full one, compared with the snapshot itself.
+                self.facts = None;
+                return;
+            }
+        }
+        if facts
+            .refresh_file(port, &packer_domain::snapshot::registry_path(), now_ns)
+            .is_err()
+        {
+            self.facts = None;
+        }
+    }
+
+    fn index(&mut self, snapshot: &Snapshot) -> &InputIndex {
+        let generation = snapshot.generation();
+        if self.inputs.as_ref().is_none_or(|(g, _)| *g != generation) {
+            self.inputs = Some((generation, InputIndex::of(snapshot)));
+        }
+        match &self.inputs {
+            Some((_, index)) => index,
+            // Set just above.
+            None => unreachable!("the input index was just built"),
+        }
+    }
+}
+
+/// Verifies, refreshes if needed, and answers whoever asked.
+pub(crate) fn observe(shared: &Shared, lane: &mut LaneState, observation: Observation) {
+    let Observation {
+        scope,
+        reply,
+        requeue,
+        settle,
+    } = observation;
+    let deferred = verify_and_refresh(shared, lane, &scope, requeue.is_some().then_some(settle));
+    if let (Some(requeue), false) = (requeue, deferred.is_empty()) {
+        let _ = requeue.send(deferred);
+    }
+    if let Some(reply) = reply {
+        let _ = reply.send(shared.view.load_full());
+    }
+}
+
+/// Records whether the observer watches everything, and says so when that changes.
+pub(crate) fn degraded(shared: &Shared, reason: Option<String>) {
+    let view = shared.view.load_full();
+    if view.degraded == reason {
+        return;
+    }
+    publish(
+        shared,
+        View {
+            degraded: reason.clone(),
+            ..View::clone(&view)
+        },
+    );
+    // Said once the view holds it, so that a reader woken by the event sees it.
+    if let Some(reason) = reason {
+        shared.ports.events.publish(Event::ObserverDegraded {
+            generation: view.snapshot.generation(),
+            reason,
+        });
+    }
+}
+
+/// Gives the paths to verify again later (files not finished yet); empty when done.
+fn verify_and_refresh(
+    shared: &Shared,
+    lane: &mut LaneState,
+    scope: &Scope,
+    settle: Option<std::time::Duration>,
+) -> Vec<WsPath> {
+    let port = shared.ports.workspace.as_ref();
+    let view = shared.view.load_full();
+    // A commit interrupted after its commit point is the truth until recovery runs; the
+    // disk is not what any snapshot describes until then.
+    if view.condition.is_some() && view.pending_drifts.is_empty() {
+        return Vec::new();
+    }
+    let now = shared.ports.clock.wall_clock_ns();
+    let changed = match changed_paths(port, lane, &view.snapshot, scope, now) {
+        Some(changed) => changed,
+        // The disk cannot be verified: the load says what is wrong.
+        None => vec![WsPath::root()],
+    };
+    let index = lane.index(&view.snapshot);
+    let mut relevant: Vec<(WsPath, Option<Touched>)> = changed
+        .into_iter()
+        .filter_map(|path| {
+            if path.is_root() {
+                return Some((path, None));
+            }
+            index.touched(&path).map(|t| (path, Some(t)))
+        })
+        .collect();
+    if relevant.is_empty() {
+        return Vec::new();
+    }
+    let settle_ns = settle.map_or(0, |s| i64::try_from(s.as_nanos()).unwrap_or(i64::MAX));
+    if settle_ns > 0 {
+        let unfinished = unfinished(port, &relevant, now, settle_ns);
+        if !unfinished.is_empty() {
+            // Forget them, so that the next look sees them as changed again.
+            if let Some(facts) = lane.facts.as_mut() {
+                for path in &unfinished {
+                    facts.replace_under(path, DiskFacts::default());
+                }
+            }
+            relevant.retain(|(path, _)| !unfinished.contains(path));
+            if relevant.is_empty() {
+                mark_stale(shared, &view);
+                return unfinished;
+            }
+        }
+    }
+    mark_stale(shared, &view);
+    refresh(shared, &view, &relevant);
+    Vec::new()
+}
+
+/// The paths whose facts changed within `scope`; `None` when the disk cannot be read.
+fn changed_paths(
+    port: &dyn WorkspacePort,
+    lane: &mut LaneState,
+    snapshot: &Snapshot,
+    scope: &Scope,
+    now: i64,
+) -> Option<Vec<WsPath>> {
+    match (scope, lane.facts.as_mut()) {
+        (Scope::Paths(paths), Some(facts)) => {
+            let mut changed = Vec::new();
+            for path in paths {
+                let part = DiskFacts::scan_under(port, path, now, Some(facts)).ok()?;
+                changed.extend(facts.replace_under(path, part));
+            }
+            Some(changed)
+        }
+        _ => {
+            let scanned = DiskFacts::scan(port, now, lane.facts.as_ref());
+            let new = match scanned {
+                Ok(new) => new,
+                Err(_) => {
+                    lane.facts = None;
+                    return None;
+                }
+            };
+            let changed = match &lane.facts {
+                Some(old) => old.diff(&new),
+                None => observe::contradictions(snapshot, &new),
+            };
+            lane.facts = Some(new);
+            Some(changed)
+        }
+    }
+}
+
+/// Changed `asset.json` or `index.json` files that do not parse and were written within
+/// the settle time: most likely still being written.
+fn unfinished(
+    port: &dyn WorkspacePort,
+    relevant: &[(WsPath, Option<Touched>)],
+    now: i64,
+    settle: i64,
+) -> Vec<WsPath> {
+    relevant
+        .iter()
+        .filter(|(_, touched)| matches!(touched, Some(Touched::Declaration | Touched::Registry)))
+        .filter_map(|(path, _)| {
+            let read = port.read(path, observe::read_limit(path)).ok()?;
+            let fresh = now.saturating_sub(read.fingerprint.mtime_ns) < settle;
+            let parses = packer_domain::json::parse(&read.bytes).is_ok();
+            (fresh && !parses).then(|| path.clone())
+        })
+        .collect()
+}
+
+fn mark_stale(shared: &Shared, view: &Arc<View>) {
+    if view.state != ProjectState::Stale {
+        publish(
+            shared,
+            View {
+                state: ProjectState::Stale,
+                ..View::clone(view)
+            },
+        );
+    }
+}
+
+/// Loads the next generation and publishes it with what changed, or restores the view
+/// when nothing did.
+fn refresh(shared: &Shared, before: &View, relevant: &[(WsPath, Option<Touched>)]) {
+    let port = shared.ports.workspace.as_ref();
+    let old = &before.snapshot;
+    let new = Snapshot::load(port, old.generation() + 1);
+    if new.registry().is_none() {
+        // Reads keep the last good generation, flagged; the error is in the drifts.
+        let error = new
+            .drifts()
+            .first()
+            .map_or_else(|| "the registry cannot be read".to_owned(), describe);
+        publish(
+            shared,
+            View {
+                state: ProjectState::Failed,
+                condition: Some(error),
+                pending_drifts: new.drifts().to_vec(),
+                refreshed: Vec::new(),
+                ..before.clone()
+            },
+        );
+        return;
+    }
+    let inputs: Vec<(AssetId, AssetPath)> = relevant
+        .iter()
+        .filter_map(|(path, touched)| match touched {
+            Some(Touched::Input(id)) => AssetPath::from_ws(path.clone())
+                .ok()
+                .filter(|_| still_present(&new, *id, path))
+                .map(|p| (*id, p)),
+            _ => None,
+        })
+        .collect();
+    let refreshed = refreshed_drifts(old, &new, &inputs);
+    let changed = changed_assets(old, &new, &inputs);
+    // A view failed by an unreadable registry always moves on to the new generation.
+    let recovered = !before.pending_drifts.is_empty();
+    if !recovered && changed.is_empty() && refreshed.is_empty() && same_picture(old, &new) {
+        publish(
+            shared,
+            View {
+                state: if before.condition.is_some() {
+                    ProjectState::Failed
+                } else {
+                    before.snapshot.state()
+                },
+                ..before.clone()
+            },
+        );
+        return;
+    }
+    let generation = new.generation();
+    let structural: Vec<Drift> = new
+        .drifts()
+        .iter()
+        .filter(|d| d.is_structural())
+        .cloned()
+        .collect();
+    let structural_before: Vec<&Drift> =
+        old.drifts().iter().filter(|d| d.is_structural()).collect();
+    let diverged_anew =
+        !structural.is_empty() && structural.iter().ne(structural_before.iter().copied());
+    let mut view = View::of(Arc::new(new));
+    view.refreshed = refreshed;
+    view.degraded = before.degraded.clone();
+    publish(shared, view);
+    let paths: Vec<WsPath> = relevant
+        .iter()
+        .map(|(p, _)| p.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    shared.ports.events.publish(Event::SnapshotRefreshed {
+        generation,
+        paths,
+        changed,
+    });
+    if diverged_anew {
+        shared.ports.events.publish(Event::DivergenceDetected {
+            generation,
+            drifts: structural,
+        });
+    }
+}
+
+fn describe(drift: &Drift) -> String {
+    match drift {
+        Drift::RegistryInvalid { error } => format!(
+            "{}:{}:{}: {}",
+            error.file, error.line, error.column, error.message
+        ),
+        other => other.kind_name().to_owned(),
+    }
+}
+
+fn still_present(snapshot: &Snapshot, id: AssetId, path: &WsPath) -> bool {
+    let Some(asset) = snapshot.asset(id) else {
+        return false;
+    };
+    let DeclarationState::Valid(valid) = &asset.declaration else {
+        return false;
+    };
+    valid
+        .declaration
+        .inputs
+        .iter()
+        .zip(&valid.inputs)
+        .any(|(input, state)| {
+            asset.entry.root.join(input).as_ws() == path
+                && *state == packer_domain::snapshot::InputState::Present
+        })
+}
+
+/// The automatic drift a refresh takes in: edited declarations that are valid, an edited
+/// registry that is valid, changed inputs.
+fn refreshed_drifts(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPath)]) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let hash = |s: &Snapshot| match s.registry_state() {
+        packer_domain::snapshot::RegistryState::Valid { stamp, .. } => Some(stamp.hash),
+        packer_domain::snapshot::RegistryState::Invalid { stamp, .. } => stamp.map(|s| s.hash),
+    };
+    if hash(old) != hash(new) {
+        out.push(Drift::RegistryChanged);
+    }
+    for asset in new.assets() {
+        let DeclarationState::Valid(valid) = &asset.declaration else {
+            continue;
+        };
+        let before = old
+            .asset(asset.entry.asset_id)
+            .and_then(|a| a.declaration.stamp())
+            .map(|s| s.hash);
+        if before.is_some_and(|h| h != valid.stamp.hash) {
+            out.push(Drift::DeclarationChanged {
+                asset_id: asset.entry.asset_id,
+            });
+        }
+    }
+    for (asset_id, path) in inputs {
+        out.push(Drift::InputChanged {
+            asset_id: *asset_id,
+            path: path.clone(),
+        });
+    }
+    out
+}
+
+/// Assets whose entry, declaration, status or inputs differ between the generations.
+fn changed_assets(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPath)]) -> Vec<AssetId> {
+    let mut ids = BTreeSet::new();
+    for asset in new.assets() {
+        match old.asset(asset.entry.asset_id) {
+            Some(before)
+                if before.entry == asset.entry
+                    && before.status == asset.status
+                    && same_declaration(&before.declaration, &asset.declaration) => {}
+            _ => {
+                ids.insert(asset.entry.asset_id);
+            }
+        }
+    }
+    for asset in old.assets() {
+        if new.asset(asset.entry.asset_id).is_none() {
+            ids.insert(asset.entry.asset_id);
+        }
+    }
+    ids.extend(inputs.iter().map(|(id, _)| *id));
+    ids.into_iter().collect()
+}
+
+/// Whether two loads of a declaration say the same, whatever the stat data: a file
+/// touched without a change is no change.
+fn same_declaration(a: &DeclarationState, b: &DeclarationState) -> bool {
+    match (a, b) {
+        (DeclarationState::Valid(x), DeclarationState::Valid(y)) => {
+            x.stamp.hash == y.stamp.hash && x.declaration == y.declaration && x.inputs == y.inputs
+        }
+        (DeclarationState::Invalid(x), DeclarationState::Invalid(y)) => {
+            x.errors == y.errors && x.stamp.map(|s| s.hash) == y.stamp.map(|s| s.hash)
+        }
+        (DeclarationState::Missing, DeclarationState::Missing) => true,
+        _ => false,
+    }
+}
+
+/// Whether two snapshots say the same, generation and stat data aside.
+fn same_picture(old: &Snapshot, new: &Snapshot) -> bool {
+    old.registry() == new.registry()
+        && old.drifts() == new.drifts()
+        && old.assets().len() == new.assets().len()
+        && old.assets().iter().zip(new.assets()).all(|(a, b)| {
+            a.entry == b.entry
+                && a.status == b.status
+                && same_declaration(&a.declaration, &b.declaration)
+        })
+        && old.unregistered().len() == new.unregistered().len()
+        && old
+            .unregistered()
+            .iter()
+            .zip(new.unregistered())
+            .all(|(a, b)| a.root == b.root && same_declaration(&a.declaration, &b.declaration))
+}

@@ -1,0 +1,401 @@
+//! The observer's costs on a real workspace: the full verification scan against
+//! `git status` on the same tree, the watcher's setup against adding one inotify watch
+//! per directory by hand, the latency from a hand edit to `snapshot_refreshed`, and the
+//! cost of a refresh after editing 1, 100 and 10k declarations.
+//!
+//! Edits are made to the shared benchmark workspace and undone byte for byte before
+//! this returns, so that the other benchmarks see it as generated.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use crossbeam_channel::{Receiver, Sender};
+use packer_app::observer::ObserverConfig;
+use packer_app::runtime::{Ports, Runtime};
+use packer_domain::event::Event;
+use packer_domain::observe::DiskFacts;
+use packer_domain::ports::{ClockPort, EventPort, HintSink, WatchPort};
+use packer_domain::registry::Registry;
+use packer_fs::{DiskWatcher, DiskWorkspace, SystemClock};
+
+use crate::report::{Measurement, Report, median, ms};
+
+/// The goal: a full verification scan costs at most half of `git status`.
+const SCAN_GOAL: f64 = 0.5;
+/// The goal: setting up the watcher costs at most 1.5× adding the watches by hand.
+const WATCH_GOAL: f64 = 1.5;
+
+pub fn run(
+    report: &mut Report,
+    label: &str,
+    project: &Path,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let assets = project.join("assets");
+    let port = DiskWorkspace::open(&assets)
+        .with_context(|| format!("cannot open the workspace {}", assets.display()))?;
+    let clock = SystemClock::new();
+    scan_vs_git(report, label, project, &port, &clock, iterations)?;
+    watcher_setup(report, label, &assets, iterations)?;
+    let declarations = declarations(&assets)?;
+    let edits = Edits::new(declarations);
+    let result = refreshes(report, label, &assets, &edits, iterations);
+    edits.restore()?;
+    result
+}
+
+fn scan_vs_git(
+    report: &mut Report,
+    label: &str,
+    project: &Path,
+    port: &DiskWorkspace,
+    clock: &SystemClock,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    ensure_git(project)?;
+    // Warm both: the page cache, git's index and its untracked cache.
+    for _ in 0..2 {
+        git_status(project)?;
+    }
+    let mut previous = DiskFacts::scan(port, clock.wall_clock_ns(), None)?;
+    let mut ours = Vec::with_capacity(iterations);
+    let mut git = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let facts = DiskFacts::scan(port, clock.wall_clock_ns(), Some(&previous))?;
+        ours.push(ms(t.elapsed()));
+        anyhow::ensure!(
+            previous.diff(&facts).is_empty(),
+            "the workspace changed under the benchmark"
+        );
+        previous = facts;
+        let t = Instant::now();
+        git_status(project)?;
+        git.push(ms(t.elapsed()));
+    }
+    push_ratio(
+        report,
+        format!("verification scan, {label} ({} files)", previous.len()),
+        ours,
+        git,
+        SCAN_GOAL,
+        "  floor: git status (untracked cache on)",
+        label,
+    );
+    Ok(())
+}
+
+fn watcher_setup(
+    report: &mut Report,
+    label: &str,
+    assets: &Path,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let count = directories(assets)?.len();
+    let mut ours = Vec::with_capacity(iterations);
+    let mut raw = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let watcher = DiskWatcher::new(assets);
+        let sink: HintSink = Arc::new(|_| {});
+        let t = Instant::now();
+        let session = watcher.watch(sink)?;
+        ours.push(ms(t.elapsed()));
+        drop(session);
+        // The floor finds the directories too: a watcher must.
+        let t = Instant::now();
+        let inotify = raw_watches(&directories(assets)?)?;
+        raw.push(ms(t.elapsed()));
+        drop(inotify);
+    }
+    push_ratio(
+        report,
+        format!("watcher setup, {label} ({count} directories)"),
+        ours,
+        raw,
+        WATCH_GOAL,
+        "  floor: walk + inotify_add_watch per directory",
+        label,
+    );
+    Ok(())
+}
+
+/// Hand edit → `snapshot_refreshed`, and refreshes after many edits.
+fn refreshes(
+    report: &mut Report,
+    label: &str,
+    assets: &Path,
+    edits: &Edits,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let (events, received) = ChannelEvents::new();
+    let config = ObserverConfig {
+        debounce: Duration::from_millis(5),
+        periodic: None,
+        ..ObserverConfig::default()
+    };
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(DiskWorkspace::open(assets)?),
+            events: Arc::new(events),
+            clock: Arc::new(SystemClock::new()),
+        },
+        Arc::new(DiskWatcher::new(assets)),
+        config,
+    );
+    // The start verification, then nothing pending.
+    runtime.check_divergence();
+    let mut latencies = Vec::new();
+    let rounds = (iterations * 4).max(8);
+    for round in 0..rounds {
+        while received.try_recv().is_ok() {}
+        let t = Instant::now();
+        edits.edit(round % edits.len().max(1), round)?;
+        wait_refresh(&received)?;
+        latencies.push(ms(t.elapsed()));
+    }
+    let mut sorted = latencies.clone();
+    let p50 = median(&mut sorted);
+    let p99 = percentile(&latencies, 0.99);
+    report.push(info(
+        format!("hand edit → snapshot_refreshed p50, {label} (debounce 5 ms)"),
+        p50,
+        latencies.clone(),
+    ));
+    report.push(info(
+        format!("hand edit → snapshot_refreshed p99, {label}"),
+        p99,
+        Vec::new(),
+    ));
+    for count in [1usize, 100, 10_000] {
+        if count > edits.len() {
+            continue;
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            for file in 0..count {
+                edits.edit(file, rounds + i)?;
+            }
+            let t = Instant::now();
+            let view = runtime.check_divergence();
+            samples.push(ms(t.elapsed()));
+            anyhow::ensure!(!view.refreshed.is_empty(), "the edits were not seen");
+        }
+        let mut sorted = samples.clone();
+        let value = median(&mut sorted);
+        report.push(info(
+            format!("refresh after editing {count} asset.json, {label}"),
+            value,
+            samples,
+        ));
+    }
+    runtime.shutdown();
+    Ok(())
+}
+
+fn wait_refresh(received: &Receiver<Event>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match received.recv_timeout(left) {
+            Ok(Event::SnapshotRefreshed { .. }) => return Ok(()),
+            Ok(_) => {}
+            Err(_) => bail!("no snapshot_refreshed within a minute of a hand edit"),
+        }
+    }
+}
+
+/// Declarations edited by renaming their asset, and put back as they were.
+struct Edits {
+    originals: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Edits {
+    fn new(paths: Vec<PathBuf>) -> Edits {
+        let originals = paths
+            .into_iter()
+            .filter_map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
+            .collect();
+        Edits { originals }
+    }
+
+    fn len(&self) -> usize {
+        self.originals.len()
+    }
+
+    /// Rewrites declaration `index` with a name that differs in every `round`.
+    fn edit(&self, index: usize, round: usize) -> anyhow::Result<()> {
+        let (path, original) = &self.originals[index % self.originals.len()];
+        let text = String::from_utf8_lossy(original);
+        let edited = text.replacen("\"name\": \"", &format!("\"name\": \"e{round}-"), 1);
+        anyhow::ensure!(edited != text, "{} has no name to edit", path.display());
+        std::fs::write(path, edited.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    fn restore(&self) -> anyhow::Result<()> {
+        for (path, bytes) in &self.originals {
+            std::fs::write(path, bytes)
+                .with_context(|| format!("cannot restore {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The first 10k registered declarations.
+fn declarations(assets: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let index = std::fs::read(assets.join(".prometeu").join("index.json"))?;
+    let registry =
+        Registry::parse(&index).map_err(|e| anyhow::anyhow!("invalid registry: {e:?}"))?;
+    Ok(registry
+        .assets()
+        .iter()
+        .take(10_000)
+        .map(|e| assets.join(e.root.as_str()).join("asset.json"))
+        .collect())
+}
+
+/// Every directory of the workspace, `.prometeu` included, as the watcher watches them.
+fn directories(assets: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![assets.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+        out.push(dir);
+    }
+    Ok(out)
+}
+
+/// The floor: an inotify instance with one watch per directory, the same mask notify
+/// uses, nothing else.
+fn raw_watches(dirs: &[PathBuf]) -> anyhow::Result<rustix::fd::OwnedFd> {
+    use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+    let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
+    let mask = WatchFlags::ATTRIB
+        | WatchFlags::CREATE
+        | WatchFlags::OPEN
+        | WatchFlags::DELETE
+        | WatchFlags::CLOSE_WRITE
+        | WatchFlags::MODIFY
+        | WatchFlags::MOVED_FROM
+        | WatchFlags::MOVED_TO;
+    for dir in dirs {
+        inotify::add_watch(&fd, dir.as_path(), mask)?;
+    }
+    Ok(fd)
+}
+
+fn ensure_git(project: &Path) -> anyhow::Result<()> {
+    if project.join(".git").join("bench-ready").exists() {
+        return Ok(());
+    }
+    let run = |args: &[&str]| -> anyhow::Result<()> {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(project)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .context("cannot run git")?;
+        anyhow::ensure!(status.success(), "git {args:?} failed");
+        Ok(())
+    };
+    run(&["init", "-q"])?;
+    run(&["config", "core.untrackedCache", "true"])?;
+    run(&["config", "core.fsmonitor", "false"])?;
+    run(&["add", "-A", "assets"])?;
+    run(&[
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@localhost",
+        "commit",
+        "-q",
+        "-m",
+        "bench",
+    ])?;
+    std::fs::write(project.join(".git").join("bench-ready"), "")?;
+    Ok(())
+}
+
+fn git_status(project: &Path) -> anyhow::Result<()> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(project)
+        .output()
+        .context("cannot run git status")?;
+    anyhow::ensure!(output.status.success(), "git status failed");
+    Ok(())
+}
+
+fn percentile(samples: &[f64], q: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(index).copied().unwrap_or(0.0)
+}
+
+fn push_ratio(
+    report: &mut Report,
+    name: String,
+    ours: Vec<f64>,
+    floor: Vec<f64>,
+    goal: f64,
+    floor_name: &str,
+    label: &str,
+) {
+    let mut a = ours.clone();
+    let mut b = floor.clone();
+    let value = median(&mut a);
+    let floor_value = median(&mut b);
+    let ratio = value / floor_value;
+    report.push(Measurement {
+        name,
+        value,
+        unit: "ms",
+        floor: Some(floor_value),
+        ratio: Some(ratio),
+        goal: Some(format!("ratio <= {goal}")),
+        met: Some(ratio <= goal),
+        samples: ours,
+    });
+    report.push(info(format!("{floor_name}, {label}"), floor_value, floor));
+}
+
+fn info(name: String, value: f64, samples: Vec<f64>) -> Measurement {
+    Measurement {
+        name,
+        value,
+        unit: "ms",
+        floor: None,
+        ratio: None,
+        goal: None,
+        met: None,
+        samples,
+    }
+}
+
+/// Events into a channel, for timing.
+#[derive(Debug)]
+struct ChannelEvents {
+    sender: Sender<Event>,
+}
+
+impl ChannelEvents {
+    fn new() -> (ChannelEvents, Receiver<Event>) {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        (ChannelEvents { sender }, receiver)
+    }
+}
+
+impl EventPort for ChannelEvents {
+    fn publish(&self, event: Event) {
+        let _ = self.sender.send(event);
+    }
+}

@@ -1,0 +1,486 @@
+//! What the observer knows of the disk: a table of facts (the stat data of every file,
+//! what every symbolic link resolves to, and a content hash where the stat data cannot
+//! be trusted), gathered by a verification scan through the [`WorkspacePort`], and the
+//! comparisons that tell which paths changed and whether a change matters to a snapshot.
+//!
+//! Watcher hints only say where to look; these facts are what the observer acts on.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use rustc_hash::FxHashMap;
+
+use crate::path::{DECLARATION_FILE, WsPath};
+use crate::ports::{
+    DirEntryKind, EntryKind, Fingerprint, PortError, PortErrorKind, ScanOptions, WorkspacePort,
+};
+use crate::registry::AssetId;
+use crate::snapshot::{
+    ContentHash, DeclarationState, InputState, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES,
+    RegistryState, Snapshot, registry_path,
+};
+
+/// An mtime this close to the moment it was read may be followed by another write in the
+/// same timestamp tick that leaves size, mtime and ctime as they were: such a file is
+/// hashed as well. Kernel timestamps move in ticks of a few milliseconds.
+pub const TRUST_WINDOW_NS: i64 = 20_000_000;
+
+/// Larger files are never hashed for trust; their stat data is all there is.
+const MAX_HASHED_BYTES: u64 = 64 << 20;
+
+/// What was seen at one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    File {
+        fingerprint: Fingerprint,
+        /// Present when the stat data was too fresh to trust.
+        hash: Option<ContentHash>,
+    },
+    /// A symbolic link, by what it leads to.
+    Link(LinkFact),
+}
+
+/// Where a symbolic link leads, as far as a change can be seen from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkFact {
+    File(Fingerprint),
+    Dir,
+    Dangling,
+    Outside,
+    Unreadable,
+}
+
+/// Facts about every file of the workspace (or of the part that was scanned), by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskFacts {
+    files: BTreeMap<String, Fact>,
+}
+
+/// Why a changed path matters to a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touched {
+    /// `index.json`.
+    Registry,
+    /// An `asset.json`, registered or not, present or gone.
+    Declaration,
+    /// A declared input of a registered asset.
+    Input(AssetId),
+}
+
+impl DiskFacts {
+    /// The full verification scan: a fingerprint walk of the whole workspace and the stat
+    /// of `index.json`. `now_ns` is the wall clock when the scan starts; `previous` lends
+    /// the hashes of files that were untrusted before, so that they are compared by
+    /// content again.
+    pub fn scan(
+        port: &dyn WorkspacePort,
+        now_ns: i64,
+        previous: Option<&DiskFacts>,
+    ) -> Result<DiskFacts, PortError> {
+        let entries = port.scan(ScanOptions { fingerprints: true })?;
+        let mut facts = DiskFacts::default();
+        for entry in entries {
+            let fact = match (entry.kind, entry.fingerprint) {
+                (EntryKind::File, Some(fingerprint)) => {
+                    file_fact(port, &entry.path, fingerprint, now_ns, previous)
+                }
+                (EntryKind::Symlink(_), _) => Fact::Link(link_fact(port, &entry.path)),
+                // Directories hold no content of their own; a file whose stat vanished
+                // is left out as the scan leaves out what vanishes.
+                _ => continue,
+            };
+            facts.files.insert(entry.path.as_str().to_owned(), fact);
+        }
+        facts.add_registry(port, now_ns, previous)?;
+        Ok(facts)
+    }
+
+    /// The facts at and below `path` alone: a file, a link, a whole directory, or nothing
+    /// when it is gone. Inside `.prometeu` only `index.json` is looked at.
+    pub fn scan_under(
+        port: &dyn WorkspacePort,
+        path: &WsPath,
+        now_ns: i64,
+        previous: Option<&DiskFacts>,
+    ) -> Result<DiskFacts, PortError> {
+        let mut facts = DiskFacts::default();
+        if path.is_internal() {
+            if registry_path().starts_with(path) {
+                facts.add_registry(port, now_ns, previous)?;
+            }
+            return Ok(facts);
+        }
+        if path.is_root() {
+            return DiskFacts::scan(port, now_ns, previous);
+        }
+        let Some(parent) = path.parent() else {
+            return Ok(facts);
+        };
+        let kind = match port.list_dir(&parent) {
+            Ok(entries) => entries
+                .into_iter()
+                .find(|e| e.name == path.file_name())
+                .map(|e| e.kind),
+            Err(e) if gone(&e) => None,
+            Err(e) => return Err(e),
+        };
+        match kind {
+            Some(DirEntryKind::File) => facts.add_file(port, path, now_ns, previous)?,
+            Some(DirEntryKind::Symlink) => {
+                facts
+                    .files
+                    .insert(path.as_str().to_owned(), Fact::Link(link_fact(port, path)));
+            }
+            Some(DirEntryKind::Dir) => facts.add_dir(port, path, now_ns, previous)?,
+            Some(DirEntryKind::Other) | None => {}
+        }
+        Ok(facts)
+    }
+
+    /// Replaces what is known at and below `path` with `part` (a [`scan_under`] of the
+    /// same path) and gives the paths whose facts changed, appeared or disappeared.
+    ///
+    /// [`scan_under`]: Self::scan_under
+    pub fn replace_under(&mut self, path: &WsPath, part: DiskFacts) -> Vec<WsPath> {
+        let old: BTreeMap<String, Fact> = self
+            .keys_under(path)
+            .into_iter()
+            .filter_map(|key| self.files.remove_entry(&key))
+            .collect();
+        let changed = diff_maps(&old, &part.files);
+        self.files.extend(part.files);
+        changed
+    }
+
+    /// The paths whose facts differ between `self` and `newer`.
+    pub fn diff(&self, newer: &DiskFacts) -> Vec<WsPath> {
+        diff_maps(&self.files, &newer.files)
+    }
+
+    /// Moves every fact at and below `from` to the same place below `to`: a directory
+    /// rename keeps its files as they were.
+    pub fn rename_under(&mut self, from: &WsPath, to: &WsPath) {
+        for key in self.keys_under(from) {
+            if let Some(fact) = self.files.remove(&key) {
+                let rest = &key[from.as_str().len()..];
+                self.files.insert(format!("{}{rest}", to.as_str()), fact);
+            }
+        }
+    }
+
+    /// Re-reads the facts of one file (after the runtime wrote it itself).
+    pub fn refresh_file(
+        &mut self,
+        port: &dyn WorkspacePort,
+        path: &WsPath,
+        now_ns: i64,
+    ) -> Result<(), PortError> {
+        let part = DiskFacts::scan_under(port, path, now_ns, Some(self))?;
+        self.replace_under(path, part);
+        Ok(())
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Fact> {
+        self.files.get(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Every path known to be `path` or below it.
+    fn keys_under(&self, path: &WsPath) -> Vec<String> {
+        if path.is_root() {
+            return self.files.keys().cloned().collect();
+        }
+        let base = path.as_str();
+        let mut keys: Vec<String> = self
+            .files
+            .get_key_value(base)
+            .map(|(k, _)| k.clone())
+            .into_iter()
+            .collect();
+        let start = format!("{base}/");
+        keys.extend(
+            self.files
+                .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
+                .map(|(k, _)| k)
+                .take_while(|k| k.starts_with(&start))
+                .cloned(),
+        );
+        keys
+    }
+
+    fn add_registry(
+        &mut self,
+        port: &dyn WorkspacePort,
+        now_ns: i64,
+        previous: Option<&DiskFacts>,
+    ) -> Result<(), PortError> {
+        self.add_file(port, &registry_path(), now_ns, previous)
+    }
+
+    fn add_file(
+        &mut self,
+        port: &dyn WorkspacePort,
+        path: &WsPath,
+        now_ns: i64,
+        previous: Option<&DiskFacts>,
+    ) -> Result<(), PortError> {
+        match port.stat(path) {
+            Ok(Some(fingerprint)) => {
+                let fact = file_fact(port, path, fingerprint, now_ns, previous);
+                self.files.insert(path.as_str().to_owned(), fact);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) if gone(&e) || e.kind == PortErrorKind::IsADirectory => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn add_dir(
+        &mut self,
+        port: &dyn WorkspacePort,
+        dir: &WsPath,
+        now_ns: i64,
+        previous: Option<&DiskFacts>,
+    ) -> Result<(), PortError> {
+        // Depth-first with an explicit stack: a deep tree cannot exhaust the call stack.
+        let mut stack = vec![dir.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match port.list_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let Ok(path) = dir.child(&entry.name) else {
+                    continue;
+                };
+                match entry.kind {
+                    DirEntryKind::File => self.add_file(port, &path, now_ns, previous)?,
+                    DirEntryKind::Symlink => {
+                        let fact = Fact::Link(link_fact(port, &path));
+                        self.files.insert(path.as_str().to_owned(), fact);
+                    }
+                    DirEntryKind::Dir => stack.push(path),
+                    DirEntryKind::Other => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error only says the path vanished while it was looked at.
+fn gone(error: &PortError) -> bool {
+    matches!(
+        error.kind,
+        PortErrorKind::NotFound | PortErrorKind::NotADirectory
+    )
+}
+
+fn file_fact(
+    port: &dyn WorkspacePort,
+    path: &WsPath,
+    fingerprint: Fingerprint,
+    now_ns: i64,
+    previous: Option<&DiskFacts>,
+) -> Fact {
+    let was_hashed = previous.is_some_and(|p| {
+        matches!(p.get(path.as_str()), Some(Fact::File { fingerprint: f, hash: Some(_) }) if *f == fingerprint)
+    });
+    let fresh = now_ns.saturating_sub(fingerprint.mtime_ns) < TRUST_WINDOW_NS
+        || now_ns.saturating_sub(fingerprint.ctime_ns) < TRUST_WINDOW_NS;
+    let hash = if (fresh || was_hashed) && fingerprint.size <= MAX_HASHED_BYTES {
+        port.read(path, MAX_HASHED_BYTES)
+            .ok()
+            .map(|read| ContentHash::of(&read.bytes))
+    } else {
+        None
+    };
+    Fact::File { fingerprint, hash }
+}
+
+fn link_fact(port: &dyn WorkspacePort, path: &WsPath) -> LinkFact {
+    match port.stat(path) {
+        Ok(Some(fingerprint)) => LinkFact::File(fingerprint),
+        Ok(None) => LinkFact::Dangling,
+        Err(e) => match e.kind {
+            PortErrorKind::IsADirectory => LinkFact::Dir,
+            PortErrorKind::NotFound => LinkFact::Dangling,
+            PortErrorKind::OutsideWorkspace => LinkFact::Outside,
+            _ => LinkFact::Unreadable,
+        },
+    }
+}
+
+/// Two facts about the same file say the same content. A hash decides when both sides
+/// have one; otherwise the stat data does.
+fn same(old: &Fact, new: &Fact) -> bool {
+    match (old, new) {
+        (
+            Fact::File {
+                fingerprint: a,
+                hash: ha,
+            },
+            Fact::File {
+                fingerprint: b,
+                hash: hb,
+            },
+        ) => match (ha, hb) {
+            (Some(x), Some(y)) => x == y && a.size == b.size,
+            _ => a == b,
+        },
+        (a, b) => a == b,
+    }
+}
+
+fn diff_maps(old: &BTreeMap<String, Fact>, new: &BTreeMap<String, Fact>) -> Vec<WsPath> {
+    let mut changed = Vec::new();
+    for (path, fact) in old {
+        if new.get(path).is_none_or(|n| !same(fact, n)) {
+            changed.push(path);
+        }
+    }
+    for path in new.keys() {
+        if !old.contains_key(path) {
+            changed.push(path);
+        }
+    }
+    changed.sort_unstable();
+    changed
+        .into_iter()
+        .filter_map(|p| WsPath::new(p).ok().or_else(|| registry_match(p)))
+        .collect()
+}
+
+/// `index.json`'s key is internal, which [`WsPath::new`] refuses on purpose.
+fn registry_match(path: &str) -> Option<WsPath> {
+    let registry = registry_path();
+    (path == registry.as_str()).then_some(registry)
+}
+
+/// Every declared input of every registered asset, by path, for telling what a changed
+/// path is.
+#[derive(Debug, Clone, Default)]
+pub struct InputIndex {
+    by_path: FxHashMap<String, AssetId>,
+}
+
+impl InputIndex {
+    pub fn of(snapshot: &Snapshot) -> InputIndex {
+        let mut by_path = FxHashMap::default();
+        for asset in snapshot.assets() {
+            if let DeclarationState::Valid(valid) = &asset.declaration {
+                for input in &valid.declaration.inputs {
+                    by_path.insert(
+                        asset.entry.root.join(input).as_str().to_owned(),
+                        asset.entry.asset_id,
+                    );
+                }
+            }
+        }
+        InputIndex { by_path }
+    }
+
+    /// Why `path` matters to the snapshot, if it does.
+    pub fn touched(&self, path: &WsPath) -> Option<Touched> {
+        if *path == registry_path() {
+            return Some(Touched::Registry);
+        }
+        if path.is_internal() {
+            return None;
+        }
+        if path.file_name() == DECLARATION_FILE {
+            return Some(Touched::Declaration);
+        }
+        self.by_path.get(path.as_str()).copied().map(Touched::Input)
+    }
+}
+
+/// The paths where `facts` (a scan of the whole workspace) contradict what `snapshot`
+/// was built from: `index.json` and every `asset.json` by their stamps, and the
+/// presence of every declared input. Used when there are no earlier facts to compare
+/// with, so that a change made between a load and the first scan is not missed.
+pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
+    let mut out = Vec::new();
+    let registry = registry_path();
+    let registry_stamp = match snapshot.registry_state() {
+        RegistryState::Valid { stamp, .. } => Some(stamp),
+        RegistryState::Invalid { stamp, .. } => stamp.as_ref(),
+    };
+    if !agrees(facts.get(registry.as_str()), registry_stamp) {
+        out.push(registry);
+    }
+    let mut known = std::collections::HashSet::new();
+    let declarations = snapshot
+        .assets()
+        .iter()
+        .map(|a| (&a.entry.root, &a.declaration))
+        .chain(
+            snapshot
+                .unregistered()
+                .iter()
+                .map(|u| (&u.root, &u.declaration)),
+        );
+    for (root, declaration) in declarations {
+        let path = root.declaration_path();
+        known.insert(path.as_str().to_owned());
+        let fact = facts.get(path.as_str());
+        let agrees = match declaration {
+            DeclarationState::Missing => fact.is_none(),
+            state => agrees(fact, state.stamp()),
+        };
+        if !agrees {
+            out.push(path);
+        }
+    }
+    for asset in snapshot.assets() {
+        if let DeclarationState::Valid(valid) = &asset.declaration {
+            for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
+                let path = asset.entry.root.join(input);
+                let present = facts.get(path.as_str()).is_some();
+                if present != (*state != InputState::Missing) {
+                    out.push(path.as_ws().clone());
+                }
+            }
+        }
+    }
+    for path in facts.files.keys() {
+        if path.rsplit('/').next() == Some(DECLARATION_FILE)
+            && !known.contains(path)
+            && let Ok(path) = WsPath::new(path)
+        {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a fact and a snapshot's stamp describe the same file.
+fn agrees(fact: Option<&Fact>, stamp: Option<&crate::snapshot::FileStamp>) -> bool {
+    match (fact, stamp) {
+        (None, None) => true,
+        (Some(Fact::File { fingerprint, hash }), Some(stamp)) => {
+            *fingerprint == stamp.fingerprint || *hash == Some(stamp.hash)
+        }
+        _ => false,
+    }
+}
+
+/// The largest file the observer reads to settle whether a change is complete.
+pub fn read_limit(path: &WsPath) -> u64 {
+    if *path == registry_path() {
+        MAX_REGISTRY_BYTES
+    } else {
+        MAX_DECLARATION_BYTES
+    }
+}

@@ -1,0 +1,650 @@
+//! The observer on memfs with a scripted watcher: every drift kind, hinted the way a
+//! watcher would hint it, ends in the right generation, state and events; the runtime's
+//! own commits are never taken for hand edits; lost events, a watcher that cannot watch
+//! everything and files caught half-written are handled; and detection writes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use packer_app::observer::ObserverConfig;
+use packer_app::runtime::{Ports, Runtime, View, WriteRequest};
+use packer_domain::command::Command;
+use packer_domain::drift::Drift;
+use packer_domain::event::Event;
+use packer_domain::ports::PortOp;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+
+const U1: &str = "11111111-1111-4111-8111-111111111111";
+const U2: &str = "22222222-2222-4222-8222-222222222222";
+const U3: &str = "33333333-3333-4333-8333-333333333333";
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn registry(next: u64, entries: &[(u64, &str, &str, bool)]) -> String {
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(id, uuid, root, included)| {
+            format!(
+                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": {included} }}"#
+            )
+        })
+        .collect();
+    format!(
+        "{{ \"schema_version\": 1, \"next_asset_id\": {next}, \"assets\": [\n{}\n] }}\n",
+        lines.join(",\n")
+    )
+}
+
+fn declaration(uuid: &str, name: &str, input: &str) -> String {
+    format!(
+        r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["{input}"] }}"#
+    ) + "\n"
+}
+
+fn fixture() -> String {
+    format!(
+        "//- .prometeu/index.json\n{}//- a/asset.json\n{}//- a/x.bin\nbytes of a\n//- b/asset.json\n{}//- b/y.bin\nbytes of b\n",
+        registry(3, &[(1, U1, "a", true), (2, U2, "b", true)]),
+        declaration(U1, "a", "x.bin"),
+        declaration(U2, "b", "y.bin"),
+    )
+}
+
+/// A runtime with its observer over memfs, driven by a scripted watcher.
+struct Observed {
+    fs: MemFs,
+    watcher: Arc<ScriptedWatcher>,
+    events: EventLog,
+    clock: ManualClock,
+    runtime: Runtime,
+}
+
+fn config() -> ObserverConfig {
+    ObserverConfig {
+        debounce: Duration::from_millis(1),
+        max_delay: Duration::from_millis(50),
+        settle: Duration::ZERO,
+        periodic: None,
+        degraded_periodic: Duration::from_secs(3600),
+        max_paths: 512,
+    }
+}
+
+fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
+    let fs = MemFs::from_fixture(fixture).unwrap();
+    let watcher = Arc::new(ScriptedWatcher::new());
+    let events = EventLog::new();
+    let clock = ManualClock::new();
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(events.clone()),
+            clock: Arc::new(clock.clone()),
+        },
+        watcher.clone(),
+        config,
+    );
+    // The start verification has run once a requested one returns (the lane is FIFO, and
+    // either may come first: both compare the disk with the first generation).
+    runtime.check_divergence();
+    Observed {
+        fs,
+        watcher,
+        events,
+        clock,
+        runtime,
+    }
+}
+
+fn start() -> Observed {
+    start_with(&fixture(), config())
+}
+
+impl Observed {
+    /// Waits for the refresh that publishes `generation`.
+    fn refreshed(&self, generation: u64) -> Event {
+        self.events
+            .wait_for(
+                |e| matches!(e, Event::SnapshotRefreshed { generation: g, .. } if *g == generation),
+                DEADLINE,
+            )
+            .unwrap_or_else(|| {
+                panic!(
+                    "no refresh to generation {generation}: {:#?}",
+                    self.events.events()
+                )
+            })
+    }
+
+    fn view(&self) -> Arc<View> {
+        self.runtime.view()
+    }
+
+    fn writes(&self) -> Vec<(PortOp, String)> {
+        self.fs
+            .ops()
+            .into_iter()
+            .filter(|(op, _)| {
+                !matches!(
+                    op,
+                    PortOp::Scan | PortOp::Read | PortOp::Stat | PortOp::Lock
+                )
+            })
+            .collect()
+    }
+}
+
+fn changed_ids(event: &Event) -> Vec<u64> {
+    match event {
+        Event::SnapshotRefreshed { changed, .. } => changed.iter().map(|id| id.0).collect(),
+        other => panic!("not a refresh: {other:?}"),
+    }
+}
+
+/// Applies `edit`, hints `paths`, and checks the refreshed generation: its state, the
+/// drifts it holds (structural and validity), what it took in on its own and which
+/// assets changed. Nothing may be written while it happens.
+fn check(
+    edit: impl FnOnce(&MemFs),
+    paths: &[&str],
+    state: ProjectState,
+    drifts: &[&str],
+    refreshed: &[Drift],
+    changed: &[u64],
+) -> Observed {
+    let o = start();
+    o.fs.clear_ops();
+    edit(&o.fs);
+    o.fs.clear_ops();
+    for path in paths {
+        o.watcher.changed(path);
+    }
+    let event = o.refreshed(2);
+    let view = o.view();
+    assert_eq!(view.snapshot.generation(), 2);
+    assert_eq!(view.state, state, "{:#?}", view.drifts());
+    let kinds: Vec<&str> = view
+        .snapshot
+        .drifts()
+        .iter()
+        .map(Drift::kind_name)
+        .collect();
+    assert_eq!(kinds, drifts);
+    assert_eq!(view.refreshed, refreshed);
+    assert_eq!(changed_ids(&event), changed);
+    assert_eq!(o.writes(), vec![], "detection wrote");
+    // The project went stale, then to the state of the refreshed generation.
+    let states: Vec<(ProjectState, ProjectState)> = o
+        .events
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::StateChanged { from, to, .. } => Some((from, to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (ProjectState::Ready, ProjectState::Stale),
+            (ProjectState::Stale, state)
+        ]
+    );
+    o
+}
+
+#[test]
+fn an_edited_declaration_is_refreshed() {
+    check(
+        |fs| fs.write("a/asset.json", declaration(U1, "renamed", "x.bin")),
+        &["a/asset.json"],
+        ProjectState::Ready,
+        &[],
+        &[Drift::DeclarationChanged {
+            asset_id: AssetId(1),
+        }],
+        &[1],
+    );
+}
+
+#[test]
+fn an_edited_input_is_refreshed() {
+    let o = check(
+        |fs| fs.write("b/y.bin", "new bytes of b"),
+        &["b/y.bin"],
+        ProjectState::Ready,
+        &[],
+        &[Drift::InputChanged {
+            asset_id: AssetId(2),
+            path: packer_domain::path::AssetPath::new("b/y.bin").unwrap(),
+        }],
+        &[2],
+    );
+    assert_eq!(o.fs.read("b/y.bin").unwrap(), b"new bytes of b");
+}
+
+#[test]
+fn an_edited_registry_is_refreshed() {
+    check(
+        |fs| {
+            fs.write(
+                ".prometeu/index.json",
+                registry(3, &[(1, U1, "a", false), (2, U2, "b", true)]),
+            )
+        },
+        &[".prometeu/index.json"],
+        ProjectState::Ready,
+        &[],
+        &[Drift::RegistryChanged],
+        &[1],
+    );
+}
+
+#[test]
+fn a_broken_declaration_is_flagged_with_its_position() {
+    let o = check(
+        |fs| {
+            fs.write(
+                "a/asset.json",
+                "{ \"schema_version\": 1,\n  \"name\": 5 }\n",
+            )
+        },
+        &["a/asset.json"],
+        ProjectState::Ready,
+        &["declaration_invalid"],
+        &[],
+        &[1],
+    );
+    let view = o.view();
+    let Drift::DeclarationInvalid { error, .. } = &view.snapshot.drifts()[0] else {
+        panic!()
+    };
+    assert_eq!(error.file, "assets/a/asset.json");
+    assert!(error.line >= 1 && error.column >= 1);
+}
+
+#[test]
+fn a_missing_input_is_flagged() {
+    check(
+        |fs| fs.remove("b/y.bin"),
+        &["b/y.bin"],
+        ProjectState::Ready,
+        &["input_missing"],
+        &[],
+        &[2],
+    );
+}
+
+#[test]
+fn a_deleted_asset_folder_is_root_missing() {
+    let o = check(
+        |fs| {
+            fs.remove("b/asset.json");
+            fs.remove("b/y.bin");
+            fs.remove("b");
+        },
+        &["b"],
+        ProjectState::Diverged,
+        &["root_missing"],
+        &[],
+        &[2],
+    );
+    o.events
+        .wait_for(
+            |e| matches!(e, Event::DivergenceDetected { generation: 2, drifts } if drifts.len() == 1),
+            DEADLINE,
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_moved_asset_folder_is_root_moved() {
+    check(
+        |fs| {
+            fs.mkdir("art");
+            fs.rename("a", "art/a");
+        },
+        &["a", "art/a"],
+        ProjectState::Diverged,
+        &["root_moved"],
+        &[],
+        &[1],
+    );
+}
+
+#[test]
+fn a_new_declaration_is_an_unregistered_asset() {
+    check(
+        |fs| fs.write("c/asset.json", declaration(U3, "c", "z.bin")),
+        &["c"],
+        ProjectState::Diverged,
+        &["unregistered_asset"],
+        &[],
+        &[],
+    );
+}
+
+#[test]
+fn a_copied_asset_folder_is_a_duplicate_uuid() {
+    check(
+        |fs| {
+            fs.write("copy/asset.json", declaration(U1, "a", "x.bin"));
+            fs.write("copy/x.bin", "bytes of a");
+        },
+        &["copy/asset.json", "copy/x.bin"],
+        ProjectState::Diverged,
+        &["duplicate_uuid"],
+        &[],
+        &[1],
+    );
+}
+
+#[test]
+fn a_rewritten_uuid_is_a_uuid_mismatch() {
+    check(
+        |fs| fs.write("b/asset.json", declaration(U3, "b", "y.bin")),
+        &["b/asset.json"],
+        ProjectState::Diverged,
+        &["uuid_mismatch"],
+        &[Drift::DeclarationChanged {
+            asset_id: AssetId(2),
+        }],
+        &[2],
+    );
+}
+
+#[test]
+fn an_unreadable_registry_fails_the_project_but_reads_keep_the_last_good_generation() {
+    let o = start();
+    o.fs.write(
+        ".prometeu/index.json",
+        "{ \"schema_version\": 1, \"next_asset_id\": ",
+    );
+    o.watcher.changed(".prometeu/index.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Failed,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap();
+    let view = o.view();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.snapshot.assets().len(), 2);
+    let kinds: Vec<&str> = view.drifts().iter().map(Drift::kind_name).collect();
+    assert_eq!(kinds, ["registry_invalid"]);
+    assert!(
+        view.condition
+            .as_deref()
+            .unwrap()
+            .contains("assets/.prometeu/index.json:")
+    );
+    // Fixed by hand, it comes back as the next generation.
+    o.fs.write(
+        ".prometeu/index.json",
+        registry(3, &[(1, U1, "a", true), (2, U2, "b", true)]),
+    );
+    o.watcher.changed(".prometeu/index.json");
+    o.refreshed(2);
+    let view = o.view();
+    assert_eq!(view.state, ProjectState::Ready);
+    assert!(view.condition.is_none() && view.pending_drifts.is_empty());
+}
+
+#[test]
+fn own_commits_are_not_taken_for_hand_edits() {
+    let o = start();
+    let outcome = o
+        .runtime
+        .submit(WriteRequest {
+            command: Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(1)),
+                included: false,
+            },
+            expected_generation: None,
+        })
+        .unwrap();
+    // What a watcher would say about the commit: the transaction, the registry.
+    for path in [".prometeu/tx", ".prometeu/index.json", ".prometeu"] {
+        o.watcher.changed(path);
+    }
+    let move_outcome = o
+        .runtime
+        .submit(WriteRequest {
+            command: Command::MoveAsset {
+                asset: AssetQuery::Id(AssetId(2)),
+                to: packer_domain::path::AssetPath::new("moved/b").unwrap(),
+            },
+            expected_generation: None,
+        })
+        .unwrap();
+    for path in ["b", "moved", "moved/b", ".prometeu/index.json"] {
+        o.watcher.changed(path);
+    }
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), move_outcome.generation);
+    assert_eq!(outcome.generation + 1, move_outcome.generation);
+    assert_eq!(view.state, ProjectState::Ready);
+    let events = o.events.events();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Event::SnapshotRefreshed { .. }
+                | Event::StateChanged {
+                    to: ProjectState::Stale,
+                    ..
+                }
+        )),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn a_change_with_no_hint_is_found_after_an_overflow() {
+    let o = start();
+    o.fs.write("a/x.bin", "changed while the queue overflowed");
+    o.watcher.overflow();
+    let event = o.refreshed(2);
+    assert_eq!(changed_ids(&event), [1]);
+}
+
+#[test]
+fn a_change_with_no_hint_is_found_on_demand() {
+    let o = start();
+    o.fs.write("a/asset.json", declaration(U1, "quiet", "x.bin"));
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 2);
+    assert_eq!(
+        view.refreshed,
+        [Drift::DeclarationChanged {
+            asset_id: AssetId(1)
+        }]
+    );
+}
+
+#[test]
+fn an_edit_that_restores_size_and_mtime_is_still_seen() {
+    let o = start();
+    let before = o.fs.read("a/x.bin").unwrap();
+    let stat = packer_domain::ports::WorkspacePort::stat(
+        &o.fs,
+        &packer_domain::path::WsPath::new("a/x.bin").unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    let mut after = before.clone();
+    after[0] ^= 0x20;
+    o.fs.write("a/x.bin", &after);
+    o.fs.set_mtime("a/x.bin", stat.mtime_ns);
+    o.watcher.changed("a/x.bin");
+    let event = o.refreshed(2);
+    assert_eq!(changed_ids(&event), [1]);
+}
+
+#[test]
+fn a_touched_file_with_the_same_content_changes_nothing() {
+    let o = start();
+    // Time passes, so the facts of the first scan were trusted by their stat data.
+    o.clock.advance(Duration::from_secs(5));
+    o.runtime.check_divergence();
+    o.fs.write("a/asset.json", o.fs.read("a/asset.json").unwrap());
+    o.watcher.changed("a/asset.json");
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.state, ProjectState::Ready);
+    assert!(
+        !o.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::SnapshotRefreshed { .. }))
+    );
+}
+
+#[test]
+fn a_watcher_out_of_watches_degrades_to_periodic_scans_and_says_so() {
+    let o = start();
+    o.watcher
+        .degrade("the system's limit on file watches was reached");
+    let event = o
+        .events
+        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
+        .unwrap();
+    assert!(matches!(
+        event,
+        Event::ObserverDegraded { generation: 1, .. }
+    ));
+    assert!(o.view().degraded.as_deref().unwrap().contains("limit"));
+}
+
+#[test]
+fn a_watcher_that_cannot_start_leaves_periodic_verification() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let watcher = Arc::new(ScriptedWatcher::new());
+    watcher.refuse_start(true);
+    let events = EventLog::new();
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(events.clone()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        watcher.clone(),
+        ObserverConfig {
+            degraded_periodic: Duration::from_millis(5),
+            ..config()
+        },
+    );
+    events
+        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
+        .unwrap();
+    fs.write(
+        "b/asset.json",
+        declaration(U2, "seen by a periodic scan", "y.bin"),
+    );
+    events
+        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
+        .unwrap();
+    assert_eq!(runtime.view().snapshot.generation(), 2);
+}
+
+#[test]
+fn a_half_written_declaration_is_given_time_before_it_is_reported() {
+    let o = start_with(
+        &fixture(),
+        ObserverConfig {
+            settle: Duration::from_millis(20),
+            ..config()
+        },
+    );
+    o.fs.write("a/asset.json", "{ \"schema_version\": 1, \"asset_uu");
+    o.watcher.changed("a/asset.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Stale,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap();
+    // The writer finishes: the next look sees a valid file and nothing invalid is said.
+    o.fs.write("a/asset.json", declaration(U1, "finished", "x.bin"));
+    o.watcher.changed("a/asset.json");
+    o.refreshed(2);
+    assert_eq!(
+        o.view().refreshed,
+        [Drift::DeclarationChanged {
+            asset_id: AssetId(1)
+        }]
+    );
+    assert!(o.view().snapshot.drifts().is_empty());
+    // A file that stays broken past the settle time is reported.
+    o.fs.write("b/asset.json", "{ \"broken\": ");
+    o.watcher.changed("b/asset.json");
+    o.clock.advance(Duration::from_secs(1));
+    o.refreshed(3);
+    let kinds: Vec<&str> = o
+        .view()
+        .snapshot
+        .drifts()
+        .iter()
+        .map(Drift::kind_name)
+        .collect();
+    assert_eq!(kinds, ["declaration_invalid"]);
+}
+
+#[test]
+fn a_storm_of_hints_ends_in_one_refresh() {
+    let o = start_with(
+        &fixture(),
+        ObserverConfig {
+            debounce: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+            max_paths: 64,
+            ..config()
+        },
+    );
+    for i in 0..2000 {
+        let path = format!("checkout/f{i}.txt");
+        o.fs.write(&path, format!("{i}"));
+        o.watcher.changed(&path);
+    }
+    o.fs.write("a/asset.json", declaration(U1, "checked out", "x.bin"));
+    o.watcher.changed("a/asset.json");
+    o.refreshed(2);
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 2);
+    let refreshes = o
+        .events
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::SnapshotRefreshed { .. }))
+        .count();
+    assert_eq!(refreshes, 1);
+}
+
+#[test]
+fn shutdown_stops_the_watch_session() {
+    let o = start();
+    // The observer's thread starts the watch; wait for it, with a deadline.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while o.watcher.sessions() == 0 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert_eq!(o.watcher.sessions(), 1);
+    o.runtime.shutdown();
+    assert_eq!(o.watcher.sessions(), 0);
+}
