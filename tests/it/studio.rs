@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use packer_app::observer::ObserverConfig;
 use packer_domain::event::Event;
 use packer_memfs::MemFs;
 use serde_json::{Value, json};
@@ -67,6 +68,7 @@ fn start(project: &TempDir) -> Studio {
     Studio::start(StudioConfig {
         project: project.path().to_path_buf(),
         container: ContainerConfig::default(),
+        observer: ObserverConfig::default(),
         server: ServerConfig::default(),
     })
     .unwrap()
@@ -159,7 +161,8 @@ fn the_packer_publishes_on_the_container_bus_from_its_first_event() {
     let project = project();
     let container = Container::new(ContainerConfig::default()).boot();
     let events = container.bus().subscribe::<PackerEvent>("test", 16);
-    let host = PackerHost::bootstrap(&container, project.path()).unwrap();
+    let host =
+        PackerHost::bootstrap(&container, project.path(), ObserverConfig::default()).unwrap();
     let first = events.recv_timeout(DEADLINE).unwrap();
     assert_eq!(first.seq, 1);
     assert!(
@@ -173,7 +176,8 @@ fn the_packer_publishes_on_the_container_bus_from_its_first_event() {
 fn bootstrapping_outside_a_project_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let container = Container::new(ContainerConfig::default()).boot();
-    let error = PackerHost::bootstrap(&container, dir.path()).unwrap_err();
+    let error =
+        PackerHost::bootstrap(&container, dir.path(), ObserverConfig::default()).unwrap_err();
     assert!(
         error.to_string().contains("is not a Prometeu project"),
         "{error}"
@@ -474,5 +478,54 @@ fn the_api_can_ask_the_host_to_stop() {
     let answer = post(&studio, "/api/shutdown", &json!({}));
     assert_eq!(answer.json(), json!({ "stopping": true }));
     studio.stop_requests().recv_timeout(DEADLINE).unwrap();
+    studio.shutdown();
+}
+
+#[test]
+fn a_folder_moved_by_hand_reaches_the_page_as_divergence() {
+    let project = project();
+    let studio = start(&project);
+    let mut events = open_events(&studio, None);
+    next_event(&mut events, |e| e["event"] == "runtime_started");
+    let assets = project.path().join("assets");
+    std::fs::create_dir(assets.join("characters")).unwrap();
+    std::fs::rename(assets.join("sprites/hero"), assets.join("characters/hero")).unwrap();
+    // The observer sees it: the stream says so, with the drift the runtime found.
+    let (_, diverged) = next_event(&mut events, |e| {
+        e["event"] == "state_changed" && e["to"] == "diverged"
+    });
+    let status = get(&studio, "/api/status", "X-Studio-Token: {token}\r\n").json();
+    assert!(status["generation"].as_u64() >= diverged["generation"].as_u64());
+    assert_eq!(status["state"], "diverged");
+    assert_eq!(
+        status["drifts"],
+        json!([{ "kind": "root_moved", "asset_id": 1, "from": "sprites/hero", "to": "characters/hero" }])
+    );
+    studio.shutdown();
+}
+
+#[test]
+fn check_divergence_scans_the_disk_before_answering() {
+    let project = project();
+    let studio = Studio::start(StudioConfig {
+        project: project.path().to_path_buf(),
+        container: ContainerConfig::default(),
+        // No periodic scan and a debounce longer than any test: the watcher's hints
+        // wait, so the answer shows the move because the check itself scanned.
+        observer: ObserverConfig {
+            debounce: Duration::from_secs(3600),
+            max_delay: Duration::from_secs(3600),
+            periodic: None,
+            ..ObserverConfig::default()
+        },
+        server: ServerConfig::default(),
+    })
+    .unwrap();
+    let assets = project.path().join("assets");
+    std::fs::rename(assets.join("audio/jump"), assets.join("audio/hop")).unwrap();
+    let status = post(&studio, "/api/check_divergence", &json!({})).json();
+    assert_eq!(status["state"], "diverged", "{status}");
+    assert_eq!(status["drifts"][0]["kind"], "root_moved");
+    assert_eq!(status["drifts"][0]["to"], "audio/hop");
     studio.shutdown();
 }

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
+use packer_app::observer::ObserverConfig;
 
 use crate::bus::EventBus;
 use crate::container::{BootedContainer, Container, ContainerConfig};
@@ -38,6 +39,7 @@ pub struct StudioConfig {
     /// The project directory (the one holding `assets/.prometeu/`).
     pub project: PathBuf,
     pub container: ContainerConfig,
+    pub observer: ObserverConfig,
     pub server: ServerConfig,
 }
 
@@ -55,7 +57,7 @@ impl Studio {
     /// Workspace and starts serving it with a fresh token.
     pub fn start(config: StudioConfig) -> Result<Studio, StudioError> {
         let container = Container::new(config.container).boot();
-        let host = PackerHost::bootstrap(&container, &config.project)?;
+        let host = PackerHost::bootstrap(&container, &config.project, config.observer)?;
         let workspace = Arc::new(AssetsWorkspace::new(&container, &host)?);
         let server = Server::start(Arc::clone(&workspace), Token::generate(), &config.server)?;
         Ok(Studio {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use packer_app::observer::ObserverConfig;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use studio::container::ContainerConfig;
@@ -47,6 +48,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let studio = Studio::start(StudioConfig {
         project: project.clone(),
         container: ContainerConfig::default(),
+        observer: ObserverConfig::default(),
         server: ServerConfig { port: args.port },
     })?;
     {

@@ -1,17 +1,18 @@
 //! The packer inside Studio: [`BusEventPort`], the runtime's `EventPort` that publishes
 //! every packer event onto the container's bus, and [`PackerHost`], the only way Studio
 //! gets a runtime — bootstrapped from a booted container, with that adapter as its
-//! event port, the real disk and the system clock.
+//! event port, the real disk, the system clock and the observer watching the disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::bus::Subscription;
 
+use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime};
 use packer_domain::event::Event;
 use packer_domain::ports::EventPort;
-use packer_fs::{DiskWorkspace, SystemClock};
+use packer_fs::{DiskWatcher, DiskWorkspace, SystemClock};
 
 use crate::bus::EventBus;
 use crate::container::BootedContainer;
@@ -58,6 +59,7 @@ impl EventPort for BusEventPort {
 /// The packer runtime of one project, running inside Studio.
 ///
 /// ```
+/// use packer_app::observer::ObserverConfig;
 /// use studio::container::{Container, ContainerConfig};
 /// use studio::packer::PackerHost;
 ///
@@ -68,7 +70,7 @@ impl EventPort for BusEventPort {
 ///     r#"{ "schema_version": 1, "next_asset_id": 1, "assets": [] }"#,
 /// )?;
 /// let container = Container::new(ContainerConfig::default()).boot();
-/// let host = PackerHost::bootstrap(&container, project.path())?;
+/// let host = PackerHost::bootstrap(&container, project.path(), ObserverConfig::default())?;
 /// assert_eq!(host.runtime().view().snapshot.generation(), 1);
 /// host.shutdown();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -78,11 +80,13 @@ impl EventPort for BusEventPort {
 /// is refused at compile time.
 ///
 /// ```compile_fail,E0308
+/// use packer_app::observer::ObserverConfig;
 /// use studio::container::{Container, ContainerConfig};
 /// use studio::packer::PackerHost;
 ///
 /// let container = Container::new(ContainerConfig::default());
-/// let host = PackerHost::bootstrap(&container, std::path::Path::new("game"));
+/// let game = std::path::Path::new("game");
+/// let host = PackerHost::bootstrap(&container, game, ObserverConfig::default());
 /// ```
 #[derive(Debug)]
 pub struct PackerHost {
@@ -96,10 +100,12 @@ pub struct PackerHost {
 impl PackerHost {
     /// Opens the project at `project` (the directory holding
     /// `assets/.prometeu/index.json`): recovers any interrupted commit, loads the first
-    /// generation and starts the writer lane, every event going onto `container`'s bus.
+    /// generation, starts the writer lane and the observer (paced by `observer`), every
+    /// event going onto `container`'s bus.
     pub fn bootstrap(
         container: &BootedContainer,
         project: &Path,
+        observer: ObserverConfig,
     ) -> Result<PackerHost, StudioError> {
         let assets = project.join("assets");
         if !assets.join(".prometeu").is_dir() {
@@ -120,7 +126,11 @@ impl PackerHost {
             clock: Arc::new(SystemClock::new()),
         };
         Ok(PackerHost {
-            runtime: Arc::new(Runtime::open(ports)),
+            runtime: Arc::new(Runtime::open_observed(
+                ports,
+                Arc::new(DiskWatcher::new(&assets)),
+                observer,
+            )),
             project: project.to_path_buf(),
             first_events: Mutex::new(Some(first_events)),
         })

@@ -36,6 +36,7 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/api/get_asset" if get => answer(get_asset(shared, request)),
         "/api/doctor" if get => Response::json(200, &workspace.doctor()),
         "/api/journal" if get => Response::json(200, &workspace.journal()),
+        "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
         "/api/set_included" if post => answer(set_included(shared, request)),
         "/api/shutdown" if post => {
             // A second request while the first is pending finds the slot taken: the
@@ -72,6 +73,7 @@ fn known(path: &str) -> bool {
             | "/api/get_asset"
             | "/api/doctor"
             | "/api/journal"
+            | "/api/check_divergence"
             | "/api/set_included"
             | "/api/shutdown"
     ) || path.starts_with("/api/thumbnail/")

@@ -10,13 +10,13 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use packer_app::error::{AppError, ErrorCode};
-use packer_app::runtime::{Runtime, View, WriteRequest};
+use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_domain::snapshot::AssetQuery;
 
 use crate::bus::{EventBus, Subscription};
 use crate::container::BootedContainer;
@@ -52,15 +52,6 @@ pub struct AssetsWorkspace {
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
-}
-
-/// `status` and `check_divergence`, with why the project is `failed` when it is.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StatusReport {
-    #[serde(flatten)]
-    pub status: StatusView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
 }
 
 /// A write's result, as the stdio protocol gives it: `{"generation", "command_id",
@@ -131,8 +122,14 @@ impl AssetsWorkspace {
         lock(&self.journal).clone()
     }
 
-    pub fn status(&self) -> StatusReport {
-        status_report(&self.runtime.view())
+    pub fn status(&self) -> StatusView {
+        StatusView::of_view(&self.runtime.view())
+    }
+
+    /// `check_divergence`: a full verification scan through the writer lane, then the
+    /// status it left.
+    pub fn check_divergence(&self) -> StatusView {
+        StatusView::of_view(&self.runtime.check_divergence())
     }
 
     pub fn list_assets(&self) -> ListView {
@@ -233,20 +230,6 @@ impl AssetsWorkspace {
 impl Drop for AssetsWorkspace {
     fn drop(&mut self) {
         self.stop_journal();
-    }
-}
-
-/// The status of `view`, with its state and condition (which may say more than the
-/// snapshot alone: `stale`, `reconciling`, a failed commit).
-fn status_report(view: &View) -> StatusReport {
-    let mut status = StatusView::of(&view.snapshot);
-    status.state = view.state;
-    StatusReport {
-        status,
-        condition: view
-            .condition
-            .clone()
-            .filter(|_| view.state == ProjectState::Failed),
     }
 }
 

@@ -62,17 +62,19 @@ function fields(object, skip) {
     .join('  ');
 }
 
-function showState(state, atGeneration, condition) {
+function showState(state, atGeneration) {
   const banner = $('banner');
   banner.dataset.state = state;
   $('state').textContent = state;
   $('generation').textContent = atGeneration;
-  $('condition').textContent = condition || '';
 }
 
 function renderStatus(status) {
   generation = status.generation;
-  showState(status.state, status.generation, status.condition);
+  showState(status.state, status.generation);
+  $('condition').textContent = status.condition || '';
+  $('degraded').textContent = status.degraded ? `watching in part: ${status.degraded}` : '';
+  $('degraded').hidden = !status.degraded;
   const list = $('drifts');
   list.replaceChildren(...status.drifts.map((drift) => element('li', { 'data-kind': drift.kind },
     element('span', { class: 'kind', text: drift.kind }), ' ', fields(drift, ['kind']))));
@@ -223,7 +225,7 @@ function onPacker(message) {
   switch (event.event) {
     case 'state_changed':
       // Shown at once: `stale` and `reconciling` may be over before a re-read.
-      showState(event.to, event.generation, '');
+      showState(event.to, event.generation);
       break;
     case 'build_started':
       $('build-progress').hidden = false;
