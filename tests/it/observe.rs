@@ -648,3 +648,55 @@ fn shutdown_stops_the_watch_session() {
     o.runtime.shutdown();
     assert_eq!(o.watcher.sessions(), 0);
 }
+
+#[test]
+fn a_folder_moved_by_hand_is_relocated_by_an_explicit_reconcile() {
+    let o = start();
+    o.fs.mkdir("art");
+    o.fs.rename("a", "art/a");
+    o.watcher.changed("a");
+    o.watcher.changed("art/a");
+    o.events
+        .wait_for(|e| matches!(e, Event::DivergenceDetected { .. }), DEADLINE)
+        .unwrap();
+    assert_eq!(o.view().state, ProjectState::Diverged);
+    let plan = o.runtime.reconcile_plan();
+    assert_eq!(plan.plan_id, 2);
+    assert_eq!(plan.actions.len(), 1);
+    assert_eq!(plan.actions[0].action.kind_name(), "relocate");
+    o.events.clear();
+    let outcome = o.runtime.reconcile_apply(plan.plan_id, &[1]).unwrap();
+    assert_eq!(outcome.generation, 3);
+    let view = o.view();
+    assert_eq!(view.state, ProjectState::Ready);
+    assert_eq!(
+        view.snapshot.asset(AssetId(1)).unwrap().entry.root.as_str(),
+        "art/a"
+    );
+    let seen: Vec<String> = o
+        .events
+        .events()
+        .iter()
+        .map(|e| match e {
+            Event::StateChanged { from, to, .. } => format!("{from}->{to}"),
+            other => other.name().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "diverged->reconciling",
+            "reconcile_started",
+            "reconciling->ready",
+            "snapshot_committed",
+            "reconcile_completed"
+        ]
+    );
+    // The registry on disk says so; the moved folder's files are untouched.
+    let registry = String::from_utf8(o.fs.read(".prometeu/index.json").unwrap()).unwrap();
+    assert!(registry.contains(r#""root": "art/a""#), "{registry}");
+    assert_eq!(o.fs.read("art/a/x.bin").unwrap(), b"bytes of a\n");
+    // A plan of an older generation is refused.
+    let stale = o.runtime.reconcile_apply(2, &[1]).unwrap_err();
+    assert_eq!(stale.code, packer_app::error::ErrorCode::StaleRequest);
+}

@@ -69,6 +69,7 @@ fn render(plan: &Plan) -> String {
             FileChange::Delete { path, .. } => format!("delete {path} if unchanged"),
             FileChange::RenameDir { from, to } => format!("rename {from} -> {to}"),
             FileChange::Verify { path, .. } => format!("verify {path} unchanged"),
+            FileChange::VerifyAbsent { path } => format!("verify {path} absent"),
         };
         out.push_str(&line);
         out.push('\n');

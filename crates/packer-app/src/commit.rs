@@ -168,6 +168,7 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                 expected: Expected::Absent,
                 ..
             } => require_absent(port, path, "appeared on disk since the snapshot")?,
+            FileChange::VerifyAbsent { path } => require_no_file(port, path)?,
             FileChange::Write {
                 path,
                 expected: Expected::Content(hash),
@@ -200,6 +201,25 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
         }
     }
     Ok(())
+}
+
+/// No file may be at `path` (a folder is no file: the loader does not read it as one).
+fn require_no_file(port: &dyn WorkspacePort, path: &WsPath) -> Result<(), CommitError> {
+    match port.stat(path) {
+        Ok(None)
+        | Err(PortError {
+            kind: PortErrorKind::IsADirectory,
+            ..
+        }) => Ok(()),
+        Ok(Some(_)) => Err(CommitError::Conflict(format!(
+            "{} appeared on disk since the snapshot",
+            path.display_in_project()
+        ))),
+        Err(error) => Err(CommitError::Aborted {
+            step: Step::Precondition,
+            error,
+        }),
+    }
 }
 
 /// Nothing (file or folder) may be at `path`; `what` says why it matters.
@@ -279,7 +299,7 @@ fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, 
                 from: from.clone(),
                 to: to.clone(),
             }),
-            FileChange::Verify { .. } => {}
+            FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
         }
     }
     let intent = Intent { ops };

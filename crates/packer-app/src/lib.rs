@@ -1,11 +1,13 @@
 //! The Prometeu Packer runtime, composed from the domain and the ports a host injects:
 //! the views every frontend shows, the application error, project initialisation, the
-//! runtime with its writer lane, the durable commit and recovery.
+//! runtime with its writer lane, the durable commit and recovery, the observer, and
+//! reconcile.
 
 pub mod commit;
 pub mod error;
 pub mod init;
 pub mod observer;
+pub mod reconcile;
 pub mod recovery;
 mod refresh;
 pub mod runtime;

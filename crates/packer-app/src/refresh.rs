@@ -48,7 +48,7 @@ impl LaneState {
                     facts.rename_under(from, to);
                     Ok(())
                 }
-                FileChange::Verify { .. } => Ok(()),
+                FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => Ok(()),
             };
             if result.is_err() {
                 // Facts that cannot be refreshed are dropped: the next verification is

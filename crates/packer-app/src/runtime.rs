@@ -383,7 +383,6 @@ fn write(
     id: CommandId,
     request: &WriteRequest,
 ) -> Result<WriteOutcome, AppError> {
-    let port = shared.ports.workspace.as_ref();
     let mut view = shared.view.load_full();
     let generation = view.snapshot.generation();
     if let Some(expected) = request.expected_generation
@@ -423,9 +422,49 @@ fn write(
         },
     )?;
     let name = format!("{:020}-{}", shared.ports.clock.wall_clock_ns().max(0), id);
-    match commit::execute(port, &plan, &name) {
+    let reconciling = matches!(request.command, Command::Reconcile(_));
+    if reconciling {
+        publish(
+            shared,
+            View {
+                state: ProjectState::Reconciling,
+                ..View::clone(&view)
+            },
+        );
+        shared.ports.events.publish(Event::ReconcileStarted {
+            generation,
+            command_id: id,
+        });
+    }
+    let result = commit_planned(shared, lane, id, &view, &plan, &name);
+    if reconciling {
+        let after = shared.view.load_full();
+        if after.state == ProjectState::Reconciling {
+            // Nothing was published: the commit did not happen; the state goes back.
+            publish(shared, View::clone(&view));
+        }
+        shared.ports.events.publish(Event::ReconcileCompleted {
+            generation: shared.view.load().snapshot.generation(),
+            command_id: id,
+        });
+    }
+    result
+}
+
+/// Commits a planned write and publishes what follows from it.
+fn commit_planned(
+    shared: &Shared,
+    lane: &mut LaneState,
+    id: CommandId,
+    view: &Arc<View>,
+    plan: &command::Plan,
+    name: &str,
+) -> Result<WriteOutcome, AppError> {
+    let port = shared.ports.workspace.as_ref();
+    let generation = view.snapshot.generation();
+    match commit::execute(port, plan, name) {
         Ok(recovered) => {
-            lane.committed(port, &plan, shared.ports.clock.wall_clock_ns());
+            lane.committed(port, plan, shared.ports.clock.wall_clock_ns());
             let new_generation = reload(shared, generation, &recovered).snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
@@ -436,7 +475,7 @@ fn write(
                 generation: new_generation,
                 command_id: id,
                 asset: plan.created,
-                changed: plan.changed,
+                changed: plan.changed.clone(),
             })
         }
         Err(CommitError::Conflict(detail)) => Err(reject(
@@ -454,11 +493,11 @@ fn write(
                 command_id: id,
                 step: step.to_string(),
                 error: error.to_string(),
-                transaction: name,
+                transaction: name.to_owned(),
             });
             // After the commit point the transaction is the truth until recovery runs.
             if matches!(error, CommitError::Interrupted { .. }) {
-                fail(shared, &view, error.to_string());
+                fail(shared, view, error.to_string());
             }
             Err(AppError::new(ErrorCode::Io, error.to_string()))
         }
@@ -469,7 +508,7 @@ fn write(
                     .events
                     .publish(recovery_event(generation, &report));
             }
-            fail(shared, &view, error.to_string());
+            fail(shared, view, error.to_string());
             Err(AppError::new(ErrorCode::FailedState, error.to_string()))
         }
     }

@@ -2,12 +2,15 @@
 //! to the exact file changes a commit must make, each with the content the file must
 //! still have on disk. Executing a plan durably is the writer lane's job.
 
+mod reconcile;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
 use crate::declaration::{AssetKind, Declaration, OutputOptions, check_name};
 use crate::path::{AssetPath, WsPath};
+use crate::reconcile::ReconcileAction;
 use crate::registry::{AssetId, Registry, RegistryEntry};
 use crate::snapshot::{
     AssetQuery, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot, registry_path,
@@ -60,6 +63,9 @@ pub enum Command {
     },
     /// Several commands, one commit. Batches do not nest.
     Batch(Vec<Command>),
+    /// Chosen actions of the snapshot's reconcile plan, one commit. Each must be an
+    /// action the plan offers; they are applied in the order given.
+    Reconcile(Vec<ReconcileAction>),
 }
 
 /// What a file must be on disk for a change to go ahead.
@@ -85,6 +91,9 @@ pub enum FileChange {
     /// Touch nothing, but require the file to be as the snapshot saw it (the command
     /// was decided on its content).
     Verify { path: WsPath, expected: ContentHash },
+    /// Touch nothing, but require that no file is at the path, as the snapshot saw it
+    /// (the command was decided on its absence).
+    VerifyAbsent { path: WsPath },
 }
 
 /// The changes of one commit: declarations first, then directory renames, `index.json`
@@ -140,6 +149,12 @@ pub fn plan(
                         index + 1
                     )));
                 }
+                if matches!(command, Command::Reconcile(_)) {
+                    return Err(Refusal::Invalid(format!(
+                        "command {} of the batch is a reconcile; reconcile actions are applied on their own",
+                        index + 1
+                    )));
+                }
                 draft.apply(command, new_uuid).map_err(|refusal| {
                     prefix(refusal, &format!("command {} of the batch: ", index + 1))
                 })?;
@@ -178,6 +193,8 @@ struct Draft<'s> {
     writes: BTreeMap<AssetPath, (Vec<u8>, Expected)>,
     deletes: BTreeMap<AssetPath, ContentHash>,
     verifies: BTreeMap<AssetPath, ContentHash>,
+    /// Roots whose `asset.json` must still be absent.
+    absent: BTreeSet<AssetPath>,
     /// Directory renames, in order: (from, to) as they are on disk.
     renames: Vec<(AssetPath, AssetPath)>,
     changed: Vec<AssetId>,
@@ -200,6 +217,7 @@ impl<'s> Draft<'s> {
             writes: BTreeMap::new(),
             deletes: BTreeMap::new(),
             verifies: BTreeMap::new(),
+            absent: BTreeSet::new(),
             renames: Vec::new(),
             changed: Vec::new(),
             created: None,
@@ -237,6 +255,7 @@ impl<'s> Draft<'s> {
                 Ok(())
             }
             Command::UpdateDeclaration { asset, changes } => self.update(asset, changes),
+            Command::Reconcile(actions) => self.reconcile(actions, new_uuid),
             Command::Batch(_) => Err(Refusal::Invalid("batches do not nest".to_owned())),
         }
     }
@@ -596,6 +615,11 @@ impl<'s> Draft<'s> {
             changes.push(FileChange::Verify {
                 path: root.declaration_path(),
                 expected: *hash,
+            });
+        }
+        for root in &self.absent {
+            changes.push(FileChange::VerifyAbsent {
+                path: root.declaration_path(),
             });
         }
         for (root, hash) in &self.deletes {

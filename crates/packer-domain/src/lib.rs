@@ -12,6 +12,7 @@ pub mod location;
 pub mod observe;
 pub mod path;
 pub mod ports;
+pub mod reconcile;
 pub mod registry;
 pub mod snapshot;
 pub mod transaction;

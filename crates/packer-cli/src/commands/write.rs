@@ -162,7 +162,7 @@ fn present(
         Command::SetIncluded {
             included: false, ..
         } => format!("excluded asset {id} ({new_root}) from the build"),
-        Command::UpdateDeclaration { .. } | Command::Batch(_) => {
+        Command::UpdateDeclaration { .. } | Command::Batch(_) | Command::Reconcile(_) => {
             format!("changed asset {id}")
         }
     };

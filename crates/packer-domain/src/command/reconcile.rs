@@ -1,0 +1,272 @@
+//! Planning `Command::Reconcile`: the chosen actions of a reconcile plan become changes
+//! of one draft, each with the precondition of what it was decided on.
+
+use rustc_hash::FxHashSet;
+use uuid::Uuid;
+
+use super::{Draft, DraftDeclaration, Expected, Refusal};
+use crate::path::AssetPath;
+use crate::reconcile::{self, ReconcileAction};
+use crate::registry::{AssetId, RegistryEntry};
+use crate::snapshot::{DeclarationState, FoundDeclaration};
+
+impl Draft<'_> {
+    /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
+    /// the plan would not offer (a drift that is gone, an action made up by a client)
+    /// no longer makes sense against this snapshot.
+    pub(super) fn reconcile(
+        &mut self,
+        actions: &[ReconcileAction],
+        new_uuid: &mut dyn FnMut() -> Uuid,
+    ) -> Result<(), Refusal> {
+        if actions.is_empty() {
+            return Err(Refusal::Invalid(
+                "no reconcile action was chosen".to_owned(),
+            ));
+        }
+        let plan = reconcile::plan(self.snapshot);
+        let offered: FxHashSet<&ReconcileAction> = plan.actions.iter().map(|p| &p.action).collect();
+        let mut seen: FxHashSet<&ReconcileAction> = FxHashSet::default();
+        for action in actions {
+            if !seen.insert(action) {
+                return Err(Refusal::Invalid(format!("`{action}` is chosen twice")));
+            }
+            if !offered.contains(action) {
+                return Err(Refusal::Invalid(format!(
+                    "`{action}` is not an action of the reconcile plan of generation {}; ask for a new plan",
+                    self.snapshot.generation()
+                )));
+            }
+            self.reconcile_one(action, new_uuid)?;
+        }
+        // Reconcile may register several assets; none is "the" asset of the write.
+        self.created = None;
+        Ok(())
+    }
+
+    fn reconcile_one(
+        &mut self,
+        action: &ReconcileAction,
+        new_uuid: &mut dyn FnMut() -> Uuid,
+    ) -> Result<(), Refusal> {
+        match action {
+            ReconcileAction::Relocate { asset_id, from, to } => self.relocate(*asset_id, from, to),
+            ReconcileAction::Unregister { asset_id, root } => self.unregister(*asset_id, root),
+            ReconcileAction::Adopt { root, asset_uuid } => {
+                let found = self.unregistered(root)?;
+                if found.declaration.asset_uuid() != Some(*asset_uuid) {
+                    return Err(Refusal::Invalid(format!(
+                        "`{root}/asset.json` does not carry the uuid {asset_uuid}"
+                    )));
+                }
+                self.adopt(root)
+            }
+            ReconcileAction::ReassignUuid {
+                root,
+                asset_id: None,
+                asset_uuid,
+            } => self.reassign_copy(root, *asset_uuid, new_uuid()),
+            ReconcileAction::ReassignUuid {
+                root,
+                asset_id: Some(id),
+                asset_uuid,
+            } => self.reassign_registered(*id, root, *asset_uuid, new_uuid()),
+            ReconcileAction::AcceptDeclaredUuid {
+                asset_id,
+                root,
+                declared_uuid,
+            } => self.accept_declared(*asset_id, root, *declared_uuid),
+        }
+    }
+
+    /// The entry of `id`, which must be registered at `root`.
+    fn entry_at(&self, id: AssetId, root: &AssetPath) -> Result<&RegistryEntry, Refusal> {
+        self.entries
+            .get(&id)
+            .filter(|e| e.root == *root)
+            .ok_or_else(|| Refusal::Invalid(format!("asset {id} is not registered at `{root}`")))
+    }
+
+    fn unregistered(&self, root: &AssetPath) -> Result<&FoundDeclaration, Refusal> {
+        let unregistered = self.snapshot.unregistered();
+        // Sorted by root: the loader keeps them so.
+        unregistered
+            .binary_search_by(|f| f.root.cmp(root))
+            .ok()
+            .and_then(|i| unregistered.get(i))
+            .ok_or_else(|| Refusal::Invalid(format!("`{root}` holds no unregistered asset.json")))
+    }
+
+    /// A fresh uuid that no asset has and no unregistered `asset.json` carries.
+    fn fresh(&self, uuid: Uuid) -> Result<Uuid, Refusal> {
+        let used = self.entries.values().any(|e| e.asset_uuid == uuid)
+            || self
+                .snapshot
+                .unregistered()
+                .iter()
+                .any(|f| f.declaration.asset_uuid() == Some(uuid));
+        if used {
+            return Err(Refusal::Invalid(
+                "the fresh uuid is already in use; try again".to_owned(),
+            ));
+        }
+        Ok(uuid)
+    }
+
+    fn relocate(&mut self, id: AssetId, from: &AssetPath, to: &AssetPath) -> Result<(), Refusal> {
+        let uuid = self.entry_at(id, from)?.asset_uuid;
+        let found = self.unregistered(to)?;
+        let hash = match (found.declaration.asset_uuid(), found.declaration.stamp()) {
+            (Some(declared), Some(stamp)) if declared == uuid => stamp.hash,
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{to}/asset.json` does not carry the uuid {uuid} of asset {id}"
+                )));
+            }
+        };
+        let declaration = found.declaration.declaration().cloned();
+        self.check_free_root(to, Some(id))?;
+        self.absent.insert(from.clone());
+        self.verifies.insert(to.clone(), hash);
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.root = to.clone();
+        }
+        self.declarations.insert(
+            id,
+            Some(DraftDeclaration {
+                declaration,
+                on_disk: Some(hash),
+            }),
+        );
+        self.changed.push(id);
+        Ok(())
+    }
+
+    fn unregister(&mut self, id: AssetId, root: &AssetPath) -> Result<(), Refusal> {
+        self.entry_at(id, root)?;
+        let on_disk = self
+            .snapshot
+            .asset(id)
+            .is_some_and(|a| !matches!(a.declaration, DeclarationState::Missing));
+        if on_disk {
+            return Err(Refusal::Invalid(format!(
+                "asset {id} still has an asset.json at `{root}`; it is not gone"
+            )));
+        }
+        self.entries.remove(&id);
+        self.absent.insert(root.clone());
+        self.declarations.insert(id, None);
+        self.changed.push(id);
+        Ok(())
+    }
+
+    /// An unregistered copy gets the fresh uuid written into it and is registered.
+    fn reassign_copy(&mut self, root: &AssetPath, copied: Uuid, uuid: Uuid) -> Result<(), Refusal> {
+        let found = self.unregistered(root)?;
+        let (mut declaration, hash) = match &found.declaration {
+            DeclarationState::Valid(valid) if valid.declaration.asset_uuid == copied => {
+                (valid.declaration.clone(), valid.stamp.hash)
+            }
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}/asset.json` is not a valid declaration carrying the uuid {copied}"
+                )));
+            }
+        };
+        self.check_free_root(root, None)?;
+        declaration.asset_uuid = self.fresh(uuid)?;
+        let id = self.issue_id()?;
+        self.writes.insert(
+            root.clone(),
+            (declaration.to_bytes(), Expected::Content(hash)),
+        );
+        self.entries.insert(
+            id,
+            RegistryEntry {
+                asset_id: id,
+                asset_uuid: declaration.asset_uuid,
+                root: root.clone(),
+                included_in_build: true,
+            },
+        );
+        self.declarations.insert(
+            id,
+            Some(DraftDeclaration {
+                declaration: Some(declaration),
+                on_disk: Some(hash),
+            }),
+        );
+        self.changed.push(id);
+        Ok(())
+    }
+
+    /// A registered asset whose file carries another's uuid gets the fresh uuid written
+    /// into it and recorded in its entry; it keeps its id.
+    fn reassign_registered(
+        &mut self,
+        id: AssetId,
+        root: &AssetPath,
+        copied: Uuid,
+        uuid: Uuid,
+    ) -> Result<(), Refusal> {
+        self.entry_at(id, root)?;
+        let record = self.snapshot.asset(id);
+        let (mut declaration, hash) = match record.map(|r| &r.declaration) {
+            Some(DeclarationState::Valid(valid)) if valid.declaration.asset_uuid == copied => {
+                (valid.declaration.clone(), valid.stamp.hash)
+            }
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}/asset.json` of asset {id} is not a valid declaration carrying the uuid {copied}"
+                )));
+            }
+        };
+        declaration.asset_uuid = self.fresh(uuid)?;
+        self.writes.insert(
+            root.clone(),
+            (declaration.to_bytes(), Expected::Content(hash)),
+        );
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.asset_uuid = declaration.asset_uuid;
+        }
+        self.declarations.insert(
+            id,
+            Some(DraftDeclaration {
+                declaration: Some(declaration),
+                on_disk: Some(hash),
+            }),
+        );
+        self.changed.push(id);
+        Ok(())
+    }
+
+    fn accept_declared(
+        &mut self,
+        id: AssetId,
+        root: &AssetPath,
+        declared: Uuid,
+    ) -> Result<(), Refusal> {
+        self.entry_at(id, root)?;
+        let state = self.snapshot.asset(id).map(|r| &r.declaration);
+        let hash = match state.and_then(|s| Some((s.asset_uuid()?, s.stamp()?))) {
+            Some((uuid, stamp)) if uuid == declared => stamp.hash,
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}/asset.json` of asset {id} does not carry the uuid {declared}"
+                )));
+            }
+        };
+        if let Some(owner) = self.entries.values().find(|e| e.asset_uuid == declared) {
+            return Err(Refusal::Invalid(format!(
+                "the uuid {declared} already belongs to asset {} at `{}`",
+                owner.asset_id, owner.root
+            )));
+        }
+        self.verifies.insert(root.clone(), hash);
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.asset_uuid = declared;
+        }
+        self.changed.push(id);
+        Ok(())
+    }
+}

@@ -1,0 +1,692 @@
+//! Reconcile through the runtime on memfs: for each structural drift, alone and in the
+//! combinations that make it tricky, the exact plan, then the exact files after applying
+//! all of it (user files untouched) and a project that is `ready`; and what cannot be
+//! offered, with its reason. The fixture helpers serve the other reconcile modules.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use packer_app::runtime::{Ports, Runtime};
+use packer_domain::drift::Drift;
+use packer_domain::reconcile::{self, ReconcilePlan};
+use packer_domain::snapshot::{ProjectState, Snapshot};
+use packer_memfs::{EventLog, ManualClock, MemFs};
+
+pub(crate) const U1: &str = "11111111-1111-4111-8111-111111111111";
+pub(crate) const U2: &str = "22222222-2222-4222-8222-222222222222";
+pub(crate) const U3: &str = "33333333-3333-4333-8333-333333333333";
+pub(crate) const U4: &str = "44444444-4444-4444-8444-444444444444";
+
+/// A hand-written `asset.json` of a blob asset.
+pub(crate) fn decl(uuid: &str, name: &str) -> String {
+    format!(
+        r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["x.bin"] }}"#
+    )
+}
+
+/// The same declaration as the packer writes it.
+pub(crate) fn written(uuid: &str, name: &str) -> String {
+    format!(
+        r#"{{
+  "schema_version": 1,
+  "asset_uuid": "{uuid}",
+  "name": "{name}",
+  "kind": "blob",
+  "inputs": ["x.bin"],
+  "output": {{}}
+}}"#
+    )
+}
+
+/// A registry as the packer writes it: (id, uuid, root) entries, all included.
+pub(crate) fn registry(next: u64, entries: &[(u64, &str, &str)]) -> String {
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(id, uuid, root)| {
+            format!(
+                r#"    {{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": true }}"#
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"schema_version\": 1,\n  \"next_asset_id\": {next},\n  \"assets\": [\n{}\n  ]\n}}",
+        lines.join(",\n")
+    )
+}
+
+/// A hand-written registry of (id, uuid, root) entries.
+pub(crate) fn hand_registry(next: u64, entries: &[(u64, &str, &str)]) -> String {
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(id, uuid, root)| {
+            format!(
+                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": true }}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{ "schema_version": 1, "next_asset_id": {next}, "assets": [{}] }}"#,
+        lines.join(", ")
+    )
+}
+
+pub(crate) fn open(fs: &MemFs) -> (Runtime, EventLog) {
+    let events = EventLog::new();
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(fs.clone()),
+        events: Arc::new(events.clone()),
+        clock: Arc::new(ManualClock::new()),
+    });
+    (runtime, events)
+}
+
+/// The plan as JSON, compared as a value; `'` stands for `"` in `expected`.
+fn assert_plan(plan: &ReconcilePlan, expected: &str) {
+    let got = serde_json::to_value(plan).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&expected.replace('\'', "\""))
+        .unwrap_or_else(|e| panic!("bad expected JSON ({e}): {expected}"));
+    assert_eq!(
+        got,
+        expected,
+        "\n--- got ---\n{}",
+        serde_json::to_string_pretty(&got).unwrap()
+    );
+}
+
+/// Every file by path, as text, for a readable comparison.
+fn render(files: &BTreeMap<String, Vec<u8>>) -> String {
+    files
+        .iter()
+        .map(|(path, bytes)| format!("//- {path}\n{}", String::from_utf8_lossy(bytes)))
+        .collect()
+}
+
+/// Opens `before` (a fixture), expects the plan `plan`, applies every action and
+/// expects exactly the files of `after` (a fixture in which `<fresh N>` stands for the
+/// fresh uuid asset N was given), a `ready` project and no action left to offer.
+fn check(before: &str, plan: &str, after: &str) {
+    let fs = MemFs::from_fixture(before).unwrap();
+    let (runtime, _) = open(&fs);
+    let offered = runtime.reconcile_plan();
+    assert_plan(&offered, plan);
+    let ids: Vec<u32> = offered.actions.iter().map(|a| a.action_id).collect();
+    let outcome = runtime.reconcile_apply(offered.plan_id, &ids).unwrap();
+    assert_eq!(outcome.generation, offered.generation + 1);
+
+    let view = runtime.view();
+    let drifts: Vec<&Drift> = view
+        .snapshot
+        .drifts()
+        .iter()
+        .filter(|d| d.is_structural())
+        .collect();
+    assert_eq!(drifts, Vec::<&Drift>::new());
+    assert_eq!(view.state, ProjectState::Ready);
+    assert!(runtime.reconcile_plan().actions.is_empty());
+
+    let mut expected = after.to_owned();
+    for asset in view.snapshot.assets() {
+        let uuid = asset.entry.asset_uuid.to_string();
+        if !before.contains(&uuid) {
+            expected = expected.replace(&format!("<fresh {}>", asset.entry.asset_id), &uuid);
+        }
+    }
+    let expected = MemFs::from_fixture(&expected).unwrap().files();
+    assert_eq!(render(&fs.files()), render(&expected));
+}
+
+/// Only the plan of `before`.
+fn check_plan(before: &str, plan: &str) -> ReconcilePlan {
+    let fs = MemFs::from_fixture(before).unwrap();
+    let offered = reconcile::plan(&Snapshot::load(&fs, 1));
+    assert_plan(&offered, plan);
+    offered
+}
+
+#[test]
+fn root_missing_is_unregistered_and_nothing_is_deleted() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- b/x.bin
+bytes of b, whose asset.json was deleted
+",
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'unregister', 'drift': {'kind': 'root_missing', 'asset_id': 2, 'root': 'b'},
+             'asset_id': 2, 'root': 'b'}]}",
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- b/x.bin
+bytes of b, whose asset.json was deleted
+",
+            registry(3, &[(1, U1, "a")]),
+            decl(U1, "a"),
+        ),
+    );
+}
+
+#[test]
+fn root_moved_is_relocated_keeping_its_id() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- moved/a/asset.json
+{}
+//- moved/a/x.bin
+bytes of a
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U1, "a"),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'relocate', 'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'moved/a'},
+             'asset_id': 1, 'from': 'a', 'to': 'moved/a'}]}",
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- moved/a/asset.json
+{}
+//- moved/a/x.bin
+bytes of a
+",
+            registry(2, &[(1, U1, "moved/a")]),
+            decl(U1, "a"),
+        ),
+    );
+}
+
+#[test]
+fn unregistered_asset_is_adopted_keeping_its_uuid() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- sfx/coin/asset.json
+{}
+//- sfx/coin/x.bin
+bytes of coin
+",
+            hand_registry(4, &[(1, U1, "a")]),
+            decl(U1, "a"),
+            decl(U2, "coin"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'adopt', 'drift': {{'kind': 'unregistered_asset', 'root': 'sfx/coin', 'asset_uuid': '{U2}'}},
+             'root': 'sfx/coin', 'asset_uuid': '{U2}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- sfx/coin/asset.json
+{}
+//- sfx/coin/x.bin
+bytes of coin
+",
+            registry(5, &[(1, U1, "a"), (4, U2, "sfx/coin")]),
+            decl(U1, "a"),
+            decl(U2, "coin"),
+        ),
+    );
+}
+
+#[test]
+fn a_copied_folder_gets_a_fresh_uuid_and_is_registered() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- hero/asset.json
+{}
+//- hero/x.bin
+bytes of hero
+//- hero_red/asset.json
+{}
+//- hero_red/x.bin
+bytes of the red copy
+",
+            hand_registry(2, &[(1, U1, "hero")]),
+            decl(U1, "hero"),
+            decl(U1, "hero"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_id': 1, 'asset_uuid': '{U1}', 'roots': ['hero', 'hero_red']}},
+              'root': 'hero_red', 'asset_uuid': '{U1}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- hero/asset.json
+{}
+//- hero/x.bin
+bytes of hero
+//- hero_red/asset.json
+{}
+//- hero_red/x.bin
+bytes of the red copy
+",
+            registry(3, &[(1, U1, "hero"), (2, "<fresh 2>", "hero_red")]),
+            decl(U1, "hero"),
+            written("<fresh 2>", "hero"),
+        ),
+    );
+}
+
+#[test]
+fn a_mismatched_uuid_is_accepted_into_the_registry() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U2, "a"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'accept_declared_uuid',
+              'drift': {{'kind': 'uuid_mismatch', 'asset_id': 1, 'root': 'a', 'registered_uuid': '{U1}', 'declared_uuid': '{U2}'}},
+              'asset_id': 1, 'root': 'a', 'declared_uuid': '{U2}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+",
+            registry(2, &[(1, U2, "a")]),
+            decl(U2, "a"),
+        ),
+    );
+}
+
+/// `hero` was moved to `chars/hero` and copied to `chars/hero2`: the copy that kept the
+/// folder's name is taken as the moved asset, the other gets a fresh uuid.
+#[test]
+fn a_moved_and_copied_folder_is_relocated_and_its_copy_registered() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- chars/hero/asset.json
+{}
+//- chars/hero/x.bin
+bytes of hero
+//- chars/hero2/asset.json
+{}
+//- chars/hero2/x.bin
+bytes of hero 2
+",
+            hand_registry(2, &[(1, U1, "hero")]),
+            decl(U1, "hero"),
+            decl(U1, "hero"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'relocate',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_id': 1, 'asset_uuid': '{U1}', 'roots': ['chars/hero', 'chars/hero2']}},
+              'asset_id': 1, 'from': 'hero', 'to': 'chars/hero'}},
+            {{'action_id': 2, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_id': 1, 'asset_uuid': '{U1}', 'roots': ['chars/hero', 'chars/hero2']}},
+              'root': 'chars/hero2', 'asset_uuid': '{U1}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- chars/hero/asset.json
+{}
+//- chars/hero/x.bin
+bytes of hero
+//- chars/hero2/asset.json
+{}
+//- chars/hero2/x.bin
+bytes of hero 2
+",
+            registry(3, &[(1, U1, "chars/hero"), (2, "<fresh 2>", "chars/hero2")]),
+            decl(U1, "hero"),
+            written("<fresh 2>", "hero"),
+        ),
+    );
+}
+
+/// Moved to `m`, and a registered asset's file overwritten with a copy of it: the move
+/// is relocated, the overwritten asset keeps its id and gets a fresh uuid.
+#[test]
+fn a_moved_folder_copied_over_another_asset() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- m/asset.json
+{}
+//- m/x.bin
+bytes of a
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of b
+",
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+            decl(U1, "b"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'relocate',
+              'drift': {{'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'm'}},
+              'asset_id': 1, 'from': 'a', 'to': 'm'}},
+            {{'action_id': 2, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'uuid_mismatch', 'asset_id': 2, 'root': 'b', 'registered_uuid': '{U2}', 'declared_uuid': '{U1}'}},
+              'asset_id': 2, 'root': 'b', 'asset_uuid': '{U1}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- m/asset.json
+{}
+//- m/x.bin
+bytes of a
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of b
+",
+            registry(3, &[(1, U1, "m"), (2, "<fresh 2>", "b")]),
+            decl(U1, "a"),
+            written("<fresh 2>", "b"),
+        ),
+    );
+}
+
+/// `a`'s uuid was edited and a copy made before the edit still carries the old one:
+/// the copy cannot be adopted with a uuid the registry holds, so it gets a fresh one.
+#[test]
+fn an_unregistered_copy_of_a_registered_uuid_is_reassigned_not_adopted() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- old/asset.json
+{}
+//- old/x.bin
+bytes of old
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U3, "a"),
+            decl(U1, "old"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'accept_declared_uuid',
+              'drift': {{'kind': 'uuid_mismatch', 'asset_id': 1, 'root': 'a', 'registered_uuid': '{U1}', 'declared_uuid': '{U3}'}},
+              'asset_id': 1, 'root': 'a', 'declared_uuid': '{U3}'}},
+            {{'action_id': 2, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'unregistered_asset', 'root': 'old', 'asset_uuid': '{U1}'}},
+              'root': 'old', 'asset_uuid': '{U1}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- old/asset.json
+{}
+//- old/x.bin
+bytes of old
+",
+            registry(3, &[(1, U3, "a"), (2, "<fresh 2>", "old")]),
+            decl(U3, "a"),
+            written("<fresh 2>", "old"),
+        ),
+    );
+}
+
+/// A folder nobody registered was copied: the first copy is adopted with the uuid, the
+/// other gets a fresh one.
+#[test]
+fn copies_of_an_unregistered_folder_adopt_one_and_reassign_the_rest() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- n/asset.json
+{}
+//- n/x.bin
+bytes of n
+//- n2/asset.json
+{}
+//- n2/x.bin
+bytes of n2
+",
+            hand_registry(1, &[]),
+            decl(U4, "n"),
+            decl(U4, "n"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'adopt',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_uuid': '{U4}', 'roots': ['n', 'n2']}},
+              'root': 'n', 'asset_uuid': '{U4}'}},
+            {{'action_id': 2, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_uuid': '{U4}', 'roots': ['n', 'n2']}},
+              'root': 'n2', 'asset_uuid': '{U4}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- n/asset.json
+{}
+//- n/x.bin
+bytes of n
+//- n2/asset.json
+{}
+//- n2/x.bin
+bytes of n2
+",
+            registry(3, &[(1, U4, "n"), (2, "<fresh 2>", "n2")]),
+            decl(U4, "n"),
+            written("<fresh 2>", "n"),
+        ),
+    );
+}
+
+/// Two registered assets declare the same uuid that no one registered: the first
+/// accepts it, the other gets a fresh one.
+#[test]
+fn two_assets_declaring_one_new_uuid() {
+    check(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of b
+",
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U3, "a"),
+            decl(U3, "b"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'accept_declared_uuid',
+              'drift': {{'kind': 'uuid_mismatch', 'asset_id': 1, 'root': 'a', 'registered_uuid': '{U1}', 'declared_uuid': '{U3}'}},
+              'asset_id': 1, 'root': 'a', 'declared_uuid': '{U3}'}},
+            {{'action_id': 2, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'duplicate_uuid', 'asset_uuid': '{U3}', 'roots': ['a', 'b']}},
+              'asset_id': 2, 'root': 'b', 'asset_uuid': '{U3}'}}]}}"
+        ),
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of b
+",
+            registry(3, &[(1, U3, "a"), (2, "<fresh 2>", "b")]),
+            decl(U3, "a"),
+            written("<fresh 2>", "b"),
+        ),
+    );
+}
+
+/// What cannot be registered is explained, not offered: an unreadable or invalid
+/// declaration, and a folder inside another asset's folder.
+#[test]
+fn what_cannot_be_applied_is_unresolved_with_a_reason() {
+    let plan = check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of a
+//- a/inner/asset.json
+{}
+//- broken/asset.json
+{{ not json
+//- nameless/asset.json
+{{ \"schema_version\": 1, \"asset_uuid\": \"{U3}\", \"kind\": \"blob\", \"inputs\": [\"x.bin\"] }}
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U1, "a"),
+            decl(U2, "inner"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': [
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'a/inner', 'asset_uuid': '{U2}'}},
+              'reason': '`a/inner` and `a`, the root of asset 1, would be nested (asset roots may not contain one another); move one of the folders, then plan again'}},
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'broken', 'asset_uuid': null}},
+              'reason': '`broken/asset.json` cannot be read as a declaration (no uuid could be read); fix it (see `prometeu-packer doctor`), then plan again'}},
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'nameless', 'asset_uuid': '{U3}'}},
+              'reason': '`nameless/asset.json` is not valid, so it can be neither registered nor given a fresh uuid; fix it (see `prometeu-packer doctor`), then plan again'}}]}}"
+        ),
+    );
+    assert!(plan.select(&[1]).is_err());
+}
+
+/// Two unregistered folders, one inside the other: each could be adopted alone, not
+/// both, and the packer does not choose.
+#[test]
+fn nested_unregistered_folders_are_not_offered() {
+    check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- n/asset.json
+{}
+//- n/m/asset.json
+{}
+//- z/asset.json
+{}
+",
+            hand_registry(1, &[]),
+            decl(U1, "n"),
+            decl(U2, "m"),
+            decl(U3, "z"),
+        ),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'actions': [
+            {{'action_id': 1, 'kind': 'adopt', 'drift': {{'kind': 'unregistered_asset', 'root': 'z', 'asset_uuid': '{U3}'}},
+              'root': 'z', 'asset_uuid': '{U3}'}}], 'unresolved': [
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'n', 'asset_uuid': '{U1}'}},
+              'reason': '`n/m` and `n` would both be registered, but asset roots may not contain one another; move one of the folders, then plan again'}},
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'n/m', 'asset_uuid': '{U2}'}},
+              'reason': '`n/m` and `n` would both be registered, but asset roots may not contain one another; move one of the folders, then plan again'}}]}}"
+        ),
+    );
+}
+
+#[test]
+fn a_project_without_structural_drift_has_an_empty_plan() {
+    check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U1, "a"),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': []}",
+    );
+    check_plan(
+        "
+//- .prometeu/index.json
+{ not a registry
+//- loose/asset.json
+{}
+",
+        "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': []}",
+    );
+}
