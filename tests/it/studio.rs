@@ -7,15 +7,20 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use packer_app::observer::ObserverConfig;
+use packer_app::runtime::WriteRequest;
+use packer_domain::command::Command;
 use packer_domain::event::Event;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::AssetQuery;
 use packer_memfs::MemFs;
 use serde_json::{Value, json};
 use studio::container::{Container, ContainerConfig};
 use studio::packer::{PackerEvent, PackerHost};
 use studio::server::ServerConfig;
+use studio::workspace::AssetsWorkspace;
 use studio::{Studio, StudioConfig};
 use tempfile::TempDir;
 
@@ -375,9 +380,17 @@ fn next_event(
     reader: &mut BufReader<TcpStream>,
     pred: impl Fn(&Value) -> bool,
 ) -> (Option<u64>, Value) {
+    // Keep-alive comments arrive every few seconds, so the socket's read timeout alone
+    // would never end a wait for an event that does not come.
+    let deadline = Instant::now() + DEADLINE;
     let mut id = None;
     let mut line = String::new();
     loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+            .expect("no such event before the deadline");
+        reader.get_ref().set_read_timeout(Some(left)).unwrap();
         line.clear();
         let read = reader.read_line(&mut line).unwrap();
         assert!(read > 0, "the event stream ended");
@@ -528,4 +541,93 @@ fn check_divergence_scans_the_disk_before_answering() {
     assert_eq!(status["drifts"][0]["kind"], "root_moved");
     assert_eq!(status["drifts"][0]["to"], "audio/hop");
     studio.shutdown();
+}
+
+#[test]
+fn a_relocate_applied_through_the_api_updates_the_registry() {
+    let project = project();
+    let studio = start(&project);
+    let mut events = open_events(&studio, None);
+    let assets = project.path().join("assets");
+    std::fs::rename(assets.join("audio/jump"), assets.join("audio/hop")).unwrap();
+    let status = post(&studio, "/api/check_divergence", &json!({})).json();
+    assert_eq!(status["state"], "diverged", "{status}");
+    let plan = get(
+        &studio,
+        "/api/reconcile_plan",
+        "X-Studio-Token: {token}\r\n",
+    )
+    .json();
+    assert_eq!(plan["generation"], status["generation"]);
+    assert_eq!(plan["actions"][0]["kind"], "relocate", "{plan}");
+    assert_eq!(plan["actions"][0]["drift"]["kind"], "root_moved");
+    let action = &plan["actions"][0]["action_id"];
+
+    let applied = post(
+        &studio,
+        "/api/reconcile_apply",
+        &json!({ "plan_id": plan["plan_id"], "action_ids": [action] }),
+    );
+    assert_eq!(applied.status, 200, "{applied:?}");
+    let applied = applied.json();
+    let registry = std::fs::read_to_string(assets.join(".prometeu/index.json")).unwrap();
+    assert!(registry.contains(r#""root": "audio/hop""#), "{registry}");
+    let (_, completed) = next_event(&mut events, |e| e["event"] == "reconcile_completed");
+    assert_eq!(completed["command_id"], applied["command_id"]);
+    assert_eq!(
+        get(&studio, "/api/status", "X-Studio-Token: {token}\r\n").json()["state"],
+        "ready"
+    );
+
+    // The plan was for an older generation now.
+    let again = post(
+        &studio,
+        "/api/reconcile_apply",
+        &json!({ "plan_id": plan["plan_id"], "action_ids": [action] }),
+    );
+    assert_eq!(again.status, 409);
+    assert_eq!(again.json()["error"]["code"], "stale_request");
+    let bad = post(
+        &studio,
+        "/api/reconcile_apply",
+        &json!({ "plan_id": plan["plan_id"], "actions": [1] }),
+    );
+    assert_eq!(bad.json()["error"]["code"], "invalid_params");
+    studio.shutdown();
+}
+
+#[test]
+fn the_journal_holds_every_event_published_before_it_is_read() {
+    let project = project();
+    let container = Container::new(ContainerConfig::default()).boot();
+    let host =
+        PackerHost::bootstrap(&container, project.path(), ObserverConfig::default()).unwrap();
+    let workspace = AssetsWorkspace::new(&container, &host).unwrap();
+    for round in 0..50 {
+        let outcome = host
+            .runtime()
+            .submit(WriteRequest {
+                command: Command::SetIncluded {
+                    asset: AssetQuery::Id(AssetId(2)),
+                    included: round % 2 == 1,
+                },
+                expected_generation: None,
+            })
+            .unwrap();
+        // Published before `submit` returned: the journal has it, whatever its thread
+        // has done so far.
+        let journal = workspace.journal_after(0);
+        assert!(
+            journal.iter().any(|e| matches!(
+                e.event,
+                Event::SnapshotCommitted { command_id, .. } if command_id == outcome.command_id
+            )),
+            "round {round}: {journal:?}"
+        );
+        let numbers: Vec<u64> = journal.iter().map(|e| e.seq).collect();
+        assert!(numbers.windows(2).all(|w| w[0] + 1 == w[1]), "{numbers:?}");
+    }
+    assert_eq!(workspace.journal().missed, 0);
+    workspace.shutdown();
+    host.shutdown();
 }

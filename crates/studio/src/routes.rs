@@ -38,6 +38,8 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/api/journal" if get => Response::json(200, &workspace.journal()),
         "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
         "/api/set_included" if post => answer(set_included(shared, request)),
+        "/api/reconcile_plan" if get => Response::json(200, &workspace.reconcile_plan()),
+        "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
         "/api/shutdown" if post => {
             // A second request while the first is pending finds the slot taken: the
             // host is already stopping.
@@ -75,6 +77,8 @@ fn known(path: &str) -> bool {
             | "/api/journal"
             | "/api/check_divergence"
             | "/api/set_included"
+            | "/api/reconcile_plan"
+            | "/api/reconcile_apply"
             | "/api/shutdown"
     ) || path.starts_with("/api/thumbnail/")
 }
@@ -121,6 +125,21 @@ fn set_included(shared: &Shared, request: &Request) -> Result<Response, AppError
         params.included,
         params.expected_generation,
     )?;
+    Ok(Response::json(200, &result))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconcileApplyParams {
+    plan_id: u64,
+    action_ids: Vec<u32>,
+}
+
+fn reconcile_apply(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let params: ReconcileApplyParams = params(request)?;
+    let result = shared
+        .workspace
+        .reconcile_apply(params.plan_id, &params.action_ids)?;
     Ok(Response::json(200, &result))
 }
 

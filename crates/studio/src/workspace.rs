@@ -8,13 +8,14 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
+use packer_domain::reconcile::ReconcilePlan;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
 
@@ -48,7 +49,7 @@ pub struct AssetsWorkspace {
     runtime: Arc<Runtime>,
     bus: EventBus,
     queue_capacity: usize,
-    journal: Arc<Mutex<Journal>>,
+    journal: Arc<JournalFeed>,
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
@@ -82,15 +83,18 @@ impl AssetsWorkspace {
     ) -> Result<AssetsWorkspace, StudioError> {
         let bus = container.bus().clone();
         let queue_capacity = container.config().queue_capacity;
-        let journal = Arc::new(Mutex::new(Journal::default()));
-        let subscription = host
+        let feed = host
             .take_first_events()
             .unwrap_or_else(|| bus.subscribe::<PackerEvent>("event journal", queue_capacity));
+        let journal = Arc::new(JournalFeed {
+            journal: Mutex::new(Journal::default()),
+            feed,
+        });
         let (stop, stopped) = crossbeam_channel::bounded(0);
         let thread_journal = Arc::clone(&journal);
         let journal_thread = std::thread::Builder::new()
             .name("studio-journal".to_owned())
-            .spawn(move || keep_journal(&thread_journal, &subscription, &stopped))
+            .spawn(move || keep_journal(&thread_journal, &stopped))
             .map_err(StudioError::Thread)?;
         Ok(AssetsWorkspace {
             runtime: host.shared_runtime(),
@@ -108,8 +112,14 @@ impl AssetsWorkspace {
     }
 
     /// The recent events after `seq` (all of them for 0), oldest first.
+    ///
+    /// Every event published before the call is in the answer (unless the journal's
+    /// queue overflowed, which it counts): the events still queued for the journal are
+    /// taken in first. So a subscriber that subscribed before calling this has, between
+    /// its queue and the answer, every event.
     pub fn journal_after(&self, seq: u64) -> Vec<PackerEvent> {
-        lock(&self.journal)
+        self.journal
+            .drained()
             .events
             .iter()
             .filter(|e| e.seq > seq)
@@ -119,7 +129,7 @@ impl AssetsWorkspace {
 
     /// The whole journal.
     pub fn journal(&self) -> Journal {
-        lock(&self.journal).clone()
+        self.journal.drained().clone()
     }
 
     pub fn status(&self) -> StatusView {
@@ -172,6 +182,26 @@ impl AssetsWorkspace {
             generation: outcome.generation,
             command_id: outcome.command_id,
             asset,
+        })
+    }
+
+    /// `reconcile_plan`: the runtime's plan for the current generation.
+    pub fn reconcile_plan(&self) -> ReconcilePlan {
+        self.runtime.reconcile_plan()
+    }
+
+    /// `reconcile_apply`: the chosen actions of plan `plan_id`, applied by the runtime
+    /// as one commit.
+    pub fn reconcile_apply(
+        &self,
+        plan_id: u64,
+        action_ids: &[u32],
+    ) -> Result<WriteResult, AppError> {
+        let outcome = self.runtime.reconcile_apply(plan_id, action_ids)?;
+        Ok(WriteResult {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset: None,
         })
     }
 
@@ -233,30 +263,55 @@ impl Drop for AssetsWorkspace {
     }
 }
 
-fn keep_journal(
-    journal: &Mutex<Journal>,
-    subscription: &Subscription<PackerEvent>,
-    stopped: &Receiver<()>,
-) {
-    loop {
-        crossbeam_channel::select! {
-            recv(subscription.receiver()) -> event => {
-                let Ok(event) = event else { return };
-                let missed = subscription.take_missed();
-                let mut journal = lock(journal);
-                journal.missed += missed;
-                if journal.events.len() == JOURNAL_LENGTH {
-                    journal.events.pop_front();
+/// The journal and the bus subscription that feeds it. Events are taken off the queue
+/// only with the journal locked, so an event is always in one place or the other.
+#[derive(Debug)]
+struct JournalFeed {
+    journal: Mutex<Journal>,
+    feed: Subscription<PackerEvent>,
+}
+
+impl JournalFeed {
+    /// The journal with every queued event taken in.
+    fn drained(&self) -> MutexGuard<'_, Journal> {
+        self.drain().0
+    }
+
+    /// Takes every queued event in; also says whether more can come.
+    fn drain(&self) -> (MutexGuard<'_, Journal>, bool) {
+        // A push or pop cannot leave the ring half-changed, so a poisoned lock still
+        // guards a whole journal.
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        let connected = loop {
+            match self.feed.receiver().try_recv() {
+                Ok(event) => {
+                    if journal.events.len() == JOURNAL_LENGTH {
+                        journal.events.pop_front();
+                    }
+                    journal.events.push_back(event);
                 }
-                journal.events.push_back(event);
+                Err(TryRecvError::Empty) => break true,
+                Err(TryRecvError::Disconnected) => break false,
             }
-            recv(stopped) -> _ => return,
-        }
+        };
+        journal.missed += self.feed.take_missed();
+        (journal, connected)
     }
 }
 
-fn lock(journal: &Mutex<Journal>) -> MutexGuard<'_, Journal> {
-    // A push or pop cannot leave the ring half-changed, so a poisoned lock still guards
-    // a whole journal.
-    journal.lock().unwrap_or_else(PoisonError::into_inner)
+/// Takes events into the journal as they come, so its queue does not fill while no
+/// page asks. Waits for readiness without taking anything: only `drain` takes.
+fn keep_journal(journal: &JournalFeed, stopped: &Receiver<()>) {
+    loop {
+        let mut select = crossbeam_channel::Select::new();
+        let events = select.recv(journal.feed.receiver());
+        select.recv(stopped);
+        if select.ready() != events {
+            return;
+        }
+        // A disconnected queue would be ready forever; nothing more comes from it.
+        if !journal.drain().1 {
+            return;
+        }
+    }
 }

@@ -112,16 +112,20 @@ function renderAssets(list) {
 function renderPlan(plan) {
   const body = $('plan').tBodies[0];
   $('plan-id').textContent = plan ? `(plan ${plan.plan_id}, generation ${plan.generation})` : '';
+  const unresolved = plan ? plan.unresolved || [] : [];
+  $('unresolved').replaceChildren(...unresolved.map((item) => element('li', { 'data-kind': item.drift.kind },
+    element('span', { class: 'kind', text: item.drift.kind }), ' ', fields(item.drift, ['kind']), ' — ', item.reason)));
   if (!plan || !plan.actions.length) {
     body.replaceChildren();
-    $('plan-empty').textContent = plan ? 'nothing to reconcile' : '';
+    $('plan-empty').textContent = plan && !unresolved.length ? 'nothing to reconcile' : '';
     return;
   }
   $('plan-empty').textContent = '';
   body.replaceChildren(...plan.actions.map((action) => element('tr', { 'data-action-id': action.action_id, 'data-kind': action.kind },
     element('td', { text: action.action_id }),
     element('td', { class: 'kind', text: action.kind }),
-    element('td', { class: 'details', text: fields(action, ['action_id', 'kind']) }),
+    element('td', { class: 'details', text: fields(action, ['action_id', 'kind', 'drift']) }),
+    element('td', { class: 'drift', text: `resolves ${action.drift.kind}` }),
     element('td', {}, element('button', {
       type: 'button',
       class: 'apply',
