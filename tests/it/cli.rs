@@ -47,12 +47,20 @@ impl Project {
     }
 
     /// The bundled example project, copied.
-    fn demo() -> Project {
+    pub(crate) fn demo() -> Project {
         let project = Project {
             dir: tempfile::tempdir().unwrap(),
         };
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo-project");
         copy_tree(&source, project.dir.path());
+        // Only what the repository holds: a build of the demo in the checkout (the
+        // README's first command) leaves its output and cache, which git ignores.
+        for derived in ["build", "assets/.prometeu/cache"] {
+            let path = project.dir.path().join(derived);
+            if path.exists() {
+                std::fs::remove_dir_all(path).unwrap();
+            }
+        }
         project
     }
 
@@ -125,7 +133,7 @@ fn collect(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, System
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -115,7 +115,7 @@ pub(crate) fn transactions(project: &Project) -> Vec<String> {
 /// The project's tree without the advisory lock file, which every runtime creates when
 /// it opens the project (it is transient and ignored by git), and without the mtime of
 /// `.prometeu` itself, which creating the lock file moves.
-fn tree_but_lock(project: &Project) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+pub(crate) fn tree_but_lock(project: &Project) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
     let mut tree = project.tree();
     tree.remove(Path::new("assets/.prometeu/lock"));
     tree.remove(Path::new("assets/.prometeu"));
@@ -543,7 +543,8 @@ fn add_never_overwrites_an_existing_declaration() {
     assert_eq!(
         run.json(),
         json!({"error": {"code": "invalid",
-            "message": "`data/mine` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)"}})
+            "message": "`data/mine` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)",
+            "detail": {"command_id": 1, "generation": 1}}})
     );
     let run = project.run(&[
         "add",

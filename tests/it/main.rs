@@ -4,13 +4,23 @@
 // This whole binary is test code, helpers included: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod build;
+mod build_cli;
+mod build_codecs;
+mod child;
 mod cli;
+mod cli_reconcile;
 mod cli_recovery;
 mod cli_write;
 mod concurrency;
 mod contract;
+mod contract_output;
+mod derive;
+mod media;
 mod model;
 mod observe;
+mod observe_disk;
+mod pack_format;
 mod plan;
 mod processes;
 mod reconcile;
@@ -18,5 +28,8 @@ mod reconcile_apply;
 mod reconcile_damage;
 mod registration;
 mod runtime;
+mod serve;
+mod serve_observed;
 mod snapshot;
 mod studio;
+mod watch_cli;

@@ -11,7 +11,7 @@ use packer_app::runtime::{Ports, Runtime, View, WriteRequest};
 use packer_domain::command::Command;
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::ports::PortOp;
+use packer_domain::ports::{HintSink, PortError, PortOp, WatchPort, WatchSession};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
@@ -85,8 +85,8 @@ fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
         watcher.clone(),
         config,
     );
-    // The start verification has run once a requested one returns (the lane is FIFO, and
-    // either may come first: both compare the disk with the first generation).
+    // The start verification was queued before `open_observed` returned and the lane is
+    // FIFO: it has run once a requested one returns.
     runtime.check_divergence();
     Observed {
         fs,
@@ -222,6 +222,58 @@ fn an_edited_input_is_refreshed() {
         &[2],
     );
     assert_eq!(o.fs.read("b/y.bin").unwrap(), b"new bytes of b");
+}
+
+#[test]
+fn an_edit_to_the_target_of_an_input_link_is_an_input_change() {
+    let fixture = fixture().replace(
+        "//- a/x.bin\nbytes of a\n",
+        "//- a/x.bin -> target.bin\n//- a/target.bin\nbytes of a\n",
+    );
+    let o = start_with(&fixture, config());
+    o.fs.write("a/target.bin", "the link's target, edited");
+    // The watcher names the file written, not the link that leads to it.
+    o.watcher.changed("a/target.bin");
+    let event = o.refreshed(2);
+    assert_eq!(
+        event,
+        Event::SnapshotRefreshed {
+            generation: 2,
+            paths: vec![packer_domain::path::WsPath::new("a/x.bin").unwrap()],
+            changed: vec![AssetId(1)],
+        }
+    );
+    assert_eq!(
+        o.view().refreshed,
+        [Drift::InputChanged {
+            asset_id: AssetId(1),
+            path: packer_domain::path::AssetPath::new("a/x.bin").unwrap(),
+        }]
+    );
+}
+
+#[test]
+fn an_input_through_a_linked_folder_is_no_change_on_start() {
+    // The verification scan does not descend into linked folders, so its facts hold no
+    // such input: that is no contradiction with the loaded generation.
+    let fixture = fixture()
+        .replace(
+            "//- a/x.bin\nbytes of a\n",
+            "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
+        )
+        .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
+    let o = start_with(&fixture, config());
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.state, ProjectState::Ready, "{:#?}", view.drifts());
+    assert!(
+        !o.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::SnapshotRefreshed { .. })),
+        "{:#?}",
+        o.events.events()
+    );
 }
 
 #[test]
@@ -634,6 +686,45 @@ fn a_storm_of_hints_ends_in_one_refresh() {
         .filter(|e| matches!(e, Event::SnapshotRefreshed { .. }))
         .count();
     assert_eq!(refreshes, 1);
+}
+
+/// A watcher that edits the workspace as it starts: the edit falls between the load
+/// and the watch, where only the verification on start can find it.
+#[derive(Debug)]
+struct EditingWatcher {
+    fs: MemFs,
+    inner: ScriptedWatcher,
+}
+
+impl WatchPort for EditingWatcher {
+    fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError> {
+        self.fs
+            .write("a/asset.json", declaration(U1, "before the watch", "x.bin"));
+        self.inner.watch(sink)
+    }
+}
+
+#[test]
+fn a_change_made_while_the_watch_starts_is_found() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let events = EventLog::new();
+    let _runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(events.clone()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        Arc::new(EditingWatcher {
+            fs: fs.clone(),
+            inner: ScriptedWatcher::new(),
+        }),
+        config(),
+    );
+    // No hint names it: the verification that follows the start of the watch finds it.
+    let event = events
+        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
+        .unwrap_or_else(|| panic!("no refresh: {:#?}", events.events()));
+    assert_eq!(changed_ids(&event), [1]);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: generates (once) the benchmark workspaces under `target/bench/`
 //! and runs the `packer-bench` runner on them in release mode, which prints a table and
-//! writes `target/bench/report.json`.
+//! writes `target/bench/report.json`. The build benchmarks run on the 10k workspace.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,7 +31,17 @@ pub struct Args {
     /// Run only the observer benchmarks.
     #[arg(long)]
     pub observe_only: bool,
+    /// Run only the build benchmarks (full build and no-op rebuild of the 10k-asset
+    /// workspace against its floor).
+    #[arg(long, conflicts_with_all = ["commit_only", "observe_only", "skip_build"])]
+    pub build_only: bool,
+    /// Leave out the build benchmarks.
+    #[arg(long)]
+    pub skip_build: bool,
 }
+
+/// The workspace size the build benchmarks run on.
+const BUILD_SIZE: usize = 10_000;
 
 /// The seed of every benchmark workspace: fixed, so runs compare.
 const SEED: u64 = 1;
@@ -40,7 +50,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let root = workspace_root();
     let bench_dir = root.join("target").join("bench");
     let mut workspaces = Vec::new();
-    for &size in &args.sizes {
+    let sizes = if args.build_only {
+        vec![BUILD_SIZE]
+    } else {
+        args.sizes.clone()
+    };
+    for &size in &sizes {
         let dir = bench_dir.join(format!("ws-{size}"));
         ensure_workspace(&dir, size)?;
         workspaces.push(format!("{}={}", label(size), dir.display()));
@@ -69,6 +84,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if args.observe_only {
         command.arg("--observe-only");
     }
+    if args.build_only {
+        command.arg("--build-only");
+    }
+    if args.skip_build {
+        command.arg("--skip-build");
+    }
+    command.arg("--build-at").arg(label(BUILD_SIZE));
     let status = command
         .status()
         .context("cannot run the benchmark runner")?;

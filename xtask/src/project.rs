@@ -207,7 +207,17 @@ pub fn write_project(
     Ok(total)
 }
 
-/// Every file under `dir`, keyed by its `/`-separated path relative to `dir`.
+/// What the packer writes into a project besides its sources, and git ignores: the
+/// build's output and cache, the writer lock, transactions in flight.
+const TRANSIENT: [&str; 4] = [
+    "build",
+    "assets/.prometeu/cache",
+    "assets/.prometeu/lock",
+    "assets/.prometeu/tx",
+];
+
+/// Every file under `dir`, keyed by its `/`-separated path relative to `dir`, leaving out
+/// what is transient.
 pub fn read_tree(dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
@@ -224,6 +234,9 @@ pub fn read_tree(dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
             } else {
                 format!("{relative}/{name}")
             };
+            if TRANSIENT.contains(&child.as_str()) {
+                continue;
+            }
             if entry.file_type()?.is_dir() {
                 pending.push((entry.path(), child));
             } else {

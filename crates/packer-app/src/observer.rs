@@ -79,14 +79,25 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// Starts the observer thread, which starts watching and then verifies the whole
-    /// workspace: whatever changed before the watch began is found by that. `None` when
-    /// the thread cannot start; the runtime then works as one opened without an observer.
+    /// Asks the lane for a full verification — whatever changed since the load is found
+    /// by it — and starts the observer thread, which starts watching and then asks for
+    /// one more, debounced, for what changed while the watch was being set up (a large
+    /// tree takes a while, and reads are served meanwhile). The first verification is queued before
+    /// this returns, so whatever the host asks the lane next is answered after it. `None`
+    /// when the thread cannot start; the runtime then works as one opened without an
+    /// observer.
     pub(crate) fn start(
         lane: Sender<Message>,
         watcher: Arc<dyn WatchPort>,
         config: ObserverConfig,
     ) -> Option<Observer> {
+        let (requeue, requeued) = crossbeam_channel::unbounded::<Vec<WsPath>>();
+        let _ = lane.send(Message::Observe(Observation {
+            scope: Scope::Full,
+            reply: None,
+            requeue: Some(requeue.clone()),
+            settle: config.settle,
+        }));
         let (stop, stopped) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new()
             .name("packer-observer".to_owned())
@@ -106,7 +117,13 @@ impl Observer {
                         None
                     }
                 };
-                run(&lane, session.is_none(), &hints, &stopped, config);
+                let channels = Channels {
+                    hints,
+                    requeue,
+                    requeued,
+                    stopped,
+                };
+                run(&lane, session.is_none(), channels, config);
                 drop(session);
             })
             .ok()?;
@@ -176,22 +193,29 @@ impl Pending {
     }
 }
 
-fn run(
-    lane: &Sender<Message>,
-    mut degraded: bool,
-    hints: &Receiver<WatchHint>,
-    stopped: &Receiver<()>,
-    config: ObserverConfig,
-) {
-    let (requeue_sender, requeued) = crossbeam_channel::unbounded::<Vec<WsPath>>();
-    // The first verification: what changed between the load and the start of watching.
+/// What the observer thread listens to, and where files not finished yet come back.
+struct Channels {
+    hints: Receiver<WatchHint>,
+    requeue: Sender<Vec<WsPath>>,
+    requeued: Receiver<Vec<WsPath>>,
+    stopped: Receiver<()>,
+}
+
+fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: ObserverConfig) {
+    let Channels {
+        mut hints,
+        requeue: requeue_sender,
+        requeued,
+        stopped,
+    } = channels;
+    // One more full verification once the watch is in place, for what changed while it
+    // was being set up; debounced like any hint, so a burst going on is verified once.
     let mut pending = Pending {
         full: true,
         ..Pending::default()
     };
     pending.touch(Instant::now());
     let mut next_periodic = next_scan(degraded, &config);
-    let mut hints = hints.clone();
     loop {
         let now = Instant::now();
         let wake = [pending.due(&config), next_periodic]

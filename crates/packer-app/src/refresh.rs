@@ -64,17 +64,21 @@ impl LaneState {
             self.facts = None;
         }
     }
+}
 
-    fn index(&mut self, snapshot: &Snapshot) -> &InputIndex {
-        let generation = snapshot.generation();
-        if self.inputs.as_ref().is_none_or(|(g, _)| *g != generation) {
-            self.inputs = Some((generation, InputIndex::of(snapshot)));
-        }
-        match &self.inputs {
-            Some((_, index)) => index,
-            // Set just above.
-            None => unreachable!("the input index was just built"),
-        }
+/// The input index of `snapshot`, built once per generation.
+fn input_index<'a>(
+    inputs: &'a mut Option<(u64, InputIndex)>,
+    snapshot: &Snapshot,
+) -> &'a InputIndex {
+    let generation = snapshot.generation();
+    if inputs.as_ref().is_none_or(|(g, _)| *g != generation) {
+        *inputs = Some((generation, InputIndex::of(snapshot)));
+    }
+    match inputs {
+        Some((_, index)) => index,
+        // Set just above.
+        None => unreachable!("the input index was just built"),
     }
 }
 
@@ -132,12 +136,18 @@ fn verify_and_refresh(
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();
-    let changed = match changed_paths(port, lane, &view.snapshot, scope, now) {
+    let mut changed = match changed_paths(port, lane, &view.snapshot, scope, now) {
         Some(changed) => changed,
         // The disk cannot be verified: the load says what is wrong.
         None => vec![WsPath::root()],
     };
-    let index = lane.index(&view.snapshot);
+    let LaneState { facts, inputs } = lane;
+    let index = input_index(inputs, &view.snapshot);
+    // A full scan looked at every link; a change at some paths may have changed what a
+    // link elsewhere leads to (an input that is a link to the edited file).
+    if let (Scope::Paths(_), false, Some(facts)) = (scope, changed.is_empty(), facts.as_mut()) {
+        changed.extend(facts.recheck_links(port, |path| index.touched(path).is_some()));
+    }
     let mut relevant: Vec<(WsPath, Option<Touched>)> = changed
         .into_iter()
         .filter_map(|path| {
@@ -155,7 +165,7 @@ fn verify_and_refresh(
         let unfinished = unfinished(port, &relevant, now, settle_ns);
         if !unfinished.is_empty() {
             // Forget them, so that the next look sees them as changed again.
-            if let Some(facts) = lane.facts.as_mut() {
+            if let Some(facts) = facts.as_mut() {
                 for path in &unfinished {
                     facts.replace_under(path, DiskFacts::default());
                 }

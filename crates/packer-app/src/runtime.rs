@@ -3,7 +3,7 @@
 //! write command in arrival order through the durable commit.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
@@ -93,6 +93,10 @@ pub struct WriteOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset: Option<AssetId>,
     pub changed: Vec<AssetId>,
+    /// The snapshot the commit published (`generation`). By the time the writer reads
+    /// the outcome, the observer may have published a later one; this is the write's.
+    #[serde(skip)]
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// A running project.
@@ -109,6 +113,9 @@ pub(crate) struct Shared {
     pub(crate) view: ArcSwap<View>,
     pub(crate) ports: Ports,
     next_command: AtomicU64,
+    /// Whether an observer reports hand edits as refreshes of their own. Only then may a
+    /// commit publish just what it wrote; without one, a commit reads the disk again.
+    observed: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -148,6 +155,7 @@ impl Runtime {
             view: ArcSwap::from_pointee(view),
             ports,
             next_command: AtomicU64::new(1),
+            observed: AtomicBool::new(false),
         });
         let (sender, receiver) = crossbeam_channel::unbounded();
         let lane_shared = Arc::clone(&shared);
@@ -174,6 +182,10 @@ impl Runtime {
         let mut runtime = Runtime::open(ports);
         if let Some(sender) = &runtime.sender {
             runtime.observer = Observer::start(sender.clone(), watcher, config);
+            runtime
+                .shared
+                .observed
+                .store(runtime.observer.is_some(), Ordering::Release);
         }
         runtime
     }
@@ -361,6 +373,8 @@ pub(crate) fn publish(shared: &Shared, view: View) {
     }
 }
 
+/// Publishes `write_rejected` and gives the error, whose detail names the command and
+/// the generation in force, so a client can match it with the event.
 fn reject(
     shared: &Shared,
     id: CommandId,
@@ -374,7 +388,7 @@ fn reject(
         reason,
         detail: error.message.clone(),
     });
-    error
+    error.with_detail(serde_json::json!({ "command_id": id, "generation": generation }))
 }
 
 fn write(
@@ -465,7 +479,17 @@ fn commit_planned(
     match commit::execute(port, plan, name) {
         Ok(recovered) => {
             lane.committed(port, plan, shared.ports.clock.wall_clock_ns());
-            let new_generation = reload(shared, generation, &recovered).snapshot.generation();
+            // The commit knows what it wrote: with an observer to report hand edits, the
+            // next generation is derived from this one, unless recovery changed the disk
+            // besides or the plan needs a fresh look.
+            let derived = if recovered.is_empty() && shared.observed.load(Ordering::Acquire) {
+                view.snapshot.after_commit(port, plan, generation + 1)
+            } else {
+                None
+            };
+            let snapshot =
+                Arc::clone(&publish_next(shared, generation, &recovered, derived).snapshot);
+            let new_generation = snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
                 command_id: id,
@@ -476,6 +500,7 @@ fn commit_planned(
                 command_id: id,
                 asset: plan.created,
                 changed: plan.changed.clone(),
+                snapshot,
             })
         }
         Err(CommitError::Conflict(detail)) => Err(reject(
@@ -516,16 +541,26 @@ fn commit_planned(
 
 /// Reports what recovery did, loads the next generation from disk and publishes it.
 fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc<View> {
+    publish_next(shared, generation, recovered, None)
+}
+
+/// Reports what recovery did and publishes the next generation: `derived` when given,
+/// else loaded from disk.
+fn publish_next(
+    shared: &Shared,
+    generation: u64,
+    recovered: &[RecoveryReport],
+    derived: Option<Snapshot>,
+) -> Arc<View> {
     for report in recovered {
         shared
             .ports
             .events
             .publish(recovery_event(generation, report));
     }
-    let snapshot = Arc::new(Snapshot::load(
-        shared.ports.workspace.as_ref(),
-        generation + 1,
-    ));
+    let snapshot = Arc::new(
+        derived.unwrap_or_else(|| Snapshot::load(shared.ports.workspace.as_ref(), generation + 1)),
+    );
     let mut view = View::of(snapshot);
     view.degraded = shared.view.load().degraded.clone();
     publish(shared, view);

@@ -1,15 +1,17 @@
 //! The JSON shapes that every frontend shows: the stdio protocol's results and the CLI's
 //! `--json` output are the same values. Built from a snapshot, never from the disk.
 
+use packer_domain::command::Command;
 use packer_domain::diagnostics::{Diagnostic, Severity};
 use packer_domain::drift::Drift;
+use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, AssetRecord, AssetStatus, ProjectState, Snapshot};
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
-use crate::runtime::View;
+use crate::runtime::{View, WriteOutcome};
 
 /// One registered asset.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -136,6 +138,38 @@ impl DoctorView {
         self.diagnostics
             .iter()
             .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// A write result: the generation the commit published, the command's id, and the asset
+/// the command concerned as that generation holds it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WriteView {
+    pub generation: u64,
+    pub command_id: CommandId,
+    /// Absent for commands that leave no single asset to show (remove, batch,
+    /// reconcile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetView>,
+}
+
+impl WriteView {
+    /// The result of `command`, which committed as `outcome`.
+    pub fn of(command: &Command, outcome: &WriteOutcome) -> WriteView {
+        let concerned = match command {
+            Command::CreateAsset(_) | Command::AdoptAsset { .. } => outcome.asset,
+            Command::MoveAsset { .. }
+            | Command::SetIncluded { .. }
+            | Command::UpdateDeclaration { .. } => outcome.changed.first().copied(),
+            Command::RemoveAsset { .. } | Command::Batch(_) | Command::Reconcile(_) => None,
+        };
+        WriteView {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset: concerned
+                .and_then(|id| outcome.snapshot.asset(id))
+                .map(AssetView::of),
+        }
     }
 }
 

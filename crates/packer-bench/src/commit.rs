@@ -4,7 +4,7 @@
 //! while the writer lane commits.
 
 mod floor;
-mod projects;
+pub(crate) mod projects;
 mod reads;
 
 use std::fs;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail, ensure};
+use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{self, Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
@@ -21,7 +22,7 @@ use packer_domain::path::AssetPath;
 use packer_domain::ports::EventPort;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot, registry_path};
-use packer_fs::{DiskWorkspace, SystemClock};
+use packer_fs::{DiskWatcher, DiskWorkspace, SystemClock};
 
 use crate::commit::floor::{
     FloorCommit, create_floor_commits, toggle_floor_commits, wall_clock_ns,
@@ -464,14 +465,25 @@ impl EventPort for NoEvents {
     fn publish(&self, _event: Event) {}
 }
 
+/// The runtime as the hosts that keep it running (Studio, `serve`, `watch`) open it:
+/// with its observer, so that a commit publishes what it wrote instead of reading the
+/// workspace again. The start verification is done before anything is timed.
 fn open_runtime(assets: &Path) -> anyhow::Result<Runtime> {
     let workspace = DiskWorkspace::open(assets)
         .with_context(|| format!("cannot open the workspace {}", assets.display()))?;
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(workspace),
-        events: Arc::new(NoEvents),
-        clock: Arc::new(SystemClock::new()),
-    });
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(workspace),
+            events: Arc::new(NoEvents),
+            clock: Arc::new(SystemClock::new()),
+        },
+        Arc::new(DiskWatcher::new(assets)),
+        ObserverConfig {
+            periodic: None,
+            ..ObserverConfig::default()
+        },
+    );
+    runtime.check_divergence();
     let view = runtime.view();
     if let Some(condition) = &view.condition {
         bail!("the project {} is failed: {condition}", assets.display());

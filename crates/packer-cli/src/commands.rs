@@ -2,7 +2,10 @@
 //! (reads through the runtime's read-only view, writes through a running runtime), and
 //! presents the answer. What they share lives here: how a command ends, and `init`.
 
+pub mod build;
+pub mod inspect;
 pub mod read;
+pub mod reconcile;
 pub mod write;
 
 use std::path::Path;
@@ -112,7 +115,7 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
 }
 
 /// Locates the project and opens its `assets/` on the real disk.
-fn open_workspace(
+pub(crate) fn open_workspace(
     out: &Output<'_>,
     explicit: Option<&Path>,
 ) -> Result<(ProjectDir, DiskWorkspace), Failure> {

@@ -7,9 +7,12 @@
 
 mod commands;
 mod events;
+mod lines;
 mod output;
 mod project;
 mod render;
+mod serve;
+mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -17,8 +20,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use packer_domain::declaration::AssetKind;
 
+use crate::commands::reconcile::{self, Apply};
 use crate::commands::write::AddArgs;
-use crate::commands::{read, write};
+use crate::commands::{build, inspect, read, write};
 
 pub use crate::output::Console;
 use crate::output::Output;
@@ -111,6 +115,34 @@ enum Command {
         #[arg(value_name = "ASSET")]
         asset: String,
     },
+    /// Print the plan that resolves structural drift; apply actions of it.
+    Reconcile {
+        /// Apply these actions of the plan (their numbers as printed), in one commit.
+        #[arg(long, value_name = "ID", num_args = 1.., conflicts_with = "apply_all")]
+        apply: Vec<u32>,
+        /// Apply every action of the plan, in one commit.
+        #[arg(long)]
+        apply_all: bool,
+    },
+    /// Pack every included asset into DIR/assets.pak, with DIR/assets.manifest.json.
+    Build {
+        /// The output folder, outside assets/. Default: build/ in the project.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Verify a pack file and list what it holds; exits 1 when it is not valid.
+    Inspect {
+        #[arg(value_name = "PACK")]
+        pack: PathBuf,
+    },
+    /// Run the runtime with its observer and print every event until Ctrl-C.
+    Watch,
+    /// Speak the stdio protocol: JSON requests on stdin, responses and events on stdout.
+    Serve {
+        /// Use stdin and stdout (the only transport).
+        #[arg(long, required = true)]
+        stdio: bool,
+    },
 }
 
 /// The asset kinds as `--kind` takes them.
@@ -190,6 +222,18 @@ where
         Command::Remove { asset } => write::remove(&out, project, asset),
         Command::Include { asset } => write::set_included(&out, project, asset, true),
         Command::Exclude { asset } => write::set_included(&out, project, asset, false),
+        Command::Reconcile { apply, apply_all } => {
+            let apply = match (apply.as_slice(), apply_all) {
+                (_, true) => Apply::All,
+                ([], false) => Apply::Nothing,
+                (ids, false) => Apply::Chosen(ids.to_vec()),
+            };
+            reconcile::reconcile(&out, project, &apply)
+        }
+        Command::Build { out: dir } => build::build(&out, project, dir.as_deref()),
+        Command::Inspect { pack } => inspect::inspect(&out, pack),
+        Command::Watch => watch::watch(&out, project),
+        Command::Serve { stdio: _ } => serve::serve(&out, project),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

@@ -7,8 +7,10 @@ use packer_cli::Console;
 
 fn main() -> ExitCode {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // The streams are not locked for the whole run: `serve` and `watch` write from
+    // several threads (events come from the runtime's), each line under its own lock.
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
     let code = packer_cli::run(
         std::env::args_os(),
         Console {

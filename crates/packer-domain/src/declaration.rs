@@ -121,6 +121,16 @@ impl OutputOptions {
         serde_json::Value::Object(map)
     }
 
+    /// Reads an `output` object given outside a file (a request's JSON text) for `kind`,
+    /// by the same rules as in `asset.json`. The error is one sentence, with its hint.
+    pub fn parse(kind: AssetKind, text: &[u8]) -> Result<OutputOptions, String> {
+        let value = json::parse(text).map_err(|e| e.message)?;
+        OutputOptions::decode(kind, &value).map_err(|e| match e.hint {
+            Some(hint) => format!("{}; {hint}", e.message),
+            None => e.message,
+        })
+    }
+
     /// Reads an `output` object for `kind`.
     pub(crate) fn decode(
         kind: AssetKind,
@@ -455,6 +465,39 @@ mod tests {
         check(
             r#"{"schema_version":1,"name":5,"kind":"blob","inputs":"x"}"#,
             "1:28 wrong_type `name` must be a string, not a number\n1:53 wrong_type `inputs` must be an array, not a string\n1:1 missing_key the declaration has no `asset_uuid`",
+        );
+    }
+
+    #[test]
+    fn reads_output_options_given_outside_a_file() {
+        fn check_output(kind: AssetKind, text: &str, expected: Result<OutputOptions, &str>) {
+            let got = OutputOptions::parse(kind, text.as_bytes());
+            assert_eq!(got, expected.map_err(str::to_owned), "{kind} {text}");
+        }
+        let indexed = OutputOptions::Image {
+            format: PixelFormat::Indexed8,
+        };
+        check_output(AssetKind::Image, r#"{"format":"indexed8"}"#, Ok(indexed));
+        check_output(
+            AssetKind::Image,
+            "{}",
+            Ok(OutputOptions::default_for(AssetKind::Image)),
+        );
+        check_output(AssetKind::Blob, "{}", Ok(OutputOptions::Blob));
+        check_output(
+            AssetKind::Audio,
+            r#"{"format":"rgba8"}"#,
+            Err("`rgba8` is not an output format for `audio` assets; use one of: pcm16"),
+        );
+        check_output(
+            AssetKind::Data,
+            r#"{"format":"x"}"#,
+            Err("unknown key `format` in `output`; `data` assets take no output options; use `{}`"),
+        );
+        check_output(
+            AssetKind::Blob,
+            "[]",
+            Err("`output` must be an object, not an array"),
         );
     }
 

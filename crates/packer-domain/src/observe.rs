@@ -180,6 +180,35 @@ impl DiskFacts {
         Ok(())
     }
 
+    /// Looks again at every symbolic link for which `matters` holds, and gives those
+    /// whose facts changed. What a link resolves to changes with paths elsewhere (its
+    /// target edited, replaced or removed) that a scan of the changed paths alone does not
+    /// connect to the link.
+    pub fn recheck_links(
+        &mut self,
+        port: &dyn WorkspacePort,
+        matters: impl Fn(&WsPath) -> bool,
+    ) -> Vec<WsPath> {
+        let mut changed = Vec::new();
+        for (key, fact) in &mut self.files {
+            let Fact::Link(old) = fact else {
+                continue;
+            };
+            let Ok(path) = WsPath::new(key) else {
+                continue;
+            };
+            if !matters(&path) {
+                continue;
+            }
+            let new = link_fact(port, &path);
+            if new != *old {
+                *old = new;
+                changed.push(path);
+            }
+        }
+        changed
+    }
+
     pub fn get(&self, path: &str) -> Option<&Fact> {
         self.files.get(path)
     }
@@ -190,6 +219,18 @@ impl DiskFacts {
 
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+
+    /// Whether a folder on the way to `path` is a symbolic link.
+    fn behind_link(&self, path: &WsPath) -> bool {
+        let mut at = path.parent();
+        while let Some(dir) = at.filter(|dir| !dir.is_root()) {
+            if matches!(self.files.get(dir.as_str()), Some(Fact::Link(_))) {
+                return true;
+            }
+            at = dir.parent();
+        }
+        false
     }
 
     /// Every path known to be `path` or below it.
@@ -446,7 +487,9 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
             for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
                 let path = asset.entry.root.join(input);
                 let present = facts.get(path.as_str()).is_some();
-                if present != (*state != InputState::Missing) {
+                // The scan does not descend into linked folders: a file reached through
+                // one is never in the facts, which then say nothing about it.
+                if present != (*state != InputState::Missing) && !facts.behind_link(path.as_ws()) {
                     out.push(path.as_ws().clone());
                 }
             }

@@ -1,5 +1,5 @@
-//! The three ports through which the domain meets the world: the workspace on disk,
-//! the event sink and the clock.
+//! The ports through which the domain meets the world: the workspace on disk, the build
+//! output, the event sink and the clock.
 //!
 //! They are shaped by what the packer needs, not by any file system API: every path is a
 //! [`WsPath`] (relative, validated, inside `assets/`), every failure a [`PortError`]
@@ -608,6 +608,63 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
 
 /// Holds the project lock until dropped.
 pub trait LockGuard: Send + fmt::Debug {}
+
+/// A failed operation on the build output, naming the operation and the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {op} {file}: {kind}{}", detail_suffix(detail))]
+pub struct OutputError {
+    pub kind: PortErrorKind,
+    pub op: PortOp,
+    /// The file as people know it: the output's [`location`](PackOutput::location) and
+    /// the file's name.
+    pub file: String,
+    /// The adapter's own words (the OS error text, say); may be empty.
+    pub detail: String,
+}
+
+impl OutputError {
+    pub fn new(kind: PortErrorKind, op: PortOp, file: impl Into<String>) -> OutputError {
+        OutputError {
+            kind,
+            op,
+            file: file.into(),
+            detail: String::new(),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> OutputError {
+        self.detail = detail.into();
+        self
+    }
+}
+
+/// Where `build` puts what it makes: one folder outside `assets/` (`build/` by default)
+/// holding files by name. It is not part of the workspace, so it has a port of its own,
+/// and it only ever holds files the build wrote whole.
+///
+/// Every `name` is a single file name ([`WsPath::check_segment`]); anything else fails
+/// with `Io` before anything is touched. An implementation never writes through a
+/// symbolic link: a link at `name` is replaced, not followed.
+pub trait PackOutput: Send + Sync + fmt::Debug {
+    /// The folder as people know it (`build`, or an absolute path), for messages and
+    /// reports. The build cache also records what it last wrote under this name.
+    fn location(&self) -> String;
+
+    /// Replaces the file `name` with the concatenation of `chunks`, atomically and
+    /// durably: the bytes go to a new temporary file in the folder, which is synced and
+    /// renamed over `name`, and the folder is synced. The folder is created if missing.
+    /// Whatever fails, `name` holds either its old content or the new one, never a mix,
+    /// and no temporary file is left behind by a failure the adapter could report.
+    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError>;
+
+    /// The fingerprint of the regular file `name`; `None` when there is none (absent,
+    /// or something else than a regular file is there).
+    fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError>;
+
+    /// The whole content of the regular file `name`: `NotFound` when absent, `TooLarge`
+    /// over `limit` bytes.
+    fn read(&self, name: &str, limit: u64) -> Result<Vec<u8>, OutputError>;
+}
 
 /// Where the runtime's events go. The host injects it: Studio's container hands in its
 /// typed bus, the CLI a printer. Publishing must not block for long and must not fail;

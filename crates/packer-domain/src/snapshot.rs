@@ -5,6 +5,7 @@
 //! errors), every `asset.json` the registry does not list, the stamps of the files it
 //! was built from and the drift found. Reads are answered from it, never from the disk.
 
+mod derive;
 mod load;
 
 use std::fmt;

@@ -1,6 +1,7 @@
-//! The workspace adapter over the real disk: [`DiskWorkspace`] implements the domain's
+//! The adapters over the real disk: [`DiskWorkspace`] implements the domain's
 //! [`WorkspacePort`](packer_domain::ports::WorkspacePort) on a project's `assets/`
-//! directory, [`SystemClock`] its `ClockPort`.
+//! directory, [`DiskOutput`] its `PackOutput` on the build folder, [`DiskWatcher`] its
+//! `WatchPort`, [`SystemClock`] its `ClockPort`.
 //!
 //! Confinement is the rule everything here serves: no operation touches anything outside
 //! `assets/`, following symbolic links included (see `confine.rs`). Linux only.
@@ -10,6 +11,7 @@ mod confine;
 mod error;
 mod list;
 mod lock;
+mod output;
 mod read;
 mod scan;
 mod watch;
@@ -19,6 +21,7 @@ mod write;
 pub use crate::clock::SystemClock;
 pub use crate::error::DiskError;
 pub use crate::lock::DiskLock;
+pub use crate::output::DiskOutput;
 pub use crate::watch::DiskWatcher;
 pub use crate::workspace::DiskWorkspace;
 

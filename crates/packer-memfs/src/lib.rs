@@ -1,6 +1,8 @@
 //! The in-memory workspace adapter for tests: [`MemFs`], the strictest implementation of
-//! [`WorkspacePort`], with fault injection and a crash model; [`ManualClock`]; and
-//! [`EventLog`], a recording [`EventPort`](packer_domain::ports::EventPort).
+//! [`WorkspacePort`], with fault injection and a crash model; [`MemOutput`], a build
+//! output folder in memory; [`ScriptedWatcher`], a watcher driven by the test;
+//! [`ManualClock`]; and [`EventLog`], a recording
+//! [`EventPort`](packer_domain::ports::EventPort).
 //!
 //! ```
 //! use packer_domain::path::WsPath;
@@ -117,6 +119,7 @@ mod events;
 mod faults;
 mod fixture;
 mod memfs;
+mod output;
 mod person;
 mod port;
 mod tree;
@@ -130,4 +133,5 @@ pub use crate::events::EventLog;
 pub use crate::faults::{Fault, FaultMode};
 pub use crate::fixture::FixtureError;
 pub use crate::memfs::MemFs;
+pub use crate::output::MemOutput;
 pub use crate::watch::ScriptedWatcher;

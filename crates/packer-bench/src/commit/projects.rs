@@ -49,7 +49,7 @@ pub(super) fn add_roots(assets: &Path, roots: &[String]) -> anyhow::Result<()> {
 /// The copy is kept between runs: making and removing 100k folders takes tens of
 /// seconds. Only `set_included` commits run on it, which change `.prometeu` alone, so
 /// that is copied afresh every time.
-pub(super) fn scratch_copy(source: &Path, dest: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn scratch_copy(source: &Path, dest: &Path) -> anyhow::Result<PathBuf> {
     let index = source.join(".prometeu").join("index.json");
     let meta = fs::metadata(&index).with_context(|| format!("cannot stat {}", index.display()))?;
     let stamp = format!(
@@ -123,7 +123,7 @@ pub(super) fn settle(dir: &Path) -> anyhow::Result<()> {
 
 /// Refuses a RAM-backed scratch directory: its fsync costs nothing, which would make
 /// every durability measurement meaningless.
-pub(super) fn ensure_real_disk(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn ensure_real_disk(dir: &Path) -> anyhow::Result<()> {
     const TMPFS_MAGIC: i64 = 0x0102_1994;
     const RAMFS_MAGIC: i64 = 0x8584_58f6;
     let stat = rustix::fs::statfs(dir).with_context(|| format!("statfs {}", dir.display()))?;

@@ -97,7 +97,7 @@ fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(ProjectDir, View),
 
 /// A `failed` project is still shown as far as it can be; the command then says why on
 /// stderr and exits 1.
-fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
+pub(crate) fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
     if view.state != ProjectState::Failed {
         return Outcome::Success;
     }

@@ -9,10 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use packer_app::runtime::{Ports, Runtime, WriteOutcome, WriteRequest};
-use packer_app::views::AssetView;
+use packer_app::views::WriteView;
 use packer_domain::command::{Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
-use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
 use packer_fs::SystemClock;
@@ -80,18 +79,6 @@ pub fn set_included(
     submit(out, explicit, Command::SetIncluded { asset, included })
 }
 
-/// A write result (`{"generation", "command_id", "asset"?}`), as the stdio protocol
-/// answers it.
-#[derive(Debug, serde::Serialize)]
-struct WriteResult {
-    generation: u64,
-    command_id: CommandId,
-    /// The asset the write concerned, as it is in the new generation; absent when it no
-    /// longer exists (remove).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    asset: Option<AssetView>,
-}
-
 /// Runs `command` through a runtime opened on the project, then presents the outcome.
 fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
@@ -106,38 +93,22 @@ fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> Comman
         command: command.clone(),
         expected_generation: None,
     });
-    // The lane publishes the new generation before it answers, so this is the snapshot
-    // the write produced.
-    let after = runtime.snapshot();
     runtime.shutdown();
     // Recovery on open, a rejection or a failed commit: said before the result or error.
     events.print(out);
     let outcome = result?;
-    present(out, &command, &outcome, &before, &after);
+    present(out, &command, &outcome, &before);
     Ok(Outcome::Success)
 }
 
-fn present(
-    out: &Output<'_>,
-    command: &Command,
-    outcome: &WriteOutcome,
-    before: &Snapshot,
-    after: &Snapshot,
-) {
+fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: &Snapshot) {
+    let after = &outcome.snapshot;
     // A create or adopt names the asset it registered; any other single command changes
     // exactly the one asset it names.
     let id = outcome.asset.or_else(|| outcome.changed.first().copied());
     let removed = matches!(command, Command::RemoveAsset { .. });
-    let record = id
-        .filter(|_| !removed)
-        .and_then(|id| after.asset(id))
-        .filter(|_| after.generation() == outcome.generation);
     if out.json {
-        out.json(&WriteResult {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset: record.map(AssetView::of),
-        });
+        out.json(&WriteView::of(command, outcome));
         return;
     }
     let Some(id) = id else {

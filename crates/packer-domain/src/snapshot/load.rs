@@ -478,7 +478,7 @@ fn found_declaration(dir: ListedDir<'_>, result: Result<FileView<'_>, PortError>
     })
 }
 
-fn parse_declaration(
+pub(super) fn parse_declaration(
     root: &AssetPath,
     result: Result<FileView<'_>, PortError>,
 ) -> DeclarationState {
@@ -763,15 +763,15 @@ fn linked_ancestor<'l>(
 }
 
 /// What [`assemble`] makes of a load.
-struct Assembled {
-    assets: Vec<AssetRecord>,
-    unregistered: Vec<FoundDeclaration>,
-    drifts: Vec<Drift>,
+pub(super) struct Assembled {
+    pub(super) assets: Vec<AssetRecord>,
+    pub(super) unregistered: Vec<FoundDeclaration>,
+    pub(super) drifts: Vec<Drift>,
 }
 
 /// Orders the unregistered declarations, classifies drift and gives each registered
 /// asset its status.
-fn assemble(mut assets: Vec<AssetRecord>, unregistered: Vec<Found>) -> Assembled {
+fn assemble(assets: Vec<AssetRecord>, unregistered: Vec<Found>) -> Assembled {
     let mut unregistered: Vec<FoundDeclaration> = unregistered
         .into_iter()
         .filter_map(|one| match one.place {
@@ -785,7 +785,15 @@ fn assemble(mut assets: Vec<AssetRecord>, unregistered: Vec<Found>) -> Assembled
     unregistered.sort_by(|a, b| a.root.cmp(&b.root));
     // Delivered twice: the first one stands (the sort is stable).
     unregistered.dedup_by(|later, first| later.root == first.root);
+    finish(assets, unregistered)
+}
 
+/// Classifies drift over registered assets (in id order, each with status `ok`) and
+/// unregistered declarations (sorted by root), and gives each asset its status.
+pub(super) fn finish(
+    mut assets: Vec<AssetRecord>,
+    unregistered: Vec<FoundDeclaration>,
+) -> Assembled {
     let drifts = classify(&assets, &unregistered);
     let mut status: FxHashMap<AssetId, AssetStatus> = FxHashMap::default();
     for drift in &drifts {

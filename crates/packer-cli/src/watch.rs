@@ -1,0 +1,55 @@
+//! `watch`: the runtime with its observer, every event printed on stdout as it comes
+//! (readable lines, or JSON lines with `--json`) until SIGINT (Ctrl-C) or SIGTERM. The
+//! main thread only waits for the signal; on it the runtime is shut down, joining the
+//! observer and the writer lane, and the command exits 0.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use packer_app::observer::ObserverConfig;
+use packer_app::runtime::{Ports, Runtime};
+use packer_domain::ports::EventPort;
+use packer_fs::{DiskWatcher, SystemClock};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::commands::{CommandResult, Outcome, open_workspace};
+use crate::lines::{EventLines, LineSink};
+use crate::output::Output;
+
+pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
+    let (project, port) = open_workspace(out, explicit)?;
+    // Taken before the runtime starts, so that a Ctrl-C while the project opens still
+    // ends the command cleanly instead of killing it half way.
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM]).context("cannot listen for SIGINT and SIGTERM")?;
+    let watcher = DiskWatcher::new(&project.assets);
+    let sink = Arc::new(LineSink::new(Box::new(std::io::stdout())));
+    let events: Arc<dyn EventPort> = if out.json {
+        Arc::new(EventLines::json(sink))
+    } else {
+        Arc::new(EventLines::human(sink))
+    };
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(port),
+            events,
+            clock: Arc::new(SystemClock::new()),
+        },
+        Arc::new(watcher),
+        ObserverConfig::default(),
+    );
+    out.note(&format!(
+        "watching {} (Ctrl-C to stop)",
+        project.assets.display()
+    ));
+    let signal = signals.forever().next();
+    runtime.shutdown();
+    let name = match signal {
+        Some(SIGTERM) => "SIGTERM",
+        _ => "SIGINT",
+    };
+    out.note(&format!("stopped on {name}"));
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,193 @@
+//! [`DiskOutput`]: the build output folder on the real disk, behind the domain's
+//! [`PackOutput`]. Every file is reached by one name below a handle of the folder, and
+//! none through a symbolic link: a new file is created exclusively (`O_EXCL` never
+//! follows a link) and renamed over the old name, which replaces a link rather than
+//! writing where it points.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use packer_domain::path::WsPath;
+use packer_domain::ports::{Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp};
+
+use crate::error::kind_of;
+use crate::read::fingerprint;
+
+/// Bytes buffered before they go to the file: a pack is written as many small pieces.
+const WRITE_BUFFER: usize = 1 << 20;
+/// `rw-rw-rw-` less the umask, as every tool creates files.
+const FILE_MODE: u32 = 0o666;
+
+/// Temporary files of one process get distinct names, so two builds never share one.
+static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// A build output folder on disk.
+#[derive(Debug, Clone)]
+pub struct DiskOutput {
+    dir: PathBuf,
+    location: String,
+}
+
+impl DiskOutput {
+    /// The folder `dir` (created on the first write if missing), shown as its path.
+    pub fn new(dir: impl Into<PathBuf>) -> DiskOutput {
+        let dir = dir.into();
+        let location = dir.display().to_string();
+        DiskOutput { dir, location }
+    }
+
+    /// Shows the folder as `location` (`build`, say, for `<project>/build`).
+    pub fn with_location(mut self, location: impl Into<String>) -> DiskOutput {
+        self.location = location.into();
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn file(&self, name: &str) -> String {
+        if self.location.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.location.trim_end_matches('/'))
+        }
+    }
+
+    fn error(&self, errno: Errno, op: PortOp, name: &str) -> OutputError {
+        OutputError::new(kind_of(errno), op, self.file(name))
+            .with_detail(std::io::Error::from(errno).to_string())
+    }
+
+    fn io_error(&self, error: &std::io::Error, op: PortOp, name: &str) -> OutputError {
+        let kind = error.raw_os_error().map_or(PortErrorKind::Io, |raw| {
+            kind_of(Errno::from_raw_os_error(raw))
+        });
+        OutputError::new(kind, op, self.file(name)).with_detail(error.to_string())
+    }
+
+    fn check_name(&self, name: &str, op: PortOp) -> Result<(), OutputError> {
+        WsPath::check_segment(name).map_err(|e| {
+            OutputError::new(PortErrorKind::Io, op, self.file(name)).with_detail(e.to_string())
+        })
+    }
+
+    /// A handle of the folder, for `*at` calls and for syncing it.
+    fn open_dir(&self, op: PortOp, name: &str) -> Result<OwnedFd, OutputError> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        rustix::fs::openat(CWD, &self.dir, flags, Mode::empty())
+            .map_err(|errno| self.error(errno, op, name))
+    }
+
+    /// Writes the chunks to the new file `temporary` in the folder and syncs it.
+    fn write_temporary(
+        &self,
+        dir: &OwnedFd,
+        temporary: &str,
+        name: &str,
+        chunks: &[&[u8]],
+    ) -> Result<(), OutputError> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(dir, temporary, flags, Mode::from_raw_mode(FILE_MODE))
+            .map_err(|errno| self.error(errno, PortOp::Write, name))?;
+        let mut writer = BufWriter::with_capacity(WRITE_BUFFER, File::from(fd));
+        for chunk in chunks {
+            writer
+                .write_all(chunk)
+                .map_err(|e| self.io_error(&e, PortOp::Write, name))?;
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| self.io_error(e.error(), PortOp::Write, name))?;
+        file.sync_all()
+            .map_err(|e| self.io_error(&e, PortOp::SyncFile, name))
+    }
+}
+
+impl PackOutput for DiskOutput {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
+        self.check_name(name, PortOp::Write)?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| self.io_error(&e, PortOp::CreateDir, name))?;
+        let dir = self.open_dir(PortOp::Write, name)?;
+        let temporary = format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
+        );
+        let written = self
+            .write_temporary(&dir, &temporary, name, chunks)
+            .and_then(|()| {
+                rustix::fs::renameat(&dir, temporary.as_str(), &dir, name)
+                    .map_err(|errno| self.error(errno, PortOp::Rename, name))
+            });
+        if let Err(error) = written {
+            // Best effort: the failure reported is the one that matters.
+            let _ = rustix::fs::unlinkat(&dir, temporary.as_str(), AtFlags::empty());
+            return Err(error);
+        }
+        rustix::fs::fsync(&dir).map_err(|errno| self.error(errno, PortOp::SyncDir, name))
+    }
+
+    fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError> {
+        self.check_name(name, PortOp::Stat)?;
+        let dir = match self.open_dir(PortOp::Stat, name) {
+            Ok(dir) => dir,
+            Err(e) if e.kind == PortErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile => {
+                Ok(Some(fingerprint(&stat)))
+            }
+            Ok(_) | Err(Errno::NOENT) => Ok(None),
+            Err(errno) => Err(self.error(errno, PortOp::Stat, name)),
+        }
+    }
+
+    fn read(&self, name: &str, limit: u64) -> Result<Vec<u8>, OutputError> {
+        self.check_name(name, PortOp::Read)?;
+        let dir = self.open_dir(PortOp::Read, name)?;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd =
+            rustix::fs::openat(&dir, name, flags, Mode::empty()).map_err(|errno| match errno {
+                Errno::LOOP => OutputError::new(PortErrorKind::Io, PortOp::Read, self.file(name))
+                    .with_detail("it is a symbolic link"),
+                _ => self.error(errno, PortOp::Read, name),
+            })?;
+        let stat = rustix::fs::fstat(&fd).map_err(|errno| self.error(errno, PortOp::Read, name))?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+            return Err(
+                OutputError::new(PortErrorKind::Io, PortOp::Read, self.file(name))
+                    .with_detail("not a regular file"),
+            );
+        }
+        let too_large = || {
+            OutputError::new(PortErrorKind::TooLarge, PortOp::Read, self.file(name))
+                .with_detail(format!("more than {limit} bytes"))
+        };
+        let size = u64::try_from(stat.st_size).unwrap_or(u64::MAX);
+        if size > limit {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        File::from(fd)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io_error(&e, PortOp::Read, name))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large());
+        }
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,205 @@
+//! `audio`: a WAV file (integer PCM of 8 to 32 bits, or 32-bit float, through `hound`)
+//! decoded to interleaved signed 16-bit little-endian samples, with its channel count
+//! and sample rate kept.
+//!
+//! Conversion to 16 bits: wider integers keep their high 16 bits (an arithmetic shift
+//! right, which rounds towards minus infinity); narrower ones are shifted left (8-bit
+//! `0x80` silence becomes 0); floats are clamped to [-1, 1], multiplied by 32767 and
+//! rounded half away from zero, NaN becoming 0.
+
+use std::io::Cursor;
+
+use packer_domain::declaration::SampleFormat;
+
+use super::{DecodeError, Decoded, PartInfo};
+
+pub(super) fn decode(bytes: &[u8], format: SampleFormat) -> Result<Decoded, DecodeError> {
+    match format {
+        SampleFormat::Pcm16 => decode_pcm16(bytes),
+    }
+}
+
+fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    if let Some((tag, bits)) = format_of(bytes)
+        && !readable(tag, bits)
+    {
+        return Err(DecodeError::WavUnsupported(describe_format(bytes)));
+    }
+    let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| wav_error(e, bytes))?;
+    let spec = reader.spec();
+    let channels = u32::from(spec.channels);
+    let mut out: Vec<u8> = Vec::with_capacity(reader.len() as usize * 2);
+    match spec.sample_format {
+        hound::SampleFormat::Int => {
+            let bits = u32::from(spec.bits_per_sample);
+            if !(1..=32).contains(&bits) {
+                return Err(DecodeError::WavUnsupported(format!(
+                    "{bits}-bit integer samples"
+                )));
+            }
+            for sample in reader.samples::<i32>() {
+                let sample = sample.map_err(|e| wav_error(e, bytes))?;
+                out.extend_from_slice(&int_to_16(sample, bits).to_le_bytes());
+            }
+        }
+        hound::SampleFormat::Float => {
+            for sample in reader.samples::<f32>() {
+                let sample = sample.map_err(|e| wav_error(e, bytes))?;
+                out.extend_from_slice(&float_to_16(sample).to_le_bytes());
+            }
+        }
+    }
+    let samples = out.len() / 2;
+    // `hound` refuses zero channels, and counts whole samples only.
+    let channels_len = channels.max(1) as usize;
+    if !samples.is_multiple_of(channels_len) {
+        return Err(DecodeError::WavTruncated);
+    }
+    Ok(Decoded {
+        info: PartInfo::Audio {
+            channels,
+            sample_rate: spec.sample_rate,
+            frames: (samples / channels_len) as u32,
+        },
+        bytes: out,
+    })
+}
+
+fn int_to_16(sample: i32, bits: u32) -> i16 {
+    let wide = if bits > 16 {
+        sample >> (bits - 16)
+    } else {
+        sample << (16 - bits)
+    };
+    // In range: a `bits`-bit sample shifted to 16 bits fits, and `hound` gives samples
+    // of the width it reports.
+    wide.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+}
+
+fn float_to_16(sample: f32) -> i16 {
+    if sample.is_nan() {
+        return 0;
+    }
+    let scaled = (f64::from(sample).clamp(-1.0, 1.0) * 32767.0).round();
+    // Within ±32767 after the clamp.
+    scaled as i16
+}
+
+fn wav_error(error: hound::Error, bytes: &[u8]) -> DecodeError {
+    match error {
+        // `hound` says "Failed to read enough bytes." with no kind of its own.
+        hound::Error::IoError(e)
+            if e.kind() == std::io::ErrorKind::UnexpectedEof
+                || e.to_string().contains("read enough bytes") =>
+        {
+            DecodeError::WavTruncated
+        }
+        hound::Error::Unsupported | hound::Error::TooWide => {
+            DecodeError::WavUnsupported(describe_format(bytes))
+        }
+        hound::Error::FormatError(reason) if is_unsupported(reason) => {
+            DecodeError::WavUnsupported(describe_format(bytes))
+        }
+        other => DecodeError::Wav(other.to_string()),
+    }
+}
+
+/// Integer PCM of whole bytes up to 32 bits, 32-bit float, or the extensible header
+/// (whose sub-format `hound` checks).
+fn readable(tag: u16, bits: u16) -> bool {
+    match tag {
+        0x0001 => matches!(bits, 8 | 16 | 24 | 32),
+        0x0003 => bits == 32,
+        0xfffe => true,
+        _ => false,
+    }
+}
+
+/// The format tag and bits per sample of the `fmt ` chunk, when there is one.
+fn format_of(bytes: &[u8]) -> Option<(u16, u16)> {
+    let fmt = find_chunk(bytes, b"fmt ")?;
+    let u16_at = |at: usize| {
+        fmt.get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    Some((u16_at(0)?, u16_at(14)?))
+}
+
+/// The `hound` refusals that mean "valid, but a kind the packer does not read".
+fn is_unsupported(reason: &str) -> bool {
+    matches!(
+        reason,
+        "bits per sample is not 32" | "bits per sample is not 8 or 16"
+    )
+}
+
+/// The format as the file's `fmt ` chunk states it, for people: "format tag 2 (ADPCM),
+/// 4 bits per sample".
+fn describe_format(bytes: &[u8]) -> String {
+    let Some((tag, bits)) = format_of(bytes) else {
+        return "the file has no readable `fmt ` chunk".to_owned();
+    };
+    let name = match tag {
+        0x0001 => "integer PCM",
+        0x0002 => "Microsoft ADPCM",
+        0x0003 => "IEEE float",
+        0x0006 => "A-law",
+        0x0007 => "µ-law",
+        0x0011 => "IMA ADPCM",
+        0x0055 => "MP3",
+        0xfffe => "extensible",
+        _ => "unknown",
+    };
+    format!("format tag {tag} ({name}) with {bits} bits per sample")
+}
+
+/// The body of the first chunk `id` of a RIFF/WAVE file.
+fn find_chunk<'b>(bytes: &'b [u8], id: &[u8; 4]) -> Option<&'b [u8]> {
+    if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut at = 12usize;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let body = at + 8;
+        if &header[0..4] == id {
+            return bytes.get(body..body.checked_add(len)?.min(bytes.len()));
+        }
+        // Chunks are padded to an even length.
+        at = body.checked_add(len)?.checked_add(len % 2)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_every_width_to_16_bits() {
+        assert_eq!(int_to_16(-128, 8), -32768);
+        assert_eq!(int_to_16(127, 8), 32512);
+        assert_eq!(int_to_16(-32768, 16), -32768);
+        assert_eq!(int_to_16(8_388_607, 24), 32767);
+        assert_eq!(int_to_16(-1, 24), -1);
+        assert_eq!(int_to_16(i32::MIN, 32), -32768);
+        assert_eq!(float_to_16(1.0), 32767);
+        assert_eq!(float_to_16(-2.0), -32767);
+        assert_eq!(float_to_16(0.5), 16384);
+        assert_eq!(float_to_16(f32::NAN), 0);
+    }
+
+    #[test]
+    fn names_the_format_of_a_file_it_cannot_read() {
+        let mut wav = b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0".to_vec();
+        wav.extend_from_slice(&[2, 0, 1, 0, 0x44, 0xac, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0]);
+        assert_eq!(
+            describe_format(&wav),
+            "format tag 2 (Microsoft ADPCM) with 4 bits per sample"
+        );
+        assert_eq!(
+            describe_format(b"RIFF"),
+            "the file has no readable `fmt ` chunk"
+        );
+    }
+}

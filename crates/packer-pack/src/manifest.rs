@@ -1,0 +1,135 @@
+//! `build/assets.manifest.json`: the pack's table of contents for people, with what the
+//! pack itself does not carry — each asset's root, name and input files. Written with a
+//! fixed key order, so the same pack gives the same manifest.
+
+use packer_domain::snapshot::ContentHash;
+use uuid::Uuid;
+
+use crate::codec::PartInfo;
+use crate::pack::{PACK_FILE, PackImage, VERSION, format_name};
+
+/// What the manifest says of an asset beyond the table of contents, in the same order.
+#[derive(Debug, Clone, Copy)]
+pub struct ManifestAsset<'a> {
+    pub root: &'a str,
+    pub name: &'a str,
+    /// Relative to the root, in declaration order: one per part.
+    pub inputs: &'a [&'a str],
+}
+
+#[derive(serde::Serialize)]
+struct Manifest<'a> {
+    format: &'static str,
+    version: u32,
+    pack: &'static str,
+    bytes: u64,
+    index_blake3: ContentHash,
+    assets: Vec<AssetJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct AssetJson<'a> {
+    asset_id: u64,
+    asset_uuid: Uuid,
+    root: &'a str,
+    name: &'a str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    offset: u64,
+    length: u64,
+    blake3: ContentHash,
+    parts: Vec<PartJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct PartJson<'a> {
+    input: &'a str,
+    offset: u64,
+    length: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    palette: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample_rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u32>,
+}
+
+/// The manifest of `pack`, whose table of contents lists the assets of `assets` in the
+/// same order.
+pub fn manifest(pack: &PackImage<'_>, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
+    let assets = pack
+        .toc
+        .iter()
+        .zip(assets)
+        .map(|(entry, extra)| AssetJson {
+            asset_id: entry.asset_id,
+            asset_uuid: entry.asset_uuid,
+            root: extra.root,
+            name: extra.name,
+            kind: entry.kind().as_str(),
+            format: format_name(&entry.output),
+            offset: entry.offset,
+            length: entry.length,
+            blake3: entry.hash,
+            parts: entry
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let mut json = PartJson {
+                        input: extra.inputs.get(i).copied().unwrap_or_default(),
+                        offset: part.offset,
+                        length: part.length,
+                        width: None,
+                        height: None,
+                        palette: None,
+                        channels: None,
+                        sample_rate: None,
+                        frames: None,
+                    };
+                    match part.info {
+                        PartInfo::Image {
+                            width,
+                            height,
+                            palette_len,
+                        } => {
+                            json.width = Some(width);
+                            json.height = Some(height);
+                            json.palette = (palette_len > 0).then_some(palette_len);
+                        }
+                        PartInfo::Audio {
+                            channels,
+                            sample_rate,
+                            frames,
+                        } => {
+                            json.channels = Some(channels);
+                            json.sample_rate = Some(sample_rate);
+                            json.frames = Some(frames);
+                        }
+                        PartInfo::Bytes => {}
+                    }
+                    json
+                })
+                .collect(),
+        })
+        .collect();
+    let manifest = Manifest {
+        format: "prometeu-pack",
+        version: VERSION,
+        pack: PACK_FILE,
+        bytes: pack.len,
+        index_blake3: pack.index_hash,
+        assets,
+    };
+    // Plain data with string keys: serialising cannot fail.
+    let mut out = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

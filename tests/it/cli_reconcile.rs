@@ -1,0 +1,149 @@
+//! `reconcile` in-process on real temporary projects: the plan printed for people and as
+//! JSON without a byte written, chosen actions and all of them applied in one commit
+//! with the registry's exact bytes, and refusals that change nothing.
+
+use serde_json::{Value, json};
+
+use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli_write::{index, read, tree_but_lock};
+
+const U3: &str = "33333333-3333-4333-8333-333333333333";
+
+/// Asset 1 registered at `sprites/hero` but moved by hand to `characters/hero`; asset 2
+/// in place at `audio/jump`; an unregistered asset at `sfx/coin`.
+fn project() -> Project {
+    Project::new(&[
+        (
+            ".prometeu/index.json",
+            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
+        ),
+        (
+            "characters/hero/asset.json",
+            &declaration(U1, "hero", &["hero.bin"]),
+        ),
+        ("characters/hero/hero.bin", "hero"),
+        (
+            "audio/jump/asset.json",
+            &declaration(U2, "jump", &["jump.bin"]),
+        ),
+        ("audio/jump/jump.bin", "jump"),
+        (
+            "sfx/coin/asset.json",
+            &declaration(U3, "coin", &["coin.bin"]),
+        ),
+        ("sfx/coin/coin.bin", "coin"),
+    ])
+}
+
+fn moved() -> Value {
+    json!({"kind": "root_moved", "asset_id": 1, "from": "sprites/hero", "to": "characters/hero"})
+}
+
+fn unregistered() -> Value {
+    json!({"kind": "unregistered_asset", "root": "sfx/coin", "asset_uuid": U3})
+}
+
+#[test]
+fn the_plan_is_printed_without_a_byte_written() {
+    let project = project();
+    let before = tree_but_lock(&project);
+    let run = project.run(&["reconcile"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "plan for generation 1: 2 actions
+   1  relocate asset 1: sprites/hero -> characters/hero
+   2  adopt sfx/coin (uuid {U3})
+apply with: prometeu-packer reconcile --apply 1 2   (or --apply-all)
+"
+        )
+    );
+    let run = project.run(&["reconcile", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        json!({"plan_id": 1, "generation": 1, "actions": [
+            {"action_id": 1, "kind": "relocate", "drift": moved(), "asset_id": 1, "from": "sprites/hero", "to": "characters/hero"},
+            {"action_id": 2, "kind": "adopt", "drift": unregistered(), "root": "sfx/coin", "asset_uuid": U3}
+        ], "unresolved": []})
+    );
+    assert_eq!(tree_but_lock(&project), before);
+}
+
+#[test]
+fn chosen_actions_then_all_of_them_are_applied_in_one_commit_each() {
+    let project = project();
+    let run = project.run(&["reconcile", "--apply", "1", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json(), json!({"generation": 2, "command_id": 1}));
+    assert_eq!(
+        read(&project, ".prometeu/index.json"),
+        index(
+            3,
+            &[
+                (1, U1, "characters/hero", true),
+                (2, U2, "audio/jump", true)
+            ]
+        )
+    );
+    // What is left is renumbered from 1 in the next plan.
+    let run = project.run(&["reconcile", "--json"]);
+    assert_eq!(run.json()["actions"][0]["kind"], "adopt", "{run:?}");
+
+    let run = project.run(&["reconcile", "--apply-all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "applied 1 action · generation 2\n");
+    assert_eq!(
+        read(&project, ".prometeu/index.json"),
+        index(
+            4,
+            &[
+                (1, U1, "characters/hero", true),
+                (2, U2, "audio/jump", true),
+                (3, U3, "sfx/coin", true)
+            ]
+        )
+    );
+    let run = project.run(&["reconcile"]);
+    assert_eq!(
+        run.stdout,
+        "nothing to reconcile · generation 1: no structural drift\n"
+    );
+    let run = project.run(&["reconcile", "--apply-all", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json(), json!({"generation": 1}));
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let project = project();
+    let before = tree_but_lock(&project);
+    let run = project.run(&["reconcile", "--apply", "3", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.json(),
+        json!({"error": {"code": "invalid_params",
+            "message": "the plan of generation 1 has no action 3 (it has 2 actions)"}})
+    );
+    let run = project.run(&["reconcile", "--apply", "1", "1"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stderr, "error: action 1 is chosen twice\n");
+    for usage in [
+        &["reconcile", "--apply", "1", "--apply-all"][..],
+        &["reconcile", "--apply"],
+        &["reconcile", "--apply", "one"],
+    ] {
+        assert_eq!(project.run(usage).code, 2, "{usage:?}");
+    }
+    assert_eq!(tree_but_lock(&project), before);
+
+    // A registry that does not parse: no plan, and the command says why.
+    project.put(".prometeu/index.json", b"{ \"schema_version\": 1,");
+    let run = project.run(&["reconcile"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: the project is failed"),
+        "{run:?}"
+    );
+}

@@ -1,0 +1,143 @@
+//! The contract of `PackOutput`, run against both adapters: `MemOutput` and `DiskOutput`
+//! on a folder of a temporary directory (one that does not exist until the first
+//! write). Plus what only a disk can show: a symbolic link at a file's name is replaced,
+//! never written through.
+
+use std::path::PathBuf;
+
+use packer_domain::ports::{PackOutput, PortErrorKind};
+use packer_fs::DiskOutput;
+use packer_memfs::MemOutput;
+use tempfile::TempDir;
+
+struct Disk {
+    _dir: TempDir,
+    output: DiskOutput,
+}
+
+impl Disk {
+    fn new() -> Disk {
+        let dir = tempfile::tempdir().unwrap();
+        let output = DiskOutput::new(dir.path().join("build")).with_location("build");
+        Disk { _dir: dir, output }
+    }
+}
+
+fn write_replaces_a_file_whole(out: &dyn PackOutput) {
+    out.write_atomic("assets.pak", &[b"he", b"", b"llo"])
+        .unwrap();
+    assert_eq!(out.read("assets.pak", 100).unwrap(), b"hello");
+    let first = out.stat("assets.pak").unwrap().unwrap();
+    assert_eq!(first.size, 5);
+    out.write_atomic("assets.pak", &[b"x"]).unwrap();
+    assert_eq!(out.read("assets.pak", 100).unwrap(), b"x");
+    let second = out.stat("assets.pak").unwrap().unwrap();
+    assert_ne!(first, second);
+    out.write_atomic("other", &[]).unwrap();
+    assert_eq!(out.read("other", 0).unwrap(), b"");
+}
+
+fn a_missing_file_is_none_or_not_found(out: &dyn PackOutput) {
+    assert_eq!(out.stat("assets.pak").unwrap(), None);
+    let error = out.read("assets.pak", 10).unwrap_err();
+    assert_eq!(error.kind, PortErrorKind::NotFound);
+    assert_eq!(error.file, "build/assets.pak");
+}
+
+fn names_are_single_file_names(out: &dyn PackOutput) {
+    for name in ["", "a/b", "..", ".", "/etc/passwd"] {
+        let error = out.write_atomic(name, &[b"x"]).unwrap_err();
+        assert_eq!(error.kind, PortErrorKind::Io, "{name:?}");
+        assert!(out.stat(name).is_err(), "{name:?}");
+        assert!(out.read(name, 10).is_err(), "{name:?}");
+    }
+    out.write_atomic("fine", &[b"x"]).unwrap();
+}
+
+fn read_refuses_more_than_the_limit(out: &dyn PackOutput) {
+    out.write_atomic("big", &[&[7u8; 10]]).unwrap();
+    assert_eq!(
+        out.read("big", 9).unwrap_err().kind,
+        PortErrorKind::TooLarge
+    );
+    assert_eq!(out.read("big", 10).unwrap().len(), 10);
+}
+
+macro_rules! output_contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&packer_memfs::MemOutput::new());
+                }
+            )*
+        }
+
+        mod disk {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Disk::new().output);
+                }
+            )*
+        }
+    };
+}
+
+output_contract_tests!(
+    write_replaces_a_file_whole,
+    a_missing_file_is_none_or_not_found,
+    names_are_single_file_names,
+    read_refuses_more_than_the_limit,
+);
+
+#[test]
+fn a_link_at_the_name_is_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let build: PathBuf = dir.path().join("build");
+    std::fs::create_dir(&build).unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&secret, build.join("assets.pak")).unwrap();
+    let out = DiskOutput::new(&build);
+    assert_eq!(out.stat("assets.pak").unwrap(), None);
+    assert_eq!(
+        out.read("assets.pak", 100).unwrap_err().kind,
+        PortErrorKind::Io
+    );
+    out.write_atomic("assets.pak", &[b"pack"]).unwrap();
+    assert_eq!(std::fs::read(&secret).unwrap(), b"keep me");
+    let meta = std::fs::symlink_metadata(build.join("assets.pak")).unwrap();
+    assert!(meta.file_type().is_file());
+    // No temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(&build)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["assets.pak"]);
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = DiskOutput::new(dir.path().join("build"));
+    out.write_atomic("assets.pak", &[b"old"]).unwrap();
+    // A folder with content holds the name: the rename over it fails.
+    std::fs::create_dir(dir.path().join("build/manifest")).unwrap();
+    std::fs::write(dir.path().join("build/manifest/x"), b"x").unwrap();
+    assert!(out.write_atomic("manifest", &[b"new"]).is_err());
+    assert_eq!(out.read("assets.pak", 10).unwrap(), b"old");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("build"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["assets.pak", "manifest"]);
+    // The in-memory folder fails the same way on an injected fault.
+    let memory = MemOutput::new();
+    memory.write_atomic("assets.pak", &[b"old"]).unwrap();
+    memory.inject(packer_memfs::Fault::once(1, PortErrorKind::DiskFull));
+    assert!(memory.write_atomic("assets.pak", &[b"new"]).is_err());
+    assert_eq!(memory.file("assets.pak").unwrap(), b"old");
+}

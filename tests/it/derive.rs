@@ -1,0 +1,230 @@
+//! A runtime with an observer publishes after each commit a snapshot derived from the
+//! one before and what the commit wrote; it must be exactly the snapshot a fresh load
+//! of the disk gives, for every command and every sequence of them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use packer_app::observer::ObserverConfig;
+use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
+use packer_domain::declaration::AssetKind;
+use packer_domain::path::AssetPath;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, Snapshot};
+use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+use proptest::prelude::*;
+
+const U1: &str = "11111111-1111-4111-8111-111111111111";
+const U2: &str = "22222222-2222-4222-8222-222222222222";
+const U9: &str = "99999999-9999-4999-8999-999999999999";
+
+fn fixture() -> String {
+    format!(
+        r#"
+//- .prometeu/index.json
+{{ "schema_version": 1, "next_asset_id": 3, "assets": [
+{{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
+{{ "asset_id": 2, "asset_uuid": "{U2}", "root": "b", "included_in_build": true }}
+] }}
+//- a/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U1}", "name": "a", "kind": "blob", "inputs": ["x.bin"] }}
+//- a/x.bin
+bytes of a
+//- b/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U2}", "name": "b", "kind": "blob", "inputs": ["missing.bin"] }}
+//- loose/asset.json
+{{ "schema_version": 1, "asset_uuid": "{U9}", "name": "loose", "kind": "blob", "inputs": ["l.bin"] }}
+//- loose/l.bin
+bytes of loose
+//- c/c.bin
+bytes of c
+"#
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create(u8),
+    Include(u8, bool),
+    Rename(u8, u8),
+    Inputs(u8),
+    Adopt,
+    Remove(u8),
+    Move(u8, u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..4).prop_map(Op::Create),
+        (1u8..6, any::<bool>()).prop_map(|(i, b)| Op::Include(i, b)),
+        (1u8..6, 0u8..9).prop_map(|(i, n)| Op::Rename(i, n)),
+        (1u8..6).prop_map(Op::Inputs),
+        Just(Op::Adopt),
+        (1u8..6).prop_map(Op::Remove),
+        (1u8..6, 0u8..4).prop_map(|(i, r)| Op::Move(i, r)),
+    ]
+}
+
+fn root(s: &str) -> AssetPath {
+    AssetPath::new(s).unwrap()
+}
+
+fn command(op: &Op) -> Command {
+    let id = |i: &u8| AssetQuery::Id(AssetId(u64::from(*i)));
+    match op {
+        Op::Create(n) => Command::CreateAsset(CreateAsset {
+            root: root(&format!("c/new{n}")),
+            kind: AssetKind::Blob,
+            inputs: vec![root("n.bin")],
+            name: None,
+            output: None,
+            included_in_build: true,
+        }),
+        Op::Include(i, b) => Command::SetIncluded {
+            asset: id(i),
+            included: *b,
+        },
+        Op::Rename(i, n) => Command::UpdateDeclaration {
+            asset: id(i),
+            changes: DeclarationChanges {
+                name: Some(format!("name {n}")),
+                ..DeclarationChanges::default()
+            },
+        },
+        Op::Inputs(i) => Command::UpdateDeclaration {
+            asset: id(i),
+            changes: DeclarationChanges {
+                inputs: Some(vec![root("x.bin"), root("other.bin")]),
+                ..DeclarationChanges::default()
+            },
+        },
+        Op::Adopt => Command::AdoptAsset {
+            root: root("loose"),
+        },
+        Op::Remove(i) => Command::RemoveAsset { asset: id(i) },
+        Op::Move(i, r) => Command::MoveAsset {
+            asset: id(i),
+            to: root(&format!("moved/m{r}")),
+        },
+    }
+}
+
+fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(EventLog::new()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        Arc::new(ScriptedWatcher::new()),
+        ObserverConfig {
+            periodic: None,
+            debounce: Duration::from_secs(3600),
+            max_delay: Duration::from_secs(3600),
+            ..ObserverConfig::default()
+        },
+    );
+    runtime.check_divergence();
+    let chunks: Vec<Vec<Command>> = if batch_every > 1 {
+        ops.chunks(batch_every)
+            .map(|c| vec![Command::Batch(c.iter().map(command).collect())])
+            .collect()
+    } else {
+        ops.iter().map(|o| vec![command(o)]).collect()
+    };
+    for commands in chunks {
+        for command in commands {
+            let answer = runtime.submit(WriteRequest {
+                command: command.clone(),
+                expected_generation: None,
+            });
+            let published = runtime.snapshot();
+            let fresh = Snapshot::load(&fs, published.generation());
+            prop_assert_eq!(
+                &*published,
+                &fresh,
+                "after {:?} ({:?}) the published snapshot is not what the disk holds",
+                command,
+                answer.map(|o| o.generation)
+            );
+        }
+    }
+    runtime.shutdown();
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_commit_publishes_what_a_fresh_load_gives(
+        ops in proptest::collection::vec(op(), 1..12),
+        batch_every in 1usize..4,
+    ) {
+        run(&ops, batch_every)?;
+    }
+}
+
+#[test]
+fn set_included_on_a_project_with_every_kind_of_declaration() {
+    run(
+        &[
+            Op::Include(1, false),
+            Op::Adopt,
+            Op::Include(3, false),
+            Op::Rename(2, 1),
+            Op::Remove(1),
+            Op::Include(2, true),
+        ],
+        1,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(EventLog::new()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        Arc::new(ScriptedWatcher::new()),
+        ObserverConfig {
+            periodic: None,
+            debounce: Duration::from_secs(3600),
+            max_delay: Duration::from_secs(3600),
+            ..ObserverConfig::default()
+        },
+    );
+    runtime.check_divergence();
+    for (command, derived) in [
+        (command(&Op::Include(1, false)), true),
+        (command(&Op::Rename(2, 3)), true),
+        (command(&Op::Adopt), true),
+        (command(&Op::Remove(1)), true),
+        // New inputs to resolve, or a renamed folder: the disk is read again.
+        (command(&Op::Create(0)), false),
+        (command(&Op::Move(2, 0)), false),
+    ] {
+        fs.clear_ops();
+        runtime
+            .submit(WriteRequest {
+                command: command.clone(),
+                expected_generation: None,
+            })
+            .unwrap();
+        let scanned = fs
+            .ops()
+            .iter()
+            .any(|(op, path)| *op == packer_domain::ports::PortOp::Scan && path.is_empty());
+        assert_eq!(scanned, !derived, "{command:?}: {:?}", fs.ops());
+        assert_eq!(
+            *runtime.snapshot(),
+            Snapshot::load(&fs, runtime.snapshot().generation())
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! `watch` as a person runs it: the real program as a child process with the real
+//! watcher on a temporary project, edits made by hand while it runs, and Ctrl-C
+//! (SIGINT) or SIGTERM to end it, which must exit 0 after a clean shutdown. Every wait is
+//! for a line, with a deadline.
+
+use rustix::process::Signal;
+use serde_json::{Value, json};
+
+use crate::child::Packer;
+use crate::cli::{Project, U1, U2, declaration, registry};
+
+/// Two registered blob assets in good health: 1 `sprites/hero`, 2 `audio/jump`.
+fn project() -> Project {
+    Project::new(&[
+        (
+            ".prometeu/index.json",
+            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
+        ),
+        (
+            "sprites/hero/asset.json",
+            &declaration(U1, "hero", &["hero.bin"]),
+        ),
+        ("sprites/hero/hero.bin", "hero"),
+        (
+            "audio/jump/asset.json",
+            &declaration(U2, "jump", &["jump.bin"]),
+        ),
+        ("audio/jump/jump.bin", "jump"),
+    ])
+}
+
+/// The next JSON line that is the event `name`; the events before it are returned too.
+fn json_event(packer: &mut Packer, name: &str) -> (Value, Vec<Value>) {
+    let mut before = Vec::new();
+    loop {
+        let line = packer.next_line(&format!("a `{name}` event"));
+        let event: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        if event["event"] == name {
+            return (event, before);
+        }
+        before.push(event);
+    }
+}
+
+#[test]
+fn watch_json_prints_the_events_of_hand_edits_and_stops_on_sigint() {
+    let project = project();
+    let mut packer = Packer::start(project.root(), &["watch", "--json"]);
+    let (started, _) = json_event(&mut packer, "runtime_started");
+    assert_eq!(
+        started,
+        json!({"event": "runtime_started", "generation": 1, "state": "ready"})
+    );
+
+    project.put(
+        "sprites/hero/asset.json",
+        declaration(U1, "Hero", &["hero.bin"]).as_bytes(),
+    );
+    let (refreshed, before) = json_event(&mut packer, "snapshot_refreshed");
+    assert_eq!(
+        refreshed,
+        json!({"event": "snapshot_refreshed", "generation": 2, "paths": ["sprites/hero/asset.json"], "changed": [1]})
+    );
+    assert!(
+        before.iter().all(|e| e["event"] == "state_changed"),
+        "{before:?}"
+    );
+
+    // The refresh above shows the watch is up: an input edit now comes as a hint.
+    project.put("audio/jump/jump.bin", b"a louder jump");
+    let (refreshed, _) = json_event(&mut packer, "snapshot_refreshed");
+    assert_eq!(
+        refreshed,
+        json!({"event": "snapshot_refreshed", "generation": 3, "paths": ["audio/jump/jump.bin"], "changed": [2]})
+    );
+
+    let assets = project.root().join("assets");
+    std::fs::remove_file(assets.join("sprites/hero/asset.json")).unwrap();
+    let (detected, _) = json_event(&mut packer, "divergence_detected");
+    assert_eq!(
+        detected["drifts"],
+        json!([{"kind": "root_missing", "asset_id": 1, "root": "sprites/hero"}]),
+        "{detected}"
+    );
+
+    packer.signal(Signal::INT);
+    let finished = packer.finish();
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(
+        finished.stderr.contains("stopped on SIGINT"),
+        "{finished:?}"
+    );
+    for line in &finished.rest {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert!(event.get("event").is_some(), "{line}");
+    }
+}
+
+#[test]
+fn watch_prints_readable_lines_and_stops_on_sigterm() {
+    let project = project();
+    let mut packer = Packer::start(project.root(), &["watch"]);
+    assert_eq!(
+        packer.next_line("the start"),
+        "generation 1  runtime started (ready)"
+    );
+    project.put(
+        "sprites/hero/asset.json",
+        declaration(U1, "Hero", &["hero.bin"]).as_bytes(),
+    );
+    let mut lines = Vec::new();
+    loop {
+        let line = packer.next_line("the refresh");
+        let done = line.contains("refreshed");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("generation 2  refreshed sprites/hero/asset.json (asset 1)"),
+        "{lines:?}"
+    );
+    packer.signal(Signal::TERM);
+    let finished = packer.finish();
+    assert!(finished.status.success(), "{finished:?}");
+    assert!(
+        finished.stderr.contains("stopped on SIGTERM"),
+        "{finished:?}"
+    );
+}
