@@ -631,3 +631,31 @@ fn the_journal_holds_every_event_published_before_it_is_read() {
     workspace.shutdown();
     host.shutdown();
 }
+
+#[test]
+fn a_build_writes_the_pack_and_reports_its_progress_as_events() {
+    let project = project();
+    let studio = start(&project);
+    let mut events = open_events(&studio, None);
+    let refused = post(&studio, "/api/build", &json!({ "out": "/tmp/elsewhere" }));
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["error"]["code"], "invalid_params");
+
+    let answer = post(&studio, "/api/build", &json!({}));
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let report = answer.json();
+    assert_eq!(report["generation"], 1);
+    assert_eq!(report["assets"], 2);
+    assert_eq!(report["pack"], "build/assets.pak");
+    let pack = std::fs::metadata(project.path().join("build/assets.pak")).unwrap();
+    assert_eq!(json!(pack.len()), report["bytes"]);
+
+    let (_, started) = next_event(&mut events, |e| e["event"] == "build_started");
+    let (_, progress) = next_event(&mut events, |e| e["event"] == "build_progress");
+    let (_, completed) = next_event(&mut events, |e| e["event"] == "build_completed");
+    assert_eq!(started["command_id"], completed["command_id"]);
+    assert_eq!(progress["command_id"], completed["command_id"]);
+    assert_eq!(progress["total"], 2);
+    assert_eq!(completed["bytes"], report["bytes"]);
+    studio.shutdown();
+}

@@ -167,6 +167,10 @@ test('the Assets Workspace in a browser, while the project is edited by hand', a
       await banner(page, 'ready');
       assert.equal(registry(project).assets.find((a) => a.asset_id === 1).root, 'characters/hero');
       await page.locator('tr[data-asset-id="1"] td.root:text-is("characters/hero")').waitFor({ timeout: STEP });
+      await page.waitForFunction(() => {
+        const img = document.querySelector('tr[data-asset-id="1"] td.thumb img');
+        return img && img.complete && img.naturalWidth === 16;
+      }, null, { timeout: STEP });
       assert.equal(await page.locator('#plan tr').count(), 0);
     });
 

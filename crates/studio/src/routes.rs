@@ -40,6 +40,7 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/api/set_included" if post => answer(set_included(shared, request)),
         "/api/reconcile_plan" if get => Response::json(200, &workspace.reconcile_plan()),
         "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
+        "/api/build" if post => answer(build(shared, request)),
         "/api/shutdown" if post => {
             // A second request while the first is pending finds the slot taken: the
             // host is already stopping.
@@ -79,6 +80,7 @@ fn known(path: &str) -> bool {
             | "/api/set_included"
             | "/api/reconcile_plan"
             | "/api/reconcile_apply"
+            | "/api/build"
             | "/api/shutdown"
     ) || path.starts_with("/api/thumbnail/")
 }
@@ -141,6 +143,25 @@ fn reconcile_apply(shared: &Shared, request: &Request) -> Result<Response, AppEr
         .workspace
         .reconcile_apply(params.plan_id, &params.action_ids)?;
     Ok(Response::json(200, &result))
+}
+
+/// `build`'s parameters: the stdio method's `out` is refused, so that no request can
+/// make Studio write outside the project's `build/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuildParams {
+    #[serde(default)]
+    out: Option<serde_json::Value>,
+}
+
+fn build(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let params: BuildParams = params(request)?;
+    if params.out.is_some() {
+        return Err(invalid_params(
+            "Studio builds into the project's build/ folder; `out` is not accepted here (use `prometeu-packer build --out DIR`)",
+        ));
+    }
+    Ok(Response::json(200, &shared.workspace.build()?))
 }
 
 fn thumbnail(shared: &Shared, id: &str) -> Response {

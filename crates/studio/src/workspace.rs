@@ -5,10 +5,12 @@
 //! bus — so a page that opens late still sees what happened.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use packer_app::build::{BuildReport, BuildRequest};
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView};
@@ -18,11 +20,15 @@ use packer_domain::event::CommandId;
 use packer_domain::reconcile::ReconcilePlan;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
+use packer_fs::DiskOutput;
 
 use crate::bus::{EventBus, Subscription};
 use crate::container::BootedContainer;
 use crate::error::StudioError;
 use crate::packer::{PackerEvent, PackerHost};
+
+/// Where Studio builds, relative to the project.
+pub const BUILD_DIR: &str = "build";
 
 /// How many recent events the journal keeps.
 pub const JOURNAL_LENGTH: usize = 512;
@@ -50,6 +56,10 @@ pub struct AssetsWorkspace {
     bus: EventBus,
     queue_capacity: usize,
     journal: Arc<JournalFeed>,
+    /// `<project>/build`: Studio builds nowhere else.
+    build_dir: PathBuf,
+    /// Held while a build runs: a second build at once would write the same files.
+    building: Mutex<()>,
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
@@ -98,6 +108,8 @@ impl AssetsWorkspace {
             .map_err(StudioError::Thread)?;
         Ok(AssetsWorkspace {
             runtime: host.shared_runtime(),
+            build_dir: host.project().join(BUILD_DIR),
+            building: Mutex::new(()),
             bus,
             queue_capacity,
             journal,
@@ -203,6 +215,22 @@ impl AssetsWorkspace {
             command_id: outcome.command_id,
             asset: None,
         })
+    }
+
+    /// `build`: the runtime packs every included asset of the current generation into
+    /// `<project>/build`. Its progress goes out as events on the bus.
+    pub fn build(&self) -> Result<BuildReport, AppError> {
+        let Ok(_building) = self.building.try_lock() else {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "a build is already running; wait for its build_completed",
+            ));
+        };
+        let output = DiskOutput::new(&self.build_dir).with_location(BUILD_DIR);
+        // Progress reaches the page as `build_progress` events through the bus; the
+        // callback has nothing more to add.
+        self.runtime
+            .build(&BuildRequest::new(Arc::new(output)), &|_| {})
     }
 
     /// The bytes of a registered image asset's first input, read through the runtime's
