@@ -31,4 +31,5 @@ mod runtime;
 mod serve;
 mod serve_observed;
 mod snapshot;
+mod studio;
 mod watch_cli;

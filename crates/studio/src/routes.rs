@@ -1,0 +1,223 @@
+//! What each path answers. The page and its two files; the JSON API, one endpoint per
+//! method of the stdio protocol with the same parameters and result shapes (reads are
+//! `GET`, writes `POST` with a JSON body); image thumbnails; the event stream.
+//!
+//! Errors have the protocol's shape, `{"error": {"code", "message", "detail"?}}`, with
+//! an HTTP status that matches the code.
+
+use packer_app::error::{AppError, ErrorCode};
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::AssetQuery;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::http::{Request, Response};
+use crate::page;
+use crate::server::Shared;
+
+/// What a request gets.
+pub enum Routed {
+    Response(Response),
+    /// The server-sent event stream (`GET /api/events`).
+    EventStream,
+}
+
+pub fn route(shared: &Shared, request: &Request) -> Routed {
+    let workspace = &shared.workspace;
+    let get = request.method == "GET";
+    let post = request.method == "POST";
+    let response = match request.path.as_str() {
+        "/api/events" if get => return Routed::EventStream,
+        "/" | "/index.html" if get => page::index(&shared.token),
+        "/app.js" if get => page::script(),
+        "/style.css" if get => page::style(),
+        "/api/status" if get => Response::json(200, &workspace.status()),
+        "/api/list_assets" if get => Response::json(200, &workspace.list_assets()),
+        "/api/get_asset" if get => answer(get_asset(shared, request)),
+        "/api/doctor" if get => Response::json(200, &workspace.doctor()),
+        "/api/journal" if get => Response::json(200, &workspace.journal()),
+        "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
+        "/api/set_included" if post => answer(set_included(shared, request)),
+        "/api/reconcile_plan" if get => Response::json(200, &workspace.reconcile_plan()),
+        "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
+        "/api/build" if post => answer(build(shared, request)),
+        "/api/shutdown" if post => {
+            // A second request while the first is pending finds the slot taken: the
+            // host is already stopping.
+            let _ = shared.stop_request.try_send(());
+            Response::json(200, &serde_json::json!({ "stopping": true }))
+        }
+        path => match path.strip_prefix("/api/thumbnail/") {
+            Some(id) if get => thumbnail(shared, id),
+            _ if known(path) => error(&AppError::new(
+                ErrorCode::InvalidParams,
+                format!("{} is not accepted on {path}", request.method),
+            ))
+            .with_status(405),
+            _ => error(&AppError::new(
+                ErrorCode::UnknownMethod,
+                format!("nothing is served at {path}"),
+            )),
+        },
+    };
+    Routed::Response(response)
+}
+
+/// Paths that exist, with some method.
+fn known(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/index.html"
+            | "/app.js"
+            | "/style.css"
+            | "/api/events"
+            | "/api/status"
+            | "/api/list_assets"
+            | "/api/get_asset"
+            | "/api/doctor"
+            | "/api/journal"
+            | "/api/check_divergence"
+            | "/api/set_included"
+            | "/api/reconcile_plan"
+            | "/api/reconcile_apply"
+            | "/api/build"
+            | "/api/shutdown"
+    ) || path.starts_with("/api/thumbnail/")
+}
+
+fn get_asset(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let asset = request
+        .query("asset")
+        .ok_or_else(|| invalid_params("`asset` is required"))?;
+    let query = AssetQuery::parse(asset).map_err(invalid_params)?;
+    let view = shared.workspace.get_asset(&query)?;
+    Ok(Response::json(200, &view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetIncludedParams {
+    asset: AssetParam,
+    included: bool,
+    #[serde(default)]
+    expected_generation: Option<u64>,
+}
+
+/// An `asset` parameter: an `asset_id` (number), or an `asset_uuid` or root (string).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum AssetParam {
+    Id(u64),
+    Text(String),
+}
+
+impl AssetParam {
+    fn query(&self) -> Result<AssetQuery, AppError> {
+        match self {
+            AssetParam::Id(id) => Ok(AssetQuery::Id(AssetId(*id))),
+            AssetParam::Text(text) => AssetQuery::parse(text).map_err(invalid_params),
+        }
+    }
+}
+
+fn set_included(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let params: SetIncludedParams = params(request)?;
+    let result = shared.workspace.set_included(
+        params.asset.query()?,
+        params.included,
+        params.expected_generation,
+    )?;
+    Ok(Response::json(200, &result))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconcileApplyParams {
+    plan_id: u64,
+    action_ids: Vec<u32>,
+}
+
+fn reconcile_apply(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let params: ReconcileApplyParams = params(request)?;
+    let result = shared
+        .workspace
+        .reconcile_apply(params.plan_id, &params.action_ids)?;
+    Ok(Response::json(200, &result))
+}
+
+/// `build`'s parameters: the stdio method's `out` is refused, so that no request can
+/// make Studio write outside the project's `build/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuildParams {
+    #[serde(default)]
+    out: Option<serde_json::Value>,
+}
+
+fn build(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let params: BuildParams = params(request)?;
+    if params.out.is_some() {
+        return Err(invalid_params(
+            "Studio builds into the project's build/ folder; `out` is not accepted here (use `prometeu-packer build --out DIR`)",
+        ));
+    }
+    Ok(Response::json(200, &shared.workspace.build()?))
+}
+
+fn thumbnail(shared: &Shared, id: &str) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return error(&invalid_params(format!("`{id}` is not an asset id")));
+    };
+    match shared.workspace.thumbnail(AssetId(id)) {
+        Ok(bytes) => Response::new(200, "image/png", bytes),
+        Err(e) => error(&e),
+    }
+}
+
+/// The request's JSON body as `T`.
+fn params<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+    let declared = request.header("content-type").unwrap_or_default();
+    if !declared.starts_with("application/json") {
+        // A form or text/plain post is what another site can send without asking the
+        // browser first; the page always sends JSON.
+        return Err(invalid_params(
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    serde_json::from_slice(&request.body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            ErrorCode::ParseError
+        } else {
+            ErrorCode::InvalidParams
+        };
+        AppError::new(code, format!("bad parameters: {e}"))
+    })
+}
+
+fn answer(result: Result<Response, AppError>) -> Response {
+    result.unwrap_or_else(|e| error(&e))
+}
+
+fn invalid_params(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::InvalidParams, message)
+}
+
+/// The protocol's error object, with the HTTP status its code stands for.
+pub fn error(error: &AppError) -> Response {
+    let status = match error.code {
+        ErrorCode::ParseError | ErrorCode::InvalidParams => 400,
+        ErrorCode::UnknownMethod | ErrorCode::NotFound => 404,
+        ErrorCode::Conflict | ErrorCode::StaleRequest => 409,
+        ErrorCode::Invalid => 422,
+        ErrorCode::FailedState => 503,
+        ErrorCode::Io => 500,
+    };
+    Response::json(status, &serde_json::json!({ "error": error }))
+}
+
+impl Response {
+    fn with_status(mut self, status: u16) -> Response {
+        self.status = status;
+        self
+    }
+}
