@@ -9,6 +9,7 @@ mod derive;
 mod load;
 
 use std::fmt;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -153,7 +154,9 @@ pub enum InputState {
 /// A declaration found at some root, as loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeclarationState {
-    Valid(ValidDeclaration),
+    /// Shared: a generation derived from another keeps the declarations it did not
+    /// change without copying them.
+    Valid(Arc<ValidDeclaration>),
     Invalid(InvalidDeclaration),
     /// No `asset.json` at the root.
     Missing,

@@ -63,6 +63,7 @@ impl Snapshot {
                     let fingerprint = port.stat(path).ok()??;
                     let mut state = parse_declaration(&root, Ok(FileView { bytes, fingerprint }));
                     if let DeclarationState::Valid(valid) = &mut state {
+                        let valid = std::sync::Arc::make_mut(valid);
                         // The inputs are resolved only if they are those already resolved.
                         let before = by_root.get(&root)?;
                         let DeclarationState::Valid(old) = before else {

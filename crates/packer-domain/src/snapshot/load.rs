@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -450,6 +450,8 @@ fn found_declaration(dir: ListedDir<'_>, result: Result<FileView<'_>, PortError>
     let mut state = parse_declaration(&root, result);
     let mut pending = Vec::new();
     if let DeclarationState::Valid(valid) = &mut state {
+        // Just made: not shared yet, so this does not copy.
+        let valid = Arc::make_mut(valid);
         let kinds = FolderKinds(dir);
         // Allocated only if an input needs more than the common case below.
         let mut path = String::new();
@@ -510,7 +512,7 @@ pub(super) fn parse_declaration(
     };
     let stamp = FileStamp::of(read);
     match Declaration::parse(read.bytes) {
-        Ok(parsed) => DeclarationState::Valid(ValidDeclaration {
+        Ok(parsed) => DeclarationState::Valid(Arc::new(ValidDeclaration {
             uuid_position: line_col(read.bytes, parsed.uuid_offset),
             input_positions: parsed
                 .input_offsets
@@ -520,7 +522,7 @@ pub(super) fn parse_declaration(
             inputs: Vec::new(),
             declaration: parsed.declaration,
             stamp,
-        }),
+        })),
         Err(DeclarationFailure { errors, asset_uuid }) => {
             DeclarationState::Invalid(InvalidDeclaration {
                 errors: file_errors(&errors, &file(), read.bytes),
@@ -571,6 +573,8 @@ fn complete(pending: &mut [Found], listing: &Listing) -> usize {
         else {
             continue;
         };
+        // Not shared before the snapshot is assembled: this does not copy.
+        let valid = Arc::make_mut(valid);
         for index in inputs {
             let (Some(input), Some(state)) = (
                 valid.declaration.inputs.get(index),
