@@ -450,7 +450,7 @@ fn write(
             command_id: id,
         });
     }
-    let result = commit_planned(shared, lane, id, &view, &plan, &name);
+    let result = commit_planned(shared, lane, id, &view, plan, &name);
     if reconciling {
         let after = shared.view.load_full();
         if after.state == ProjectState::Reconciling {
@@ -471,19 +471,26 @@ fn commit_planned(
     lane: &mut LaneState,
     id: CommandId,
     view: &Arc<View>,
-    plan: &command::Plan,
+    plan: command::Plan,
     name: &str,
 ) -> Result<WriteOutcome, AppError> {
     let port = shared.ports.workspace.as_ref();
     let generation = view.snapshot.generation();
-    match commit::execute(port, plan, name) {
+    match commit::execute(port, &plan, name) {
         Ok(recovered) => {
-            lane.committed(port, plan);
+            lane.committed(port, &plan);
+            let command::Plan {
+                changes,
+                registry,
+                changed,
+                created,
+            } = plan;
             // The commit knows what it wrote: with an observer to report hand edits, the
             // next generation is derived from this one, unless recovery changed the disk
             // besides or the plan needs a fresh look.
             let derived = if recovered.is_empty() && shared.observed.load(Ordering::Acquire) {
-                view.snapshot.after_commit(port, plan, generation + 1)
+                view.snapshot
+                    .after_commit(port, &changes, registry, generation + 1)
             } else {
                 None
             };
@@ -493,13 +500,13 @@ fn commit_planned(
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
                 command_id: id,
-                changed: plan.changed.clone(),
+                changed: changed.clone(),
             });
             Ok(WriteOutcome {
                 generation: new_generation,
                 command_id: id,
-                asset: plan.created,
-                changed: plan.changed.clone(),
+                asset: created,
+                changed,
                 snapshot,
             })
         }

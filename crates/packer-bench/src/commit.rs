@@ -262,7 +262,7 @@ fn breakdown(
         let next = snapshot.generation() + 1;
         // What an observed runtime publishes: derived from what the commit wrote, else
         // loaded; the old snapshot is dropped inside the timing, as the lane drops it.
-        let derived = snapshot.after_commit(&port, &plan, next);
+        let derived = snapshot.after_commit(&port, &plan.changes, plan.registry, next);
         let derived_ms = derived.as_ref().map(|_| ms(executed.elapsed()));
         let loaded_at = Instant::now();
         snapshot = derived.unwrap_or_else(|| Snapshot::load(&port, next));

@@ -10,9 +10,10 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::command::{FileChange, Plan};
+use crate::command::FileChange;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{FileView, WorkspacePort};
+use crate::registry::Registry;
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, ContentHash, DeclarationState, FileStamp, FoundDeclaration,
@@ -29,12 +30,14 @@ fn written_entry_position(index: usize) -> (u32, u32) {
 }
 
 impl Snapshot {
-    /// The snapshot of generation `generation` after `plan` committed on top of `self`,
-    /// or `None` when it must be loaded from disk instead.
+    /// The snapshot of generation `generation` after a commit of `changes` leaving
+    /// `registry` (a [`Plan`](crate::command::Plan)'s two parts) on top of `self`, or `None` when it must be
+    /// loaded from disk instead.
     pub fn after_commit(
         &self,
         port: &dyn WorkspacePort,
-        plan: &Plan,
+        changes: &[FileChange],
+        registry: Registry,
         generation: u64,
     ) -> Option<Snapshot> {
         if !matches!(self.registry, RegistryState::Valid { .. })
@@ -42,18 +45,32 @@ impl Snapshot {
         {
             return None;
         }
-        // Every declaration this snapshot found, registered or not, by root.
-        let by_root: FxHashMap<&AssetPath, &DeclarationState> = self
-            .assets
-            .iter()
-            .map(|a| (&a.entry.root, &a.declaration))
-            .chain(self.unregistered.iter().map(|f| (&f.root, &f.declaration)))
-            .collect();
+        // Every declaration this snapshot found, registered or not, by root; built only
+        // if an asset is not where it was (most commits move nothing).
+        let by_root_map: std::cell::OnceCell<FxHashMap<&AssetPath, &DeclarationState>> =
+            std::cell::OnceCell::new();
+        let by_root = |root: &AssetPath, id: Option<crate::registry::AssetId>| {
+            if let Some(asset) = id.and_then(|id| self.asset(id))
+                && asset.entry.root == *root
+            {
+                return Some(&asset.declaration);
+            }
+            by_root_map
+                .get_or_init(|| {
+                    self.assets
+                        .iter()
+                        .map(|a| (&a.entry.root, &a.declaration))
+                        .chain(self.unregistered.iter().map(|f| (&f.root, &f.declaration)))
+                        .collect()
+                })
+                .get(root)
+                .copied()
+        };
         let registry_file = registry_path();
         let mut registry_bytes = None;
         // What the commit left at each root it touched: a declaration it wrote, or none.
         let mut written: FxHashMap<AssetPath, Option<DeclarationState>> = FxHashMap::default();
-        for change in &plan.changes {
+        for change in changes {
             match change {
                 FileChange::Write { path, bytes, .. } if *path == registry_file => {
                     registry_bytes = Some(bytes.as_slice());
@@ -65,7 +82,7 @@ impl Snapshot {
                     if let DeclarationState::Valid(valid) = &mut state {
                         let valid = std::sync::Arc::make_mut(valid);
                         // The inputs are resolved only if they are those already resolved.
-                        let before = by_root.get(&root)?;
+                        let before = by_root(&root, None)?;
                         let DeclarationState::Valid(old) = before else {
                             return None;
                         };
@@ -85,7 +102,6 @@ impl Snapshot {
         }
         let bytes = registry_bytes?;
         let fingerprint = port.stat(&registry_file).ok()??;
-        let registry = plan.registry.clone();
         let entry_positions = (0..registry.assets().len())
             .map(written_entry_position)
             .collect();
@@ -96,9 +112,8 @@ impl Snapshot {
                 let declaration = match written.get(&entry.root) {
                     Some(Some(state)) => state.clone(),
                     Some(None) => DeclarationState::Missing,
-                    None => by_root
-                        .get(&entry.root)
-                        .map_or(DeclarationState::Missing, |state| (*state).clone()),
+                    None => by_root(&entry.root, Some(entry.asset_id))
+                        .map_or(DeclarationState::Missing, DeclarationState::clone),
                 };
                 AssetRecord {
                     entry: entry.clone(),
@@ -107,29 +122,46 @@ impl Snapshot {
                 }
             })
             .collect();
-        let registered: FxHashMap<&AssetPath, ()> =
-            registry.assets().iter().map(|e| (&e.root, ())).collect();
+        let registered_map: std::cell::OnceCell<FxHashMap<&AssetPath, ()>> =
+            std::cell::OnceCell::new();
+        // Whether an entry of the new registry names `root` (an old asset of id `id` is
+        // usually still registered at the same root).
+        let registered = |root: &AssetPath, id: Option<crate::registry::AssetId>| {
+            if let Some(id) = id
+                && let Ok(i) = registry.assets().binary_search_by_key(&id, |e| e.asset_id)
+                && registry.assets()[i].root == *root
+            {
+                return true;
+            }
+            registered_map
+                .get_or_init(|| registry.assets().iter().map(|e| (&e.root, ())).collect())
+                .contains_key(root)
+        };
         // Declarations on disk that no entry names: those that were unregistered and
         // still are, those whose entry went away with their file kept, and those written
         // at roots no entry names.
         let mut unregistered: Vec<FoundDeclaration> = self
             .unregistered
             .iter()
-            .map(|f| (&f.root, &f.declaration))
-            .chain(self.assets.iter().map(|a| (&a.entry.root, &a.declaration)))
-            .filter(|(root, state)| {
-                !registered.contains_key(root)
+            .map(|f| (&f.root, None, &f.declaration))
+            .chain(
+                self.assets
+                    .iter()
+                    .map(|a| (&a.entry.root, Some(a.entry.asset_id), &a.declaration)),
+            )
+            .filter(|(root, id, state)| {
+                !matches!(state, DeclarationState::Missing)
                     && !written.contains_key(*root)
-                    && !matches!(state, DeclarationState::Missing)
+                    && !registered(root, *id)
             })
-            .map(|(root, state)| FoundDeclaration {
+            .map(|(root, _, state)| FoundDeclaration {
                 root: root.clone(),
                 declaration: state.clone(),
             })
             .collect();
         unregistered.extend(written.iter().filter_map(|(root, state)| {
             let state = state.as_ref()?;
-            (!registered.contains_key(root)).then(|| FoundDeclaration {
+            (!registered(root, None)).then(|| FoundDeclaration {
                 root: root.clone(),
                 declaration: state.clone(),
             })
