@@ -276,7 +276,10 @@ fn breakdown(
         let fresh = Instant::now();
         let full = Snapshot::load(&port, next);
         loads.push(ms(fresh.elapsed()));
-        anyhow::ensure!(full == snapshot, "the derived snapshot differs from a fresh load");
+        anyhow::ensure!(
+            full == snapshot,
+            "the derived snapshot differs from a fresh load"
+        );
     }
     for (step, samples) in [
         ("plan (pure)", plans),
