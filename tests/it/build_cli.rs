@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::cli::{Project, U1, U2, copy_tree, declaration, registry};
+use crate::cli::{Project, copy_tree, declaration, registry};
+use crate::fixture_text::{U1, U2};
 
 fn pack_of(project: &Project, dir: &str) -> (Vec<u8>, Vec<u8>) {
     let dir = project.root().join(dir);

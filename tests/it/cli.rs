@@ -11,8 +11,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-pub(crate) const U1: &str = "11111111-1111-4111-8111-111111111111";
-pub(crate) const U2: &str = "22222222-2222-4222-8222-222222222222";
+use crate::fixture_text::{U1, U2};
 
 /// A project in a temporary directory.
 pub(crate) struct Project {
@@ -166,6 +165,26 @@ pub(crate) fn declaration(uuid: &str, name: &str, inputs: &[&str]) -> String {
         "{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{uuid}\",\n  \"name\": \"{name}\",\n  \"kind\": \"blob\",\n  \"inputs\": [{}]\n}}\n",
         inputs.join(", ")
     )
+}
+
+/// Two registered blob assets in good health, 1 `sprites/hero` (input `hero.bin`) and 2
+/// `audio/jump` (input `jump.bin`), with `extra` files beside them. Asset 1's files are
+/// at `hero_root`: anywhere but `sprites/hero`, it was moved by hand.
+pub(crate) fn hero_and_jump(hero_root: &str, extra: &[(&str, &str)]) -> Project {
+    let registry = registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]);
+    let hero = declaration(U1, "hero", &["hero.bin"]);
+    let jump = declaration(U2, "jump", &["jump.bin"]);
+    let hero_declaration = format!("{hero_root}/asset.json");
+    let hero_input = format!("{hero_root}/hero.bin");
+    let mut files = vec![
+        (".prometeu/index.json", registry.as_str()),
+        (hero_declaration.as_str(), hero.as_str()),
+        (hero_input.as_str(), "hero"),
+        ("audio/jump/asset.json", jump.as_str()),
+        ("audio/jump/jump.bin", "jump"),
+    ];
+    files.extend_from_slice(extra);
+    Project::new(&files)
 }
 
 /// Every read command, human and JSON, on `project`; asserts that none wrote anything.

@@ -4,35 +4,21 @@
 
 use serde_json::{Value, json};
 
-use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli::{Project, declaration, hero_and_jump};
 use crate::cli_write::{index, read, tree_but_lock};
-
-const U3: &str = "33333333-3333-4333-8333-333333333333";
+use crate::fixture_text::{U1, U2, U3};
 
 /// Asset 1 registered at `sprites/hero` but moved by hand to `characters/hero`; asset 2
 /// in place at `audio/jump`; an unregistered asset at `sfx/coin`.
 fn project() -> Project {
-    Project::new(&[
-        (
-            ".prometeu/index.json",
-            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
-        ),
-        (
-            "characters/hero/asset.json",
-            &declaration(U1, "hero", &["hero.bin"]),
-        ),
-        ("characters/hero/hero.bin", "hero"),
-        (
-            "audio/jump/asset.json",
-            &declaration(U2, "jump", &["jump.bin"]),
-        ),
-        ("audio/jump/jump.bin", "jump"),
-        (
-            "sfx/coin/asset.json",
-            &declaration(U3, "coin", &["coin.bin"]),
-        ),
-        ("sfx/coin/coin.bin", "coin"),
-    ])
+    let coin = declaration(U3, "coin", &["coin.bin"]);
+    hero_and_jump(
+        "characters/hero",
+        &[
+            ("sfx/coin/asset.json", &coin),
+            ("sfx/coin/coin.bin", "coin"),
+        ],
+    )
 }
 
 fn moved() -> Value {

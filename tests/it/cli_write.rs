@@ -10,7 +10,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli::{Project, declaration, registry};
+use crate::fixture_text::{U1, U2};
 
 /// Bytes no tool would write by accident, so an untouched input is recognisable.
 pub(crate) const HERO: &[u8] = b"\x89PNG\r\n\x1a\n user pixels \x00\xff";

@@ -16,6 +16,7 @@ mod concurrency;
 mod contract;
 mod contract_output;
 mod derive;
+mod fixture_text;
 mod media;
 mod model;
 mod observe;

@@ -16,31 +16,9 @@ use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
 
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U3: &str = "33333333-3333-4333-8333-333333333333";
+use crate::fixture_text::{U1, U2, U3, declaration, registry};
+
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn registry(next: u64, entries: &[(u64, &str, &str, bool)]) -> String {
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|(id, uuid, root, included)| {
-            format!(
-                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": {included} }}"#
-            )
-        })
-        .collect();
-    format!(
-        "{{ \"schema_version\": 1, \"next_asset_id\": {next}, \"assets\": [\n{}\n] }}\n",
-        lines.join(",\n")
-    )
-}
-
-fn declaration(uuid: &str, name: &str, input: &str) -> String {
-    format!(
-        r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["{input}"] }}"#
-    ) + "\n"
-}
 
 fn fixture() -> String {
     format!(

@@ -12,10 +12,7 @@ use packer_domain::reconcile::{self, ReconcilePlan};
 use packer_domain::snapshot::{ProjectState, Snapshot};
 use packer_memfs::{EventLog, ManualClock, MemFs};
 
-pub(crate) const U1: &str = "11111111-1111-4111-8111-111111111111";
-pub(crate) const U2: &str = "22222222-2222-4222-8222-222222222222";
-pub(crate) const U3: &str = "33333333-3333-4333-8333-333333333333";
-pub(crate) const U4: &str = "44444444-4444-4444-8444-444444444444";
+use crate::fixture_text::{U1, U2, U3, U4};
 
 /// A hand-written `asset.json` of a blob asset.
 pub(crate) fn decl(uuid: &str, name: &str) -> String {
@@ -101,11 +98,27 @@ fn render(files: &BTreeMap<String, Vec<u8>>) -> String {
         .collect()
 }
 
-/// Opens `before` (a fixture), expects the plan `plan`, applies every action and
-/// expects exactly the files of `after` (a fixture in which `<fresh N>` stands for the
-/// fresh uuid asset N was given), a `ready` project and no action left to offer.
-fn check(before: &str, plan: &str, after: &str) {
-    let fs = MemFs::from_fixture(before).unwrap();
+/// `layout`, a fixture, with each `{}` filled in order by one of `parts` (the registry
+/// and the declarations, which is what reconcile rewrites).
+fn fill(layout: &str, parts: &[String]) -> String {
+    let pieces: Vec<&str> = layout.split("{}").collect();
+    assert_eq!(pieces.len(), parts.len() + 1, "placeholders of {layout}");
+    let mut out = pieces[0].to_owned();
+    for (part, piece) in parts.iter().zip(&pieces[1..]) {
+        out.push_str(part);
+        out.push_str(piece);
+    }
+    out
+}
+
+/// Opens `layout` filled with `before` (see [`fill`]), expects the plan `plan`, applies
+/// every action and expects exactly the files of `layout` filled with `after` (in which
+/// `<fresh N>` stands for the fresh uuid asset N was given), a `ready` project and no
+/// action left to offer.
+fn check(layout: &str, before: &[String], plan: &str, after: &[String]) {
+    let before = fill(layout, before);
+    let after = fill(layout, after);
+    let fs = MemFs::from_fixture(&before).unwrap();
     let (runtime, _) = open(&fs);
     let offered = runtime.reconcile_plan();
     assert_plan(&offered, plan);
@@ -124,7 +137,7 @@ fn check(before: &str, plan: &str, after: &str) {
     assert_eq!(view.state, ProjectState::Ready);
     assert!(runtime.reconcile_plan().actions.is_empty());
 
-    let mut expected = after.to_owned();
+    let mut expected = after;
     for asset in view.snapshot.assets() {
         let uuid = asset.entry.asset_uuid.to_string();
         if !before.contains(&uuid) {
@@ -146,8 +159,7 @@ fn check_plan(before: &str, plan: &str) -> ReconcilePlan {
 #[test]
 fn root_missing_is_unregistered_and_nothing_is_deleted() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- a/asset.json
@@ -157,34 +169,24 @@ bytes of a
 //- b/x.bin
 bytes of b, whose asset.json was deleted
 ",
+        &[
             hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
             decl(U1, "a"),
-        ),
+        ],
         "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {'action_id': 1, 'kind': 'unregister', 'drift': {'kind': 'root_missing', 'asset_id': 2, 'root': 'b'},
              'asset_id': 2, 'root': 'b'}]}",
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- a/asset.json
-{}
-//- a/x.bin
-bytes of a
-//- b/x.bin
-bytes of b, whose asset.json was deleted
-",
+        &[
             registry(3, &[(1, U1, "a")]),
             decl(U1, "a"),
-        ),
+        ],
     );
 }
 
 #[test]
 fn root_moved_is_relocated_keeping_its_id() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- moved/a/asset.json
@@ -192,32 +194,24 @@ fn root_moved_is_relocated_keeping_its_id() {
 //- moved/a/x.bin
 bytes of a
 ",
+        &[
             hand_registry(2, &[(1, U1, "a")]),
             decl(U1, "a"),
-        ),
+        ],
         "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {'action_id': 1, 'kind': 'relocate', 'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'moved/a'},
              'asset_id': 1, 'from': 'a', 'to': 'moved/a'}]}",
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- moved/a/asset.json
-{}
-//- moved/a/x.bin
-bytes of a
-",
+        &[
             registry(2, &[(1, U1, "moved/a")]),
             decl(U1, "a"),
-        ),
+        ],
     );
 }
 
 #[test]
 fn unregistered_asset_is_adopted_keeping_its_uuid() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- a/asset.json
@@ -229,40 +223,28 @@ bytes of a
 //- sfx/coin/x.bin
 bytes of coin
 ",
+        &[
             hand_registry(4, &[(1, U1, "a")]),
             decl(U1, "a"),
             decl(U2, "coin"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'adopt', 'drift': {{'kind': 'unregistered_asset', 'root': 'sfx/coin', 'asset_uuid': '{U2}'}},
              'root': 'sfx/coin', 'asset_uuid': '{U2}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- a/asset.json
-{}
-//- a/x.bin
-bytes of a
-//- sfx/coin/asset.json
-{}
-//- sfx/coin/x.bin
-bytes of coin
-",
+        &[
             registry(5, &[(1, U1, "a"), (4, U2, "sfx/coin")]),
             decl(U1, "a"),
             decl(U2, "coin"),
-        ),
+        ],
     );
 }
 
 #[test]
 fn a_copied_folder_gets_a_fresh_uuid_and_is_registered() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- hero/asset.json
@@ -274,41 +256,29 @@ bytes of hero
 //- hero_red/x.bin
 bytes of the red copy
 ",
+        &[
             hand_registry(2, &[(1, U1, "hero")]),
             decl(U1, "hero"),
             decl(U1, "hero"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'reassign_uuid',
               'drift': {{'kind': 'duplicate_uuid', 'asset_id': 1, 'asset_uuid': '{U1}', 'roots': ['hero', 'hero_red']}},
               'root': 'hero_red', 'asset_uuid': '{U1}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- hero/asset.json
-{}
-//- hero/x.bin
-bytes of hero
-//- hero_red/asset.json
-{}
-//- hero_red/x.bin
-bytes of the red copy
-",
+        &[
             registry(3, &[(1, U1, "hero"), (2, "<fresh 2>", "hero_red")]),
             decl(U1, "hero"),
             written("<fresh 2>", "hero"),
-        ),
+        ],
     );
 }
 
 #[test]
 fn a_mismatched_uuid_is_accepted_into_the_registry() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- a/asset.json
@@ -316,27 +286,20 @@ fn a_mismatched_uuid_is_accepted_into_the_registry() {
 //- a/x.bin
 bytes of a
 ",
+        &[
             hand_registry(2, &[(1, U1, "a")]),
             decl(U2, "a"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'accept_declared_uuid',
               'drift': {{'kind': 'uuid_mismatch', 'asset_id': 1, 'root': 'a', 'registered_uuid': '{U1}', 'declared_uuid': '{U2}'}},
               'asset_id': 1, 'root': 'a', 'declared_uuid': '{U2}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- a/asset.json
-{}
-//- a/x.bin
-bytes of a
-",
+        &[
             registry(2, &[(1, U2, "a")]),
             decl(U2, "a"),
-        ),
+        ],
     );
 }
 
@@ -345,8 +308,7 @@ bytes of a
 #[test]
 fn a_moved_and_copied_folder_is_relocated_and_its_copy_registered() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- chars/hero/asset.json
@@ -358,10 +320,11 @@ bytes of hero
 //- chars/hero2/x.bin
 bytes of hero 2
 ",
+        &[
             hand_registry(2, &[(1, U1, "hero")]),
             decl(U1, "hero"),
             decl(U1, "hero"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'relocate',
@@ -371,23 +334,11 @@ bytes of hero 2
               'drift': {{'kind': 'duplicate_uuid', 'asset_id': 1, 'asset_uuid': '{U1}', 'roots': ['chars/hero', 'chars/hero2']}},
               'root': 'chars/hero2', 'asset_uuid': '{U1}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- chars/hero/asset.json
-{}
-//- chars/hero/x.bin
-bytes of hero
-//- chars/hero2/asset.json
-{}
-//- chars/hero2/x.bin
-bytes of hero 2
-",
+        &[
             registry(3, &[(1, U1, "chars/hero"), (2, "<fresh 2>", "chars/hero2")]),
             decl(U1, "hero"),
             written("<fresh 2>", "hero"),
-        ),
+        ],
     );
 }
 
@@ -396,8 +347,7 @@ bytes of hero 2
 #[test]
 fn a_moved_folder_copied_over_another_asset() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- m/asset.json
@@ -409,10 +359,11 @@ bytes of a
 //- b/x.bin
 bytes of b
 ",
+        &[
             hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
             decl(U1, "a"),
             decl(U1, "b"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'relocate',
@@ -422,23 +373,11 @@ bytes of b
               'drift': {{'kind': 'uuid_mismatch', 'asset_id': 2, 'root': 'b', 'registered_uuid': '{U2}', 'declared_uuid': '{U1}'}},
               'asset_id': 2, 'root': 'b', 'asset_uuid': '{U1}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- m/asset.json
-{}
-//- m/x.bin
-bytes of a
-//- b/asset.json
-{}
-//- b/x.bin
-bytes of b
-",
+        &[
             registry(3, &[(1, U1, "m"), (2, "<fresh 2>", "b")]),
             decl(U1, "a"),
             written("<fresh 2>", "b"),
-        ),
+        ],
     );
 }
 
@@ -447,8 +386,7 @@ bytes of b
 #[test]
 fn an_unregistered_copy_of_a_registered_uuid_is_reassigned_not_adopted() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- a/asset.json
@@ -460,10 +398,11 @@ bytes of a
 //- old/x.bin
 bytes of old
 ",
+        &[
             hand_registry(2, &[(1, U1, "a")]),
             decl(U3, "a"),
             decl(U1, "old"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'accept_declared_uuid',
@@ -473,23 +412,11 @@ bytes of old
               'drift': {{'kind': 'unregistered_asset', 'root': 'old', 'asset_uuid': '{U1}'}},
               'root': 'old', 'asset_uuid': '{U1}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- a/asset.json
-{}
-//- a/x.bin
-bytes of a
-//- old/asset.json
-{}
-//- old/x.bin
-bytes of old
-",
+        &[
             registry(3, &[(1, U3, "a"), (2, "<fresh 2>", "old")]),
             decl(U3, "a"),
             written("<fresh 2>", "old"),
-        ),
+        ],
     );
 }
 
@@ -498,8 +425,7 @@ bytes of old
 #[test]
 fn copies_of_an_unregistered_folder_adopt_one_and_reassign_the_rest() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- n/asset.json
@@ -511,10 +437,7 @@ bytes of n
 //- n2/x.bin
 bytes of n2
 ",
-            hand_registry(1, &[]),
-            decl(U4, "n"),
-            decl(U4, "n"),
-        ),
+        &[hand_registry(1, &[]), decl(U4, "n"), decl(U4, "n")],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'adopt',
@@ -524,23 +447,11 @@ bytes of n2
               'drift': {{'kind': 'duplicate_uuid', 'asset_uuid': '{U4}', 'roots': ['n', 'n2']}},
               'root': 'n2', 'asset_uuid': '{U4}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- n/asset.json
-{}
-//- n/x.bin
-bytes of n
-//- n2/asset.json
-{}
-//- n2/x.bin
-bytes of n2
-",
+        &[
             registry(3, &[(1, U4, "n"), (2, "<fresh 2>", "n2")]),
             decl(U4, "n"),
             written("<fresh 2>", "n"),
-        ),
+        ],
     );
 }
 
@@ -549,8 +460,7 @@ bytes of n2
 #[test]
 fn two_assets_declaring_one_new_uuid() {
     check(
-        &format!(
-            "
+        "
 //- .prometeu/index.json
 {}
 //- a/asset.json
@@ -562,10 +472,11 @@ bytes of a
 //- b/x.bin
 bytes of b
 ",
+        &[
             hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
             decl(U3, "a"),
             decl(U3, "b"),
-        ),
+        ],
         &format!(
             "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
             {{'action_id': 1, 'kind': 'accept_declared_uuid',
@@ -575,23 +486,11 @@ bytes of b
               'drift': {{'kind': 'duplicate_uuid', 'asset_uuid': '{U3}', 'roots': ['a', 'b']}},
               'asset_id': 2, 'root': 'b', 'asset_uuid': '{U3}'}}]}}"
         ),
-        &format!(
-            "
-//- .prometeu/index.json
-{}
-//- a/asset.json
-{}
-//- a/x.bin
-bytes of a
-//- b/asset.json
-{}
-//- b/x.bin
-bytes of b
-",
+        &[
             registry(3, &[(1, U3, "a"), (2, "<fresh 2>", "b")]),
             decl(U3, "a"),
             written("<fresh 2>", "b"),
-        ),
+        ],
     );
 }
 

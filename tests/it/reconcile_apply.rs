@@ -13,7 +13,8 @@ use packer_domain::snapshot::{ProjectState, Snapshot};
 use packer_memfs::MemFs;
 use uuid::Uuid;
 
-use crate::reconcile::{U1, U2, U3, U4, decl, hand_registry, open};
+use crate::fixture_text::{U1, U2, U3, U4};
+use crate::reconcile::{decl, hand_registry, open};
 
 /// A project with one drift of each kind.
 fn every_kind() -> String {

@@ -7,10 +7,9 @@
 use serde_json::{Value, json};
 
 use crate::child::{Finished, Packer};
-use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli::{Project, declaration, hero_and_jump};
 use crate::cli_write::{exists, index, read, tree_but_lock};
-
-const U3: &str = "33333333-3333-4333-8333-333333333333";
+use crate::fixture_text::{U1, U2, U3};
 
 /// A client's session with one `serve --stdio`.
 pub(crate) struct Session {
@@ -161,28 +160,15 @@ impl Session {
 /// Two registered blob assets (1 `sprites/hero`, 2 `audio/jump`), an unregistered one
 /// at `sfx/coin` (uuid U3), and the input of an asset yet to be created (`music/title`).
 fn project() -> Project {
-    Project::new(&[
-        (
-            ".prometeu/index.json",
-            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
-        ),
-        (
-            "sprites/hero/asset.json",
-            &declaration(U1, "hero", &["hero.bin"]),
-        ),
-        ("sprites/hero/hero.bin", "hero"),
-        (
-            "audio/jump/asset.json",
-            &declaration(U2, "jump", &["jump.bin"]),
-        ),
-        ("audio/jump/jump.bin", "jump"),
-        (
-            "sfx/coin/asset.json",
-            &declaration(U3, "coin", &["coin.bin"]),
-        ),
-        ("sfx/coin/coin.bin", "coin"),
-        ("music/title/title.bin", "title"),
-    ])
+    let coin = declaration(U3, "coin", &["coin.bin"]);
+    hero_and_jump(
+        "sprites/hero",
+        &[
+            ("sfx/coin/asset.json", &coin),
+            ("sfx/coin/coin.bin", "coin"),
+            ("music/title/title.bin", "title"),
+        ],
+    )
 }
 
 /// The asset shape of a blob asset in good health.

@@ -8,28 +8,14 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli::{Project, declaration, hero_and_jump, registry};
 use crate::cli_write::{index, read};
+use crate::fixture_text::{U1, U2};
 use crate::serve::Session;
 
 /// Two registered blob assets in good health: 1 `sprites/hero`, 2 `audio/jump`.
 fn project() -> Project {
-    Project::new(&[
-        (
-            ".prometeu/index.json",
-            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
-        ),
-        (
-            "sprites/hero/asset.json",
-            &declaration(U1, "hero", &["hero.bin"]),
-        ),
-        ("sprites/hero/hero.bin", "hero"),
-        (
-            "audio/jump/asset.json",
-            &declaration(U2, "jump", &["jump.bin"]),
-        ),
-        ("audio/jump/jump.bin", "jump"),
-    ])
+    hero_and_jump("sprites/hero", &[])
 }
 
 #[test]

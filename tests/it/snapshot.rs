@@ -4,24 +4,15 @@
 use packer_domain::snapshot::Snapshot;
 use packer_memfs::MemFs;
 
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U3: &str = "33333333-3333-4333-8333-333333333333";
+use crate::fixture_text::{self, U1, U2, U3};
 
-/// A registry line for the fixtures: `(id, uuid, root, included)`.
+/// The registry as a fixture entry: `(id, uuid, root, included)`, the next id one past
+/// the highest.
 fn registry(entries: &[(u64, &str, &str, bool)]) -> String {
     let next = entries.iter().map(|e| e.0).max().unwrap_or(0) + 1;
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|(id, uuid, root, included)| {
-            format!(
-                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": {included} }}"#
-            )
-        })
-        .collect();
     format!(
-        "//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": {next}, \"assets\": [\n{}\n] }}\n",
-        lines.join(",\n")
+        "//- .prometeu/index.json\n{}",
+        fixture_text::registry(next, entries)
     )
 }
 

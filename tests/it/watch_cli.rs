@@ -7,26 +7,12 @@ use rustix::process::Signal;
 use serde_json::{Value, json};
 
 use crate::child::Packer;
-use crate::cli::{Project, U1, U2, declaration, registry};
+use crate::cli::{Project, declaration, hero_and_jump};
+use crate::fixture_text::U1;
 
 /// Two registered blob assets in good health: 1 `sprites/hero`, 2 `audio/jump`.
 fn project() -> Project {
-    Project::new(&[
-        (
-            ".prometeu/index.json",
-            &registry(&[(1, U1, "sprites/hero"), (2, U2, "audio/jump")]),
-        ),
-        (
-            "sprites/hero/asset.json",
-            &declaration(U1, "hero", &["hero.bin"]),
-        ),
-        ("sprites/hero/hero.bin", "hero"),
-        (
-            "audio/jump/asset.json",
-            &declaration(U2, "jump", &["jump.bin"]),
-        ),
-        ("audio/jump/jump.bin", "jump"),
-    ])
+    hero_and_jump("sprites/hero", &[])
 }
 
 /// The next JSON line that is the event `name`; the events before it are returned too.

@@ -115,52 +115,28 @@ pub fn run(
     runtime.shutdown();
 
     let full_value = median(&mut full.clone());
-    report.push(Measurement {
-        name: format!(
+    report.push(Measurement::info(
+        format!(
             "full build, {label} assets ({} packed, empty cache)",
             packed.assets
         ),
-        value: full_value,
-        unit: "ms",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: full,
-    });
-    report.push(Measurement {
-        name: format!("  pack size, {label}"),
-        value: packed.bytes as f64,
-        unit: "bytes",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: Vec::new(),
-    });
-    let value = median(&mut no_op.clone());
-    let floor_value = median(&mut floor_samples.clone());
-    let ratio = value / floor_value;
-    report.push(Measurement {
-        name: format!("no-op rebuild, {label} assets"),
-        value,
-        unit: "ms",
-        floor: Some(floor_value),
-        ratio: Some(ratio),
-        goal: Some(format!("ratio <= {NO_OP_GOAL}")),
-        met: Some(ratio <= NO_OP_GOAL),
-        samples: no_op,
-    });
-    report.push(Measurement {
-        name: format!("  floor: stat {} inputs, {label}", inputs.len()),
-        value: floor_value,
-        unit: "ms",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: floor_samples,
-    });
+        full_value,
+        "ms",
+        full,
+    ));
+    report.push(Measurement::info(
+        format!("  pack size, {label}"),
+        packed.bytes as f64,
+        "bytes",
+        Vec::new(),
+    ));
+    report.push_against_floor(
+        format!("no-op rebuild, {label} assets"),
+        no_op,
+        format!("  floor: stat {} inputs, {label}", inputs.len()),
+        floor_samples,
+        NO_OP_GOAL,
+    );
     Ok(())
 }
 

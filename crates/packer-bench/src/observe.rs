@@ -76,14 +76,12 @@ fn scan_vs_git(
         git_status(project)?;
         git.push(ms(t.elapsed()));
     }
-    push_ratio(
-        report,
+    report.push_against_floor(
         format!("verification scan, {label} ({} files)", previous.len()),
         ours,
+        format!("  floor: git status (untracked cache on), {label}"),
         git,
         SCAN_GOAL,
-        "  floor: git status (untracked cache on)",
-        label,
     );
     Ok(())
 }
@@ -110,14 +108,12 @@ fn watcher_setup(
         raw.push(ms(t.elapsed()));
         drop(inotify);
     }
-    push_ratio(
-        report,
+    report.push_against_floor(
         format!("watcher setup, {label} ({count} directories)"),
         ours,
+        format!("  floor: walk + inotify_add_watch per directory, {label}"),
         raw,
         WATCH_GOAL,
-        "  floor: walk + inotify_add_watch per directory",
-        label,
     );
     Ok(())
 }
@@ -159,14 +155,16 @@ fn refreshes(
     let mut sorted = latencies.clone();
     let p50 = median(&mut sorted);
     let p99 = percentile(&latencies, 0.99);
-    report.push(info(
+    report.push(Measurement::info(
         format!("hand edit → snapshot_refreshed p50, {label} (debounce 5 ms)"),
         p50,
+        "ms",
         latencies.clone(),
     ));
-    report.push(info(
+    report.push(Measurement::info(
         format!("hand edit → snapshot_refreshed p99, {label}"),
         p99,
+        "ms",
         Vec::new(),
     ));
     for count in [1usize, 100, 10_000] {
@@ -185,9 +183,10 @@ fn refreshes(
         }
         let mut sorted = samples.clone();
         let value = median(&mut sorted);
-        report.push(info(
+        report.push(Measurement::info(
             format!("refresh after editing {count} asset.json, {label}"),
             value,
+            "ms",
             samples,
         ));
     }
@@ -339,46 +338,6 @@ fn percentile(samples: &[f64], q: f64) -> f64 {
     sorted.sort_by(f64::total_cmp);
     let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted.get(index).copied().unwrap_or(0.0)
-}
-
-fn push_ratio(
-    report: &mut Report,
-    name: String,
-    ours: Vec<f64>,
-    floor: Vec<f64>,
-    goal: f64,
-    floor_name: &str,
-    label: &str,
-) {
-    let mut a = ours.clone();
-    let mut b = floor.clone();
-    let value = median(&mut a);
-    let floor_value = median(&mut b);
-    let ratio = value / floor_value;
-    report.push(Measurement {
-        name,
-        value,
-        unit: "ms",
-        floor: Some(floor_value),
-        ratio: Some(ratio),
-        goal: Some(format!("ratio <= {goal}")),
-        met: Some(ratio <= goal),
-        samples: ours,
-    });
-    report.push(info(format!("{floor_name}, {label}"), floor_value, floor));
-}
-
-fn info(name: String, value: f64, samples: Vec<f64>) -> Measurement {
-    Measurement {
-        name,
-        value,
-        unit: "ms",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples,
-    }
 }
 
 /// Events into a channel, for timing.

@@ -56,44 +56,21 @@ pub fn run(
         floor(&port, &declarations)?;
         floor_samples.push(ms(t.elapsed()));
     }
-    let samples = open_samples.clone();
-    let floor_all = floor_samples.clone();
-    let scan_all = scan_samples.clone();
-    let value = median(&mut open_samples);
-    let floor_value = median(&mut floor_samples);
-    let scan_value = median(&mut scan_samples);
-    let ratio = value / floor_value;
-    report.push(Measurement {
-        name: format!("warm open, {label} assets (scan+parse+classify)"),
-        value,
-        unit: "ms",
-        floor: Some(floor_value),
-        ratio: Some(ratio),
-        goal: Some(format!("ratio <= {OPEN_GOAL}")),
-        met: Some(ratio <= OPEN_GOAL),
-        samples,
-    });
-    report.push(Measurement {
-        name: format!("  floor: read+parse every file, {label}"),
-        value: floor_value,
-        unit: "ms",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: floor_all,
-    });
+    let (value, floor_value) = report.push_against_floor(
+        format!("warm open, {label} assets (scan+parse+classify)"),
+        open_samples,
+        format!("  floor: read+parse every file, {label}"),
+        floor_samples,
+        OPEN_GOAL,
+    );
     // What any open that finds every asset.json must also do: list every directory.
-    report.push(Measurement {
-        name: format!("  scan alone (list every directory), {label}"),
-        value: scan_value,
-        unit: "ms",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: scan_all,
-    });
+    let scan_value = median(&mut scan_samples.clone());
+    report.push(Measurement::info(
+        format!("  scan alone (list every directory), {label}"),
+        scan_value,
+        "ms",
+        scan_samples,
+    ));
     let full_floor = floor_value + scan_value;
     report.push(Measurement {
         name: format!("warm open vs scan+read+parse floor, {label}"),
@@ -113,16 +90,12 @@ pub fn run(
     // `bytes_deallocated`) as well as to `bytes_reallocated`: the first two alone are the
     // net. Adding `bytes_reallocated` would count every transient growth twice.
     let held = change.bytes_allocated as f64 - change.bytes_deallocated as f64;
-    report.push(Measurement {
-        name: format!("snapshot memory per asset, {label}"),
-        value: held / snapshot.assets().len().max(1) as f64,
-        unit: "bytes",
-        floor: None,
-        ratio: None,
-        goal: None,
-        met: None,
-        samples: Vec::new(),
-    });
+    report.push(Measurement::info(
+        format!("snapshot memory per asset, {label}"),
+        held / snapshot.assets().len().max(1) as f64,
+        "bytes",
+        Vec::new(),
+    ));
     drop(snapshot);
     Ok(())
 }

@@ -23,6 +23,22 @@ pub struct Measurement {
     pub samples: Vec<f64>,
 }
 
+impl Measurement {
+    /// A quantity shown for context: no floor, no goal.
+    pub fn info(name: String, value: f64, unit: &'static str, samples: Vec<f64>) -> Measurement {
+        Measurement {
+            name,
+            value,
+            unit,
+            floor: None,
+            ratio: None,
+            goal: None,
+            met: None,
+            samples,
+        }
+    }
+}
+
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
     pub cores: usize,
@@ -39,6 +55,34 @@ impl Report {
 
     pub fn push(&mut self, m: Measurement) {
         self.measurements.push(m);
+    }
+
+    /// Pushes a time against its floor, each the median of its samples (kept in the order
+    /// taken), with the goal `ratio <= goal`; then the floor as a row of its own named
+    /// `floor_name`. Returns the two medians.
+    pub fn push_against_floor(
+        &mut self,
+        name: String,
+        samples: Vec<f64>,
+        floor_name: String,
+        floor_samples: Vec<f64>,
+        goal: f64,
+    ) -> (f64, f64) {
+        let value = median(&mut samples.clone());
+        let floor = median(&mut floor_samples.clone());
+        let ratio = value / floor;
+        self.push(Measurement {
+            name,
+            value,
+            unit: "ms",
+            floor: Some(floor),
+            ratio: Some(ratio),
+            goal: Some(format!("ratio <= {goal}")),
+            met: Some(ratio <= goal),
+            samples,
+        });
+        self.push(Measurement::info(floor_name, floor, "ms", floor_samples));
+        (value, floor)
     }
 
     pub fn print(&self) {

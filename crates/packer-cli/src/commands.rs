@@ -1,6 +1,7 @@
 //! The commands: each locates the project, opens it with the real file system injected
 //! (reads through the runtime's read-only view, writes through a running runtime), and
-//! presents the answer. What they share lives here: how a command ends, and `init`.
+//! presents the answer. What they share lives here: how a command ends, opening the
+//! project and starting a runtime on it, and `init`.
 
 pub mod build;
 pub mod inspect;
@@ -9,11 +10,14 @@ pub mod reconcile;
 pub mod write;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
-use packer_fs::DiskWorkspace;
+use packer_app::runtime::{Ports, Runtime};
+use packer_fs::{DiskWorkspace, SystemClock};
 
+use crate::events::EventPrinter;
 use crate::output::Output;
 use crate::project::{self, ProjectDir};
 
@@ -123,4 +127,16 @@ pub(crate) fn open_workspace(
     let port = DiskWorkspace::open(&project.assets)
         .with_context(|| format!("cannot open {}", project.assets.display()))?;
     Ok((project, port))
+}
+
+/// Starts a runtime on `port` with the system clock; its events are gathered for the
+/// command to print once the runtime is shut down.
+pub(crate) fn start_runtime(port: DiskWorkspace) -> (Runtime, EventPrinter) {
+    let events = EventPrinter::new();
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(port),
+        events: events.port(),
+        clock: Arc::new(SystemClock::new()),
+    });
+    (runtime, events)
 }

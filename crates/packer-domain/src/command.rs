@@ -334,6 +334,46 @@ impl<'s> Draft<'s> {
         Ok(id)
     }
 
+    /// Records `declaration` as asset `id`'s in this batch, `on_disk` the content of its
+    /// file before the commit, and the asset as changed.
+    fn record(
+        &mut self,
+        id: AssetId,
+        declaration: Option<Declaration>,
+        on_disk: Option<ContentHash>,
+    ) {
+        self.declarations.insert(
+            id,
+            Some(DraftDeclaration {
+                declaration,
+                on_disk,
+            }),
+        );
+        self.changed.push(id);
+    }
+
+    /// Registers `declaration`, found at `root` with the content `on_disk`, as a new asset
+    /// included in builds; its id.
+    fn register_found(
+        &mut self,
+        root: &AssetPath,
+        declaration: Declaration,
+        on_disk: ContentHash,
+    ) -> Result<AssetId, Refusal> {
+        let id = self.issue_id()?;
+        self.entries.insert(
+            id,
+            RegistryEntry {
+                asset_id: id,
+                asset_uuid: declaration.asset_uuid,
+                root: root.clone(),
+                included_in_build: true,
+            },
+        );
+        self.record(id, Some(declaration), Some(on_disk));
+        Ok(id)
+    }
+
     fn create(&mut self, create: &CreateAsset, uuid: Uuid) -> Result<(), Refusal> {
         let root = &create.root;
         self.check_free_root(root, None)?;
@@ -383,14 +423,7 @@ impl<'s> Draft<'s> {
                 included_in_build: create.included_in_build,
             },
         );
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration: Some(declaration),
-                on_disk: None,
-            }),
-        );
-        self.changed.push(id);
+        self.record(id, Some(declaration), None);
         self.created = Some(id);
         self.created_here.insert(id);
         Ok(())
@@ -425,25 +458,8 @@ impl<'s> Draft<'s> {
                 owner.asset_id, owner.root
             )));
         }
-        let id = self.issue_id()?;
+        let id = self.register_found(root, declaration, hash)?;
         self.verifies.insert(root.clone(), hash);
-        self.entries.insert(
-            id,
-            RegistryEntry {
-                asset_id: id,
-                asset_uuid: declaration.asset_uuid,
-                root: root.clone(),
-                included_in_build: true,
-            },
-        );
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration: Some(declaration),
-                on_disk: Some(hash),
-            }),
-        );
-        self.changed.push(id);
         self.created = Some(id);
         Ok(())
     }
@@ -583,14 +599,7 @@ impl<'s> Draft<'s> {
         };
         self.writes
             .insert(disk_root, (declaration.to_bytes(), expected));
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration: Some(declaration),
-                on_disk,
-            }),
-        );
-        self.changed.push(id);
+        self.record(id, Some(declaration), on_disk);
         Ok(())
     }
 

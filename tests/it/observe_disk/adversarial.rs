@@ -195,21 +195,7 @@ fn a_folder_moved_in_from_outside_is_found_and_then_watched() {
     fs::write(kit.join("inner/z.bin"), "bytes of inner").unwrap();
     let mark = disk.mark();
     fs::rename(&kit, disk.path("kit")).unwrap();
-    let event = disk.wait(mark, "refresh", is_refresh);
-    assert_eq!(event, refreshed_event(2, &["kit/inner/asset.json"], &[]));
-    let view = disk.until("diverged", |v| v.state == ProjectState::Diverged);
-    assert_eq!(
-        view.snapshot.drifts(),
-        [Drift::UnregisteredAsset {
-            root: input("kit/inner"),
-            asset_uuid: Some(U3.parse().unwrap()),
-        }]
-    );
-    // Its folders are watched now: an edit deep inside is seen.
-    let mark = disk.mark();
-    disk.write("kit/inner/asset.json", declaration(U3, "edited", "z.bin"));
-    let event = disk.wait(mark, "refresh", is_refresh);
-    assert_eq!(event, refreshed_event(3, &["kit/inner/asset.json"], &[]));
+    found_unregistered_and_watched(&disk, mark, "kit/inner", "z.bin");
     let view = disk.runtime.check_divergence();
     let DeclarationState::Valid(valid) = &view.snapshot.unregistered()[0].declaration else {
         panic!("{:#?}", view.snapshot.unregistered())
@@ -330,20 +316,29 @@ fn a_tree_made_at_once_is_found_to_its_depth_and_watched() {
     .unwrap();
     fs::write(disk.path("deep/b/c/in.bin"), "deep bytes").unwrap();
     fs::write(disk.path("deep/b/notes.txt"), "not an asset").unwrap();
+    found_unregistered_and_watched(&disk, mark, "deep/b/c", "in.bin");
+}
+
+/// After the asset of `U3` at `root` (input `input`) appeared on a `ready` project since
+/// `mark`: one refresh names its declaration, the project diverges on that unregistered
+/// asset alone, and its folders are watched — the declaration rewritten (named
+/// `edited`) is the next refresh.
+fn found_unregistered_and_watched(disk: &Disk, mark: usize, root: &str, input_name: &str) {
+    let declaration_path = format!("{root}/asset.json");
     let event = disk.wait(mark, "refresh", is_refresh);
-    assert_eq!(event, refreshed_event(2, &["deep/b/c/asset.json"], &[]));
+    assert_eq!(event, refreshed_event(2, &[&declaration_path], &[]));
     let view = disk.until("diverged", |v| v.state == ProjectState::Diverged);
     assert_eq!(
         view.snapshot.drifts(),
         [Drift::UnregisteredAsset {
-            root: input("deep/b/c"),
+            root: input(root),
             asset_uuid: Some(U3.parse().unwrap()),
         }]
     );
     let mark = disk.mark();
-    disk.write("deep/b/c/asset.json", declaration(U3, "deeper", "in.bin"));
+    disk.write(&declaration_path, declaration(U3, "edited", input_name));
     let event = disk.wait(mark, "refresh", is_refresh);
-    assert_eq!(event, refreshed_event(3, &["deep/b/c/asset.json"], &[]));
+    assert_eq!(event, refreshed_event(3, &[&declaration_path], &[]));
 }
 
 #[test]
@@ -428,51 +423,53 @@ fn changed_input() -> Vec<Drift> {
     }]
 }
 
-#[test]
-fn an_input_link_retargeted_inside_is_an_input_change() {
-    let disk = start_linked();
+/// Applies `edit` to the linked project and checks the one refresh it causes (see
+/// [`check_on`]): the project stays `ready`, holding `drifts`, and the refresh names the
+/// link `a/x.bin` and asset 1.
+fn check_link(disk: &Disk, edit: impl FnOnce(&Disk), drifts: &[&str], refreshed: &[Drift]) {
     check_on(
-        &disk,
-        |d| d.link("a/x.bin", "x2.bin"),
+        disk,
+        edit,
         &Expected {
             state: ProjectState::Ready,
-            drifts: &[],
-            refreshed: &changed_input(),
+            drifts,
+            refreshed,
             paths: &["a/x.bin"],
             changed: &[1],
         },
+    );
+}
+
+#[test]
+fn an_input_link_retargeted_inside_is_an_input_change() {
+    let disk = start_linked();
+    check_link(
+        &disk,
+        |d| d.link("a/x.bin", "x2.bin"),
+        &[],
+        &changed_input(),
     );
 }
 
 #[test]
 fn an_edit_to_an_input_links_target_is_an_input_change() {
     let disk = start_linked();
-    check_on(
+    check_link(
         &disk,
         |d| d.overwrite("a/x1.bin", b"first target, edited"),
-        &Expected {
-            state: ProjectState::Ready,
-            drifts: &[],
-            refreshed: &changed_input(),
-            paths: &["a/x.bin"],
-            changed: &[1],
-        },
+        &[],
+        &changed_input(),
     );
 }
 
 #[test]
 fn an_input_link_left_dangling_is_missing() {
     let disk = start_linked();
-    check_on(
+    check_link(
         &disk,
         |d| d.link("a/x.bin", "gone.bin"),
-        &Expected {
-            state: ProjectState::Ready,
-            drifts: &["input_missing"],
-            refreshed: &[],
-            paths: &["a/x.bin"],
-            changed: &[1],
-        },
+        &["input_missing"],
+        &[],
     );
 }
 
@@ -493,16 +490,11 @@ fn an_input_linked_out_of_the_workspace_is_refused_and_never_opened() {
     let fifo = disk.outside("secret.fifo");
     rustix::fs::mkfifoat(CWD, &fifo, Mode::from_raw_mode(0o600)).unwrap();
     let _release = Release(&fifo);
-    check_on(
+    check_link(
         &disk,
         |d| d.link("a/x.bin", "../../outside/secret.fifo"),
-        &Expected {
-            state: ProjectState::Ready,
-            drifts: &["declaration_invalid"],
-            refreshed: &[],
-            paths: &["a/x.bin"],
-            changed: &[1],
-        },
+        &["declaration_invalid"],
+        &[],
     );
     let view = disk.runtime.view();
     let Drift::DeclarationInvalid { error, .. } = &view.snapshot.drifts()[0] else {

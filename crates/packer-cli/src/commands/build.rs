@@ -10,11 +10,9 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use packer_app::build::{BuildProgress, BuildReport, BuildRequest};
-use packer_app::runtime::{Ports, Runtime};
-use packer_fs::{DiskOutput, SystemClock};
+use packer_fs::DiskOutput;
 
-use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
-use crate::events::EventPrinter;
+use crate::commands::{CommandResult, Failure, Outcome, open_workspace, start_runtime};
 use crate::output::Output;
 use crate::project::ProjectDir;
 
@@ -24,12 +22,7 @@ pub const DEFAULT_OUT: &str = "build";
 pub fn build(out: &Output<'_>, explicit: Option<&Path>, out_dir: Option<&Path>) -> CommandResult {
     let (project, port) = open_workspace(out, explicit)?;
     let output = output_folder(&project, &out.cwd(), out_dir)?;
-    let events = EventPrinter::new();
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(port),
-        events: events.port(),
-        clock: Arc::new(SystemClock::new()),
-    });
+    let (runtime, events) = start_runtime(port);
     let started = Instant::now();
     // A bar only where a person watches: never in `--json` or `-q` output, never into
     // a pipe or a file.

@@ -5,16 +5,13 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 
-use packer_app::runtime::{Ports, Runtime, read_only_view};
+use packer_app::runtime::read_only_view;
 use packer_app::views::WriteView;
 use packer_domain::reconcile::{self, ReconcilePlan};
-use packer_fs::SystemClock;
 
 use crate::commands::read::failed_outcome;
-use crate::commands::{CommandResult, Outcome, open_workspace};
-use crate::events::EventPrinter;
+use crate::commands::{CommandResult, Outcome, open_workspace, start_runtime};
 use crate::output::Output;
 use crate::render;
 
@@ -54,12 +51,7 @@ fn print_plan(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 /// runtime opens on.
 fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
-    let events = EventPrinter::new();
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(port),
-        events: events.port(),
-        clock: Arc::new(SystemClock::new()),
-    });
+    let (runtime, events) = start_runtime(port);
     let plan = runtime.reconcile_plan();
     let ids: Vec<u32> = match ids {
         Some(ids) => ids.to_vec(),

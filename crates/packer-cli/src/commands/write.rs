@@ -6,18 +6,15 @@
 //! runtime's; nothing here writes a file.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use packer_app::runtime::{Ports, Runtime, WriteOutcome, WriteRequest};
+use packer_app::runtime::{WriteOutcome, WriteRequest};
 use packer_app::views::WriteView;
 use packer_domain::command::{Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
 use packer_domain::path::AssetPath;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
-use packer_fs::SystemClock;
 
-use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
-use crate::events::EventPrinter;
+use crate::commands::{CommandResult, Failure, Outcome, open_workspace, start_runtime};
 use crate::output::Output;
 
 /// `add` as typed.
@@ -82,12 +79,7 @@ pub fn set_included(
 /// Runs `command` through a runtime opened on the project, then presents the outcome.
 fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
-    let events = EventPrinter::new();
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(port),
-        events: events.port(),
-        clock: Arc::new(SystemClock::new()),
-    });
+    let (runtime, events) = start_runtime(port);
     let before = runtime.snapshot();
     let result = runtime.submit(WriteRequest {
         command: command.clone(),

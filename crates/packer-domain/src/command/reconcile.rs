@@ -4,7 +4,7 @@
 use rustc_hash::FxHashSet;
 use uuid::Uuid;
 
-use super::{Draft, DraftDeclaration, Expected, Refusal};
+use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
@@ -131,14 +131,7 @@ impl Draft<'_> {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.root = to.clone();
         }
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration,
-                on_disk: Some(hash),
-            }),
-        );
-        self.changed.push(id);
+        self.record(id, declaration, Some(hash));
         Ok(())
     }
 
@@ -175,28 +168,11 @@ impl Draft<'_> {
         };
         self.check_free_root(root, None)?;
         declaration.asset_uuid = self.fresh(uuid)?;
-        let id = self.issue_id()?;
         self.writes.insert(
             root.clone(),
             (declaration.to_bytes(), Expected::Content(hash)),
         );
-        self.entries.insert(
-            id,
-            RegistryEntry {
-                asset_id: id,
-                asset_uuid: declaration.asset_uuid,
-                root: root.clone(),
-                included_in_build: true,
-            },
-        );
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration: Some(declaration),
-                on_disk: Some(hash),
-            }),
-        );
-        self.changed.push(id);
+        self.register_found(root, declaration, hash)?;
         Ok(())
     }
 
@@ -229,14 +205,7 @@ impl Draft<'_> {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.asset_uuid = declaration.asset_uuid;
         }
-        self.declarations.insert(
-            id,
-            Some(DraftDeclaration {
-                declaration: Some(declaration),
-                on_disk: Some(hash),
-            }),
-        );
-        self.changed.push(id);
+        self.record(id, Some(declaration), Some(hash));
         Ok(())
     }
 
