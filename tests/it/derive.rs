@@ -220,3 +220,45 @@ fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
         );
     }
 }
+
+/// Declarations edited by hand are read again alone when nothing else changed, and the
+/// result is what a fresh load gives; what needs more than that is refused.
+#[test]
+fn declarations_edited_by_hand_are_read_again_alone() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let before = Snapshot::load(&fs, 1);
+    let decl = |uuid: &str, name: &str, input: &str| {
+        format!(
+            r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["{input}"] }}"#
+        )
+    };
+    // A new name, a registered and an unregistered asset; a broken one.
+    fs.write("a/asset.json", decl(U1, "renamed", "x.bin"));
+    fs.write("loose/asset.json", decl(U9, "loose, renamed", "l.bin"));
+    fs.write("b/asset.json", "{ \"schema_version\": 1, \"name\": 5 }");
+    fs.clear_ops();
+    let roots = [root("a"), root("loose"), root("b")];
+    let derived = before.with_declarations_reread(&fs, &roots, 2).unwrap();
+    let reads: Vec<String> = fs
+        .ops()
+        .into_iter()
+        .map(|(op, path)| format!("{op:?} {path}"))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            "Read a/asset.json",
+            "Read loose/asset.json",
+            "Read b/asset.json"
+        ]
+    );
+    assert_eq!(derived, Snapshot::load(&fs, 2));
+    // New inputs to look up, a declaration gone, a root never seen: a full load.
+    let now = Snapshot::load(&fs, 2);
+    fs.write("a/asset.json", decl(U1, "renamed", "other.bin"));
+    assert_eq!(now.with_declarations_reread(&fs, &[root("a")], 3), None);
+    fs.remove("loose/asset.json");
+    assert_eq!(now.with_declarations_reread(&fs, &[root("loose")], 3), None);
+    fs.write("c/asset.json", decl(U9, "copy", "c.bin"));
+    assert_eq!(now.with_declarations_reread(&fs, &[root("c")], 3), None);
+}

@@ -152,6 +152,11 @@ fn check(
     assert_eq!(view.refreshed, refreshed);
     assert_eq!(changed_ids(&event), changed);
     assert_eq!(o.writes(), vec![], "detection wrote");
+    // However the refresh built it, the generation is what a fresh load gives.
+    assert_eq!(
+        *view.snapshot,
+        packer_domain::snapshot::Snapshot::load(&o.fs, 2)
+    );
     // The project went stale, then to the state of the refreshed generation.
     let states: Vec<(ProjectState, ProjectState)> = o
         .events

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use packer_domain::command::{FileChange, Plan};
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::observe::{self, DiskFacts, InputIndex, Touched};
+use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, Touched};
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
@@ -71,14 +71,12 @@ fn input_index<'a>(
     snapshot: &Snapshot,
 ) -> &'a InputIndex {
     let generation = snapshot.generation();
-    if inputs.as_ref().is_none_or(|(g, _)| *g != generation) {
-        *inputs = Some((generation, InputIndex::of(snapshot)));
+    if inputs.as_ref().is_some_and(|(g, _)| *g != generation) {
+        *inputs = None;
     }
-    match inputs {
-        Some((_, index)) => index,
-        // Set just above.
-        None => unreachable!("the input index was just built"),
-    }
+    &inputs
+        .get_or_insert_with(|| (generation, InputIndex::of(snapshot)))
+        .1
 }
 
 /// Verifies, refreshes if needed, and answers whoever asked.
@@ -181,7 +179,7 @@ fn verify_and_refresh(
         }
     }
     mark_stale(shared, &view);
-    refresh(shared, &view, &relevant);
+    refresh(shared, &view, &relevant, facts.as_ref());
     Vec::new()
 }
 
@@ -255,10 +253,18 @@ fn mark_stale(shared: &Shared, view: &Arc<View>) {
 
 /// Loads the next generation and publishes it with what changed, or restores the view
 /// when nothing did.
-fn refresh(shared: &Shared, before: &View, relevant: &[(WsPath, Option<Touched>)]) {
+fn refresh(
+    shared: &Shared,
+    before: &View,
+    relevant: &[(WsPath, Option<Touched>)],
+    facts: Option<&DiskFacts>,
+) {
     let port = shared.ports.workspace.as_ref();
     let old = &before.snapshot;
-    let new = Snapshot::load(port, old.generation() + 1);
+    let next = old.generation() + 1;
+    let new = edited_declarations(old, relevant, facts)
+        .and_then(|roots| old.with_declarations_reread(port, &roots, next))
+        .unwrap_or_else(|| Snapshot::load(port, next));
     if new.registry().is_none() {
         // Reads keep the last good generation, flagged; the error is in the drifts.
         let error = new
@@ -347,6 +353,29 @@ fn describe(drift: &Drift) -> String {
         ),
         other => other.kind_name().to_owned(),
     }
+}
+
+/// The roots whose `asset.json` is all that changed, when nothing else did that the
+/// snapshot holds: other paths are inputs that were and still are plain files, whose
+/// content the snapshot does not hold. `None` when a full load is needed.
+fn edited_declarations(
+    old: &Snapshot,
+    relevant: &[(WsPath, Option<Touched>)],
+    facts: Option<&DiskFacts>,
+) -> Option<Vec<AssetPath>> {
+    let facts = facts?;
+    let mut roots = Vec::new();
+    for (path, touched) in relevant {
+        let is_file = matches!(facts.get(path.as_str()), Some(Fact::File { .. }));
+        match touched {
+            Some(Touched::Declaration) if is_file => {
+                roots.push(AssetPath::from_ws(path.parent()?).ok()?);
+            }
+            Some(Touched::Input(id)) if is_file && still_present(old, *id, path) => {}
+            _ => return None,
+        }
+    }
+    Some(roots)
 }
 
 fn still_present(snapshot: &Snapshot, id: AssetId, path: &WsPath) -> bool {

@@ -1,24 +1,28 @@
-//! The snapshot a commit leads to, derived from the one it was planned against instead
-//! of loading the whole workspace again: a commit knows every byte it wrote, so only the
-//! stat data of those files is read back. What a commit cannot vouch for — the inputs of
-//! a declaration whose input list it changed, folders it renamed (links inside them may
-//! lead elsewhere now) — is left to a full load, and so is anything after a recovery
-//! rolled an older transaction forward.
+//! Snapshots derived from the one before instead of loading the whole workspace again:
+//! after a commit, which knows every byte it wrote, and after hand edits of declarations,
+//! which are read again alone. What cannot be vouched for this way — inputs to look up
+//! anew, folders renamed or gone, a recovery that rolled an older transaction forward —
+//! is left to a full load.
 //!
 //! The result must equal what [`Snapshot::load`] gives for the same disk; the tests check
 //! that after every command of random sequences.
+
+use std::cell::OnceCell;
 
 use rustc_hash::FxHashMap;
 
 use crate::command::FileChange;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
-use crate::ports::{FileView, WorkspacePort};
-use crate::registry::Registry;
+use crate::ports::{FileView, PortErrorKind, WorkspacePort};
+use crate::registry::{AssetId, Registry};
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, ContentHash, DeclarationState, FileStamp, FoundDeclaration,
-    ProjectState, RegistryState, Snapshot, registry_path,
+    MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
 };
+
+/// What is at a root after a change: a declaration as read, or none.
+type Declarations = FxHashMap<AssetPath, Option<DeclarationState>>;
 
 /// The line and column of entry `index` in a registry the packer wrote: a fixed header
 /// of four lines, then one entry per line indented by four spaces.
@@ -31,8 +35,8 @@ fn written_entry_position(index: usize) -> (u32, u32) {
 
 impl Snapshot {
     /// The snapshot of generation `generation` after a commit of `changes` leaving
-    /// `registry` (a [`Plan`](crate::command::Plan)'s two parts) on top of `self`, or `None` when it must be
-    /// loaded from disk instead.
+    /// `registry` (a [`Plan`](crate::command::Plan)'s two parts) on top of `self`, or
+    /// `None` when it must be loaded from disk instead.
     pub fn after_commit(
         &self,
         port: &dyn WorkspacePort,
@@ -40,16 +44,99 @@ impl Snapshot {
         registry: Registry,
         generation: u64,
     ) -> Option<Snapshot> {
-        if !matches!(self.registry, RegistryState::Valid { .. })
-            || !self.workspace_errors.is_empty()
-        {
+        if !self.derivable() {
             return None;
         }
-        // Every declaration this snapshot found, registered or not, by root; built only
-        // if an asset is not where it was (most commits move nothing).
-        let by_root_map: std::cell::OnceCell<FxHashMap<&AssetPath, &DeclarationState>> =
-            std::cell::OnceCell::new();
-        let by_root = |root: &AssetPath, id: Option<crate::registry::AssetId>| {
+        let registry_file = registry_path();
+        let mut registry_bytes = None;
+        let mut written = Declarations::default();
+        for change in changes {
+            match change {
+                FileChange::Write { path, bytes, .. } if *path == registry_file => {
+                    registry_bytes = Some(bytes.as_slice());
+                }
+                FileChange::Write { path, bytes, .. } => {
+                    let root = declaration_root(path)?;
+                    let fingerprint = port.stat(path).ok()??;
+                    let state = parse_declaration(&root, Ok(FileView { bytes, fingerprint }));
+                    written.insert(root, Some(state));
+                }
+                FileChange::Delete { path, .. } => {
+                    written.insert(declaration_root(path)?, None);
+                }
+                FileChange::RenameDir { .. } => return None,
+                FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
+            }
+        }
+        let bytes = registry_bytes?;
+        let fingerprint = port.stat(&registry_file).ok()??;
+        let entry_positions = (0..registry.assets().len())
+            .map(written_entry_position)
+            .collect();
+        let state = RegistryState::Valid {
+            registry,
+            stamp: FileStamp {
+                fingerprint,
+                hash: ContentHash::of(bytes),
+            },
+            entry_positions,
+        };
+        self.derive(written, state, generation)
+    }
+
+    /// The snapshot of generation `generation` after the `asset.json` of each of `roots`
+    /// was edited on disk, with nothing else changed: each is read again alone. `None`
+    /// when that is not enough: a file gone or new, a root this snapshot did not know,
+    /// inputs to look up anew.
+    pub fn with_declarations_reread(
+        &self,
+        port: &dyn WorkspacePort,
+        roots: &[AssetPath],
+        generation: u64,
+    ) -> Option<Snapshot> {
+        if !self.derivable() {
+            return None;
+        }
+        let mut reread = Declarations::default();
+        for root in roots {
+            let path = root.declaration_path();
+            let read = match port.read(&path, MAX_DECLARATION_BYTES) {
+                Ok(read) => read,
+                Err(e) if e.kind == PortErrorKind::NotFound => return None,
+                Err(e) => {
+                    let state = parse_declaration(root, Err(e));
+                    reread.insert(root.clone(), Some(state));
+                    continue;
+                }
+            };
+            let state = parse_declaration(root, Ok(read.view()));
+            reread.insert(root.clone(), Some(state));
+        }
+        self.derive(reread, self.registry.clone(), generation)
+    }
+
+    /// Whether a snapshot can be derived from this one at all.
+    fn derivable(&self) -> bool {
+        matches!(self.registry, RegistryState::Valid { .. }) && self.workspace_errors.is_empty()
+    }
+
+    /// The next snapshot: `registry` (valid), the declarations at the roots of `changed`
+    /// as given, every other declaration as this snapshot found it. `None` when a valid
+    /// declaration given has inputs this snapshot has not resolved, or is at a root it
+    /// did not know.
+    fn derive(
+        &self,
+        mut changed: Declarations,
+        registry_state: RegistryState,
+        generation: u64,
+    ) -> Option<Snapshot> {
+        let RegistryState::Valid { registry, .. } = &registry_state else {
+            return None;
+        };
+        // Every declaration this snapshot found, by root; built only if an asset is not
+        // where it was (most changes move nothing).
+        let by_root_map: OnceCell<FxHashMap<&AssetPath, &DeclarationState>> = OnceCell::new();
+        let by_root = |root: &AssetPath, id: Option<AssetId>| {
             if let Some(asset) = id.and_then(|id| self.asset(id))
                 && asset.entry.root == *root
             {
@@ -66,50 +153,25 @@ impl Snapshot {
                 .get(root)
                 .copied()
         };
-        let registry_file = registry_path();
-        let mut registry_bytes = None;
-        // What the commit left at each root it touched: a declaration it wrote, or none.
-        let mut written: FxHashMap<AssetPath, Option<DeclarationState>> = FxHashMap::default();
-        for change in changes {
-            match change {
-                FileChange::Write { path, bytes, .. } if *path == registry_file => {
-                    registry_bytes = Some(bytes.as_slice());
+        // A valid declaration keeps the inputs resolved before, if they are the same.
+        for (root, state) in &mut changed {
+            if let Some(DeclarationState::Valid(valid)) = state {
+                let Some(DeclarationState::Valid(old)) = by_root(root, None) else {
+                    return None;
+                };
+                if old.declaration.inputs != valid.declaration.inputs {
+                    return None;
                 }
-                FileChange::Write { path, bytes, .. } => {
-                    let root = declaration_root(path)?;
-                    let fingerprint = port.stat(path).ok()??;
-                    let mut state = parse_declaration(&root, Ok(FileView { bytes, fingerprint }));
-                    if let DeclarationState::Valid(valid) = &mut state {
-                        let valid = std::sync::Arc::make_mut(valid);
-                        // The inputs are resolved only if they are those already resolved.
-                        let before = by_root(&root, None)?;
-                        let DeclarationState::Valid(old) = before else {
-                            return None;
-                        };
-                        if old.declaration.inputs != valid.declaration.inputs {
-                            return None;
-                        }
-                        valid.inputs.clone_from(&old.inputs);
-                    }
-                    written.insert(root, Some(state));
-                }
-                FileChange::Delete { path, .. } => {
-                    written.insert(declaration_root(path)?, None);
-                }
-                FileChange::RenameDir { .. } => return None,
-                FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
+                std::sync::Arc::make_mut(valid)
+                    .inputs
+                    .clone_from(&old.inputs);
             }
         }
-        let bytes = registry_bytes?;
-        let fingerprint = port.stat(&registry_file).ok()??;
-        let entry_positions = (0..registry.assets().len())
-            .map(written_entry_position)
-            .collect();
         let assets: Vec<AssetRecord> = registry
             .assets()
             .iter()
             .map(|entry| {
-                let declaration = match written.get(&entry.root) {
+                let declaration = match changed.get(&entry.root) {
                     Some(Some(state)) => state.clone(),
                     Some(None) => DeclarationState::Missing,
                     None => by_root(&entry.root, Some(entry.asset_id))
@@ -122,11 +184,10 @@ impl Snapshot {
                 }
             })
             .collect();
-        let registered_map: std::cell::OnceCell<FxHashMap<&AssetPath, ()>> =
-            std::cell::OnceCell::new();
-        // Whether an entry of the new registry names `root` (an old asset of id `id` is
+        let registered_map: OnceCell<FxHashMap<&AssetPath, ()>> = OnceCell::new();
+        // Whether an entry of the registry names `root` (an old asset of id `id` is
         // usually still registered at the same root).
-        let registered = |root: &AssetPath, id: Option<crate::registry::AssetId>| {
+        let registered = |root: &AssetPath, id: Option<AssetId>| {
             if let Some(id) = id
                 && let Ok(i) = registry.assets().binary_search_by_key(&id, |e| e.asset_id)
                 && registry.assets()[i].root == *root
@@ -138,7 +199,7 @@ impl Snapshot {
                 .contains_key(root)
         };
         // Declarations on disk that no entry names: those that were unregistered and
-        // still are, those whose entry went away with their file kept, and those written
+        // still are, those whose entry went away with their file kept, and those changed
         // at roots no entry names.
         let mut unregistered: Vec<FoundDeclaration> = self
             .unregistered
@@ -151,7 +212,7 @@ impl Snapshot {
             )
             .filter(|(root, id, state)| {
                 !matches!(state, DeclarationState::Missing)
-                    && !written.contains_key(*root)
+                    && !changed.contains_key(*root)
                     && !registered(root, *id)
             })
             .map(|(root, _, state)| FoundDeclaration {
@@ -159,7 +220,7 @@ impl Snapshot {
                 declaration: state.clone(),
             })
             .collect();
-        unregistered.extend(written.iter().filter_map(|(root, state)| {
+        unregistered.extend(changed.iter().filter_map(|(root, state)| {
             let state = state.as_ref()?;
             (!registered(root, None)).then(|| FoundDeclaration {
                 root: root.clone(),
@@ -171,18 +232,11 @@ impl Snapshot {
         Some(Snapshot {
             generation,
             state: ProjectState::from_drifts(&parts.drifts, false),
-            registry: RegistryState::Valid {
-                registry,
-                stamp: FileStamp {
-                    fingerprint,
-                    hash: ContentHash::of(bytes),
-                },
-                entry_positions,
-            },
+            registry: registry_state,
             assets: parts.assets,
             unregistered: parts.unregistered,
             drifts: parts.drifts,
-            workspace_errors: self.workspace_errors.clone(),
+            workspace_errors: Vec::new(),
         })
     }
 }
