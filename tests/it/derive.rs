@@ -198,8 +198,9 @@ fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
         (command(&Op::Rename(2, 3)), true),
         (command(&Op::Adopt), true),
         (command(&Op::Remove(1)), true),
-        // New inputs to resolve, or a renamed folder: the disk is read again.
-        (command(&Op::Create(0)), false),
+        // New inputs directly in the new folder are looked up by listing it.
+        (command(&Op::Create(0)), true),
+        // A renamed folder: the disk is read again.
         (command(&Op::Move(2, 0)), false),
     ] {
         fs.clear_ops();
@@ -253,12 +254,21 @@ fn declarations_edited_by_hand_are_read_again_alone() {
         ]
     );
     assert_eq!(derived, Snapshot::load(&fs, 2));
-    // New inputs to look up, a declaration gone, a root never seen: a full load.
+    // New inputs directly in the folder are looked up by listing it.
     let now = Snapshot::load(&fs, 2);
     fs.write("a/asset.json", decl(U1, "renamed", "other.bin"));
+    let derived = now.with_declarations_reread(&fs, &[root("a")], 3).unwrap();
+    assert_eq!(derived, Snapshot::load(&fs, 3));
+    // Inputs in a subfolder, a declaration gone: a full load.
+    fs.write("a/asset.json", decl(U1, "renamed", "sub/other.bin"));
     assert_eq!(now.with_declarations_reread(&fs, &[root("a")], 3), None);
     fs.remove("loose/asset.json");
     assert_eq!(now.with_declarations_reread(&fs, &[root("loose")], 3), None);
+    // A declaration at a root never seen is read as a full load would find it.
+    fs.write("loose/asset.json", decl(U9, "loose", "l.bin"));
+    fs.write("a/asset.json", decl(U1, "renamed", "x.bin"));
+    let now = Snapshot::load(&fs, 3);
     fs.write("c/asset.json", decl(U9, "copy", "c.bin"));
-    assert_eq!(now.with_declarations_reread(&fs, &[root("c")], 3), None);
+    let derived = now.with_declarations_reread(&fs, &[root("c")], 4).unwrap();
+    assert_eq!(derived, Snapshot::load(&fs, 4));
 }

@@ -1,8 +1,9 @@
 //! Snapshots derived from the one before instead of loading the whole workspace again:
 //! after a commit, which knows every byte it wrote, and after hand edits of declarations,
-//! which are read again alone. What cannot be vouched for this way — inputs to look up
-//! anew, folders renamed or gone, a recovery that rolled an older transaction forward —
-//! is left to a full load.
+//! which are read again alone. New inputs that lie directly in their asset's folder are
+//! looked up by listing that folder. What cannot be vouched for this way — inputs in
+//! subfolders or behind links, folders renamed or gone, a recovery that rolled an older
+//! transaction forward — is left to a full load.
 //!
 //! The result must equal what [`Snapshot::load`] gives for the same disk; the tests check
 //! that after every command of random sequences.
@@ -13,12 +14,12 @@ use rustc_hash::FxHashMap;
 
 use crate::command::FileChange;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
-use crate::ports::{FileView, PortErrorKind, WorkspacePort};
+use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
 use crate::registry::{AssetId, Registry};
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, ContentHash, DeclarationState, FileStamp, FoundDeclaration,
-    MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
+    InputState, MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
 };
 
 /// What is at a root after a change: a declaration as read, or none.
@@ -81,13 +82,13 @@ impl Snapshot {
             },
             entry_positions,
         };
-        self.derive(written, state, generation)
+        self.derive(port, written, state, generation)
     }
 
     /// The snapshot of generation `generation` after the `asset.json` of each of `roots`
     /// was edited on disk, with nothing else changed: each is read again alone. `None`
     /// when that is not enough: a file gone or new, a root this snapshot did not know,
-    /// inputs to look up anew.
+    /// inputs to look up in subfolders or through links.
     pub fn with_declarations_reread(
         &self,
         port: &dyn WorkspacePort,
@@ -112,7 +113,7 @@ impl Snapshot {
             let state = parse_declaration(root, Ok(read.view()));
             reread.insert(root.clone(), Some(state));
         }
-        self.derive(reread, self.registry.clone(), generation)
+        self.derive(port, reread, self.registry.clone(), generation)
     }
 
     /// Whether a snapshot can be derived from this one at all.
@@ -122,10 +123,11 @@ impl Snapshot {
 
     /// The next snapshot: `registry` (valid), the declarations at the roots of `changed`
     /// as given, every other declaration as this snapshot found it. `None` when a valid
-    /// declaration given has inputs this snapshot has not resolved, or is at a root it
-    /// did not know.
+    /// declaration given has inputs that neither this snapshot resolved nor its folder's
+    /// listing settles.
     fn derive(
         &self,
+        port: &dyn WorkspacePort,
         mut changed: Declarations,
         registry_state: RegistryState,
         generation: u64,
@@ -153,18 +155,19 @@ impl Snapshot {
                 .get(root)
                 .copied()
         };
-        // A valid declaration keeps the inputs resolved before, if they are the same.
+        // A valid declaration keeps the inputs resolved before, if they are the same;
+        // otherwise its folder is listed, which settles inputs that lie directly in it.
         for (root, state) in &mut changed {
             if let Some(DeclarationState::Valid(valid)) = state {
-                let Some(DeclarationState::Valid(old)) = by_root(root, None) else {
-                    return None;
+                let inputs = match by_root(root, None) {
+                    Some(DeclarationState::Valid(old))
+                        if old.declaration.inputs == valid.declaration.inputs =>
+                    {
+                        old.inputs.clone()
+                    }
+                    _ => inputs_in_folder(port, root, &valid.declaration.inputs)?,
                 };
-                if old.declaration.inputs != valid.declaration.inputs {
-                    return None;
-                }
-                std::sync::Arc::make_mut(valid)
-                    .inputs
-                    .clone_from(&old.inputs);
+                std::sync::Arc::make_mut(valid).inputs = inputs;
             }
         }
         let assets: Vec<AssetRecord> = registry
@@ -239,6 +242,38 @@ impl Snapshot {
             workspace_errors: Vec::new(),
         })
     }
+}
+
+/// The state of each of `inputs` when all lie directly in the folder `root`, as the
+/// loader would resolve them from its listing: a regular file is present, a folder is
+/// not confined, nothing is missing. `None` for anything that needs more (an input in a
+/// subfolder, a symbolic link).
+fn inputs_in_folder(
+    port: &dyn WorkspacePort,
+    root: &AssetPath,
+    inputs: &[AssetPath],
+) -> Option<Vec<InputState>> {
+    if inputs.iter().any(|input| input.as_str().contains('/')) {
+        return None;
+    }
+    let entries = port.list_dir(root.as_ws()).ok()?;
+    inputs
+        .iter()
+        .map(|input| {
+            match entries
+                .iter()
+                .find(|e| e.name == input.as_str())
+                .map(|e| e.kind)
+            {
+                Some(DirEntryKind::File) => Some(InputState::Present),
+                Some(DirEntryKind::Dir) => Some(InputState::NotConfined(
+                    "it is a directory, not a file".to_owned(),
+                )),
+                None | Some(DirEntryKind::Other) => Some(InputState::Missing),
+                Some(DirEntryKind::Symlink) => None,
+            }
+        })
+        .collect()
 }
 
 /// The root whose `asset.json` is at `path`; `None` for any other file.
