@@ -1,11 +1,13 @@
 //! The snapshot: an immutable, generation-numbered picture of the workspace, and the
-//! pure loader that builds one through a [`WorkspacePort`] (in `load.rs`).
+//! pure loader that builds one through a [`WorkspacePort`] (in `load.rs`, resolving
+//! declared inputs against the listing in `inputs.rs`).
 //!
 //! A snapshot holds the registry, each registered asset's parsed declaration (or its
 //! errors), every `asset.json` the registry does not list, the stamps of the files it
 //! was built from and the drift found. Reads are answered from it, never from the disk.
 
 mod derive;
+mod inputs;
 mod load;
 
 use std::fmt;

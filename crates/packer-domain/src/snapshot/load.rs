@@ -7,9 +7,9 @@
 //! each `asset.json` is parsed, its inputs resolved against the listing of its own
 //! folder (which comes with it) and its registry entry looked up. What that folder's
 //! listing cannot answer (an input in a subfolder, a link that leads elsewhere in the
-//! root) is resolved after the walk against the whole listing. What stays on the calling
-//! thread is moving each declaration to its entry in registry order and classifying
-//! drift.
+//! root) is resolved after the walk against the whole listing (the lookups and the walk
+//! along links are in `inputs.rs`). What stays on the calling thread is moving each
+//! declaration to its entry in registry order and classifying drift.
 //!
 //! Nothing here depends on the order of deliveries: declarations that come before the
 //! registry wait for it, and the result is the same for every order (memfs delivers in
@@ -27,11 +27,14 @@ use crate::drift::{self, Drift, FoundView, RegisteredView};
 use crate::location::{LineIndex, line_col};
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
-    EntryKind, FileView, LinkTarget, ListedDir, Listing, PortError, PortErrorKind, ReadRequest,
-    ScanDelivery, ScanOptions, ScanReads, WorkspacePort,
+    EntryKind, FileView, ListedDir, Listing, PortError, PortErrorKind, ReadRequest, ScanDelivery,
+    ScanOptions, ScanReads, WorkspacePort,
 };
 use crate::registry::{AssetId, Registry, RegistryEntry};
 
+use super::inputs::{
+    FolderKinds, ListingKinds, SomeFolders, Unknown, push_joined, resolve_input, split_parent,
+};
 use super::{
     AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
     InvalidDeclaration, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES, ProjectState, RegistryState,
@@ -594,176 +597,6 @@ fn complete(pending: &mut [Found], listing: &Listing) -> usize {
         }
     }
     listed
-}
-
-/// A lookup that cannot tell: the path lies outside what it was given.
-struct Unknown;
-
-/// What the listing holds at a path, as far as a lookup knows.
-trait Kinds<'l> {
-    fn kind(&self, path: &str) -> Result<Option<&'l EntryKind>, Unknown>;
-}
-
-/// One folder's listing: it knows the paths directly inside that folder.
-struct FolderKinds<'l>(ListedDir<'l>);
-
-impl<'l> Kinds<'l> for FolderKinds<'l> {
-    fn kind(&self, path: &str) -> Result<Option<&'l EntryKind>, Unknown> {
-        let (parent, name) = split_parent(path);
-        if parent == self.0.path() {
-            Ok(self.0.get(name))
-        } else {
-            Err(Unknown)
-        }
-    }
-}
-
-/// Some folders of the listing, by path: they know the paths directly inside them. A
-/// folder wanted but not listed holds nothing.
-struct SomeFolders<'w, 'l> {
-    dirs: &'w FxHashMap<String, Option<ListedDir<'l>>>,
-}
-
-impl<'l> Kinds<'l> for SomeFolders<'_, 'l> {
-    fn kind(&self, path: &str) -> Result<Option<&'l EntryKind>, Unknown> {
-        let (parent, name) = split_parent(path);
-        match self.dirs.get(parent) {
-            Some(dir) => Ok(dir.and_then(|dir| dir.get(name))),
-            None => Err(Unknown),
-        }
-    }
-}
-
-/// The whole listing, its folders indexed by path.
-struct ListingKinds<'l> {
-    dirs: FxHashMap<&'l str, ListedDir<'l>>,
-}
-
-impl<'l> ListingKinds<'l> {
-    fn new(listing: &'l Listing) -> ListingKinds<'l> {
-        ListingKinds {
-            dirs: listing.dirs().map(|dir| (dir.path(), dir)).collect(),
-        }
-    }
-}
-
-impl<'l> Kinds<'l> for ListingKinds<'l> {
-    fn kind(&self, path: &str) -> Result<Option<&'l EntryKind>, Unknown> {
-        let (parent, name) = split_parent(path);
-        Ok(self.dirs.get(parent).and_then(|dir| dir.get(name)))
-    }
-}
-
-/// `a/b/c` → (`a/b`, `c`); `c` → (``, `c`).
-fn split_parent(path: &str) -> (&str, &str) {
-    path.rsplit_once('/').unwrap_or(("", path))
-}
-
-/// The path without its last segment; `None` for the root (the empty path).
-fn parent_of(path: &str) -> Option<&str> {
-    if path.is_empty() {
-        return None;
-    }
-    Some(split_parent(path).0)
-}
-
-/// [`WsPath::starts_with`] on strings: `path` is `base` or lies below it.
-fn starts_with_segments(path: &str, base: &str) -> bool {
-    base.is_empty()
-        || path == base
-        || (path.len() > base.len()
-            && path.starts_with(base)
-            && path.as_bytes().get(base.len()) == Some(&b'/'))
-}
-
-/// Appends `parent/rest` (or `rest` below the root) to `out`.
-fn push_joined(out: &mut String, parent: &str, rest: &str) {
-    if !parent.is_empty() {
-        out.push_str(parent);
-        out.push('/');
-    }
-    out.push_str(rest);
-}
-
-/// Resolves `input` of the asset at `root` through the listing, following links that
-/// stay inside the root. `path` is a buffer, reused so that a lookup allocates nothing.
-fn resolve_input<'l>(
-    kinds: &impl Kinds<'l>,
-    root: &WsPath,
-    input: &AssetPath,
-    path: &mut String,
-) -> Result<InputState, Unknown> {
-    let root_text = root.as_str();
-    path.clear();
-    push_joined(path, root_text, input.as_str());
-    // Each step resolves one link; a chain longer than this is a loop to us.
-    for _ in 0..16 {
-        match kinds.kind(path)? {
-            Some(EntryKind::File) => return Ok(InputState::Present),
-            Some(EntryKind::Dir) => {
-                return Ok(InputState::NotConfined(
-                    "it is a directory, not a file".to_owned(),
-                ));
-            }
-            Some(EntryKind::Symlink(target)) => match target {
-                LinkTarget::Inside { path: target, .. } if target.starts_with(root) => {
-                    path.clear();
-                    path.push_str(target.as_str());
-                    continue;
-                }
-                LinkTarget::Inside { .. } | LinkTarget::Outside => {
-                    return Ok(InputState::NotConfined(
-                        "it is a symbolic link that leads outside the asset folder".to_owned(),
-                    ));
-                }
-                LinkTarget::Dangling => return Ok(InputState::Missing),
-            },
-            None => {}
-        }
-        // Not listed: maybe a folder on the way is a link the scan did not enter.
-        match linked_ancestor(kinds, root_text, path)? {
-            Some((link_len, target)) => match target {
-                LinkTarget::Inside { path: target, .. } if target.starts_with(root) => {
-                    let rest = path[link_len + 1..].to_owned();
-                    path.clear();
-                    push_joined(path, target.as_str(), &rest);
-                }
-                LinkTarget::Inside { .. } | LinkTarget::Outside => {
-                    return Ok(InputState::NotConfined(format!(
-                        "`{}` is a symbolic link that leads outside the asset folder",
-                        &path[..link_len]
-                    )));
-                }
-                LinkTarget::Dangling => return Ok(InputState::Missing),
-            },
-            None => return Ok(InputState::Missing),
-        }
-    }
-    Ok(InputState::NotConfined(
-        "its symbolic links form a loop".to_owned(),
-    ))
-}
-
-/// The nearest folder between `root` (exclusive) and `path` that is a link: the length
-/// of its path (a prefix of `path`) and where it leads.
-fn linked_ancestor<'l>(
-    kinds: &impl Kinds<'l>,
-    root: &str,
-    path: &str,
-) -> Result<Option<(usize, &'l LinkTarget)>, Unknown> {
-    let Some(mut current) = parent_of(path) else {
-        return Ok(None);
-    };
-    while starts_with_segments(current, root) && current != root {
-        if let Some(EntryKind::Symlink(target)) = kinds.kind(current)? {
-            return Ok(Some((current.len(), target)));
-        }
-        match parent_of(current) {
-            Some(parent) => current = parent,
-            None => return Ok(None),
-        }
-    }
-    Ok(None)
 }
 
 /// What [`assemble`] makes of a load.
