@@ -19,14 +19,8 @@ use packer_memfs::{EventLog, Fault, ManualClock, MemFs, MemOutput};
 use packer_pack::codec::PartInfo;
 use packer_pack::pack::{self, MANIFEST_FILE, PACK_FILE};
 
+use crate::fixture_text::{U1, U2, U3, U4, U5, U6};
 use crate::media::{Samples, rgba_png, wav};
-
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U3: &str = "33333333-3333-4333-8333-333333333333";
-const U4: &str = "44444444-4444-4444-8444-444444444444";
-const U5: &str = "55555555-5555-4555-8555-555555555555";
-const U6: &str = "66666666-6666-4666-8666-666666666666";
 
 /// A project on memfs with a running runtime and an in-memory output folder.
 struct Project {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fixture_text::{U1, U2, U9};
 use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
@@ -14,10 +15,6 @@ use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
 use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
 use proptest::prelude::*;
-
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U9: &str = "99999999-9999-4999-8999-999999999999";
 
 fn fixture() -> String {
     format!(

@@ -1,6 +1,7 @@
 //! Planning write commands against snapshots of fixture workspaces: the exact file
 //! changes, their preconditions, the registry that results, and every refusal.
 
+use crate::fixture_text::{U1, U2, U9};
 use packer_domain::command::{
     Command, CreateAsset, DeclarationChanges, Expected, FileChange, Plan, plan,
 };
@@ -10,10 +11,6 @@ use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
 use packer_memfs::MemFs;
 use uuid::Uuid;
-
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U9: &str = "99999999-9999-4999-8999-999999999999";
 
 /// Two registered assets (`a`, `b/c`) and one unregistered (`loose`).
 fn fixture() -> String {

@@ -4,13 +4,13 @@
 //! offered, with its reason. The fixture helpers serve the other reconcile modules.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use packer_app::runtime::{Ports, Runtime};
 use packer_domain::drift::Drift;
 use packer_domain::reconcile::{self, ReconcilePlan};
 use packer_domain::snapshot::{ProjectState, Snapshot};
-use packer_memfs::{EventLog, ManualClock, MemFs};
+use packer_memfs::MemFs;
+
+use crate::runtime::open;
 
 use crate::fixture_text::{U1, U2, U3, U4};
 
@@ -65,16 +65,6 @@ pub(crate) fn hand_registry(next: u64, entries: &[(u64, &str, &str)]) -> String 
         r#"{{ "schema_version": 1, "next_asset_id": {next}, "assets": [{}] }}"#,
         lines.join(", ")
     )
-}
-
-pub(crate) fn open(fs: &MemFs) -> (Runtime, EventLog) {
-    let events = EventLog::new();
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(fs.clone()),
-        events: Arc::new(events.clone()),
-        clock: Arc::new(ManualClock::new()),
-    });
-    (runtime, events)
 }
 
 /// The plan as JSON, compared as a value; `'` stands for `"` in `expected`.

@@ -14,7 +14,8 @@ use packer_memfs::MemFs;
 use uuid::Uuid;
 
 use crate::fixture_text::{U1, U2, U3, U4};
-use crate::reconcile::{decl, hand_registry, open};
+use crate::reconcile::{decl, hand_registry};
+use crate::runtime::open;
 
 /// A project with one drift of each kind.
 fn every_kind() -> String {

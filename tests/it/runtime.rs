@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fixture_text::{U1, U2, U9};
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
@@ -16,10 +17,6 @@ use packer_domain::ports::{PortErrorKind, PortOp, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, Fault, ManualClock, MemFs};
-
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
-const U9: &str = "99999999-9999-4999-8999-999999999999";
 
 fn fixture() -> String {
     format!(
@@ -54,7 +51,8 @@ fn root(s: &str) -> AssetPath {
     AssetPath::new(s).unwrap()
 }
 
-fn open(fs: &MemFs) -> (Runtime, EventLog) {
+/// A runtime over `fs`, without an observer, and the log of its events.
+pub(crate) fn open(fs: &MemFs) -> (Runtime, EventLog) {
     let events = EventLog::new();
     let runtime = Runtime::open(Ports {
         workspace: Arc::new(fs.clone()),

@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::fixture_text::{U1, U2};
 use packer_app::observer::ObserverConfig;
 use packer_app::runtime::WriteRequest;
 use packer_domain::command::Command;
@@ -23,9 +24,6 @@ use studio::server::ServerConfig;
 use studio::workspace::AssetsWorkspace;
 use studio::{Studio, StudioConfig};
 use tempfile::TempDir;
-
-const U1: &str = "11111111-1111-4111-8111-111111111111";
-const U2: &str = "22222222-2222-4222-8222-222222222222";
 
 /// How long any one exchange may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
