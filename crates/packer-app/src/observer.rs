@@ -79,25 +79,17 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// Asks the lane for a full verification — whatever changed since the load is found
-    /// by it — and starts the observer thread, which starts watching and then asks for
-    /// one more, debounced, for what changed while the watch was being set up (a large
-    /// tree takes a while, and reads are served meanwhile). The first verification is queued before
-    /// this returns, so whatever the host asks the lane next is answered after it. `None`
-    /// when the thread cannot start; the runtime then works as one opened without an
-    /// observer.
+    /// Starts the observer thread, which starts watching (a large tree takes a while;
+    /// reads are served meanwhile) and then asks for a full verification, debounced like
+    /// any hint: whatever changed since the load, the watch's setup included, is found by
+    /// it, once. `None` when the thread cannot start; the runtime then works as one
+    /// opened without an observer.
     pub(crate) fn start(
         lane: Sender<Message>,
         watcher: Arc<dyn WatchPort>,
         config: ObserverConfig,
     ) -> Option<Observer> {
         let (requeue, requeued) = crossbeam_channel::unbounded::<Vec<WsPath>>();
-        let _ = lane.send(Message::Observe(Observation {
-            scope: Scope::Full,
-            reply: None,
-            requeue: Some(requeue.clone()),
-            settle: config.settle,
-        }));
         let (stop, stopped) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new()
             .name("packer-observer".to_owned())
@@ -208,8 +200,8 @@ fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: O
         requeued,
         stopped,
     } = channels;
-    // One more full verification once the watch is in place, for what changed while it
-    // was being set up; debounced like any hint, so a burst going on is verified once.
+    // The first verification, once the watch is in place: what changed since the load;
+    // debounced like any hint, so a burst going on is verified once.
     let mut pending = Pending {
         full: true,
         ..Pending::default()
