@@ -188,18 +188,6 @@ impl DiskFacts {
         Ok(())
     }
 
-    /// Re-reads the facts of one file (after the runtime wrote it itself).
-    pub fn refresh_file(
-        &mut self,
-        port: &dyn WorkspacePort,
-        path: &WsPath,
-        now_ns: i64,
-    ) -> Result<(), PortError> {
-        let part = DiskFacts::scan_under(port, path, now_ns, Some(self))?;
-        self.replace_under(path, part);
-        Ok(())
-    }
-
     /// Looks again at every symbolic link for which `matters` holds, and gives those
     /// whose facts changed. What a link resolves to changes with paths elsewhere (its
     /// target edited, replaced or removed) that a scan of the changed paths alone does not
