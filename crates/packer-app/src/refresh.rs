@@ -297,7 +297,7 @@ fn refresh(
     let changed = changed_assets(old, &new, &inputs);
     // A view failed by an unreadable registry always moves on to the new generation.
     let recovered = !before.pending_drifts.is_empty();
-    if !recovered && changed.is_empty() && refreshed.is_empty() && same_picture(old, &new) {
+    if !recovered && changed.is_empty() && refreshed.is_empty() && same_beyond_assets(old, &new) {
         publish(
             shared,
             View {
@@ -468,16 +468,11 @@ fn same_declaration(a: &DeclarationState, b: &DeclarationState) -> bool {
     }
 }
 
-/// Whether two snapshots say the same, generation and stat data aside.
-fn same_picture(old: &Snapshot, new: &Snapshot) -> bool {
+/// Whether two snapshots say the same beyond their registered assets (which
+/// [`changed_assets`] compares), generation and stat data aside.
+fn same_beyond_assets(old: &Snapshot, new: &Snapshot) -> bool {
     old.registry() == new.registry()
         && old.drifts() == new.drifts()
-        && old.assets().len() == new.assets().len()
-        && old.assets().iter().zip(new.assets()).all(|(a, b)| {
-            a.entry == b.entry
-                && a.status == b.status
-                && same_declaration(&a.declaration, &b.declaration)
-        })
         && old.unregistered().len() == new.unregistered().len()
         && old
             .unregistered()
