@@ -369,7 +369,7 @@ fn edited_declarations(
         let is_file = matches!(facts.get(path.as_str()), Some(Fact::File { .. }));
         match touched {
             Some(Touched::Declaration) if is_file => {
-                roots.push(AssetPath::from_ws(path.parent()?).ok()?);
+                roots.push(AssetPath::of_declaration(path)?);
             }
             Some(Touched::Input(id)) if is_file && still_present(old, *id, path) => {}
             _ => return None,

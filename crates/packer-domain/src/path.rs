@@ -200,6 +200,15 @@ impl AssetPath {
         WsPath(concat(&self.0.0, DECLARATION_FILE))
     }
 
+    /// The root whose `asset.json` is at `path`: the inverse of
+    /// [`declaration_path`](Self::declaration_path). `None` for any other file.
+    pub fn of_declaration(path: &WsPath) -> Option<AssetPath> {
+        if path.file_name() != DECLARATION_FILE {
+            return None;
+        }
+        AssetPath::from_ws(path.parent()?).ok()
+    }
+
     /// Orders paths segment by segment, so that a folder's descendants directly follow
     /// it (`a`, `a/b`, `a-b`); byte order would put `a-b` between `a` and `a/b`.
     pub fn cmp_segments(&self, other: &AssetPath) -> std::cmp::Ordering {

@@ -13,7 +13,7 @@ use std::cell::OnceCell;
 use rustc_hash::FxHashMap;
 
 use crate::command::FileChange;
-use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
+use crate::path::AssetPath;
 use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
 use crate::registry::{AssetId, Registry};
 use crate::snapshot::load::{finish, parse_declaration};
@@ -57,13 +57,13 @@ impl Snapshot {
                     registry_bytes = Some(bytes.as_slice());
                 }
                 FileChange::Write { path, bytes, .. } => {
-                    let root = declaration_root(path)?;
+                    let root = AssetPath::of_declaration(path)?;
                     let fingerprint = port.stat(path).ok()??;
                     let state = parse_declaration(&root, Ok(FileView { bytes, fingerprint }));
                     written.insert(root, Some(state));
                 }
                 FileChange::Delete { path, .. } => {
-                    written.insert(declaration_root(path)?, None);
+                    written.insert(AssetPath::of_declaration(path)?, None);
                 }
                 FileChange::RenameDir { .. } => return None,
                 FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
@@ -274,12 +274,4 @@ fn inputs_in_folder(
             }
         })
         .collect()
-}
-
-/// The root whose `asset.json` is at `path`; `None` for any other file.
-fn declaration_root(path: &WsPath) -> Option<AssetPath> {
-    if path.file_name() != DECLARATION_FILE {
-        return None;
-    }
-    AssetPath::from_ws(path.parent()?).ok()
 }
