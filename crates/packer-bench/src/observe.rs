@@ -264,7 +264,7 @@ fn declarations(assets: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .assets()
         .iter()
         .take(10_000)
-        .map(|e| assets.join(e.root.as_str()).join("asset.json"))
+        .map(|e| assets.join(e.root.declaration_path().as_str()))
         .collect())
 }
 
