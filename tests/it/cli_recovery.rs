@@ -15,7 +15,7 @@ use packer_domain::event::Event;
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::{
     DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
-    ReadRequest, ReadSink, ScanEntry, ScanOptions, ScanReads, ScanSink, WorkspacePort,
+    ReadRequest, ReadSink, ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll, WorkspacePort,
 };
 use packer_domain::snapshot::ProjectState;
 use packer_domain::transaction::INTENT_COMMITTED;
@@ -77,6 +77,9 @@ impl WorkspacePort for SyncFailsAfterCommitPoint {
                 .with_detail("injected by the test"));
         }
         self.disk.sync_dir(path)
+    }
+    fn sync_all(&self) -> Result<SyncAll, PortError> {
+        self.disk.sync_all()
     }
     fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
         self.disk.rename(from, to)?;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError, PortErrorKind,
-    ReadRequest, ScanDelivery, ScanEntry, ScanOptions, ScanReads, WorkspacePort,
+    ReadRequest, ScanDelivery, ScanEntry, ScanOptions, ScanReads, SyncAll, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;
 use packer_memfs::MemFs;
@@ -46,8 +46,9 @@ use writes::{
     create_dir_all_makes_every_missing_parent, fingerprints_follow_writes_and_renames,
     remove_dir_all_removes_a_tree_but_not_through_links, remove_file_removes_files_and_links_only,
     rename_errors, rename_moves_a_directory_with_its_content, rename_replaces_a_file_atomically,
-    sync_file_and_sync_dir_accept_what_exists, write_file_creates_and_truncates,
-    write_file_needs_its_parent, write_file_never_writes_through_a_final_link,
+    sync_all_is_done_or_unavailable_and_changes_nothing, sync_file_and_sync_dir_accept_what_exists,
+    write_file_creates_and_truncates, write_file_needs_its_parent,
+    write_file_never_writes_through_a_final_link,
 };
 
 /// An adapter under test and the means to arrange its content behind the port's back,
@@ -274,6 +275,7 @@ contract_tests!(
     write_file_never_writes_through_a_final_link,
     create_dir_all_makes_every_missing_parent,
     sync_file_and_sync_dir_accept_what_exists,
+    sync_all_is_done_or_unavailable_and_changes_nothing,
     rename_replaces_a_file_atomically,
     rename_moves_a_directory_with_its_content,
     rename_errors,

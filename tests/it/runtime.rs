@@ -69,20 +69,55 @@ fn write(command: Command) -> WriteRequest {
     }
 }
 
-/// One command of every kind.
+/// The command called `name` in [`commands`].
+fn command(name: &str) -> Command {
+    commands()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| c)
+        .expect("a command of that name")
+}
+
+/// A project holding [`fixture`]; `name` is a command's name from [`commands`], and the
+/// one that must be committed one sync at a time gets a port that cannot sync everything
+/// at once.
+fn project(name: &str) -> MemFs {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    fs.offer_sync_all(name != LARGE_BATCH_ONE_BY_ONE);
+    fs
+}
+
+/// Enough creations in one batch that its commit syncs everything at once where the
+/// port can, instead of each file and folder.
+const LARGE_BATCH: usize = 20;
+const LARGE_BATCH_ONE_BY_ONE: &str = "large batch, one by one";
+
+fn create(at: &str) -> Command {
+    Command::CreateAsset(CreateAsset {
+        root: root(at),
+        kind: AssetKind::Blob,
+        inputs: vec![root("c.bin")],
+        name: None,
+        output: None,
+        included_in_build: true,
+    })
+}
+
+fn large_batch() -> Command {
+    Command::Batch(
+        (0..LARGE_BATCH)
+            .map(|i| create(&format!("many/m{i}")))
+            .collect(),
+    )
+}
+
+/// One command of every kind, and a batch large enough to be synced differently, with
+/// and without the port's help.
 fn commands() -> Vec<(&'static str, Command)> {
     vec![
-        (
-            "create",
-            Command::CreateAsset(CreateAsset {
-                root: root("new/c"),
-                kind: AssetKind::Blob,
-                inputs: vec![root("c.bin")],
-                name: None,
-                output: None,
-                included_in_build: true,
-            }),
-        ),
+        ("create", create("new/c")),
+        ("large batch", large_batch()),
+        (LARGE_BATCH_ONE_BY_ONE, large_batch()),
         (
             "adopt",
             Command::AdoptAsset {
@@ -308,8 +343,8 @@ fn hand_edits_between_snapshot_and_commit_are_conflicts() {
 }
 
 /// The reference outcome of `command` on a clean project: the files before and after.
-fn reference(command: &Command) -> (Files, Files, u64) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
+fn reference(name: &str, command: &Command) -> (Files, Files, u64) {
+    let fs = project(name);
     let (runtime, _events) = open(&fs);
     let old = files(&fs, &runtime);
     fs.clear_ops();
@@ -330,7 +365,7 @@ fn faulted_run(
     old: &BTreeMap<String, Vec<u8>>,
     new: &BTreeMap<String, Vec<u8>>,
 ) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let fs = project(name);
     let (runtime, events) = open(&fs);
     fs.inject(fault);
     let result = runtime.submit(write(command.clone()));
@@ -401,7 +436,7 @@ fn every_failed_step_leaves_exactly_the_old_or_the_new_project() {
         PortErrorKind::NotFound,
     ];
     for (name, command) in commands() {
-        let (old, new, steps) = reference(&command);
+        let (old, new, steps) = reference(name, &command);
         for k in 1..=steps {
             for kind in kinds {
                 faulted_run(name, &command, Fault::once(k, kind), false, &old, &new);
@@ -428,6 +463,41 @@ fn every_failed_step_leaves_exactly_the_old_or_the_new_project() {
     }
 }
 
+/// How a commit makes its writes durable: a small one syncs each file and folder; a
+/// large batch syncs everything at once where the port can, one by one where it cannot;
+/// both leave the same files.
+#[test]
+fn a_large_batch_syncs_everything_at_once_where_the_port_can() {
+    let ops_of = |name: &str, command: Command| {
+        let fs = project(name);
+        let (runtime, _events) = open(&fs);
+        fs.clear_ops();
+        runtime.submit(write(command)).unwrap();
+        let ops: Vec<PortOp> = fs.ops().into_iter().map(|(op, _)| op).collect();
+        let files = files(&fs, &runtime);
+        runtime.shutdown();
+        (ops, files)
+    };
+    let count = |ops: &[PortOp], wanted: PortOp| ops.iter().filter(|op| **op == wanted).count();
+    let (small, _) = ops_of("create", create("new/c"));
+    assert_eq!(count(&small, PortOp::SyncAll), 0, "{small:?}");
+    assert_eq!(count(&small, PortOp::SyncFile), 3, "{small:?}");
+    let (at_once, at_once_files) = ops_of("large batch", large_batch());
+    // Once for the staged files, once for the applied ones.
+    assert_eq!(count(&at_once, PortOp::SyncAll), 2, "{at_once:?}");
+    assert_eq!(count(&at_once, PortOp::SyncFile), 0, "{at_once:?}");
+    let (one_by_one, one_by_one_files) = ops_of(LARGE_BATCH_ONE_BY_ONE, large_batch());
+    assert_eq!(count(&one_by_one, PortOp::SyncAll), 0, "{one_by_one:?}");
+    // Every staged declaration, the registry and the intent.
+    assert_eq!(
+        count(&one_by_one, PortOp::SyncFile),
+        LARGE_BATCH + 2,
+        "{one_by_one:?}"
+    );
+    assert!(count(&one_by_one, PortOp::SyncDir) > LARGE_BATCH);
+    assert_eq!(at_once_files, one_by_one_files);
+}
+
 /// The number (1-based, as faults count) of the first operation of `command`'s commit
 /// on a clean project that matches `pick`.
 fn step_of(command: &Command, pick: impl Fn(PortOp, &str) -> bool) -> u64 {
@@ -450,9 +520,9 @@ fn an_interrupted_commit_fails_the_project_until_recovery_finishes_it() {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     let (runtime, events) = open(&fs);
     // Failing the cleanup interrupts the commit after its commit point.
-    let cleanup = step_of(&commands()[4].1, |op, _| op == PortOp::RemoveDir);
+    let cleanup = step_of(&command("exclude"), |op, _| op == PortOp::RemoveDir);
     fs.inject(Fault::once(cleanup, PortErrorKind::Io));
-    let error = runtime.submit(write(commands()[4].1.clone())).unwrap_err();
+    let error = runtime.submit(write(command("exclude"))).unwrap_err();
     assert!(
         error.message.contains("after its commit point"),
         "{error:?}"
@@ -512,11 +582,11 @@ fn recovery_refuses_a_transaction_it_cannot_finish_safely() {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     let (runtime, _events) = open(&fs);
     // Everything from the first rename into the project on fails: committed, not applied.
-    let apply = step_of(&commands()[5].1, |op, path| {
+    let apply = step_of(&command("update"), |op, path| {
         op == PortOp::Rename && !path.contains("intent")
     });
     fs.inject(Fault::from_then_on(apply, PortErrorKind::Io));
-    let _ = runtime.submit(write(commands()[5].1.clone()));
+    let _ = runtime.submit(write(command("update")));
     runtime.shutdown();
     fs.clear_faults();
     assert_eq!(transactions(&fs).len(), 1);

@@ -8,7 +8,7 @@ use std::fmt;
 
 use packer_domain::command::{Expected, FileChange, Plan};
 use packer_domain::path::WsPath;
-use packer_domain::ports::{PortError, PortErrorKind, WorkspacePort};
+use packer_domain::ports::{PortError, PortErrorKind, SyncAll, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
 use packer_domain::transaction::{INTENT_COMMITTED, INTENT_STAGED, Intent, TxOp};
 
@@ -270,6 +270,7 @@ fn check_content(
 fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, PortError> {
     port.create_dir_all(dir)?;
     let mut ops = Vec::new();
+    let mut written = Vec::new();
     for change in &plan.changes {
         match change {
             FileChange::Write {
@@ -280,7 +281,7 @@ fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, 
                 let staged = ops.len().to_string();
                 let staged_path = internal(dir, &staged);
                 port.write_file(&staged_path, bytes)?;
-                port.sync_file(&staged_path)?;
+                written.push(staged_path);
                 ops.push(TxOp::Write {
                     path: path.clone(),
                     staged,
@@ -305,13 +306,10 @@ fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, 
     let intent = Intent { ops };
     let staged = internal(dir, INTENT_STAGED);
     port.write_file(&staged, &intent.to_bytes())?;
-    port.sync_file(&staged)?;
-    port.sync_dir(dir)?;
+    written.push(staged);
     // The transaction directory itself (and `tx/` when it is new) must be durable
-    // before the commit point can be.
-    for ancestor in ancestors(dir).into_iter().skip(1) {
-        port.sync_dir(&ancestor)?;
-    }
+    // before the commit point can be: every directory from it up, deepest first.
+    sync_paths(port, &written, &ancestors(dir))?;
     Ok(intent)
 }
 
@@ -387,8 +385,29 @@ pub(crate) fn sync_touched(
     port: &dyn WorkspacePort,
     touched: &BTreeSet<WsPath>,
 ) -> Result<(), PortError> {
-    let mut dirs: Vec<&WsPath> = touched.iter().collect();
+    let mut dirs: Vec<WsPath> = touched.iter().cloned().collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.segments().count()));
+    sync_paths(port, &[], &dirs)
+}
+
+/// From this many files and directories to make durable in one step, the step syncs
+/// everything at once ([`WorkspacePort::sync_all`]) where the port can: one flush costs
+/// about what a few single syncs do, while a large batch would need hundreds of them.
+pub(crate) const SYNC_ALL_FROM: usize = 16;
+
+/// Makes the content of `files`, then the entries of `dirs` (in the order given),
+/// durable: one by one when they are few or the port cannot sync everything at once.
+fn sync_paths(
+    port: &dyn WorkspacePort,
+    files: &[WsPath],
+    dirs: &[WsPath],
+) -> Result<(), PortError> {
+    if files.len() + dirs.len() >= SYNC_ALL_FROM && port.sync_all()? == SyncAll::Done {
+        return Ok(());
+    }
+    for file in files {
+        port.sync_file(file)?;
+    }
     for dir in dirs {
         port.sync_dir(dir)?;
     }

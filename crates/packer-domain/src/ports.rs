@@ -431,6 +431,7 @@ pub enum PortOp {
     Write,
     SyncFile,
     SyncDir,
+    SyncAll,
     Rename,
     RemoveFile,
     RemoveDir,
@@ -448,6 +449,7 @@ impl fmt::Display for PortOp {
             PortOp::Write => "write",
             PortOp::SyncFile => "sync file",
             PortOp::SyncDir => "sync directory",
+            PortOp::SyncAll => "sync everything written to",
             PortOp::Rename => "rename",
             PortOp::RemoveFile => "remove file",
             PortOp::RemoveDir => "remove directory",
@@ -455,6 +457,15 @@ impl fmt::Display for PortOp {
             PortOp::Watch => "watch",
         })
     }
+}
+
+/// What [`WorkspacePort::sync_all`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncAll {
+    /// Every change made through the port before the call is durable.
+    Done,
+    /// The adapter cannot promise that here; nothing was done.
+    Unavailable,
 }
 
 /// A failed port operation, naming the operation and the path it concerned.
@@ -589,6 +600,15 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// Makes the entries of the directory `path` durable: creations, renames and removals
     /// of its children (fsync on the directory).
     fn sync_dir(&self, path: &WsPath) -> Result<(), PortError>;
+
+    /// Makes every change made through this port so far durable at once: the content
+    /// of every file written and the entries of every directory changed, as if each had
+    /// been given to [`sync_file`](Self::sync_file) or [`sync_dir`](Self::sync_dir). For
+    /// steps that would otherwise sync many files and directories one by one; it may also
+    /// flush unrelated data on the same disk, so it is no bargain for a few.
+    /// [`SyncAll::Unavailable`] when the adapter cannot promise that here (nothing was
+    /// done: sync one by one); an error means some change may not be durable.
+    fn sync_all(&self) -> Result<SyncAll, PortError>;
 
     /// Atomically renames `from` to `to`. A file replaces an existing file at `to`; a
     /// directory may only move to a path where nothing is. `to`'s parent must exist.

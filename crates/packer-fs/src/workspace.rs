@@ -10,8 +10,8 @@ use rustix::io::Errno;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, ReadRequest, ReadSink,
-    ScanEntry, ScanOptions, ScanReads, ScanSink, WorkspacePort,
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
+    ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll, WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -28,6 +28,10 @@ pub struct DiskWorkspace {
     /// The canonical path, for messages only: operations go through `root_fd`.
     path: PathBuf,
     root_fd: OwnedFd,
+    /// The directory opened for reading, for `syncfs`, which needs a real descriptor;
+    /// held from the start so that a write-back error since then is reported to it.
+    /// `None` where `syncfs` does not report write-back errors (kernels before 5.8).
+    sync_fd: Option<OwnedFd>,
     pub(crate) confinement: Confinement,
     /// Threads for scans and batched reads, asked once: `available_parallelism` reads
     /// cgroup files on every call.
@@ -70,9 +74,16 @@ impl DiskWorkspace {
             Err(Errno::NOTDIR) => return Err(DiskError::NotADirectory { path }),
             Err(errno) => return Err(open_error(errno.into())),
         };
+        let sync_fd = syncfs_reports_errors()
+            .then(|| {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                rustix::fs::openat(&root_fd, ".", flags, Mode::empty()).ok()
+            })
+            .flatten();
         Ok(DiskWorkspace {
             path,
             root_fd,
+            sync_fd,
             confinement: Confinement::UserSpace,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
         })
@@ -130,6 +141,15 @@ impl WorkspacePort for DiskWorkspace {
         self.fsync_dir(path)
     }
 
+    fn sync_all(&self) -> Result<SyncAll, PortError> {
+        let Some(fd) = &self.sync_fd else {
+            return Ok(SyncAll::Unavailable);
+        };
+        rustix::fs::syncfs(fd)
+            .map(|()| SyncAll::Done)
+            .map_err(|errno| crate::error::port_error(errno, PortOp::SyncAll, &WsPath::root()))
+    }
+
     fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
         self.rename_entry(from, to)
     }
@@ -149,4 +169,18 @@ impl WorkspacePort for DiskWorkspace {
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
         Ok(Box::new(self.take_lock()?))
     }
+}
+
+/// Whether this kernel's `syncfs` reports write-back errors (Linux 5.8 and later); before
+/// that it could return success for data it failed to write, which a commit must never
+/// take for durability.
+fn syncfs_reports_errors() -> bool {
+    let uname = rustix::system::uname();
+    let release = uname.release().to_string_lossy();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse::<u32>().unwrap_or(0));
+    let major = numbers.next().unwrap_or(0);
+    let minor = numbers.next().unwrap_or(0);
+    (major, minor) >= (5, 8)
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntry, EntryKind, FileRead, Fingerprint, ListedDir, Listing, LockGuard, PortError,
-    PortErrorKind, PortOp, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
+    PortErrorKind, PortOp, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll,
     WorkspacePort,
 };
 
@@ -38,6 +38,8 @@ struct Shared {
 struct State {
     tree: Tree,
     log: OpLog,
+    /// Whether `sync_all` is offered, as a disk that can sync everything at once does.
+    sync_all: bool,
 }
 
 impl MemFs {
@@ -58,10 +60,19 @@ impl MemFs {
                 state: Mutex::new(State {
                     tree,
                     log: OpLog::default(),
+                    sync_all: true,
                 }),
                 lock: Arc::new(ProjectLock::default()),
             }),
         }
+    }
+
+    /// Whether the port offers [`WorkspacePort::sync_all`] (it does unless told
+    /// otherwise); without it every call answers `Unavailable`, as on a system that
+    /// cannot sync a whole disk with its errors reported, and callers must sync one by
+    /// one.
+    pub fn offer_sync_all(&self, offered: bool) {
+        self.state().sync_all = offered;
     }
 
     /// Creates or overwrites the file `path` with `bytes`, creating its parents.
@@ -326,6 +337,16 @@ impl WorkspacePort for MemFs {
     fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
         self.operate(PortOp::SyncDir, path, path.to_string(), |tree| {
             port::sync_dir(tree, path)
+        })
+    }
+
+    fn sync_all(&self) -> Result<SyncAll, PortError> {
+        if !self.state().sync_all {
+            return Ok(SyncAll::Unavailable);
+        }
+        self.operate(PortOp::SyncAll, &WsPath::root(), String::new(), |tree| {
+            tree.sync_all();
+            Ok(SyncAll::Done)
         })
     }
 

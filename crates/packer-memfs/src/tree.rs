@@ -357,6 +357,17 @@ impl Tree {
     /// directory named twice (or, in principle, inside itself); the first name met in a
     /// depth-first walk from the root keeps it and the others are dropped, which is what
     /// a file system check would do.
+    /// Makes the whole tree durable as it is now, as a sync of the whole disk does.
+    pub(crate) fn sync_all(&mut self) {
+        for node in self.nodes.values_mut() {
+            match node {
+                Node::File(file) => file.durable = file.current.clone(),
+                Node::Dir(dir) => dir.durable = dir.entries.clone(),
+                Node::Link(_) => {}
+            }
+        }
+    }
+
     pub(crate) fn crash(&mut self) {
         let mut kept = BTreeSet::from([ROOT]);
         let mut pending = vec![ROOT];

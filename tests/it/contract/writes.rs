@@ -109,6 +109,25 @@ pub(super) fn sync_file_and_sync_dir_accept_what_exists(h: &dyn Harness) {
     );
 }
 
+/// Where the adapter can sync everything at once, it does so without disturbing what it
+/// syncs; where it cannot, it says so and changes nothing. Either way the files are as
+/// written. (What survives a crash is memfs's to show: `tests/crash.rs` there.)
+pub(super) fn sync_all_is_done_or_unavailable_and_changes_nothing(h: &dyn Harness) {
+    h.mkdir("a");
+    h.port().write_file(&p("a/file.txt"), b"x").unwrap();
+    h.port()
+        .rename(&p("a/file.txt"), &p("a/moved.txt"))
+        .unwrap();
+    let before = h.port().scan(ScanOptions::default()).unwrap();
+    let outcome = h.port().sync_all().unwrap();
+    assert!(matches!(outcome, SyncAll::Done | SyncAll::Unavailable));
+    assert_eq!(h.port().scan(ScanOptions::default()).unwrap(), before);
+    assert_eq!(
+        h.port().read(&p("a/moved.txt"), 16).unwrap().bytes,
+        b"x".to_vec()
+    );
+}
+
 pub(super) fn rename_replaces_a_file_atomically(h: &dyn Harness) {
     h.put("a/index.json", b"old");
     h.put("a/index.json.tmp", b"new content");

@@ -1,7 +1,7 @@
 //! The crash model: only what `sync_file` and `sync_dir` made durable survives.
 
 use packer_domain::path::WsPath;
-use packer_domain::ports::{PortErrorKind, WorkspacePort};
+use packer_domain::ports::{PortErrorKind, SyncAll, WorkspacePort};
 
 use super::lock::Contender;
 use super::{check, p, port};
@@ -42,6 +42,41 @@ fn an_unsynced_new_file_is_lost() {
         hero
         ",
     );
+}
+
+#[test]
+fn sync_all_makes_everything_durable_and_only_what_came_before() {
+    check_crash(
+        |fs| {
+            fs.create_dir_all(&p("new/dir")).unwrap();
+            fs.write_file(&p("new/dir/a.bin"), b"a\n").unwrap();
+            fs.write_file(&p(".prometeu/index.json"), b"new\n").unwrap();
+            fs.remove_file(&p("sprites/hero/asset.json")).unwrap();
+            assert_eq!(fs.sync_all().unwrap(), SyncAll::Done);
+            fs.write_file(&p("audio/late.wav"), b"late").unwrap();
+        },
+        "
+        //- .prometeu/index.json
+        new
+        //- audio/
+        //- new/dir/a.bin
+        a
+        //- sprites/hero/
+        ",
+    );
+}
+
+#[test]
+fn without_sync_all_nothing_is_made_durable() {
+    let fs = MemFs::from_fixture(TREE).unwrap();
+    fs.offer_sync_all(false);
+    let port = port(&fs);
+    port.write_file(&p("audio/jump.wav"), b"wav").unwrap();
+    fs.clear_ops();
+    assert_eq!(port.sync_all().unwrap(), SyncAll::Unavailable);
+    assert!(fs.ops().is_empty(), "an unavailable sync is no operation");
+    fs.crash();
+    assert_eq!(fs.read("audio/jump.wav"), None);
 }
 
 #[test]
