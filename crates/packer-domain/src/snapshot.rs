@@ -275,10 +275,18 @@ pub struct Snapshot {
     state: ProjectState,
     registry: RegistryState,
     assets: Vec<AssetRecord>,
+    /// The ids of `assets`, in the same order: lookups by id search this compact copy
+    /// (8 bytes an asset, not a whole record) so that a read touches few cache lines.
+    ids: Vec<AssetId>,
     unregistered: Vec<FoundDeclaration>,
     drifts: Vec<Drift>,
     /// Problems with the workspace as a whole (a folder that cannot be listed).
     workspace_errors: Vec<Diagnostic>,
+}
+
+/// The ids of `assets`, in order, for [`Snapshot::asset`].
+fn ids_of(assets: &[AssetRecord]) -> Vec<AssetId> {
+    assets.iter().map(|a| a.entry.asset_id).collect()
 }
 
 impl Snapshot {
@@ -310,6 +318,7 @@ impl Snapshot {
             state: ProjectState::Failed,
             registry,
             assets: Vec::new(),
+            ids: Vec::new(),
             unregistered: Vec::new(),
             drifts,
             workspace_errors,
@@ -342,10 +351,10 @@ impl Snapshot {
     }
 
     pub fn asset(&self, id: AssetId) -> Option<&AssetRecord> {
-        self.assets
-            .binary_search_by_key(&id, |a| a.entry.asset_id)
+        self.ids
+            .binary_search(&id)
             .ok()
-            .map(|i| &self.assets[i])
+            .and_then(|i| self.assets.get(i))
     }
 
     /// The registered asset named by `query`.

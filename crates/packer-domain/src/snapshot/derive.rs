@@ -236,6 +236,7 @@ impl Snapshot {
             generation,
             state: ProjectState::from_drifts(&parts.drifts, false),
             registry: registry_state,
+            ids: super::ids_of(&parts.assets),
             assets: parts.assets,
             unregistered: parts.unregistered,
             drifts: parts.drifts,

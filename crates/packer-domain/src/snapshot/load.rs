@@ -109,6 +109,7 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
         generation,
         state: ProjectState::from_drifts(&parts.drifts, false),
         registry: registry_of(registry),
+        ids: super::ids_of(&parts.assets),
         assets: parts.assets,
         unregistered: parts.unregistered,
         drifts: parts.drifts,
