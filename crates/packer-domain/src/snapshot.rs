@@ -159,7 +159,8 @@ pub enum DeclarationState {
     /// Shared: a generation derived from another keeps the declarations it did not
     /// change without copying them.
     Valid(Arc<ValidDeclaration>),
-    Invalid(InvalidDeclaration),
+    /// Boxed: rare, and large enough inline to double every record's size.
+    Invalid(Box<InvalidDeclaration>),
     /// No `asset.json` at the root.
     Missing,
 }
