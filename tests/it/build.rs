@@ -13,7 +13,7 @@ use packer_app::error::AppError;
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, DeclarationChanges};
 use packer_domain::event::Event;
-use packer_domain::ports::{PortErrorKind, PortOp};
+use packer_domain::ports::{ClockPort, PortErrorKind, PortOp};
 use packer_domain::snapshot::AssetQuery;
 use packer_memfs::{EventLog, Fault, ManualClock, MemFs, MemOutput};
 use packer_pack::codec::PartInfo;
@@ -23,8 +23,8 @@ use crate::fixture_text::{U1, U2, U3, U4, U5, U6};
 use crate::media::{Samples, rgba_png, wav};
 
 /// A project on memfs with a running runtime and an in-memory output folder.
-struct Project {
-    fs: MemFs,
+pub(crate) struct Project {
+    pub(crate) fs: MemFs,
     clock: ManualClock,
     events: EventLog,
     out: MemOutput,
@@ -55,7 +55,7 @@ impl Project {
         self.runtime = open(&self.fs, &self.clock, &self.events);
     }
 
-    fn build(&self) -> Result<BuildReport, AppError> {
+    pub(crate) fn build(&self) -> Result<BuildReport, AppError> {
         self.build_into(&self.out, 2)
     }
 
@@ -71,8 +71,18 @@ impl Project {
 
     /// Lets time pass, so files written so far are old enough for their stat data to
     /// vouch for their content.
-    fn settle(&self) {
-        self.clock.advance(Duration::from_secs(10));
+    pub(crate) fn settle(&self) {
+        self.pass(Duration::from_secs(10));
+    }
+
+    /// Lets `time` pass on the runtime's clock.
+    pub(crate) fn pass(&self, time: Duration) {
+        self.clock.advance(time);
+    }
+
+    /// The runtime's wall clock now.
+    pub(crate) fn now_ns(&self) -> i64 {
+        self.clock.wall_clock_ns()
     }
 
     fn pack(&self) -> Vec<u8> {
@@ -190,7 +200,7 @@ fn jump_wav() -> Vec<u8> {
 }
 
 /// Four included assets of every kind, and two excluded ones that are broken.
-fn demo() -> Project {
+pub(crate) fn demo() -> Project {
     let files = [
         (
             "art/hero/asset.json",

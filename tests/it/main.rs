@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod build;
+mod build_cache;
 mod build_cli;
 mod build_codecs;
 mod child;

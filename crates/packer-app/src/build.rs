@@ -4,7 +4,8 @@
 //! The stages, each in its own file: `plan` (what to pack, or why not, from the view
 //! alone), `inputs` (each input's content hash, read only when the cache index cannot
 //! vouch for it), `encode` (each payload from the cache or encoded afresh on several
-//! threads), `write` (the pack and the manifest, and the cache index). When the index
+//! threads), `write` (the pack and the manifest, and the cache index), `prune` (old
+//! cache entries, after a build that stored new ones). When the index
 //! shows that the output folder already holds exactly what this build would write,
 //! nothing is read beyond the inputs' stat data and nothing is written.
 //!
@@ -15,6 +16,7 @@
 mod encode;
 mod inputs;
 mod plan;
+mod prune;
 mod write;
 
 use std::sync::Arc;
@@ -137,6 +139,10 @@ impl Runtime {
                         reporter.report(done)
                     })?;
                 let written = write::write_outputs(output, &planned, &entries)?;
+                if reused < total {
+                    // New entries were stored: make room by the old ones.
+                    prune::prune(port, &keys, now_ns);
+                }
                 let record = OutputRecord {
                     location: location.clone(),
                     // Inputs that changed during the build changed their assets' keys.

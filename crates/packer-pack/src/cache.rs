@@ -39,12 +39,17 @@ pub fn index_path() -> Result<WsPath, PathError> {
     WsPath::internal(&format!("{CACHE_DIR}/index"))
 }
 
+/// `.prometeu/cache/objects`: where the entries are.
+pub fn objects_dir() -> Result<WsPath, PathError> {
+    WsPath::internal(&format!("{CACHE_DIR}/objects"))
+}
+
 /// `.prometeu/cache/objects/<first two hex digits>/<key>`: the entry of `key`. Entries
 /// are spread over 256 folders so that no folder grows very large.
 pub fn entry_path(key: &ContentHash) -> Result<WsPath, PathError> {
     let hex = key.to_string();
     let shard = hex.get(..2).unwrap_or("00");
-    WsPath::internal(&format!("{CACHE_DIR}/objects/{shard}/{hex}"))
+    objects_dir()?.child(shard)?.child(&hex)
 }
 
 /// The key of an asset's cache entry: everything its payload depends on.
