@@ -105,6 +105,16 @@ impl Packer {
     /// a signal): the rest of its stdout, its exit status and its stderr.
     pub(crate) fn finish(mut self) -> Finished {
         self.stdin = None;
+        self.wait()
+    }
+
+    /// Waits for the child to end with its stdin still open, as only a signal or a
+    /// request can end it.
+    pub(crate) fn finish_with_input_open(self) -> Finished {
+        self.wait()
+    }
+
+    fn wait(mut self) -> Finished {
         let started = Instant::now();
         let mut rest = Vec::new();
         loop {

@@ -155,6 +155,11 @@ impl Session {
     pub(crate) fn finish(self) -> Finished {
         self.packer.finish()
     }
+
+    /// Waits for the server to end with its input still open.
+    pub(crate) fn finish_with_input_open(self) -> Finished {
+        self.packer.finish_with_input_open()
+    }
 }
 
 /// Two registered blob assets (1 `sprites/hero`, 2 `audio/jump`), an unregistered one
@@ -603,6 +608,33 @@ fn a_line_too_long_to_take_is_refused_and_the_server_goes_on() {
     assert_eq!(s.result("status", Value::Null)["generation"], 1);
     let finished = s.finish();
     assert!(finished.status.success(), "{}", finished.stderr);
+}
+
+/// SIGTERM and SIGINT end the server as `shutdown` does: between two requests, with
+/// the runtime shut down and exit code 0, even with stdin still open.
+#[test]
+fn sigterm_and_sigint_end_the_server_cleanly() {
+    let project = project();
+    for (signal, name) in [
+        (rustix::process::Signal::TERM, "SIGTERM"),
+        (rustix::process::Signal::INT, "SIGINT"),
+    ] {
+        let mut s = Session::start(&project);
+        assert_eq!(s.result("status", Value::Null)["generation"], 1);
+        s.packer().signal(signal);
+        // The input stays open: only the signal can have ended the server.
+        let finished = s.finish_with_input_open();
+        assert!(finished.status.success(), "{name}: {finished:?}");
+        assert!(
+            finished.stderr.contains(&format!("stopped on {name}")),
+            "{name}: {finished:?}"
+        );
+        assert!(finished.rest.is_empty(), "{name}: {finished:?}");
+    }
+    // Nothing is left behind: the next server opens the project as the first did.
+    let mut s = Session::start(&project);
+    assert_eq!(s.result("status", Value::Null)["generation"], 1);
+    assert!(s.finish().status.success());
 }
 
 #[test]

@@ -1,12 +1,16 @@
 //! `serve --stdio`: the stdio protocol (docs/protocol.md). The runtime runs for one
 //! project with its observer; requests are read from stdin one JSON line at a time and
 //! answered in order on stdout, while the runtime's events (the observer's refreshes
-//! among them) are written between them, unprompted, through the same line writer. A bad line gets an error response and the server goes on; it
-//! stops on `shutdown` or at the end of stdin, joining every thread it started.
+//! among them) are written between them, unprompted, through the same line writer. A
+//! bad line gets an error response and the server goes on; it stops on `shutdown`, at
+//! the end of stdin, or on SIGINT or SIGTERM between two requests, joining every thread
+//! it started, and exits 0.
 
 mod methods;
 mod params;
+mod stop;
 
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,12 +27,17 @@ use crate::output::Output;
 use crate::project::ProjectDir;
 use crate::serve::methods::Json;
 use crate::serve::params::Params;
+use crate::serve::stop::StoppableStdin;
 
 /// Serves the project on the process's stdin and stdout until `shutdown` or the end of
 /// stdin. Stdout carries nothing but protocol lines; a failure to start is said on
 /// stderr.
 pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     let (project, port) = open_workspace(out, explicit)?;
+    // Taken before the runtime starts, so that a signal while the project opens still
+    // ends the server cleanly.
+    let input = StoppableStdin::new()
+        .map_err(|e| Failure::Other(anyhow!("cannot listen for SIGINT and SIGTERM: {e}")))?;
     let sink = Arc::new(LineSink::new(Box::new(std::io::stdout())));
     let runtime = Runtime::open_observed(
         Ports {
@@ -39,8 +48,13 @@ pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         Arc::new(DiskWatcher::new(&project.assets)),
         ObserverConfig::default(),
     );
-    let ended = serve_lines(&runtime, &project, &sink, &mut std::io::stdin().lock());
+    let mut input = BufReader::new(input);
+    let ended = serve_lines(&runtime, &project, &sink, &mut input);
     runtime.shutdown();
+    if let Some(signal) = input.get_ref().signal() {
+        out.note(&format!("stopped on {signal}"));
+        return Ok(Outcome::Success);
+    }
     match ended {
         Ok(()) => Ok(Outcome::Success),
         Err(e) => Err(Failure::Other(anyhow!("cannot read stdin: {e}"))),
