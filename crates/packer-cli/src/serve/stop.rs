@@ -1,8 +1,9 @@
 //! The server's input, readable until SIGINT or SIGTERM: each is turned into a byte on
-//! a socket pair of its own (the only thing a signal handler may safely do), and every read of
-//! stdin first waits for either stdin or that byte. So a signal stops the server between
-//! two requests (when the server next waits for input), never in the middle of one, and it ends as `shutdown` ends it: the
-//! runtime is shut down and every thread it started is joined.
+//! a socket pair of its own (the only thing a signal handler may safely do), and every
+//! read of stdin first waits for either stdin or those bytes. So a signal stops the
+//! server when it next waits for input, never in the middle of a request, and it ends
+//! as `shutdown` ends it: the runtime is shut down and every thread it started is
+//! joined.
 
 use std::io::{self, Read};
 use std::os::fd::AsFd;
