@@ -15,7 +15,8 @@ use packer_domain::event::Event;
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::{
     DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
-    ReadRequest, ReadSink, ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll, WorkspacePort,
+    ReadRequest, ReadSink, Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
+    WorkspacePort,
 };
 use packer_domain::snapshot::ProjectState;
 use packer_domain::transaction::INTENT_COMMITTED;
@@ -40,6 +41,12 @@ struct SyncFailsAfterCommitPoint {
 impl WorkspacePort for SyncFailsAfterCommitPoint {
     fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
         self.disk.scan(options)
+    }
+    fn scan_reusing(
+        &self,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
+        self.disk.scan_reusing(reuse)
     }
     fn scan_and_read(
         &self,

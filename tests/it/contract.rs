@@ -24,7 +24,7 @@ use std::time::Duration;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError, PortErrorKind,
-    ReadRequest, ScanDelivery, ScanEntry, ScanOptions, ScanReads, SyncAll, WorkspacePort,
+    ReadRequest, Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, SyncAll, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;
 use packer_memfs::MemFs;
@@ -40,7 +40,8 @@ use reads::{
     read_refuses_files_over_the_limit, read_returns_content_and_its_fingerprint,
     scan_and_read_lists_what_scan_lists, scan_and_read_reads_every_file_of_the_name,
     scan_fingerprints_only_files_and_only_when_asked, scan_of_an_empty_workspace_is_empty,
-    scan_reports_files_dirs_and_links, stat_answers_for_files_and_absence,
+    scan_reports_files_dirs_and_links, scan_reusing_reports_what_a_fingerprint_scan_reports,
+    stat_answers_for_files_and_absence,
 };
 use writes::{
     create_dir_all_makes_every_missing_parent, fingerprints_follow_writes_and_renames,
@@ -261,6 +262,7 @@ contract_tests!(
     scan_reports_files_dirs_and_links,
     scan_of_an_empty_workspace_is_empty,
     scan_fingerprints_only_files_and_only_when_asked,
+    scan_reusing_reports_what_a_fingerprint_scan_reports,
     read_returns_content_and_its_fingerprint,
     read_refuses_files_over_the_limit,
     read_errors_name_their_cause,

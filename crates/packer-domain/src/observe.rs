@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::path::{DECLARATION_FILE, WsPath};
 use crate::ports::{
-    DirEntryKind, EntryKind, Fingerprint, PortError, PortErrorKind, ScanOptions, WorkspacePort,
+    DirEntryKind, EntryKind, Fingerprint, PortError, PortErrorKind, Reuse, SeenDirs, WorkspacePort,
 };
 use crate::registry::AssetId;
 use crate::snapshot::{
@@ -51,10 +51,24 @@ pub enum LinkFact {
 }
 
 /// Facts about every file of the workspace (or of the part that was scanned), by path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Two tables of facts are equal when their facts are: what the last full scan saw of
+/// the directories only saves the next one work.
+#[derive(Debug, Clone, Default)]
 pub struct DiskFacts {
     files: BTreeMap<String, Fact>,
+    /// What the last full scan saw of every directory, lent to the next one.
+    seen: SeenDirs,
+    /// The wall clock when that scan started.
+    seen_at_ns: i64,
 }
+
+impl PartialEq for DiskFacts {
+    fn eq(&self, other: &DiskFacts) -> bool {
+        self.files == other.files
+    }
+}
+
+impl Eq for DiskFacts {}
 
 /// Why a changed path matters to a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,14 +85,24 @@ impl DiskFacts {
     /// The full verification scan: a fingerprint walk of the whole workspace and the stat
     /// of `index.json`. `now_ns` is the wall clock when the scan starts; `previous` lends
     /// the hashes of files that were untrusted before, so that they are compared by
-    /// content again.
+    /// content again, and what its scan saw of the directories, so that those that
+    /// cannot have changed since need not be listed again (every file is still looked
+    /// at).
     pub fn scan(
         port: &dyn WorkspacePort,
         now_ns: i64,
         previous: Option<&DiskFacts>,
     ) -> Result<DiskFacts, PortError> {
-        let entries = port.scan(ScanOptions { fingerprints: true })?;
-        let mut facts = DiskFacts::default();
+        let reuse = previous.filter(|p| !p.seen.is_empty()).map(|p| Reuse {
+            seen: &p.seen,
+            trusted_before_ns: p.seen_at_ns.saturating_sub(TRUST_WINDOW_NS),
+        });
+        let (entries, seen) = port.scan_reusing(reuse)?;
+        let mut facts = DiskFacts {
+            seen,
+            seen_at_ns: now_ns,
+            ..DiskFacts::default()
+        };
         for entry in entries {
             let fact = match (entry.kind, entry.fingerprint) {
                 (EntryKind::File, Some(fingerprint)) => {

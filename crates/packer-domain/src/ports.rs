@@ -8,6 +8,7 @@
 //! runs against both.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::Event;
@@ -384,6 +385,58 @@ pub struct DirEntry {
     pub kind: DirEntryKind,
 }
 
+/// One directory as a scan saw it: its own stat data, and its entries (those a scan
+/// reports: names the workspace can hold; the top-level `.prometeu` left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenDir {
+    pub stamp: Fingerprint,
+    pub entries: Vec<(String, DirEntryKind)>,
+}
+
+/// Every directory a [`WorkspacePort::scan_reusing`] saw, by path (`""` for the
+/// workspace itself). Shared: a directory seen unchanged is handed on, not copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenDirs {
+    dirs: rustc_hash::FxHashMap<Arc<str>, Arc<SeenDir>>,
+}
+
+impl SeenDirs {
+    pub fn get(&self, path: &str) -> Option<&Arc<SeenDir>> {
+        self.dirs.get(path)
+    }
+
+    pub fn insert(&mut self, path: Arc<str>, dir: Arc<SeenDir>) {
+        self.dirs.insert(path, dir);
+    }
+
+    pub fn len(&self) -> usize {
+        self.dirs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty()
+    }
+}
+
+impl FromIterator<(Arc<str>, Arc<SeenDir>)> for SeenDirs {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, Arc<SeenDir>)>>(iter: I) -> SeenDirs {
+        SeenDirs {
+            dirs: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// What an earlier scan lends to [`WorkspacePort::scan_reusing`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse<'a> {
+    pub seen: &'a SeenDirs,
+    /// A directory whose modification or status-change time is at or after this (the
+    /// wall clock, in ns) is listed again even with its stat data unchanged: it was
+    /// seen so soon after a change that another one in the same clock tick would not
+    /// have moved its times.
+    pub trusted_before_ns: i64,
+}
+
 /// The classes of failure the domain distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -540,6 +593,18 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// and never descended into. The order is unspecified. An entry that vanishes while
     /// the scan runs is left out; a directory that cannot be listed fails the scan.
     fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError>;
+
+    /// [`scan`](Self::scan) with fingerprints, which also gives what it saw of every
+    /// directory, and which need not list a directory again when `reuse` saw it and it
+    /// cannot have changed since: its stat data (inode, size, times) is the same and its
+    /// times are older than [`Reuse::trusted_before_ns`] (creating, removing or renaming
+    /// an entry moves a directory's times). Its entries are then taken from `reuse`;
+    /// every file among them is still looked at for its fingerprint, and every link
+    /// resolved again. The entries are the same as `scan` would give.
+    fn scan_reusing(
+        &self,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError>;
 
     /// [`scan`](Self::scan) and reads in one pass, for loading a whole workspace: the
     /// listing of the same entries, grouped by directory (the root is listed too, with

@@ -31,8 +31,8 @@ use rustix::io::Errno;
 
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
-    EntryKind, FileRead, FileView, Fingerprint, LinkTarget, Listing, PortError, PortOp,
-    ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
+    EntryKind, FileRead, FileView, Fingerprint, LinkTarget, Listing, PortError, PortOp, Reuse,
+    ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDir,
 };
 
 use crate::confine::{Resolution, relative, resolve};
@@ -40,12 +40,16 @@ use crate::error::port_error;
 use crate::read::{READ_FLAGS, fingerprint, read_handle};
 use crate::workspace::DiskWorkspace;
 
+mod reuse;
+
+pub(crate) use reuse::scan_reusing;
+
 /// Size of each worker's `getdents64` buffer: a few hundred entries per call.
 const DIRENT_BUFFER: usize = 32 * 1024;
 
 pub(crate) fn scan(ws: &DiskWorkspace, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
     let mut blocks = Blocks::new();
-    for part in walk(ws, options, None)? {
+    for (part, _) in walk(ws, options, None, Seen::Ignore)? {
         if let Output::Entries(part) = part {
             blocks.merge(part);
         }
@@ -60,7 +64,7 @@ pub(crate) fn scan_and_read(
     sink: &ScanSink<'_>,
 ) -> Result<Listing, PortError> {
     let mut listing = Listing::new();
-    for part in walk(ws, options, Some(Reads { reads, sink }))? {
+    for (part, _) in walk(ws, options, Some(Reads { reads, sink }), Seen::Ignore)? {
         if let Output::Listing(part) = part {
             listing.append(part);
         }
@@ -75,6 +79,17 @@ struct Reads<'a> {
     sink: &'a ScanSink<'a>,
 }
 
+/// Whether a walk records what it sees of each directory (for `scan_reusing`), and what
+/// an earlier walk saw.
+#[derive(Clone, Copy)]
+enum Seen<'a> {
+    Ignore,
+    Record(Option<Reuse<'a>>),
+}
+
+/// What one worker saw of the directories it walked.
+type SeenPart = Vec<(Arc<str>, Arc<SeenDir>)>;
+
 /// What a worker lists into: entries with their whole paths for `scan`, a listing by
 /// directory for `scan_and_read` (whose sink is lent each directory).
 enum Output {
@@ -88,7 +103,8 @@ fn walk(
     ws: &DiskWorkspace,
     options: ScanOptions,
     reads: Option<Reads<'_>>,
-) -> Result<Vec<Output>, PortError> {
+    seen: Seen<'_>,
+) -> Result<Vec<(Output, SeenPart)>, PortError> {
     let threads = ws.threads;
     let shared = Shared {
         state: Mutex::new(State {
@@ -108,6 +124,7 @@ fn walk(
         ws,
         options,
         reads,
+        seen,
         shared: &shared,
     };
     let parts = thread::scope(|scope| {
@@ -183,6 +200,7 @@ struct Walker<'a> {
     ws: &'a DiskWorkspace,
     options: ScanOptions,
     reads: Option<Reads<'a>>,
+    seen: Seen<'a>,
     shared: &'a Shared,
 }
 
@@ -191,7 +209,7 @@ impl Walker<'_> {
     /// until none is left anywhere, and returns what it listed. A worker busy with a
     /// request counts as active, so the others wait for the directories it may still
     /// take on.
-    fn run(&self) -> Output {
+    fn run(&self) -> (Output, SeenPart) {
         if let Some(Reads { reads, sink }) = self.reads {
             loop {
                 let index = self.shared.next_request.fetch_add(1, Ordering::Relaxed);
@@ -207,6 +225,7 @@ impl Walker<'_> {
             Some(_) => Output::Listing(Listing::new()),
             None => Output::Entries(Blocks::new()),
         };
+        let mut seen: SeenPart = Vec::new();
         let mut local: Vec<Job> = Vec::new();
         let mut subdirs: Vec<WsPath> = Vec::new();
         // Every file found by name is read into this one buffer and lent to the sink.
@@ -215,7 +234,7 @@ impl Walker<'_> {
         buffer.resize(DIRENT_BUFFER, MaybeUninit::uninit());
         loop {
             if local.is_empty() && !self.refill(&mut local) {
-                return output;
+                return (output, seen);
             }
             if self.shared.failed.load(Ordering::Relaxed) {
                 // Leave the walk; `refill` tells the others.
@@ -223,7 +242,17 @@ impl Walker<'_> {
                 continue;
             }
             let Some(job) = local.pop() else { continue };
-            let listed = self.list(&job, &mut buffer, &mut file, &mut output, &mut subdirs);
+            let listed = match self.seen {
+                Seen::Ignore => self.list(&job, &mut buffer, &mut file, &mut output, &mut subdirs),
+                Seen::Record(reuse) => self.rescan(
+                    &job,
+                    reuse,
+                    &mut buffer,
+                    &mut output,
+                    &mut subdirs,
+                    &mut seen,
+                ),
+            };
             match listed {
                 Ok(Some(dir)) if !subdirs.is_empty() => {
                     let dir = Arc::new(dir);
@@ -297,15 +326,8 @@ impl Walker<'_> {
         subdirs: &mut Vec<WsPath>,
     ) -> Result<Option<OwnedFd>, PortError> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let opened = match &job.parent {
-            None => rustix::fs::openat(self.ws.root(), ".", flags, Mode::empty()),
-            Some(parent) => rustix::fs::openat(parent, job.path.file_name(), flags, Mode::empty()),
-        };
-        let dir = match opened {
-            Ok(dir) => dir,
-            // Removed, or replaced by a file or a link, since its parent was listed.
-            Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => return Ok(None),
-            Err(errno) => return Err(port_error(errno, PortOp::Scan, &job.path)),
+        let Some(dir) = self.open_dir(job, flags)? else {
+            return Ok(None);
         };
         match output {
             Output::Entries(blocks) => {
@@ -356,6 +378,20 @@ impl Walker<'_> {
             }
         }
         Ok(Some(dir))
+    }
+
+    /// Opens the directory of `job` with `flags`; `None` when it vanished or was
+    /// replaced by something that is not a directory since its parent was listed.
+    fn open_dir(&self, job: &Job, flags: OFlags) -> Result<Option<OwnedFd>, PortError> {
+        let opened = match &job.parent {
+            None => rustix::fs::openat(self.ws.root(), ".", flags, Mode::empty()),
+            Some(parent) => rustix::fs::openat(parent, job.path.file_name(), flags, Mode::empty()),
+        };
+        match opened {
+            Ok(dir) => Ok(Some(dir)),
+            Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => Ok(None),
+            Err(errno) => Err(port_error(errno, PortOp::Scan, &job.path)),
+        }
     }
 
     /// Hands every entry of the directory open at `dir` (whose path is `dir_path`) to

@@ -11,7 +11,7 @@ use rustix::io::Errno;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
-    ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll, WorkspacePort,
+    Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll, WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -102,6 +102,13 @@ impl DiskWorkspace {
 impl WorkspacePort for DiskWorkspace {
     fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
         crate::scan::scan(self, options)
+    }
+
+    fn scan_reusing(
+        &self,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
+        crate::scan::scan_reusing(self, reuse)
     }
 
     fn scan_and_read(

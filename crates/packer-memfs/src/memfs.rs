@@ -8,8 +8,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntry, EntryKind, FileRead, Fingerprint, ListedDir, Listing, LockGuard, PortError,
-    PortErrorKind, PortOp, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SyncAll,
-    WorkspacePort,
+    PortErrorKind, PortOp, Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
+    SeenDirs, SyncAll, WorkspacePort,
 };
 
 use crate::faults::{Fault, OpLog};
@@ -256,6 +256,19 @@ impl WorkspacePort for MemFs {
         let root = WsPath::root();
         self.operate(PortOp::Scan, &root, String::new(), |tree| {
             port::scan(tree, options)
+        })
+    }
+
+    /// Always lists every directory: the contract lets an adapter reuse what an earlier
+    /// scan saw, never requires it. One `Scan` operation.
+    fn scan_reusing(
+        &self,
+        _reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
+        let root = WsPath::root();
+        let options = ScanOptions { fingerprints: true };
+        self.operate(PortOp::Scan, &root, String::new(), |tree| {
+            Ok((port::scan(tree, options)?, port::seen_dirs(tree)))
         })
     }
 

@@ -2,14 +2,56 @@
 //! check is made before anything changes, so a failed operation has no effect.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
     DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError,
-    PortErrorKind, PortOp, ScanEntry, ScanOptions,
+    PortErrorKind, PortOp, ScanEntry, ScanOptions, SeenDir, SeenDirs,
 };
 
-use crate::tree::{Ino, Node, Resolved, Tree, Walk, WalkError};
+use crate::tree::{Ino, Node, ROOT, Resolved, Tree, Walk, WalkError};
+
+/// What a scan sees of every directory: its stat data (its inode, its entry count as
+/// size, the time of its last entry change) and its entries as `scan` reports them.
+pub(crate) fn seen_dirs(tree: &Tree) -> SeenDirs {
+    let mut dirs = vec![(String::new(), ROOT)];
+    tree.visit(|path, ino, node| {
+        if path == PROMETEU_DIR {
+            return false;
+        }
+        if matches!(node, Node::Dir(_)) {
+            dirs.push((path.to_owned(), ino));
+        }
+        true
+    });
+    dirs.into_iter()
+        .filter_map(|(path, ino)| {
+            let dir = tree.dir(ino)?;
+            let entries: Vec<(String, DirEntryKind)> = dir
+                .entries
+                .iter()
+                .filter(|(name, _)| !(path.is_empty() && name.as_str() == PROMETEU_DIR))
+                .map(|(name, &child)| (name.clone(), entry_kind(tree.node(child))))
+                .collect();
+            let stamp = Fingerprint {
+                size: entries.len() as u64,
+                mtime_ns: dir.changed_ns,
+                ctime_ns: dir.changed_ns,
+                inode: ino,
+            };
+            Some((Arc::from(path), Arc::new(SeenDir { stamp, entries })))
+        })
+        .collect()
+}
+
+fn entry_kind(node: &Node) -> DirEntryKind {
+    match node {
+        Node::File(_) => DirEntryKind::File,
+        Node::Dir(_) => DirEntryKind::Dir,
+        Node::Link(_) => DirEntryKind::Symlink,
+    }
+}
 
 pub(crate) fn scan(tree: &Tree, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
     let mut entries = Vec::new();

@@ -45,6 +45,8 @@ pub(crate) struct DirNode {
     pub(crate) entries: BTreeMap<String, Ino>,
     /// What survives a crash: the entries as of the last `sync_dir`.
     pub(crate) durable: BTreeMap<String, Ino>,
+    /// When an entry was last created, removed or renamed: the directory's times.
+    pub(crate) changed_ns: i64,
 }
 
 #[derive(Debug)]
@@ -219,7 +221,11 @@ impl Tree {
     /// Names `ino` as `name` in `dir`, replacing what was there; in the durable entries
     /// too when `durable`.
     pub(crate) fn attach(&mut self, dir: Ino, name: &str, ino: Ino, durable: bool) {
+        // The time of the operation doing it; an entry change takes no tick of its own,
+        // so that file times stay as each operation's one tick makes them.
+        let now = self.clock_ns;
         if let Some(dir) = self.dir_mut(dir) {
+            dir.changed_ns = now;
             dir.entries.insert(name.to_owned(), ino);
             if durable {
                 dir.durable.insert(name.to_owned(), ino);
@@ -230,7 +236,9 @@ impl Tree {
     /// Drops the name `name` from `dir`; from the durable entries too when `durable`.
     /// The inode itself stays: a durable entry elsewhere may still bring it back.
     pub(crate) fn detach(&mut self, dir: Ino, name: &str, durable: bool) -> Option<Ino> {
+        let now = self.clock_ns;
         let dir = self.dir_mut(dir)?;
+        dir.changed_ns = now;
         if durable {
             dir.durable.remove(name);
         }
@@ -349,14 +357,6 @@ impl Tree {
         }
     }
 
-    /// Replaces the current state with the durable one, as a power cut followed by a
-    /// reboot would: every directory gets its durable entries back and every file its
-    /// durable content; what nothing durable names any more is gone.
-    ///
-    /// Durability is per directory, so a rename synced at only one end can leave a
-    /// directory named twice (or, in principle, inside itself); the first name met in a
-    /// depth-first walk from the root keeps it and the others are dropped, which is what
-    /// a file system check would do.
     /// Makes the whole tree durable as it is now, as a sync of the whole disk does.
     pub(crate) fn sync_all(&mut self) {
         for node in self.nodes.values_mut() {
@@ -368,6 +368,14 @@ impl Tree {
         }
     }
 
+    /// Replaces the current state with the durable one, as a power cut followed by a
+    /// reboot would: every directory gets its durable entries back and every file its
+    /// durable content; what nothing durable names any more is gone.
+    ///
+    /// Durability is per directory, so a rename synced at only one end can leave a
+    /// directory named twice (or, in principle, inside itself); the first name met in a
+    /// depth-first walk from the root keeps it and the others are dropped, which is what
+    /// a file system check would do.
     pub(crate) fn crash(&mut self) {
         let mut kept = BTreeSet::from([ROOT]);
         let mut pending = vec![ROOT];
@@ -398,7 +406,9 @@ impl Tree {
                     None => {}
                 }
             }
+            let now = self.clock_ns;
             if let Some(dir) = self.dir_mut(dir) {
+                dir.changed_ns = now;
                 dir.entries = restored.clone();
                 dir.durable = restored;
             }

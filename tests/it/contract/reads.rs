@@ -87,6 +87,39 @@ pub(super) fn scan_fingerprints_only_files_and_only_when_asked(h: &dyn Harness) 
     assert_eq!(stat(h, "a/b/three.txt").size, 5);
 }
 
+/// A reusing scan reports what a fingerprint scan reports, whatever it reuses: an edit
+/// in place, a new file and a removed one all show, and every directory is seen.
+pub(super) fn scan_reusing_reports_what_a_fingerprint_scan_reports(h: &dyn Harness) {
+    h.put("a/one.txt", b"one");
+    h.put("a/b/three.txt", b"three");
+    h.put("c/gone.txt", b"gone");
+    h.symlink("a/link", "one.txt");
+    let by_path = |entries: Vec<ScanEntry>| -> BTreeMap<String, ScanEntry> {
+        entries
+            .into_iter()
+            .map(|e| (e.path.as_str().to_owned(), e))
+            .collect()
+    };
+    let (first, seen) = h.port().scan_reusing(None).unwrap();
+    assert_eq!(by_path(first), scan(h, ScanOptions { fingerprints: true }));
+    for dir in ["", "a", "a/b", "c"] {
+        assert!(seen.get(dir).is_some(), "{dir}");
+    }
+    h.put("a/one.txt", b"one, edited");
+    h.put("a/b/new.txt", b"new");
+    h.port().remove_file(&p("c/gone.txt")).unwrap();
+    let reuse = Reuse {
+        seen: &seen,
+        trusted_before_ns: i64::MAX,
+    };
+    let (again, _) = h.port().scan_reusing(Some(reuse)).unwrap();
+    let again = by_path(again);
+    assert_eq!(again, scan(h, ScanOptions { fingerprints: true }));
+    assert_eq!(again["a/one.txt"].fingerprint.map(|f| f.size), Some(11));
+    assert!(again.contains_key("a/b/new.txt"));
+    assert!(!again.contains_key("c/gone.txt"));
+}
+
 pub(super) fn read_returns_content_and_its_fingerprint(h: &dyn Harness) {
     h.put("a/file.txt", b"hello");
     h.put("a/empty.txt", b"");
