@@ -93,30 +93,61 @@ impl DiskFacts {
         now_ns: i64,
         previous: Option<&DiskFacts>,
     ) -> Result<DiskFacts, PortError> {
-        let reuse = previous.filter(|p| !p.seen.is_empty()).map(|p| Reuse {
-            seen: &p.seen,
-            trusted_before_ns: p.seen_at_ns.saturating_sub(TRUST_WINDOW_NS),
-        });
-        let (entries, seen) = port.scan_reusing(reuse)?;
+        let (entries, seen) = port.scan_reusing(previous.and_then(DiskFacts::reuse))?;
+        let hashed = previous.map(DiskFacts::hashed).unwrap_or_default();
+        let files: Vec<(String, Fact)> = entries
+            .into_iter()
+            .filter_map(|entry| {
+                let fact = match (entry.kind, entry.fingerprint) {
+                    (EntryKind::File, Some(fingerprint)) => {
+                        let was_hashed = hashed.get(entry.path.as_str()) == Some(&fingerprint);
+                        file_fact(port, &entry.path, fingerprint, now_ns, was_hashed)
+                    }
+                    (EntryKind::Symlink(_), _) => Fact::Link(link_fact(port, &entry.path)),
+                    // Directories hold no content of their own; a file whose stat
+                    // vanished is left out as the scan leaves out what vanishes.
+                    _ => return None,
+                };
+                Some((entry.path.as_str().to_owned(), fact))
+            })
+            .collect();
         let mut facts = DiskFacts {
+            // Built in one go from the sorted entries, not entry by entry.
+            files: files.into_iter().collect(),
             seen,
             seen_at_ns: now_ns,
-            ..DiskFacts::default()
         };
-        for entry in entries {
-            let fact = match (entry.kind, entry.fingerprint) {
-                (EntryKind::File, Some(fingerprint)) => {
-                    file_fact(port, &entry.path, fingerprint, now_ns, previous)
-                }
-                (EntryKind::Symlink(_), _) => Fact::Link(link_fact(port, &entry.path)),
-                // Directories hold no content of their own; a file whose stat vanished
-                // is left out as the scan leaves out what vanishes.
-                _ => continue,
-            };
-            facts.files.insert(entry.path.as_str().to_owned(), fact);
-        }
         facts.add_registry(port, now_ns, previous)?;
         Ok(facts)
+    }
+
+    /// Whether these facts hold a content hash for `path` with stat data `fingerprint`.
+    fn was_hashed(&self, path: &WsPath, fingerprint: &Fingerprint) -> bool {
+        matches!(self.files.get(path.as_str()), Some(Fact::File { fingerprint: f, hash: Some(_) }) if f == fingerprint)
+    }
+
+    /// The files these facts hold a content hash for, with the stat data it went with:
+    /// usually few, so a scan looks each file up here rather than in the whole table.
+    fn hashed(&self) -> FxHashMap<&str, Fingerprint> {
+        self.files
+            .iter()
+            .filter_map(|(path, fact)| match fact {
+                Fact::File {
+                    fingerprint,
+                    hash: Some(_),
+                } => Some((path.as_str(), *fingerprint)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What the full scan that gathered these facts lends the next one: the directories
+    /// it saw, trusted where their times are older than its start by the trust window.
+    pub fn reuse(&self) -> Option<Reuse<'_>> {
+        (!self.seen.is_empty()).then(|| Reuse {
+            seen: &self.seen,
+            trusted_before_ns: self.seen_at_ns.saturating_sub(TRUST_WINDOW_NS),
+        })
     }
 
     /// The facts at and below `path` alone: a file, a link, a whole directory, or nothing
@@ -306,7 +337,8 @@ impl DiskFacts {
     ) -> Result<(), PortError> {
         match port.stat(path) {
             Ok(Some(fingerprint)) => {
-                let fact = file_fact(port, path, fingerprint, now_ns, previous);
+                let was_hashed = previous.is_some_and(|p| p.was_hashed(path, &fingerprint));
+                let fact = file_fact(port, path, fingerprint, now_ns, was_hashed);
                 self.files.insert(path.as_str().to_owned(), fact);
                 Ok(())
             }
@@ -363,11 +395,8 @@ fn file_fact(
     path: &WsPath,
     fingerprint: Fingerprint,
     now_ns: i64,
-    previous: Option<&DiskFacts>,
+    was_hashed: bool,
 ) -> Fact {
-    let was_hashed = previous.is_some_and(|p| {
-        matches!(p.get(path.as_str()), Some(Fact::File { fingerprint: f, hash: Some(_) }) if *f == fingerprint)
-    });
     let fresh = now_ns.saturating_sub(fingerprint.mtime_ns) < TRUST_WINDOW_NS
         || now_ns.saturating_sub(fingerprint.ctime_ns) < TRUST_WINDOW_NS;
     let hash = if (fresh || was_hashed) && fingerprint.size <= MAX_HASHED_BYTES {
