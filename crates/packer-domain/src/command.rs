@@ -2,12 +2,14 @@
 //! to the exact file changes a commit must make, each with the content the file must
 //! still have on disk. Executing a plan durably is the writer lane's job.
 
+mod entries;
 mod reconcile;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
+use crate::command::entries::DraftEntries;
 use crate::declaration::{AssetKind, Declaration, OutputOptions, check_name};
 use crate::path::{AssetPath, WsPath};
 use crate::reconcile::ReconcileAction;
@@ -185,7 +187,7 @@ struct DraftDeclaration {
 struct Draft<'s> {
     snapshot: &'s Snapshot,
     next_id: u64,
-    entries: BTreeMap<AssetId, RegistryEntry>,
+    entries: DraftEntries<'s>,
     /// Declarations this batch changed (`None`: removed); the rest are as the snapshot
     /// holds them, so planning one command does not copy the whole project.
     declarations: BTreeMap<AssetId, Option<DraftDeclaration>>,
@@ -204,15 +206,11 @@ struct Draft<'s> {
 }
 
 impl<'s> Draft<'s> {
-    fn new(snapshot: &'s Snapshot, registry: &Registry) -> Draft<'s> {
+    fn new(snapshot: &'s Snapshot, registry: &'s Registry) -> Draft<'s> {
         Draft {
             snapshot,
             next_id: registry.next_asset_id(),
-            entries: registry
-                .assets()
-                .iter()
-                .map(|e| (e.asset_id, e.clone()))
-                .collect(),
+            entries: DraftEntries::new(registry.assets()),
             declarations: BTreeMap::new(),
             writes: BTreeMap::new(),
             deletes: BTreeMap::new(),
@@ -617,8 +615,7 @@ impl<'s> Draft<'s> {
     fn finish(mut self, registry_hash: ContentHash) -> Result<Plan, Refusal> {
         // `entries` is keyed by id, every id below `next_id`; roots and uuids were
         // checked against the whole registry by each command as it was planned.
-        let registry =
-            Registry::from_checked_plan(self.next_id, self.entries.into_values().collect());
+        let registry = Registry::from_checked_plan(self.next_id, self.entries.into_vec());
         let mut changes = Vec::new();
         for (root, hash) in &self.verifies {
             changes.push(FileChange::Verify {
