@@ -5,6 +5,10 @@
 //! subfolders or behind links, folders renamed or gone, a recovery that rolled an older
 //! transaction forward — is left to a full load.
 //!
+//! A commit that changed no declaration and left every asset's id, uuid and root as they
+//! were (`set_included`) keeps the drift of the generation before as it is: classifying
+//! drift looks at nothing else, so only the entries are taken from the new registry.
+//!
 //! The result must equal what [`Snapshot::load`] gives for the same disk; the tests check
 //! that after every command of random sequences.
 
@@ -135,6 +139,9 @@ impl Snapshot {
         let RegistryState::Valid { registry, .. } = &registry_state else {
             return None;
         };
+        if changed.is_empty() && same_identities(&self.assets, registry) {
+            return Some(self.with_entries_of(registry_state, generation));
+        }
         // Every declaration this snapshot found, by root; built only if an asset is not
         // where it was (most changes move nothing).
         let by_root_map: OnceCell<FxHashMap<&AssetPath, &DeclarationState>> = OnceCell::new();
@@ -242,6 +249,49 @@ impl Snapshot {
             workspace_errors: Vec::new(),
         })
     }
+}
+
+impl Snapshot {
+    /// This snapshot with the entries of `registry_state` (valid, naming the same assets
+    /// at the same roots with the same uuids as this one's, in the same order) as
+    /// generation `generation`. Drift is a function of each asset's id, uuid, root and
+    /// declaration, and of the declarations at unregistered roots: none changed, so the
+    /// drifts, the statuses and the unregistered declarations are this snapshot's.
+    fn with_entries_of(&self, registry_state: RegistryState, generation: u64) -> Snapshot {
+        let assets = match &registry_state {
+            RegistryState::Valid { registry, .. } => registry
+                .assets()
+                .iter()
+                .zip(&self.assets)
+                .map(|(entry, old)| AssetRecord {
+                    entry: entry.clone(),
+                    declaration: old.declaration.clone(),
+                    status: old.status,
+                })
+                .collect(),
+            RegistryState::Invalid { .. } => Vec::new(),
+        };
+        Snapshot {
+            generation,
+            state: self.state,
+            registry: registry_state,
+            assets,
+            unregistered: self.unregistered.clone(),
+            drifts: self.drifts.clone(),
+            workspace_errors: Vec::new(),
+        }
+    }
+}
+
+/// Whether `registry` registers exactly the assets of `assets`, in order, each with the
+/// same id, uuid and root: what classifying drift looks at in an entry.
+fn same_identities(assets: &[AssetRecord], registry: &Registry) -> bool {
+    assets.len() == registry.assets().len()
+        && assets.iter().zip(registry.assets()).all(|(old, new)| {
+            old.entry.asset_id == new.asset_id
+                && old.entry.asset_uuid == new.asset_uuid
+                && old.entry.root == new.root
+        })
 }
 
 /// The state of each of `inputs` when all lie directly in the folder `root`, as the
