@@ -159,7 +159,9 @@ pub enum DeclarationState {
     /// Shared: a generation derived from another keeps the declarations it did not
     /// change without copying them.
     Valid(Arc<ValidDeclaration>),
-    Invalid(InvalidDeclaration),
+    /// Shared as well, which also keeps every asset record small: a snapshot of a large
+    /// project holds, copies and frees one per asset.
+    Invalid(Arc<InvalidDeclaration>),
     /// No `asset.json` at the root.
     Missing,
 }

@@ -345,11 +345,11 @@ fn undelivered_roots(listing: &Listing, delivered: [&[Found]; 3]) -> Vec<Found> 
         .filter(|dir| holds_declaration(dir) && !seen.contains(dir.path()))
         .filter_map(|dir| AssetPath::from_ws(dir.ws_path()).ok())
         .map(|root| Found {
-            state: DeclarationState::Invalid(InvalidDeclaration {
+            state: DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: vec![undelivered(&root.declaration_path())],
                 asset_uuid: None,
                 stamp: None,
-            }),
+            })),
             place: Place::Root(root),
             pending: Vec::new(),
         })
@@ -501,7 +501,7 @@ pub(super) fn parse_declaration(
                 ),
                 _ => (Code::ReadFailed, "check the file's permissions"),
             };
-            return DeclarationState::Invalid(InvalidDeclaration {
+            return DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: vec![FileError::unreadable(
                     code,
                     &file(),
@@ -510,7 +510,7 @@ pub(super) fn parse_declaration(
                 )],
                 asset_uuid: None,
                 stamp: None,
-            });
+            }));
         }
     };
     let stamp = FileStamp::of(read);
@@ -527,11 +527,11 @@ pub(super) fn parse_declaration(
             stamp,
         })),
         Err(DeclarationFailure { errors, asset_uuid }) => {
-            DeclarationState::Invalid(InvalidDeclaration {
+            DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: file_errors(&errors, &file(), read.bytes),
                 asset_uuid,
                 stamp: Some(stamp),
-            })
+            }))
         }
     }
 }
