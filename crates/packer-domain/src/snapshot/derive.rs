@@ -22,8 +22,8 @@ use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
 use crate::registry::{AssetId, Registry};
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
-    AssetRecord, AssetStatus, ContentHash, DeclarationState, FileStamp, FoundDeclaration,
-    InputState, MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
+    AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
+    MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
 };
 
 /// What is at a root after a change: a declaration as read, or none.
@@ -58,7 +58,7 @@ impl Snapshot {
         for change in changes {
             match change {
                 FileChange::Write { path, bytes, .. } if *path == registry_file => {
-                    registry_bytes = Some(bytes.as_slice());
+                    registry_bytes = Some(bytes);
                 }
                 FileChange::Write { path, bytes, .. } => {
                     let root = AssetPath::of_declaration(path)?;
@@ -82,7 +82,7 @@ impl Snapshot {
             registry,
             stamp: FileStamp {
                 fingerprint,
-                hash: ContentHash::of(bytes),
+                hash: bytes.hash(),
             },
             entry_positions,
         };
