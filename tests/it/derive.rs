@@ -192,11 +192,9 @@ fn set_included_on_a_project_with_every_kind_of_declaration() {
     .unwrap();
 }
 
-/// A commit that changes only whether assets are included keeps every asset's identity
-/// and declaration, so the next generation keeps the drift of the one before: checked on
-/// a project with every kind of drift, toggling assets in each state.
-#[test]
-fn set_included_keeps_every_kind_of_drift() {
+/// A project with every kind of drift: a missing input, a root gone, one moved, a uuid
+/// mismatch, a copied folder, a broken declaration and an unregistered one.
+fn every_drift_fixture() -> String {
     const U7: &str = "77777777-7777-4777-8777-777777777777";
     const U8: &str = "88888888-8888-4888-8888-888888888888";
     let index = registry(
@@ -230,7 +228,15 @@ fn set_included_keeps_every_kind_of_drift() {
     ] {
         text.push_str(&format!("//- {path}\n{content}"));
     }
-    let (fs, runtime) = observed_on(&text);
+    text
+}
+
+/// A commit that changes only whether assets are included keeps every asset's identity
+/// and declaration, so the next generation keeps the drift of the one before: checked on
+/// a project with every kind of drift, toggling assets in each state.
+#[test]
+fn set_included_keeps_every_kind_of_drift() {
+    let (fs, runtime) = observed_on(&every_drift_fixture());
     let kinds = |snapshot: &Snapshot| {
         let mut kinds: Vec<&str> = snapshot.drifts().iter().map(|d| d.kind_name()).collect();
         kinds.sort_unstable();
@@ -287,6 +293,41 @@ fn set_included_keeps_every_kind_of_drift() {
         let record = published.asset(AssetId(id)).unwrap();
         assert_eq!(record.entry.included_in_build, included);
     }
+    runtime.shutdown();
+}
+
+/// Reconcile actions that change only the registry (an entry pointed at another root, or
+/// given the declared uuid) keep the number of assets but not their identities: the
+/// drift is classified again. Every action the plans offer is applied in turn.
+#[test]
+fn registry_only_changes_of_identity_classify_drift_again() {
+    let (fs, runtime) = observed_on(&every_drift_fixture());
+    let mut applied = Vec::new();
+    while let Some(planned) = packer_domain::reconcile::plan(&runtime.snapshot())
+        .actions
+        .into_iter()
+        .next()
+    {
+        assert!(applied.len() < 16, "the plans never run out: {applied:?}");
+        let action = planned.action;
+        runtime
+            .submit(WriteRequest {
+                command: Command::Reconcile(vec![action.clone()]),
+                expected_generation: None,
+            })
+            .unwrap();
+        let published = runtime.snapshot();
+        assert_eq!(
+            *published,
+            Snapshot::load(&fs, published.generation()),
+            "after {action}"
+        );
+        applied.push(action.kind_name());
+    }
+    applied.sort_unstable();
+    applied.dedup();
+    assert!(applied.contains(&"relocate"), "{applied:?}");
+    assert!(applied.contains(&"accept_declared_uuid"), "{applied:?}");
     runtime.shutdown();
 }
 
