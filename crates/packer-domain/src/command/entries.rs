@@ -65,8 +65,23 @@ impl<'s> DraftEntries<'s> {
 
     /// The entries, in id order, for the new registry.
     pub(super) fn into_vec(self) -> Vec<RegistryEntry> {
-        if self.changed.is_empty() {
-            return self.base.to_vec();
+        // Entries changed in place (the common case: one flag or root) leave every id
+        // where it was: a plain copy of the registry's entries, patched, is quicker than
+        // a merge.
+        let in_place = self
+            .changed
+            .iter()
+            .all(|(id, entry)| entry.is_some() && self.base_entry(*id).is_some());
+        if in_place {
+            let mut out = self.base.to_vec();
+            for (id, entry) in self.changed {
+                if let (Ok(index), Some(entry)) =
+                    (out.binary_search_by_key(&id, |e| e.asset_id), entry)
+                {
+                    out[index] = entry;
+                }
+            }
+            return out;
         }
         let mut out = Vec::with_capacity(self.base.len() + self.changed.len());
         out.extend(self.values().cloned());
