@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::fixture_text::{U1, U2, U9};
+use crate::fixture_text::{U1, U2, U3, U4, U5, U6, U9, declaration, registry};
 use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
@@ -110,7 +110,12 @@ fn command(op: &Op) -> Command {
 /// The fixture in memfs, and a runtime observing it whose observer never acts on its
 /// own: only commits change what is published.
 fn observed() -> (MemFs, Runtime) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    observed_on(&fixture())
+}
+
+/// As [`observed`], on the project `fixture`.
+fn observed_on(fixture: &str) -> (MemFs, Runtime) {
+    let fs = MemFs::from_fixture(fixture).unwrap();
     let runtime = Runtime::open_observed(
         Ports {
             workspace: Arc::new(fs.clone()),
@@ -185,6 +190,145 @@ fn set_included_on_a_project_with_every_kind_of_declaration() {
         1,
     )
     .unwrap();
+}
+
+/// A project with every kind of drift: a missing input, a root gone, one moved, a uuid
+/// mismatch, a copied folder, a broken declaration and an unregistered one.
+fn every_drift_fixture() -> String {
+    const U7: &str = "77777777-7777-4777-8777-777777777777";
+    const U8: &str = "88888888-8888-4888-8888-888888888888";
+    let index = registry(
+        8,
+        &[
+            (1, U1, "a", true),
+            (2, U2, "b", true),
+            (3, U3, "gone", true),
+            (4, U4, "old", true),
+            (5, U5, "m", true),
+            (6, U6, "d", true),
+            (7, U9, "bad", false),
+        ],
+    );
+    let mut text = format!("//- .prometeu/index.json\n{index}");
+    for (path, content) in [
+        ("a/asset.json", declaration(U1, "a", "x.bin")),
+        ("a/x.bin", "x\n".to_owned()),
+        ("b/asset.json", declaration(U2, "b", "missing.bin")),
+        ("new/old/asset.json", declaration(U4, "old", "o.bin")),
+        ("new/old/o.bin", "o\n".to_owned()),
+        ("m/asset.json", declaration(U7, "m", "m.bin")),
+        ("m/m.bin", "m\n".to_owned()),
+        ("d/asset.json", declaration(U6, "d", "d.bin")),
+        ("d/d.bin", "d\n".to_owned()),
+        ("copy/asset.json", declaration(U6, "copy", "d.bin")),
+        ("copy/d.bin", "d\n".to_owned()),
+        ("bad/asset.json", "{ not json\n".to_owned()),
+        ("loose/asset.json", declaration(U8, "loose", "l.bin")),
+        ("loose/l.bin", "l\n".to_owned()),
+    ] {
+        text.push_str(&format!("//- {path}\n{content}"));
+    }
+    text
+}
+
+/// A commit that changes only whether assets are included keeps every asset's identity
+/// and declaration, so the next generation keeps the drift of the one before: checked on
+/// a project with every kind of drift, toggling assets in each state.
+#[test]
+fn set_included_keeps_every_kind_of_drift() {
+    let (fs, runtime) = observed_on(&every_drift_fixture());
+    let kinds = |snapshot: &Snapshot| {
+        let mut kinds: Vec<&str> = snapshot.drifts().iter().map(|d| d.kind_name()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    };
+    let every_kind = [
+        "declaration_invalid",
+        "duplicate_uuid",
+        "input_missing",
+        "root_missing",
+        "root_moved",
+        "unregistered_asset",
+        "uuid_mismatch",
+    ];
+    assert_eq!(kinds(&runtime.snapshot()), every_kind);
+    let before = runtime.snapshot();
+    for (id, included) in [
+        (1, false),
+        (3, false),
+        (4, false),
+        (7, true),
+        (5, false),
+        (6, false),
+        (2, false),
+        (1, true),
+    ] {
+        let command = Command::SetIncluded {
+            asset: AssetQuery::Id(AssetId(id)),
+            included,
+        };
+        fs.clear_ops();
+        runtime
+            .submit(WriteRequest {
+                command,
+                expected_generation: None,
+            })
+            .unwrap();
+        // Derived, not loaded again.
+        assert!(
+            !fs.ops()
+                .iter()
+                .any(|(op, path)| *op == packer_domain::ports::PortOp::Scan && path.is_empty()),
+            "{:?}",
+            fs.ops()
+        );
+        let published = runtime.snapshot();
+        assert_eq!(
+            *published,
+            Snapshot::load(&fs, published.generation()),
+            "after including {id}: {included}"
+        );
+        assert_eq!(published.drifts(), before.drifts());
+        let record = published.asset(AssetId(id)).unwrap();
+        assert_eq!(record.entry.included_in_build, included);
+    }
+    runtime.shutdown();
+}
+
+/// Reconcile actions that change only the registry (an entry pointed at another root, or
+/// given the declared uuid) keep the number of assets but not their identities: the
+/// drift is classified again. Every action the plans offer is applied in turn.
+#[test]
+fn registry_only_changes_of_identity_classify_drift_again() {
+    let (fs, runtime) = observed_on(&every_drift_fixture());
+    let mut applied = Vec::new();
+    while let Some(planned) = packer_domain::reconcile::plan(&runtime.snapshot())
+        .actions
+        .into_iter()
+        .next()
+    {
+        assert!(applied.len() < 16, "the plans never run out: {applied:?}");
+        let action = planned.action;
+        runtime
+            .submit(WriteRequest {
+                command: Command::Reconcile(vec![action.clone()]),
+                expected_generation: None,
+            })
+            .unwrap();
+        let published = runtime.snapshot();
+        assert_eq!(
+            *published,
+            Snapshot::load(&fs, published.generation()),
+            "after {action}"
+        );
+        applied.push(action.kind_name());
+    }
+    applied.sort_unstable();
+    applied.dedup();
+    assert!(applied.contains(&"relocate"), "{applied:?}");
+    assert!(applied.contains(&"accept_declared_uuid"), "{applied:?}");
+    runtime.shutdown();
 }
 
 #[test]

@@ -289,7 +289,7 @@ fn stage(port: &dyn WorkspacePort, plan: &Plan, dir: &WsPath) -> Result<Intent, 
                         Expected::Absent => None,
                         Expected::Content(hash) => Some(*hash),
                     },
-                    post: ContentHash::of(bytes),
+                    post: bytes.hash(),
                 });
             }
             FileChange::Delete { path, expected } => ops.push(TxOp::Delete {

@@ -16,7 +16,7 @@ use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, Touched};
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{ContentHash, DeclarationState, ProjectState, Snapshot};
+use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
 
 use crate::observer::{Observation, Scope};
 use crate::runtime::{Shared, View, publish};
@@ -43,7 +43,7 @@ impl LaneState {
                 // the content until the stat data can be trusted (or a later write
                 // shows in it).
                 FileChange::Write { path, bytes, .. } => {
-                    facts.record_written(port, path, ContentHash::of(bytes))
+                    facts.record_written(port, path, bytes.hash())
                 }
                 FileChange::Delete { path, .. } => {
                     facts.replace_under(path, DiskFacts::default());

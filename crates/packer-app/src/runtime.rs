@@ -2,9 +2,10 @@
 //! lock-free reads, and the project's single writer lane, a thread that runs every
 //! write command in arrival order through the durable commit.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
@@ -116,6 +117,49 @@ pub(crate) struct Shared {
     /// Whether an observer reports hand edits as refreshes of their own. Only then may a
     /// commit publish just what it wrote; without one, a commit reads the disk again.
     observed: AtomicBool,
+    /// Views replaced by a newer one, kept until the lane frees them.
+    retired: Mutex<Retired>,
+}
+
+/// How often an idle lane looks again at the generations readers still hold.
+const RETIRED_SWEEP: Duration = Duration::from_millis(20);
+
+/// Generations that are no longer current, held by the lane so that it is the one that
+/// frees them: freeing a snapshot of a large project touches every asset, which would
+/// otherwise fall on whichever reader lets go of it last, and on the commit's latency.
+/// The lane frees them after it has answered, between messages.
+#[derive(Debug, Default)]
+pub(crate) struct Retired {
+    views: Vec<Arc<View>>,
+    /// Snapshots of views already freed, still held elsewhere (a newer view of the same
+    /// generation, a reader, a write's outcome); each once.
+    snapshots: Vec<Arc<Snapshot>>,
+}
+
+impl Retired {
+    fn is_empty(&self) -> bool {
+        self.views.is_empty() && self.snapshots.is_empty()
+    }
+
+    /// Frees what no one else holds any more.
+    fn sweep(&mut self) {
+        for view in std::mem::take(&mut self.views) {
+            match Arc::try_unwrap(view) {
+                Ok(view) => {
+                    if !self
+                        .snapshots
+                        .iter()
+                        .any(|kept| Arc::ptr_eq(kept, &view.snapshot))
+                    {
+                        self.snapshots.push(view.snapshot);
+                    }
+                }
+                Err(view) => self.views.push(view),
+            }
+        }
+        self.snapshots
+            .retain(|snapshot| Arc::strong_count(snapshot) > 1);
+    }
 }
 
 #[derive(Debug)]
@@ -156,6 +200,7 @@ impl Runtime {
             ports,
             next_command: AtomicU64::new(1),
             observed: AtomicBool::new(false),
+            retired: Mutex::new(Retired::default()),
         });
         let (sender, receiver) = crossbeam_channel::unbounded();
         let lane_shared = Arc::clone(&shared);
@@ -346,7 +391,24 @@ fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
 
 fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
     let mut lane = LaneState::default();
-    for message in receiver {
+    loop {
+        // With generations waiting to be freed, an idle lane wakes now and then to free
+        // those that readers have let go of.
+        let message = if retired(shared).is_empty() {
+            receiver.recv().ok()
+        } else {
+            match receiver.recv_timeout(RETIRED_SWEEP) {
+                Ok(message) => Some(message),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    retired(shared).sweep();
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => None,
+            }
+        };
+        let Some(message) = message else {
+            break;
+        };
         match message {
             Message::Write { id, request, reply } => {
                 let outcome = write(shared, &mut lane, id, &request);
@@ -355,15 +417,26 @@ fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
             Message::Observe(observation) => refresh::observe(shared, &mut lane, observation),
             Message::Degraded(reason) => refresh::degraded(shared, reason),
         }
+        // After the answer: freeing the generation a commit replaced is no part of it.
+        retired(shared).sweep();
     }
 }
 
-/// Publishes a new view and says so when the state changed.
+fn retired(shared: &Shared) -> std::sync::MutexGuard<'_, Retired> {
+    // Only the lane takes the lock, and nothing under it can panic halfway.
+    shared
+        .retired
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Publishes a new view and says so when the state changed. The view it replaces is
+/// retired, for the lane to free.
 pub(crate) fn publish(shared: &Shared, view: View) {
-    let previous = shared.view.load();
-    let (from, to) = (previous.state, view.state);
-    let generation = view.snapshot.generation();
-    shared.view.store(Arc::new(view));
+    let (to, generation) = (view.state, view.snapshot.generation());
+    let previous = shared.view.swap(Arc::new(view));
+    let from = previous.state;
+    retired(shared).views.push(previous);
     if from != to {
         shared.ports.events.publish(Event::StateChanged {
             generation,
@@ -606,5 +679,49 @@ fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
             ErrorCode::FailedState,
             format!("the project is failed: {error}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use packer_memfs::MemFs;
+
+    /// Retires `views` in order, then lets go of the outside references numbered in
+    /// `released`, sweeping after each step; `expected` is how many views and snapshots
+    /// the lane still holds after each sweep.
+    fn check(views: Vec<Arc<View>>, released: &[usize], expected: &[(usize, usize)]) {
+        let mut retired = Retired::default();
+        retired.views.extend(views.iter().cloned());
+        let mut outside: Vec<Option<Arc<View>>> = views.into_iter().map(Some).collect();
+        let mut held = Vec::new();
+        retired.sweep();
+        held.push((retired.views.len(), retired.snapshots.len()));
+        for &index in released {
+            outside[index] = None;
+            retired.sweep();
+            held.push((retired.views.len(), retired.snapshots.len()));
+        }
+        assert_eq!(held, expected);
+    }
+
+    #[test]
+    fn the_lane_frees_a_generation_once_no_one_else_holds_it() {
+        let fs = MemFs::from_fixture("//- .prometeu/index.json\n{ \"schema_version\": 1, \"next_asset_id\": 1, \"assets\": [] }\n").unwrap();
+        let snapshot = Arc::new(Snapshot::load(&fs, 1));
+        let view = |snapshot: &Arc<Snapshot>| Arc::new(View::of(Arc::clone(snapshot)));
+        // Two views of one generation (as `reconciling` and back), a third of another.
+        let other = Arc::new(Snapshot::load(&fs, 2));
+        let views = vec![view(&snapshot), view(&snapshot), view(&other)];
+        drop(other);
+        // `snapshot` itself is still held here: its views go, the snapshot stays (once).
+        check(views, &[0, 1, 2], &[(3, 0), (2, 1), (1, 1), (0, 1)]);
+        let weak = Arc::downgrade(&snapshot);
+        let mut retired = Retired::default();
+        retired.views.push(view(&snapshot));
+        drop(snapshot);
+        retired.sweep();
+        assert_eq!(weak.strong_count(), 0, "freed by the sweep");
+        assert!(retired.is_empty());
     }
 }

@@ -7,6 +7,7 @@
 //! or an input: it may not reach into `.prometeu`.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The name of the packer's own directory directly under `assets/`.
 pub const PROMETEU_DIR: &str = ".prometeu";
@@ -46,8 +47,12 @@ pub const MAX_PATH_BYTES: usize = 1024;
 ///
 /// Ordering is byte-wise on the string, which sorts a directory before its contents
 /// and gives the same order on every machine.
+///
+/// The text is shared: a snapshot, the registry a plan makes from it and the next
+/// generation hold the same paths, so copying an entry of a large project allocates
+/// nothing.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WsPath(String);
+pub struct WsPath(Arc<str>);
 
 /// A [`WsPath`] usable as an asset root or an input: not under `.prometeu`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,7 +62,7 @@ impl WsPath {
     /// The workspace directory itself (`assets/`). It is the only empty `WsPath`; it
     /// cannot be parsed from user input and is never an asset root.
     pub fn root() -> WsPath {
-        WsPath(String::new())
+        WsPath(Arc::from(""))
     }
 
     pub fn is_root(&self) -> bool {
@@ -67,13 +72,13 @@ impl WsPath {
     /// Validates `s` as a workspace path.
     pub fn new(s: &str) -> Result<WsPath, PathError> {
         validate(s)?;
-        Ok(WsPath(s.to_owned()))
+        Ok(WsPath(Arc::from(s)))
     }
 
     /// `assets/.prometeu/<rest>`; `rest` must itself be a valid path.
     pub fn internal(rest: &str) -> Result<WsPath, PathError> {
         validate(rest)?;
-        Ok(WsPath(format!("{PROMETEU_DIR}/{rest}")))
+        Ok(WsPath(concat(PROMETEU_DIR, rest)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -93,7 +98,7 @@ impl WsPath {
     pub fn child(&self, name: &str) -> Result<WsPath, PathError> {
         WsPath::check_segment(name)?;
         if self.is_root() {
-            return Ok(WsPath(name.to_owned()));
+            return Ok(WsPath(Arc::from(name)));
         }
         Ok(WsPath(concat(&self.0, name)))
     }
@@ -120,7 +125,7 @@ impl WsPath {
             return None;
         }
         Some(match self.0.rfind('/') {
-            Some(i) => WsPath(self.0[..i].to_owned()),
+            Some(i) => WsPath(Arc::from(&self.0[..i])),
             None => WsPath::root(),
         })
     }
@@ -130,7 +135,7 @@ impl WsPath {
         base.is_root()
             || self.0 == base.0
             || (self.0.len() > base.0.len()
-                && self.0.starts_with(&base.0)
+                && self.0.starts_with(&*base.0)
                 && self.0.as_bytes()[base.0.len()] == b'/')
     }
 
@@ -140,7 +145,7 @@ impl WsPath {
             return (!self.is_root()).then(|| self.clone());
         }
         if self.0.len() > base.0.len() && self.starts_with(base) {
-            Some(WsPath(self.0[base.0.len() + 1..].to_owned()))
+            Some(WsPath(Arc::from(&self.0[base.0.len() + 1..])))
         } else {
             None
         }
@@ -167,8 +172,8 @@ impl WsPath {
 
     /// A path known to be valid because it was validated when it was taken apart (a
     /// directory path and one of its entry names, each checked as it was listed).
-    pub(crate) fn trusted(path: String) -> WsPath {
-        WsPath(path)
+    pub(crate) fn trusted(path: &str) -> WsPath {
+        WsPath(Arc::from(path))
     }
 }
 
@@ -251,12 +256,12 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// `a/b`, in one allocation.
-fn concat(a: &str, b: &str) -> String {
+fn concat(a: &str, b: &str) -> Arc<str> {
     let mut out = String::with_capacity(a.len() + 1 + b.len());
     out.push_str(a);
     out.push('/');
     out.push_str(b);
-    out
+    Arc::from(out)
 }
 
 fn validate(s: &str) -> Result<(), PathError> {

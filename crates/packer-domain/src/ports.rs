@@ -172,7 +172,7 @@ impl Listing {
             let parent = dir.path();
             out.extend(dir.entries().map(|entry| ScanEntry {
                 // Both parts were checked as they were added.
-                path: WsPath::trusted(join(parent, entry.name)),
+                path: WsPath::trusted(&join(parent, entry.name)),
                 kind: entry.kind.clone(),
                 fingerprint: entry.fingerprint,
             }));
@@ -251,7 +251,7 @@ impl<'a> ListedDir<'a> {
     /// The directory's path as a [`WsPath`].
     pub fn ws_path(&self) -> WsPath {
         // It was a `WsPath` when the directory was added.
-        WsPath::trusted(self.path().to_owned())
+        WsPath::trusted(self.path())
     }
 
     /// The entries, sorted by name.

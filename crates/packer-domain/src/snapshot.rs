@@ -159,8 +159,9 @@ pub enum DeclarationState {
     /// Shared: a generation derived from another keeps the declarations it did not
     /// change without copying them.
     Valid(Arc<ValidDeclaration>),
-    /// Boxed: rare, and large enough inline to double every record's size.
-    Invalid(Box<InvalidDeclaration>),
+    /// Shared as well, which also keeps every asset record small: a snapshot of a large
+    /// project holds, copies and frees one per asset.
+    Invalid(Arc<InvalidDeclaration>),
     /// No `asset.json` at the root.
     Missing,
 }
@@ -278,7 +279,7 @@ pub struct Snapshot {
     assets: Vec<AssetRecord>,
     /// The ids of `assets`, in the same order: lookups by id search this compact copy
     /// (8 bytes an asset, not a whole record) so that a read touches few cache lines.
-    ids: Vec<AssetId>,
+    ids: Arc<[AssetId]>,
     unregistered: Vec<FoundDeclaration>,
     drifts: Vec<Drift>,
     /// Problems with the workspace as a whole (a folder that cannot be listed).
@@ -286,7 +287,7 @@ pub struct Snapshot {
 }
 
 /// The ids of `assets`, in order, for [`Snapshot::asset`].
-fn ids_of(assets: &[AssetRecord]) -> Vec<AssetId> {
+fn ids_of(assets: &[AssetRecord]) -> Arc<[AssetId]> {
     assets.iter().map(|a| a.entry.asset_id).collect()
 }
 
@@ -319,7 +320,7 @@ impl Snapshot {
             state: ProjectState::Failed,
             registry,
             assets: Vec::new(),
-            ids: Vec::new(),
+            ids: Arc::from([]),
             unregistered: Vec::new(),
             drifts,
             workspace_errors,

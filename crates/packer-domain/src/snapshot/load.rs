@@ -346,7 +346,7 @@ fn undelivered_roots(listing: &Listing, delivered: [&[Found]; 3]) -> Vec<Found> 
         .filter(|dir| holds_declaration(dir) && !seen.contains(dir.path()))
         .filter_map(|dir| AssetPath::from_ws(dir.ws_path()).ok())
         .map(|root| Found {
-            state: DeclarationState::Invalid(Box::new(InvalidDeclaration {
+            state: DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: vec![undelivered(&root.declaration_path())],
                 asset_uuid: None,
                 stamp: None,
@@ -502,7 +502,7 @@ pub(super) fn parse_declaration(
                 ),
                 _ => (Code::ReadFailed, "check the file's permissions"),
             };
-            return DeclarationState::Invalid(Box::new(InvalidDeclaration {
+            return DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: vec![FileError::unreadable(
                     code,
                     &file(),
@@ -528,7 +528,7 @@ pub(super) fn parse_declaration(
             stamp,
         })),
         Err(DeclarationFailure { errors, asset_uuid }) => {
-            DeclarationState::Invalid(Box::new(InvalidDeclaration {
+            DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: file_errors(&errors, &file(), read.bytes),
                 asset_uuid,
                 stamp: Some(stamp),
