@@ -337,15 +337,7 @@ impl Walker<'_> {
                     buffer,
                     subdirs,
                     &mut |name, kind, fingerprint| {
-                        let Ok(path) = job.path.child(name) else {
-                            return false;
-                        };
-                        blocks.push(ScanEntry {
-                            path,
-                            kind,
-                            fingerprint,
-                        });
-                        true
+                        blocks.push_child(&job.path, name, kind, fingerprint)
                     },
                 )?;
             }
@@ -566,6 +558,26 @@ impl Blocks {
             self.full.push(std::mem::replace(&mut self.current, next));
         }
         self.current.push(entry);
+    }
+
+    /// Adds the entry `name` of the directory `dir`; `false` when the workspace cannot
+    /// name it.
+    fn push_child(
+        &mut self,
+        dir: &WsPath,
+        name: &str,
+        kind: EntryKind,
+        fingerprint: Option<Fingerprint>,
+    ) -> bool {
+        let Ok(path) = dir.child(name) else {
+            return false;
+        };
+        self.push(ScanEntry {
+            path,
+            kind,
+            fingerprint,
+        });
+        true
     }
 
     fn merge(&mut self, other: Blocks) {

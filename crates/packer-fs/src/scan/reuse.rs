@@ -76,15 +76,7 @@ impl Walker<'_> {
         };
         let path: Arc<str> = Arc::from(job.path.as_str());
         let mut add = |name: &str, kind: EntryKind, fingerprint: Option<Fingerprint>| {
-            let Ok(path) = job.path.child(name) else {
-                return false;
-            };
-            blocks.push(ScanEntry {
-                path,
-                kind,
-                fingerprint,
-            });
-            true
+            blocks.push_child(&job.path, name, kind, fingerprint)
         };
         if let Some((reuse, before)) = before
             && unchanged(&before.stamp, &stamp, reuse.trusted_before_ns)
