@@ -32,6 +32,9 @@ pub struct DiskWorkspace {
     /// held from the start so that a write-back error since then is reported to it.
     /// `None` where `syncfs` does not report write-back errors (kernels before 5.8).
     sync_fd: Option<OwnedFd>,
+    /// Whether the file system keeps times fine enough for a verification scan to take
+    /// over an unchanged directory's entries (see `scan/reuse.rs`).
+    pub(crate) fine_times: bool,
     pub(crate) confinement: Confinement,
     /// Threads for scans and batched reads, asked once: `available_parallelism` reads
     /// cgroup files on every call.
@@ -80,10 +83,12 @@ impl DiskWorkspace {
                 rustix::fs::openat(&root_fd, ".", flags, Mode::empty()).ok()
             })
             .flatten();
+        let fine_times = fine_grained_times(&root_fd);
         Ok(DiskWorkspace {
             path,
             root_fd,
             sync_fd,
+            fine_times,
             confinement: Confinement::UserSpace,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
         })
@@ -190,4 +195,27 @@ fn syncfs_reports_errors() -> bool {
     let major = numbers.next().unwrap_or(0);
     let minor = numbers.next().unwrap_or(0);
     (major, minor) >= (5, 8)
+}
+
+/// File systems that keep file and directory times to the nanosecond, where a change
+/// within the trust window is the only one a time cannot show: ext2/3/4, XFS, Btrfs,
+/// tmpfs, F2FS, ZFS and overlayfs (which shows its upper layer's times). Elsewhere (FAT
+/// keeps two seconds, network file systems what their server says) a directory can
+/// change without its times moving past the window, so every directory is listed.
+fn fine_grained_times(root: &OwnedFd) -> bool {
+    const FINE: [u64; 7] = [
+        0xEF53,      // ext2, ext3, ext4
+        0x5846_5342, // xfs
+        0x9123_683E, // btrfs
+        0x0102_1994, // tmpfs
+        0xF2F5_2010, // f2fs
+        0x2FC1_2FC1, // zfs
+        0x794C_7630, // overlayfs
+    ];
+    rustix::fs::fstatfs(root).is_ok_and(|stat| {
+        // The magic numbers are 32 bits wide; the field's type varies by platform.
+        #[allow(clippy::unnecessary_cast)]
+        let magic = (stat.f_type as u64) & 0xFFFF_FFFF;
+        FINE.contains(&magic)
+    })
 }

@@ -4,6 +4,8 @@
 //! dear part of a walk (`getdents64` builds a hash-ordered copy of every directory); a
 //! directory taken over this way costs one `O_PATH` open and one `fstat`, and its files
 //! are looked at one by one as in any fingerprint walk, so that an edit inside is seen.
+//! Only on file systems that keep times to the nanosecond (`fine_grained_times`): where
+//! a time is kept in seconds, a directory can change without its times showing it.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub(crate) fn scan_reusing(
     let mut blocks = Blocks::new();
     let mut seen = Vec::new();
     let options = ScanOptions { fingerprints: true };
+    let reuse = reuse.filter(|_| ws.fine_times);
     for (part, part_seen) in walk(ws, options, None, Seen::Record(reuse))? {
         if let Output::Entries(part) = part {
             blocks.merge(part);
@@ -259,6 +262,11 @@ mod tests {
                 trusted_before_ns: TRUST_ALL,
             };
             let (entries, again) = port.scan_reusing(Some(reuse)).unwrap();
+            if !port.fine_times {
+                // Times too coarse to vouch for anything: listed again.
+                assert!(paths(&sorted(entries)).contains(&"a/extra.bin"));
+                continue;
+            }
             // Taken from what was seen: `extra.bin` and the link are not looked for.
             assert_eq!(
                 paths(&sorted(entries)),
@@ -273,6 +281,22 @@ mod tests {
             );
             assert!(Arc::ptr_eq(again.get("a").unwrap(), lie.get("a").unwrap()));
         }
+    }
+
+    #[test]
+    fn on_a_file_system_with_coarse_times_every_directory_is_listed() {
+        let fx = fixture();
+        let mut port = DiskWorkspace::open(&fx.assets).unwrap();
+        port.fine_times = false;
+        let (_, seen) = port.scan_reusing(None).unwrap();
+        let lie = doctored(&seen, "a", &[("one.bin", DirEntryKind::File)]);
+        let reuse = Reuse {
+            seen: &lie,
+            trusted_before_ns: TRUST_ALL,
+        };
+        let (entries, again) = port.scan_reusing(Some(reuse)).unwrap();
+        assert!(paths(&sorted(entries)).contains(&"a/extra.bin"));
+        assert!(!Arc::ptr_eq(again.get("a").unwrap(), lie.get("a").unwrap()));
     }
 
     #[test]
@@ -321,7 +345,8 @@ mod tests {
             trusted_before_ns: TRUST_ALL,
         };
         let (after, again) = port.scan_reusing(Some(reuse)).unwrap();
-        assert!(Arc::ptr_eq(again.get("a").unwrap(), seen.get("a").unwrap()));
+        let reused = Arc::ptr_eq(again.get("a").unwrap(), seen.get("a").unwrap());
+        assert_eq!(reused, port.fine_times);
         let size = |entries: Vec<ScanEntry>| {
             sorted(entries)
                 .into_iter()
