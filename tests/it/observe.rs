@@ -260,6 +260,36 @@ fn an_input_through_a_linked_folder_is_no_change_on_start() {
 }
 
 #[test]
+fn an_input_through_a_linked_folder_edited_at_its_real_path_is_an_input_change() {
+    let fixture = fixture()
+        .replace(
+            "//- a/x.bin\nbytes of a\n",
+            "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
+        )
+        .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
+    let o = start_with(&fixture, config());
+    o.fs.write("a/real/x.bin", "edited where the folder really is");
+    // The watcher names the file where it is, not the path the input is declared by.
+    o.watcher.changed("a/real/x.bin");
+    let event = o.refreshed(2);
+    assert_eq!(
+        event,
+        Event::SnapshotRefreshed {
+            generation: 2,
+            paths: vec![packer_domain::path::WsPath::new("a/linked/x.bin").unwrap()],
+            changed: vec![AssetId(1)],
+        }
+    );
+    assert_eq!(
+        o.view().refreshed,
+        [Drift::InputChanged {
+            asset_id: AssetId(1),
+            path: packer_domain::path::AssetPath::new("a/linked/x.bin").unwrap(),
+        }]
+    );
+}
+
+#[test]
 fn an_edited_registry_is_refreshed() {
     check(
         |fs| {

@@ -155,7 +155,16 @@ fn verify_and_refresh(
             if path.is_root() {
                 return Some((path, None));
             }
-            index.touched(&path).map(|t| (path, Some(t)))
+            if let Some(touched) = index.touched(&path) {
+                return Some((path, Some(touched)));
+            }
+            // An input declared through a linked folder, edited at its real path: named
+            // as it is declared.
+            facts
+                .as_ref()?
+                .through_links(&path)
+                .into_iter()
+                .find_map(|alias| index.touched(&alias).map(|t| (alias, Some(t))))
         })
         .collect();
     if relevant.is_empty() {

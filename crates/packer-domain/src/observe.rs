@@ -12,7 +12,8 @@ use rustc_hash::FxHashMap;
 
 use crate::path::{DECLARATION_FILE, WsPath};
 use crate::ports::{
-    DirEntryKind, EntryKind, Fingerprint, PortError, PortErrorKind, Reuse, SeenDirs, WorkspacePort,
+    DirEntryKind, EntryKind, Fingerprint, LinkTarget, PortError, PortErrorKind, Reuse, SeenDirs,
+    WorkspacePort,
 };
 use crate::registry::AssetId;
 use crate::snapshot::{
@@ -60,6 +61,9 @@ pub struct DiskFacts {
     seen: SeenDirs,
     /// The wall clock when that scan started.
     seen_at_ns: i64,
+    /// Every symbolic link to a folder inside the workspace that the last full scan saw,
+    /// by the link's path, with the folder it leads to.
+    dir_links: BTreeMap<String, WsPath>,
 }
 
 impl PartialEq for DiskFacts {
@@ -95,6 +99,7 @@ impl DiskFacts {
     ) -> Result<DiskFacts, PortError> {
         let (entries, seen) = port.scan_reusing(previous.and_then(DiskFacts::reuse))?;
         let hashed = previous.map(DiskFacts::hashed).unwrap_or_default();
+        let mut dir_links = BTreeMap::new();
         let files: Vec<(String, Fact)> = entries
             .into_iter()
             .filter_map(|entry| {
@@ -103,7 +108,12 @@ impl DiskFacts {
                         let was_hashed = hashed.get(entry.path.as_str()) == Some(&fingerprint);
                         file_fact(port, &entry.path, fingerprint, now_ns, was_hashed)
                     }
-                    (EntryKind::Symlink(_), _) => Fact::Link(link_fact(port, &entry.path)),
+                    (EntryKind::Symlink(target), _) => {
+                        if let LinkTarget::Inside { path, is_dir: true } = target {
+                            dir_links.insert(entry.path.as_str().to_owned(), path);
+                        }
+                        Fact::Link(link_fact(port, &entry.path))
+                    }
                     // Directories hold no content of their own; a file whose stat
                     // vanished is left out as the scan leaves out what vanishes.
                     _ => return None,
@@ -116,6 +126,7 @@ impl DiskFacts {
             files: files.into_iter().collect(),
             seen,
             seen_at_ns: now_ns,
+            dir_links,
         };
         facts.add_registry(port, now_ns, previous)?;
         Ok(facts)
@@ -137,6 +148,19 @@ impl DiskFacts {
                     hash: Some(_),
                 } => Some((path.as_str(), *fingerprint)),
                 _ => None,
+            })
+            .collect()
+    }
+
+    /// The other paths `path` can be reached by: through each link to a folder that
+    /// holds it (as the last full scan saw the links), `path` as seen from the link. An
+    /// input declared through a linked folder is edited at the folder's real path.
+    pub fn through_links(&self, path: &WsPath) -> Vec<WsPath> {
+        self.dir_links
+            .iter()
+            .filter_map(|(link, target)| {
+                let rest = path.strip_prefix(target)?;
+                WsPath::new(link).ok().map(|link| link.join(&rest))
             })
             .collect()
     }

@@ -509,3 +509,31 @@ fn an_input_linked_out_of_the_workspace_is_refused_and_never_opened() {
     );
     assert_eq!(probe.err(), Some(Errno::NXIO), "the FIFO was opened");
 }
+
+/// `a`'s input is declared as `linked/x.bin`, where `a/linked` is a symbolic link to the
+/// folder `a/real`: a person edits the file where it is, `a/real/x.bin`, and the watcher
+/// names that path. The refresh still names the input as declared.
+#[test]
+fn an_input_in_a_linked_folder_edited_at_its_real_path_is_an_input_change() {
+    let mut files = two_assets();
+    files.retain(|(path, _)| *path != "a/x.bin" && *path != "a/asset.json");
+    files.push(("a/asset.json", declaration(U1, "a", "linked/x.bin")));
+    files.push(("a/real/x.bin", "bytes of a".to_owned()));
+    let dir = project(&files);
+    std::os::unix::fs::symlink("real", dir.path().join("assets/a/linked")).unwrap();
+    let disk = open(dir, config());
+    check_on(
+        &disk,
+        |d| d.overwrite("a/real/x.bin", b"bytes of a, edited where they are"),
+        &Expected {
+            state: ProjectState::Ready,
+            drifts: &[],
+            refreshed: &[Drift::InputChanged {
+                asset_id: AssetId(1),
+                path: input("a/linked/x.bin"),
+            }],
+            paths: &["a/linked/x.bin"],
+            changed: &[1],
+        },
+    );
+}
