@@ -213,16 +213,22 @@ fn an_edit_to_the_target_of_an_input_link_is_an_input_change() {
         "//- a/x.bin\nbytes of a\n",
         "//- a/x.bin -> target.bin\n//- a/target.bin\nbytes of a\n",
     );
-    let o = start_with(&fixture, config());
-    o.fs.write("a/target.bin", "the link's target, edited");
     // The watcher names the file written, not the link that leads to it.
-    o.watcher.changed("a/target.bin");
+    check_input_edited_elsewhere(&fixture, "a/target.bin", "a/x.bin");
+}
+
+/// Starts on `fixture`, edits `written` and hints it, and checks the refresh names asset
+/// 1's input `declared` (which leads to `written`) as changed.
+fn check_input_edited_elsewhere(fixture: &str, written: &str, declared: &str) {
+    let o = start_with(fixture, config());
+    o.fs.write(written, "edited where it really is");
+    o.watcher.changed(written);
     let event = o.refreshed(2);
     assert_eq!(
         event,
         Event::SnapshotRefreshed {
             generation: 2,
-            paths: vec![packer_domain::path::WsPath::new("a/x.bin").unwrap()],
+            paths: vec![packer_domain::path::WsPath::new(declared).unwrap()],
             changed: vec![AssetId(1)],
         }
     );
@@ -230,7 +236,7 @@ fn an_edit_to_the_target_of_an_input_link_is_an_input_change() {
         o.view().refreshed,
         [Drift::InputChanged {
             asset_id: AssetId(1),
-            path: packer_domain::path::AssetPath::new("a/x.bin").unwrap(),
+            path: packer_domain::path::AssetPath::new(declared).unwrap(),
         }]
     );
 }
@@ -267,26 +273,8 @@ fn an_input_through_a_linked_folder_edited_at_its_real_path_is_an_input_change()
             "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
         )
         .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
-    let o = start_with(&fixture, config());
-    o.fs.write("a/real/x.bin", "edited where the folder really is");
     // The watcher names the file where it is, not the path the input is declared by.
-    o.watcher.changed("a/real/x.bin");
-    let event = o.refreshed(2);
-    assert_eq!(
-        event,
-        Event::SnapshotRefreshed {
-            generation: 2,
-            paths: vec![packer_domain::path::WsPath::new("a/linked/x.bin").unwrap()],
-            changed: vec![AssetId(1)],
-        }
-    );
-    assert_eq!(
-        o.view().refreshed,
-        [Drift::InputChanged {
-            asset_id: AssetId(1),
-            path: packer_domain::path::AssetPath::new("a/linked/x.bin").unwrap(),
-        }]
-    );
+    check_input_edited_elsewhere(&fixture, "a/real/x.bin", "a/linked/x.bin");
 }
 
 #[test]
