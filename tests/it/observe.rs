@@ -792,3 +792,35 @@ fn a_folder_moved_by_hand_is_relocated_by_an_explicit_reconcile() {
     let stale = o.runtime.reconcile_apply(2, &[1]).unwrap_err();
     assert_eq!(stale.code, packer_app::error::ErrorCode::StaleRequest);
 }
+
+/// `wait_observing` answers once the observer watches and has verified the workspace
+/// since: at once `false` without an observer, `true` with one, even when the watcher
+/// could not start and periodic verification stands in.
+#[test]
+fn wait_observing_answers_once_the_first_verification_is_done() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let ports = || Ports {
+        workspace: Arc::new(fs.clone()),
+        events: Arc::new(EventLog::new()),
+        clock: Arc::new(ManualClock::new()),
+    };
+    let plain = Runtime::open(ports());
+    assert!(!plain.wait_observing(DEADLINE));
+    plain.shutdown();
+    for refuse in [false, true] {
+        let watcher = Arc::new(ScriptedWatcher::new());
+        watcher.refuse_start(refuse);
+        fs.clear_ops();
+        let runtime = Runtime::open_observed(ports(), watcher.clone(), config());
+        assert!(runtime.wait_observing(DEADLINE), "refused: {refuse}");
+        assert_eq!(watcher.sessions(), usize::from(!refuse));
+        // The load scanned the workspace, and the first verification did again.
+        let scans = fs
+            .ops()
+            .iter()
+            .filter(|(op, _)| *op == PortOp::Scan)
+            .count();
+        assert!(scans >= 2, "{:?}", fs.ops());
+        runtime.shutdown();
+    }
+}

@@ -69,6 +69,9 @@ pub(crate) struct Observation {
     pub(crate) requeue: Option<Sender<Vec<WsPath>>>,
     /// How long an unfinished file is waited for (with `requeue`).
     pub(crate) settle: Duration,
+    /// The observer's first verification, once it watches: when it is done, the
+    /// runtime is observing (`Runtime::wait_observing`).
+    pub(crate) first: bool,
 }
 
 /// The running observer thread.
@@ -207,6 +210,7 @@ fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: O
         ..Pending::default()
     };
     pending.touch(Instant::now());
+    let mut sent_first = false;
     let mut next_periodic = next_scan(degraded, &config);
     loop {
         let now = Instant::now();
@@ -255,10 +259,12 @@ fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: O
                 reply: None,
                 requeue: Some(requeue_sender.clone()),
                 settle: config.settle,
+                first: !sent_first,
             };
             if lane.send(Message::Observe(observation)).is_err() {
                 break;
             }
+            sent_first = true;
         } else if next_periodic.is_some_and(|at| at <= now) {
             pending.full = true;
             pending.touch(now);

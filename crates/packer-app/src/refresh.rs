@@ -86,10 +86,14 @@ pub(crate) fn observe(shared: &Shared, lane: &mut LaneState, observation: Observ
         reply,
         requeue,
         settle,
+        first,
     } = observation;
     let deferred = verify_and_refresh(shared, lane, &scope, requeue.is_some().then_some(settle));
     if let (Some(requeue), false) = (requeue, deferred.is_empty()) {
         let _ = requeue.send(deferred);
+    }
+    if first {
+        shared.observing.set();
     }
     if let Some(reply) = reply {
         let _ = reply.send(shared.view.load_full());

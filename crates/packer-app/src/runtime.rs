@@ -119,6 +119,32 @@ pub(crate) struct Shared {
     observed: AtomicBool,
     /// Views replaced by a newer one, kept until the lane frees them.
     retired: Mutex<Retired>,
+    /// Set once the observer watches and has verified the workspace since.
+    pub(crate) observing: Latch,
+}
+
+/// A flag that is set once and can be waited for.
+#[derive(Debug, Default)]
+pub(crate) struct Latch {
+    set: Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Latch {
+    pub(crate) fn set(&self) {
+        *self.set.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether it is set, waiting at most `timeout` for it.
+    fn wait(&self, timeout: Duration) -> bool {
+        let guard = self.set.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |set| !*set)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
+    }
 }
 
 /// How often an idle lane looks again at the generations readers still hold.
@@ -201,6 +227,7 @@ impl Runtime {
             next_command: AtomicU64::new(1),
             observed: AtomicBool::new(false),
             retired: Mutex::new(Retired::default()),
+            observing: Latch::default(),
         });
         let (sender, receiver) = crossbeam_channel::unbounded();
         let lane_shared = Arc::clone(&shared);
@@ -235,6 +262,17 @@ impl Runtime {
         runtime
     }
 
+    /// Waits until the observer watches the workspace and has verified it once since it
+    /// began to (what changed while a large tree was being watched included): from then
+    /// on every change on disk is reported. `false` after `timeout`, and at once for a
+    /// runtime without an observer.
+    pub fn wait_observing(&self, timeout: Duration) -> bool {
+        if self.observer.is_none() {
+            return false;
+        }
+        self.shared.observing.wait(timeout)
+    }
+
     /// Verifies the whole workspace against the snapshot now (a fingerprint scan), lets
     /// the lane refresh what changed, and gives the view after it.
     pub fn check_divergence(&self) -> Arc<View> {
@@ -246,6 +284,7 @@ impl Runtime {
                     reply: Some(reply),
                     requeue: None,
                     settle: std::time::Duration::ZERO,
+                    first: false,
                 }))
                 .is_ok()
         });

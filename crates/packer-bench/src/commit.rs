@@ -10,7 +10,7 @@ mod reads;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
 use packer_app::observer::ObserverConfig;
@@ -488,6 +488,9 @@ impl EventPort for NoEvents {
     fn publish(&self, _event: Event) {}
 }
 
+/// How long the observer may take to watch a workspace and verify it once.
+const OBSERVER_START: Duration = Duration::from_secs(120);
+
 /// The runtime as the hosts that keep it running (Studio, `serve`, `watch`) open it:
 /// with its observer, so that a commit publishes what it wrote instead of reading the
 /// workspace again. The start verification is done before anything is timed.
@@ -506,7 +509,12 @@ fn open_runtime(assets: &Path) -> anyhow::Result<Runtime> {
             ..ObserverConfig::default()
         },
     );
-    runtime.check_divergence();
+    // The observer's first verification waits for its watch (a while at 100k): done
+    // before anything is timed, so that it does not land among the timed commits.
+    ensure!(
+        runtime.wait_observing(OBSERVER_START),
+        "the observer did not start within {OBSERVER_START:?}"
+    );
     let view = runtime.view();
     if let Some(condition) = &view.condition {
         bail!("the project {} is failed: {condition}", assets.display());

@@ -165,8 +165,12 @@ fn refreshes(
         Arc::new(DiskWatcher::new(assets)),
         config,
     );
-    // The start verification, then nothing pending.
-    runtime.check_divergence();
+    // The observer's first verification (once its watch is in place), then nothing
+    // pending.
+    anyhow::ensure!(
+        runtime.wait_observing(Duration::from_secs(120)),
+        "the observer did not start"
+    );
     let mut latencies = Vec::new();
     let rounds = (iterations * 4).max(8);
     for round in 0..rounds {
