@@ -72,23 +72,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for workspace in &workspaces {
         command.arg("--workspace").arg(workspace);
     }
-    if args.skip_commit {
-        command.arg("--skip-commit");
-    }
-    if args.commit_only {
-        command.arg("--commit-only");
-    }
-    if args.skip_observe {
-        command.arg("--skip-observe");
-    }
-    if args.observe_only {
-        command.arg("--observe-only");
-    }
-    if args.build_only {
-        command.arg("--build-only");
-    }
-    if args.skip_build {
-        command.arg("--skip-build");
+    // The selection flags are the runner's own, passed on as they are.
+    let selection = [
+        (args.skip_commit, "--skip-commit"),
+        (args.commit_only, "--commit-only"),
+        (args.skip_observe, "--skip-observe"),
+        (args.observe_only, "--observe-only"),
+        (args.build_only, "--build-only"),
+        (args.skip_build, "--skip-build"),
+    ];
+    for (_, flag) in selection.iter().filter(|(on, _)| *on) {
+        command.arg(flag);
     }
     command.arg("--build-at").arg(label(BUILD_SIZE));
     let status = command

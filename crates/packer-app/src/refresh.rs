@@ -159,16 +159,11 @@ fn verify_and_refresh(
             if path.is_root() {
                 return Some((path, None));
             }
-            if let Some(touched) = index.touched(&path) {
-                return Some((path, Some(touched)));
-            }
-            // An input declared through a linked folder, edited at its real path: named
-            // as it is declared.
-            facts
-                .as_ref()?
-                .through_links(&path)
-                .into_iter()
-                .find_map(|alias| index.touched(&alias).map(|t| (alias, Some(t))))
+            // An input declared through a linked folder and edited at its real path is
+            // named as it is declared.
+            index
+                .touched_via(&path, facts.as_ref())
+                .map(|(path, touched)| (path, Some(touched)))
         })
         .collect();
     if relevant.is_empty() {

@@ -155,7 +155,7 @@ impl DiskFacts {
     /// The other paths `path` can be reached by: through each link to a folder that
     /// holds it (as the last full scan saw the links), `path` as seen from the link. An
     /// input declared through a linked folder is edited at the folder's real path.
-    pub fn through_links(&self, path: &WsPath) -> Vec<WsPath> {
+    fn through_links(&self, path: &WsPath) -> Vec<WsPath> {
         self.dir_links
             .iter()
             .filter_map(|(link, target)| {
@@ -527,6 +527,23 @@ impl InputIndex {
             return Some(Touched::Declaration);
         }
         self.by_path.get(path.as_str()).copied().map(Touched::Input)
+    }
+
+    /// Why `path` matters to the snapshot and by which path: `path` itself, or, where
+    /// `path` lies in a folder that a link leads to (as `facts` saw the links), the path
+    /// an input is declared by through that link.
+    pub fn touched_via(
+        &self,
+        path: &WsPath,
+        facts: Option<&DiskFacts>,
+    ) -> Option<(WsPath, Touched)> {
+        if let Some(touched) = self.touched(path) {
+            return Some((path.clone(), touched));
+        }
+        facts?
+            .through_links(path)
+            .into_iter()
+            .find_map(|alias| self.touched(&alias).map(|t| (alias, t)))
     }
 }
 
