@@ -18,28 +18,20 @@ use packer_pack::cache;
 /// build still writing it would have renamed it long before.
 const STALE_TEMPORARY_NS: i64 = 3_600_000_000_000;
 
-/// What pruning removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Pruned {
-    pub(crate) entries: u64,
-    pub(crate) bytes: u64,
-}
-
 /// Removes cache entries that none of `used` names, oldest first, until the rest of the
 /// unused ones weigh no more than the used ones; and temporary files left by builds that
 /// stopped half-way, once they are an hour old.
-pub(crate) fn prune(port: &dyn WorkspacePort, used: &[ContentHash], now_ns: i64) -> Pruned {
+pub(crate) fn prune(port: &dyn WorkspacePort, used: &[ContentHash], now_ns: i64) {
     let used: HashSet<String> = used.iter().map(ContentHash::to_string).collect();
     let mut used_bytes = 0u64;
     let mut unused: Vec<(i64, u64, WsPath)> = Vec::new();
-    let mut pruned = Pruned::default();
     for (path, name) in entries(port) {
         let Ok(Some(fingerprint)) = port.stat(&path) else {
             continue;
         };
         if name.contains(".tmp-") {
             if now_ns.saturating_sub(fingerprint.mtime_ns) > STALE_TEMPORARY_NS {
-                remove(port, &path, fingerprint.size, &mut pruned);
+                let _ = port.remove_file(&path);
             }
         } else if used.contains(name.as_str()) {
             used_bytes = used_bytes.saturating_add(fingerprint.size);
@@ -56,9 +48,8 @@ pub(crate) fn prune(port: &dyn WorkspacePort, used: &[ContentHash], now_ns: i64)
             break;
         }
         unused_bytes -= size;
-        remove(port, &path, size, &mut pruned);
+        let _ = port.remove_file(&path);
     }
-    pruned
 }
 
 /// Every file in the cache's entry folders, with its name.
@@ -86,11 +77,4 @@ fn entries(port: &dyn WorkspacePort) -> Vec<(WsPath, String)> {
         }));
     }
     out
-}
-
-fn remove(port: &dyn WorkspacePort, path: &WsPath, size: u64, pruned: &mut Pruned) {
-    if port.remove_file(path).is_ok() {
-        pruned.entries += 1;
-        pruned.bytes = pruned.bytes.saturating_add(size);
-    }
 }
