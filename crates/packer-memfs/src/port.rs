@@ -45,6 +45,7 @@ pub(crate) fn seen_dirs(tree: &Tree) -> SeenDirs {
         .collect()
 }
 
+/// What a directory listing calls `node`.
 fn entry_kind(node: &Node) -> DirEntryKind {
     match node {
         Node::File(_) => DirEntryKind::File,
@@ -283,11 +284,7 @@ pub(crate) fn list_dir(tree: &Tree, path: &WsPath) -> Result<Vec<DirEntry>, Port
                     .iter()
                     .map(|(name, &child)| DirEntry {
                         name: name.clone(),
-                        kind: match tree.node(child) {
-                            Node::File(_) => DirEntryKind::File,
-                            Node::Dir(_) => DirEntryKind::Dir,
-                            Node::Link(_) => DirEntryKind::Symlink,
-                        },
+                        kind: entry_kind(tree.node(child)),
                     })
                     .collect()
             })
