@@ -321,6 +321,14 @@ fn looks_like_drive(s: &str) -> bool {
     bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':'
 }
 
+/// Looked up by its text: maps keyed by path answer for a `&str` (its hash and order
+/// are those of the text).
+impl std::borrow::Borrow<str> for WsPath {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for WsPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

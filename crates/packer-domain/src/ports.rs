@@ -397,7 +397,7 @@ pub struct SeenDir {
 /// workspace itself). Shared: a directory seen unchanged is handed on, not copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenDirs {
-    dirs: rustc_hash::FxHashMap<Arc<str>, Arc<SeenDir>>,
+    dirs: rustc_hash::FxHashMap<WsPath, Arc<SeenDir>>,
 }
 
 impl SeenDirs {
@@ -405,7 +405,7 @@ impl SeenDirs {
         self.dirs.get(path)
     }
 
-    pub fn insert(&mut self, path: Arc<str>, dir: Arc<SeenDir>) {
+    pub fn insert(&mut self, path: WsPath, dir: Arc<SeenDir>) {
         self.dirs.insert(path, dir);
     }
 
@@ -418,8 +418,8 @@ impl SeenDirs {
     }
 }
 
-impl FromIterator<(Arc<str>, Arc<SeenDir>)> for SeenDirs {
-    fn from_iter<I: IntoIterator<Item = (Arc<str>, Arc<SeenDir>)>>(iter: I) -> SeenDirs {
+impl FromIterator<(WsPath, Arc<SeenDir>)> for SeenDirs {
+    fn from_iter<I: IntoIterator<Item = (WsPath, Arc<SeenDir>)>>(iter: I) -> SeenDirs {
         SeenDirs {
             dirs: iter.into_iter().collect(),
         }

@@ -88,7 +88,7 @@ enum Seen<'a> {
 }
 
 /// What one worker saw of the directories it walked.
-type SeenPart = Vec<(Arc<str>, Arc<SeenDir>)>;
+type SeenPart = Vec<(WsPath, Arc<SeenDir>)>;
 
 /// What a worker lists into: entries with their whole paths for `scan`, a listing by
 /// directory for `scan_and_read` (whose sink is lent each directory).

@@ -15,13 +15,14 @@ use crate::tree::{Ino, Node, ROOT, Resolved, Tree, Walk, WalkError};
 /// What a scan sees of every directory: its stat data (its inode, its entry count as
 /// size, the time of its last entry change) and its entries as `scan` reports them.
 pub(crate) fn seen_dirs(tree: &Tree) -> SeenDirs {
-    let mut dirs = vec![(String::new(), ROOT)];
+    let mut dirs = vec![(WsPath::root(), ROOT)];
     tree.visit(|path, ino, node| {
         if path == PROMETEU_DIR {
             return false;
         }
-        if matches!(node, Node::Dir(_)) {
-            dirs.push((path.to_owned(), ino));
+        // A path too deep to spell is the scan's error to report.
+        if let (Node::Dir(_), Ok(path)) = (node, WsPath::new(path)) {
+            dirs.push((path, ino));
         }
         true
     });
@@ -31,7 +32,7 @@ pub(crate) fn seen_dirs(tree: &Tree) -> SeenDirs {
             let entries: Vec<(String, DirEntryKind)> = dir
                 .entries
                 .iter()
-                .filter(|(name, _)| !(path.is_empty() && name.as_str() == PROMETEU_DIR))
+                .filter(|(name, _)| !(path.is_root() && name.as_str() == PROMETEU_DIR))
                 .map(|(name, &child)| (name.clone(), entry_kind(tree.node(child))))
                 .collect();
             let stamp = Fingerprint {
@@ -40,7 +41,7 @@ pub(crate) fn seen_dirs(tree: &Tree) -> SeenDirs {
                 ctime_ns: dir.changed_ns,
                 inode: ino,
             };
-            Some((Arc::from(path), Arc::new(SeenDir { stamp, entries })))
+            Some((path, Arc::new(SeenDir { stamp, entries })))
         })
         .collect()
 }

@@ -77,7 +77,6 @@ impl Walker<'_> {
             Ok(stat) => fingerprint(&stat),
             Err(errno) => return Err(port_error(errno, PortOp::Scan, &job.path)),
         };
-        let path: Arc<str> = Arc::from(job.path.as_str());
         let mut add = |name: &str, kind: EntryKind, fingerprint: Option<Fingerprint>| {
             blocks.push_child(&job.path, name, kind, fingerprint)
         };
@@ -93,7 +92,7 @@ impl Walker<'_> {
                 }
                 add(name, kind, fingerprint);
             }
-            seen.push((path, Arc::clone(before)));
+            seen.push((job.path.clone(), Arc::clone(before)));
             return Ok(Some(dir));
         }
         let dir = if before.is_some() {
@@ -126,7 +125,7 @@ impl Walker<'_> {
             },
         )?;
         seen.push((
-            path,
+            job.path.clone(),
             Arc::new(SeenDir {
                 stamp,
                 entries: kept,
@@ -217,7 +216,7 @@ mod tests {
         let mut out = seen.clone();
         let before = seen.get(dir).unwrap();
         out.insert(
-            Arc::from(dir),
+            WsPath::new(dir).unwrap_or_else(|_| WsPath::root()),
             Arc::new(SeenDir {
                 stamp: before.stamp,
                 entries: entries.iter().map(|(n, k)| ((*n).to_owned(), *k)).collect(),
