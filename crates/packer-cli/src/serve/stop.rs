@@ -25,18 +25,6 @@ pub(super) struct StoppableStdin {
     signal: Option<&'static str>,
 }
 
-/// The error a read gives once a stop signal came.
-#[derive(Debug)]
-pub(super) struct Stopped;
-
-impl std::fmt::Display for Stopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped by a signal")
-    }
-}
-
-impl std::error::Error for Stopped {}
-
 impl StoppableStdin {
     /// Starts listening for SIGINT and SIGTERM; from now on they stop the server
     /// instead of killing it.
@@ -63,7 +51,7 @@ impl StoppableStdin {
 impl Read for StoppableStdin {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.signal.is_some() {
-            return Err(io::Error::other(Stopped));
+            return Err(stopped());
         }
         // Straight from the descriptor: a buffer in between could hold input that poll
         // does not see.
@@ -86,7 +74,7 @@ impl Read for StoppableStdin {
                 .map(|(_, (_, name))| name);
             if let Some(name) = came {
                 self.signal = Some(name);
-                return Err(io::Error::other(Stopped));
+                return Err(stopped());
             }
             if !fds[0].revents().is_empty() {
                 return loop {
@@ -98,4 +86,9 @@ impl Read for StoppableStdin {
             }
         }
     }
+}
+
+/// The error every read gives once a stop signal came (the caller asks `signal` why).
+fn stopped() -> io::Error {
+    io::Error::other("stopped by a signal")
 }
