@@ -5,7 +5,7 @@
 //! everything. It reads nothing and writes nothing itself: the lane verifies, refreshes
 //! and publishes, in order with the writes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -317,13 +317,50 @@ fn matters(path: &WsPath) -> bool {
 
 /// The paths without those that lie below another of them.
 fn minimal(paths: BTreeSet<WsPath>) -> Vec<WsPath> {
+    if let Some(root) = paths.iter().find(|p| p.is_root()) {
+        return vec![root.clone()];
+    }
+    // Sorted, a path comes after all its ancestors: looking each of them up among the
+    // kept ones costs its depth, where comparing with every kept one cost a storm's
+    // thousands of paths squared.
+    let mut kept: HashSet<&str> = HashSet::new();
     let mut out: Vec<WsPath> = Vec::new();
-    // Sorted, a path comes right after its ancestors' other descendants; compare with
-    // every kept one to be exact whatever the names.
-    for path in paths {
-        if !out.iter().any(|kept| path.starts_with(kept)) {
-            out.push(path);
+    for path in &paths {
+        let text = path.as_str();
+        if !text
+            .match_indices('/')
+            .any(|(i, _)| kept.contains(&text[..i]))
+        {
+            kept.insert(text);
+            out.push(path.clone());
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(paths: &[&str], expected: &[&str]) {
+        let paths: BTreeSet<WsPath> = paths
+            .iter()
+            .map(|p| WsPath::new(p).unwrap_or_else(|_| WsPath::root()))
+            .collect();
+        let kept: Vec<String> = minimal(paths)
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        assert_eq!(kept, expected);
+    }
+
+    #[test]
+    fn minimal_keeps_the_paths_no_other_one_lies_above() {
+        check(
+            &["a/c", "a", "a-b/d", "a-b", "b/c/d", "b/c", "b/cd", "a/c/e"],
+            &["a", "a-b", "b/c", "b/cd"],
+        );
+        check(&["x/y", "x/y/z", "w"], &["w", "x/y"]);
+        check(&["a/b", ""], &[""]);
+    }
 }

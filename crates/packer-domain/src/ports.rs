@@ -788,9 +788,11 @@ pub type HintSink = std::sync::Arc<dyn Fn(WatchHint) + Send + Sync>;
 
 /// Watches the workspace for changes.
 ///
-/// An implementation must report every change it sees below `assets/` (including inside
-/// `.prometeu`, which the observer filters itself) as a [`WatchHint::Changed`] naming the
-/// path, or when it cannot name it, the nearest directory above it. When it may have
+/// An implementation must report every change it sees below `assets/` as a
+/// [`WatchHint::Changed`] naming the path, or when it cannot name it, the nearest
+/// directory above it. Inside `.prometeu` only its own entries matter (`index.json`);
+/// what lies deeper there (the lane's transactions, the build cache) may go unwatched,
+/// and whatever is reported from inside `.prometeu` the observer filters itself. When it may have
 /// missed changes it says [`WatchHint::Rescan`]; when it cannot watch part of the tree
 /// at all it says [`WatchHint::Degraded`] and keeps watching the rest. It never writes.
 pub trait WatchPort: Send + Sync + fmt::Debug {
