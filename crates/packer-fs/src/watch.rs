@@ -6,17 +6,24 @@
 //! other folder of `assets/` with all it holds. Below `.prometeu` lie only the lane's
 //! transactions and the build cache, which no hint could concern; watching them would
 //! make every commit add and drop a watch, and `notify` pays for dropping one with a
-//! pass over every watch it holds. A folder that appears at the top (created, or moved
-//! in) is watched by a thread of the session's own, since `notify` cannot be asked to
-//! watch from its own event handler; once it is, a hint names the folder again, for what
-//! changed in it before its watch was in place.
+//! pass over every watch it holds.
+//!
+//! Several `notify` watchers (inotify instances, each with its thread) share the
+//! top-level folders, so that setting up the watch of a large tree, one
+//! `inotify_add_watch` and a couple of `stat`s per folder, runs on several cores. The
+//! first also watches the top; a thread of the session's own follows it, since `notify`
+//! cannot be asked to watch from its own event handler: a folder that appears at the top
+//! (created, or moved in) is given to a watcher and then named again in a hint, for what
+//! changed in it before its watch was in place; one that leaves is unwatched.
 //!
 //! Opening a file is an event for inotify, and the runtime's own reads open files: such
 //! access events are dropped here, since they change nothing. Symbolic links are not
 //! followed, so nothing outside `assets/` is ever watched.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -51,33 +58,45 @@ impl WatchPort for DiskWatcher {
                 .with_detail(e.to_string())
         })?;
         let (arrivals, arrived) = crossbeam_channel::unbounded();
-        let handler = Handler {
-            base: base.clone(),
-            sink: sink.clone(),
-            arrivals: arrivals.clone(),
-        };
-        let config = notify::Config::default().with_follow_symlinks(false);
-        let watcher = RecommendedWatcher::new(
-            move |result: notify::Result<Event>| handler.deliver(result),
-            config,
-        )
-        .map_err(|e| watch_error(&e))?;
-        let watcher = Arc::new(Mutex::new(watcher));
-        let top = Top {
+        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_LANES));
+        let mut watchers = Vec::with_capacity(lanes);
+        for lane in 0..lanes {
+            let handler = Handler {
+                base: base.clone(),
+                sink: sink.clone(),
+                // Only the first watches the top: the others' events about a folder there
+                // (its own move or deletion) could come after it is back.
+                arrivals: (lane == 0).then(|| arrivals.clone()),
+            };
+            let config = notify::Config::default().with_follow_symlinks(false);
+            match RecommendedWatcher::new(
+                move |result: notify::Result<Event>| handler.deliver(result),
+                config,
+            ) {
+                Ok(watcher) => watchers.push(Mutex::new(watcher)),
+                // One is enough to watch everything; more only share the setting up.
+                Err(_) if !watchers.is_empty() => break,
+                Err(e) => return Err(watch_error(&e)),
+            }
+        }
+        let top = Arc::new(Top {
             base,
             sink,
-            watcher: Arc::clone(&watcher),
-        };
+            watchers,
+            next_lane: AtomicUsize::new(0),
+            owners: Mutex::new(HashMap::new()),
+        });
         // The top itself: without it nothing at all is watched.
-        match top.add(&top.base, RecursiveMode::NonRecursive) {
+        match top.add(0, &top.base, RecursiveMode::NonRecursive) {
             Added::Watching | Added::Gone => {}
             Added::Limit => return Err(limit_error()),
             Added::Failed(e) => return Err(watch_error(&e)),
         }
         top.watch_entries()?;
+        let adder_top = Arc::clone(&top);
         let adder = std::thread::Builder::new()
             .name("packer-watch-top".to_owned())
-            .spawn(move || top.watch_arrivals(&arrived))
+            .spawn(move || adder_top.follow_the_top(&arrived))
             .map_err(|e| {
                 PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root())
                     .with_detail(format!("cannot start the watcher's thread: {e}"))
@@ -85,17 +104,22 @@ impl WatchPort for DiskWatcher {
         Ok(Box::new(DiskWatchSession {
             arrivals,
             adder: Some(adder),
-            _watcher: watcher,
+            _top: top,
         }))
     }
 }
 
-/// A running watch: the watcher, and the thread that watches folders arriving at the
-/// top. Dropping it stops and joins that thread, then the watcher.
+/// The most `notify` watchers (each an inotify instance with a thread) one watch uses:
+/// setting up a watch on a large tree is mostly one `inotify_add_watch` and a couple of
+/// `stat`s per folder, done by each watcher's thread, so several of them share it.
+const MAX_LANES: usize = 4;
+
+/// A running watch: the watchers, and the thread that follows folders arriving at and
+/// leaving the top. Dropping it stops and joins that thread, then the watchers.
 struct DiskWatchSession {
     arrivals: Sender<Arrival>,
     adder: Option<JoinHandle<()>>,
-    _watcher: Arc<Mutex<RecommendedWatcher>>,
+    _top: Arc<Top>,
 }
 
 impl std::fmt::Debug for DiskWatchSession {
@@ -108,7 +132,7 @@ impl WatchSession for DiskWatchSession {}
 
 impl Drop for DiskWatchSession {
     fn drop(&mut self) {
-        // The handler holds a sender too, so the channel cannot close by itself.
+        // The handlers hold senders too, so the channel cannot close by itself.
         let _ = self.arrivals.send(Arrival::Stop);
         if let Some(adder) = self.adder.take()
             && let Err(panic) = adder.join()
@@ -118,10 +142,12 @@ impl Drop for DiskWatchSession {
     }
 }
 
-/// What the handler tells the thread watching arrivals.
+/// What the handlers tell the thread following the top.
 enum Arrival {
     /// Something appeared at the top under this name: watch it if it is a folder.
     Entry(PathBuf),
+    /// What was at the top under this name was removed or moved away.
+    Gone(PathBuf),
     Stop,
 }
 
@@ -135,77 +161,115 @@ enum Added {
     Failed(notify::Error),
 }
 
-/// Adds the watches of the top of the workspace.
+/// The watchers, and which of them watches each top-level folder.
 struct Top {
     base: PathBuf,
     sink: HintSink,
-    watcher: Arc<Mutex<RecommendedWatcher>>,
+    /// The first watches `assets/` and `.prometeu`; the top-level folders are shared
+    /// among all.
+    watchers: Vec<Mutex<RecommendedWatcher>>,
+    /// Where the next folder to arrive goes.
+    next_lane: AtomicUsize,
+    /// The watcher of each top-level folder, to stop watching it when it leaves: a
+    /// watcher only hears of a folder leaving the top when it watches the top itself.
+    owners: Mutex<HashMap<PathBuf, usize>>,
 }
 
 impl Top {
     /// Watches every entry of `assets/` that is a folder: `.prometeu` for its own entries,
-    /// the others with everything they hold. Reaching the watch limit is a `Degraded`
-    /// hint, after which the rest is left to periodic verification.
+    /// the others with everything they hold, the watchers taking the folders in turn as
+    /// each is free. Reaching the watch limit, or failing to watch a folder, is a
+    /// `Degraded` hint, after which what is left is covered by periodic verification.
     fn watch_entries(&self) -> Result<(), PortError> {
         let entries = std::fs::read_dir(&self.base).map_err(|e| {
             PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root())
                 .with_detail(e.to_string())
         })?;
-        for entry in entries {
-            // An entry that cannot be read is gone, or will be hinted when it changes.
-            let Ok(entry) = entry else { continue };
-            match self.add_entry(&entry.path()) {
-                Added::Watching | Added::Gone => {}
-                Added::Limit => {
-                    (self.sink)(WatchHint::Degraded {
-                        reason: limit_reason(),
-                    });
-                    return Ok(());
+        // An entry that cannot be read is gone, or will be hinted when it changes.
+        let folders: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let share = |lane: usize| {
+            while !stop.load(Ordering::Relaxed) {
+                let Some(folder) = folders.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                if let Some(reason) = self.add_entry(lane, folder) {
+                    stop.store(true, Ordering::Relaxed);
+                    (self.sink)(WatchHint::Degraded { reason });
                 }
-                Added::Failed(e) => return Err(watch_error(&e)),
             }
-        }
+        };
+        std::thread::scope(|scope| {
+            for lane in 1..self.watchers.len() {
+                // A thread that cannot start leaves its share to the others.
+                let _ = std::thread::Builder::new()
+                    .name("packer-watch-setup".to_owned())
+                    .spawn_scoped(scope, move || share(lane));
+            }
+            share(0);
+        });
         Ok(())
     }
 
-    /// Watches what arrives at the top until told to stop.
-    fn watch_arrivals(&self, arrived: &Receiver<Arrival>) {
-        while let Ok(Arrival::Entry(path)) = arrived.recv() {
-            match self.add_entry(&path) {
-                Added::Gone => {}
-                Added::Watching => {
-                    if let Some(path) = workspace_path(&self.base, &path) {
-                        (self.sink)(WatchHint::Changed(path));
+    /// Follows the top until told to stop: watches what arrives, unwatches what leaves.
+    fn follow_the_top(&self, arrived: &Receiver<Arrival>) {
+        loop {
+            match arrived.recv() {
+                Ok(Arrival::Entry(path)) => {
+                    let lane = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.watchers.len();
+                    match self.add_entry(lane, &path) {
+                        None => {
+                            if let Some(path) = workspace_path(&self.base, &path) {
+                                (self.sink)(WatchHint::Changed(path));
+                            }
+                        }
+                        Some(reason) => (self.sink)(WatchHint::Degraded { reason }),
                     }
                 }
-                Added::Limit => (self.sink)(WatchHint::Degraded {
-                    reason: limit_reason(),
-                }),
-                Added::Failed(e) => (self.sink)(WatchHint::Rescan {
-                    reason: format!("a new folder could not be watched: {e}"),
-                }),
+                Ok(Arrival::Gone(path)) => {
+                    let owner = self.owners().remove(&path);
+                    if let Some(watcher) = owner.and_then(|lane| self.watchers.get(lane)) {
+                        // Already dropped by its watcher when it saw the folder go.
+                        let _ = lock(watcher).unwatch(&path);
+                    }
+                }
+                Ok(Arrival::Stop) | Err(_) => return,
             }
         }
     }
 
-    /// Watches the top-level entry at `path` as its name asks, if it is a folder.
-    fn add_entry(&self, path: &Path) -> Added {
+    /// Watches the top-level entry at `path` with watcher `lane` as its name asks, if it
+    /// is a folder. `Some` reason when part of the workspace is left unwatched.
+    fn add_entry(&self, lane: usize, path: &Path) -> Option<String> {
         match std::fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {}
-            _ => return Added::Gone,
+            _ => return None,
         }
-        let mode = if path.file_name().and_then(|n| n.to_str()) == Some(PROMETEU_DIR) {
-            RecursiveMode::NonRecursive
+        let (lane, mode) = if path.file_name().and_then(|n| n.to_str()) == Some(PROMETEU_DIR) {
+            (0, RecursiveMode::NonRecursive)
         } else {
-            RecursiveMode::Recursive
+            (lane, RecursiveMode::Recursive)
         };
-        self.add(path, mode)
+        match self.add(lane, path, mode) {
+            Added::Watching => {
+                self.owners().insert(path.to_path_buf(), lane);
+                None
+            }
+            Added::Gone => None,
+            Added::Limit => Some(limit_reason()),
+            Added::Failed(e) => Some(format!(
+                "{} cannot be watched ({e}): it is covered by periodic verification only",
+                path.display()
+            )),
+        }
     }
 
-    fn add(&self, path: &Path, mode: RecursiveMode) -> Added {
-        // A poisoned lock only means another add panicked; the watcher is still whole.
-        let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
-        match watcher.watch(path, mode) {
+    fn add(&self, lane: usize, path: &Path, mode: RecursiveMode) -> Added {
+        let Some(watcher) = self.watchers.get(lane) else {
+            return Added::Gone;
+        };
+        match lock(watcher).watch(path, mode) {
             Ok(()) => Added::Watching,
             Err(e) => match e.kind {
                 notify::ErrorKind::MaxFilesWatch => Added::Limit,
@@ -217,13 +281,24 @@ impl Top {
             },
         }
     }
+
+    fn owners(&self) -> MutexGuard<'_, HashMap<PathBuf, usize>> {
+        lock(&self.owners)
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; what it guards
+/// is still whole (a watcher, a map of owners).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Turns `notify`'s events into hints, on `notify`'s thread.
 struct Handler {
     base: PathBuf,
     sink: HintSink,
-    arrivals: Sender<Arrival>,
+    /// Where what arrives at and leaves the top is told, for the watcher of the top.
+    arrivals: Option<Sender<Arrival>>,
 }
 
 impl Handler {
@@ -250,18 +325,27 @@ impl Handler {
             });
             return;
         }
-        let arrival = match event.kind {
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
+        let top: Option<fn(PathBuf) -> Arrival> = match event.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => None,
             EventKind::Access(_) => return,
             EventKind::Create(CreateKind::Folder | CreateKind::Any)
-            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => true,
-            _ => false,
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => {
+                Some(Arrival::Entry)
+            }
+            // A rename away from the top, not a watched folder's own move (which has no
+            // tracker): that one is also reported for its move back, after it is back.
+            EventKind::Remove(_) => Some(Arrival::Gone),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) if event.tracker().is_some() => {
+                Some(Arrival::Gone)
+            }
+            _ => None,
         };
         for path in &event.paths {
-            if arrival && path.parent() == Some(self.base.as_path()) {
-                // The session ends only after the watcher's thread: a send cannot fail
-                // while events still come, and a lost arrival is no worse than a late one.
-                let _ = self.arrivals.send(Arrival::Entry(path.clone()));
+            if let (Some(arrival), Some(arrivals)) = (top, &self.arrivals)
+                && path.parent() == Some(self.base.as_path())
+            {
+                // Fails only once the session is ending, when nothing is followed any more.
+                let _ = arrivals.send(arrival(path.clone()));
             }
             if let Some(path) = workspace_path(&self.base, path) {
                 sink(WatchHint::Changed(path));
@@ -405,6 +489,27 @@ mod tests {
         std::fs::create_dir_all(outside.join("inner")).unwrap();
         std::fs::rename(&outside, fx.assets.join("moved")).unwrap();
         watching.probe(&fx, "moved/inner/probe.bin");
+    }
+
+    #[test]
+    fn top_level_folders_that_leave_and_come_back_are_watched_again() {
+        let fx = Fixture::new();
+        let names = ["a", "b", "c", "d", "e", "f"];
+        for name in names {
+            fx.write(&format!("{name}/deep/file.bin"), b"0");
+        }
+        let watching = Watching::start(&fx);
+        let away = fx.assets.parent().unwrap().join("away");
+        for name in names {
+            std::fs::rename(fx.assets.join(name), &away).unwrap();
+            std::fs::rename(&away, fx.assets.join(name)).unwrap();
+        }
+        for name in names {
+            watching.probe(&fx, &format!("{name}/deep/file.bin"));
+        }
+        // Renamed at the top: watched under its new name.
+        std::fs::rename(fx.assets.join("a"), fx.assets.join("renamed")).unwrap();
+        watching.probe(&fx, "renamed/deep/file.bin");
     }
 
     #[test]
