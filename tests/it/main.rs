@@ -13,6 +13,7 @@ mod cli;
 mod cli_reconcile;
 mod cli_recovery;
 mod cli_write;
+mod cli_write_paths;
 mod concurrency;
 mod contract;
 mod contract_output;

@@ -381,19 +381,33 @@ fn faulted_run(
         .collect::<Vec<_>>()
         .into_iter()
         .collect();
-    match &result {
-        Ok(_) => assert!(
-            emitted.contains(&"snapshot_committed"),
-            "{name}: {emitted:?}"
-        ),
-        Err(_) => assert!(
-            emitted.contains(&"commit_failed") || emitted.contains(&"write_rejected"),
-            "{name}: {emitted:?} {result:?}"
-        ),
-    }
+    // A commit that failed before its commit point announces nothing (no transaction is
+    // left; the command's error says it) and must have changed nothing.
+    let aborted = match &result {
+        Ok(_) => {
+            assert!(
+                emitted.contains(&"snapshot_committed"),
+                "{name}: {emitted:?}"
+            );
+            false
+        }
+        Err(_) if emitted.contains(&"commit_failed") || emitted.contains(&"write_rejected") => {
+            false
+        }
+        Err(error) => {
+            assert!(
+                error.message.contains("changed nothing"),
+                "{name}: {emitted:?} {result:?}"
+            );
+            true
+        }
+    };
     let (reopened, reopen_events) = open(&fs);
     let now = files(&fs, &reopened);
     let label = format!("{name}, fault {fault:?}, crash {crash}, result {result:?}");
+    if aborted {
+        assert_eq!(now, *old, "{label}: an aborted commit changed the project");
+    }
     if now != *old && now != *new {
         let render = |files: &Files| -> String {
             files
@@ -573,6 +587,30 @@ fn an_interrupted_commit_fails_the_project_until_recovery_finishes_it() {
     // Asset 2 excluded by the recovered commit, asset 1 by the new one.
     assert_eq!(entries, [(1, false), (2, false)]);
     assert!(transactions(&fs).is_empty());
+}
+
+/// A commit that fails before its commit point changed nothing and leaves no
+/// transaction: the command gets the error, the project stays as it was, and no
+/// `commit_failed` (which tells of a transaction left for recovery) is announced.
+#[test]
+fn a_commit_aborted_before_its_commit_point_announces_no_transaction() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let (runtime, events) = open(&fs);
+    let before = files(&fs, &runtime);
+    let state = runtime.view().state;
+    let stage = step_of(&command("exclude"), |op, path| {
+        op == PortOp::Write && path.contains(".prometeu/tx/")
+    });
+    fs.inject(Fault::once(stage, PortErrorKind::DiskFull));
+    let error = runtime.submit(write(command("exclude"))).unwrap_err();
+    assert_eq!(error.code.as_str(), "io");
+    assert!(error.message.contains("changed nothing"), "{error:?}");
+    let emitted: Vec<&str> = events.events().iter().map(Event::name).collect();
+    assert!(!emitted.contains(&"commit_failed"), "{emitted:?}");
+    assert_eq!(runtime.view().state, state, "not failed");
+    assert_eq!(files(&fs, &runtime), before);
+    assert!(transactions(&fs).is_empty());
+    runtime.shutdown();
 }
 
 /// A transaction whose target was changed by someone else after the commit point is

@@ -3,12 +3,15 @@
 //! commit point nothing the user sees has changed; after it the transaction is the
 //! truth, and an interrupted one is finished by recovery.
 
-use std::collections::BTreeSet;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use packer_domain::command::{Expected, FileChange, Plan};
 use packer_domain::path::WsPath;
-use packer_domain::ports::{PortError, PortErrorKind, SyncAll, WorkspacePort};
+use packer_domain::ports::{
+    DirEntry, DirEntryKind, PortError, PortErrorKind, SyncAll, WorkspacePort,
+};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
 use packer_domain::transaction::{INTENT_COMMITTED, INTENT_STAGED, Intent, TxOp};
 
@@ -161,13 +164,17 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
         step: Step::Precondition,
         error,
     };
+    let mut listings = Listings::default();
     for change in &plan.changes {
         match change {
             FileChange::Write {
                 path,
                 expected: Expected::Absent,
                 ..
-            } => require_absent(port, path, "appeared on disk since the snapshot")?,
+            } => {
+                require_creatable(port, path, &mut listings)?;
+                require_absent(port, path, "appeared on disk since the snapshot")?;
+            }
             FileChange::VerifyAbsent { path } => require_no_file(port, path)?,
             FileChange::Write {
                 path,
@@ -196,9 +203,79 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                     }
                     Err(error) => return Err(aborted(error)),
                 }
+                require_creatable(port, to, &mut listings)?;
                 require_absent(port, to, "already exists")?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The entries of the directories looked at so far (`None`: no such directory), so
+/// that the creations of one batch list each directory once.
+type Listings = BTreeMap<WsPath, Option<Vec<DirEntry>>>;
+
+/// `path` can be created as the commit creates it, and found there afterwards: every
+/// existing directory on the way is a real directory, not a file (creating the rest
+/// would fail after the commit point, and every later commit with it) nor a symbolic
+/// link (the packer does not look for asset folders inside linked folders, so what it
+/// created there would be seen elsewhere, or not at all); and no link, not even one
+/// that leads nowhere, is at `path` itself. Anything else at `path` is the caller's to
+/// judge.
+fn require_creatable(
+    port: &dyn WorkspacePort,
+    path: &WsPath,
+    listings: &mut Listings,
+) -> Result<(), CommitError> {
+    // From the top down: the first thing on the way decides.
+    for current in ancestors(path).into_iter().rev() {
+        let Some(parent) = current.parent() else {
+            continue;
+        };
+        let entries = match listings.entry(parent) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let listed = match port.list_dir(entry.key()) {
+                    Ok(entries) => Some(entries),
+                    Err(PortError {
+                        kind: PortErrorKind::NotFound,
+                        ..
+                    }) => None,
+                    Err(error) => {
+                        return Err(CommitError::Aborted {
+                            step: Step::Precondition,
+                            error,
+                        });
+                    }
+                };
+                entry.insert(listed)
+            }
+        };
+        let kind = entries
+            .as_deref()
+            .and_then(|entries| entries.iter().find(|e| e.name == current.file_name()))
+            .map(|e| e.kind);
+        let shown = path.display_in_project();
+        let at_path = current == *path;
+        let detail = match kind {
+            // From here down everything is new.
+            None => return Ok(()),
+            Some(DirEntryKind::Dir) if !at_path => continue,
+            Some(DirEntryKind::Symlink) if at_path => {
+                format!("{shown} cannot be created: a symbolic link is there")
+            }
+            Some(DirEntryKind::Symlink) => format!(
+                "{shown} cannot be created: {} is a symbolic link, and the packer does not look for assets inside linked folders",
+                current.display_in_project()
+            ),
+            // What is at the path itself, the caller judges.
+            Some(_) if at_path => return Ok(()),
+            Some(_) => format!(
+                "{shown} cannot be created: {} is a file",
+                current.display_in_project()
+            ),
+        };
+        return Err(CommitError::Conflict(detail));
     }
     Ok(())
 }

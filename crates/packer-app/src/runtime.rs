@@ -629,9 +629,12 @@ fn commit_planned(
             RejectReason::Conflict,
             AppError::new(ErrorCode::Conflict, detail),
         )),
-        Err(
-            error @ (CommitError::Aborted { step, .. } | CommitError::Interrupted { step, .. }),
-        ) => {
+        // Before the commit point nothing changed and no transaction is left: the
+        // command's error says it all.
+        Err(error @ CommitError::Aborted { .. }) => {
+            Err(AppError::new(ErrorCode::Io, error.to_string()))
+        }
+        Err(error @ CommitError::Interrupted { step, .. }) => {
             shared.ports.events.publish(Event::CommitFailed {
                 generation,
                 command_id: id,
@@ -640,9 +643,7 @@ fn commit_planned(
                 transaction: name.to_owned(),
             });
             // After the commit point the transaction is the truth until recovery runs.
-            if matches!(error, CommitError::Interrupted { .. }) {
-                fail(shared, view, error.to_string());
-            }
+            fail(shared, view, error.to_string());
             Err(AppError::new(ErrorCode::Io, error.to_string()))
         }
         Err(error @ CommitError::RecoveryRefused { .. }) => {
