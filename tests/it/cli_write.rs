@@ -564,6 +564,13 @@ fn add_never_overwrites_an_existing_declaration() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.json()["error"]["code"], "conflict", "{run:?}");
     assert!(run.stderr.contains("write rejected (conflict)"), "{run:?}");
+    // The keys in the order of the protocol's error responses.
+    let at = |key: &str| run.stdout.find(&format!("\"{key}\":"));
+    assert!(at("detail").is_some(), "{run:?}");
+    assert!(
+        at("code") < at("message") && at("message") < at("detail"),
+        "{run:?}"
+    );
 
     assert_eq!(tree_but_lock(&project), before);
     assert_eq!(read(&project, "data/mine/asset.json"), hand);

@@ -66,24 +66,21 @@ impl From<anyhow::Error> for Failure {
 impl Failure {
     /// Prints the failure where it belongs and gives the exit code.
     pub fn report(self, out: &Output<'_>) -> u8 {
-        let (code, message, detail, exit) = match self {
-            Failure::Usage(message) => (
-                ErrorCode::InvalidParams,
-                message,
-                serde_json::Value::Null,
-                2,
-            ),
-            Failure::App(e) => (e.code, e.message, e.detail, 1),
-            Failure::Other(e) => (ErrorCode::Io, format!("{e:#}"), serde_json::Value::Null, 1),
+        let (error, exit) = match self {
+            Failure::Usage(message) => (AppError::new(ErrorCode::InvalidParams, message), 2),
+            Failure::App(e) => (e, 1),
+            Failure::Other(e) => (AppError::new(ErrorCode::Io, format!("{e:#}")), 1),
         };
         if out.json {
-            let mut error = serde_json::json!({ "code": code, "message": message });
-            if !detail.is_null() {
-                error["detail"] = detail;
+            // Encoded straight from the struct, so that its keys keep the order of the
+            // protocol's error responses (`code`, `message`, `detail`).
+            #[derive(serde::Serialize)]
+            struct ErrorOutput<'a> {
+                error: &'a AppError,
             }
-            out.json(&serde_json::json!({ "error": error }));
+            out.json(&ErrorOutput { error: &error });
         }
-        out.error(&format!("error: {message}"));
+        out.error(&format!("error: {}", error.message));
         exit
     }
 }
