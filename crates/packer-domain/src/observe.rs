@@ -56,7 +56,7 @@ pub enum LinkFact {
 /// the directories only saves the next one work.
 #[derive(Debug, Clone, Default)]
 pub struct DiskFacts {
-    files: BTreeMap<String, Fact>,
+    files: BTreeMap<WsPath, Fact>,
     /// What the last full scan saw of every directory, lent to the next one.
     seen: SeenDirs,
     /// The wall clock when that scan started.
@@ -100,7 +100,7 @@ impl DiskFacts {
         let (entries, seen) = port.scan_reusing(previous.and_then(DiskFacts::reuse))?;
         let hashed = previous.map(DiskFacts::hashed).unwrap_or_default();
         let mut dir_links = BTreeMap::new();
-        let files: Vec<(String, Fact)> = entries
+        let files: Vec<(WsPath, Fact)> = entries
             .into_iter()
             .filter_map(|entry| {
                 let fact = match (entry.kind, entry.fingerprint) {
@@ -118,11 +118,11 @@ impl DiskFacts {
                     // vanished is left out as the scan leaves out what vanishes.
                     _ => return None,
                 };
-                Some((entry.path.as_str().to_owned(), fact))
+                Some((entry.path, fact))
             })
             .collect();
         let mut facts = DiskFacts {
-            // Built in one go from the sorted entries, not entry by entry.
+            // Built in one go from the entries, which come sorted, not entry by entry.
             files: files.into_iter().collect(),
             seen,
             seen_at_ns: now_ns,
@@ -134,7 +134,7 @@ impl DiskFacts {
 
     /// Whether these facts hold a content hash for `path` with stat data `fingerprint`.
     fn was_hashed(&self, path: &WsPath, fingerprint: &Fingerprint) -> bool {
-        matches!(self.files.get(path.as_str()), Some(Fact::File { fingerprint: f, hash: Some(_) }) if f == fingerprint)
+        matches!(self.files.get(path), Some(Fact::File { fingerprint: f, hash: Some(_) }) if f == fingerprint)
     }
 
     /// The files these facts hold a content hash for, with the stat data it went with:
@@ -208,7 +208,7 @@ impl DiskFacts {
             Some(DirEntryKind::Symlink) => {
                 facts
                     .files
-                    .insert(path.as_str().to_owned(), Fact::Link(link_fact(port, path)));
+                    .insert(path.clone(), Fact::Link(link_fact(port, path)));
             }
             Some(DirEntryKind::Dir) => facts.add_dir(port, path, now_ns, previous)?,
             Some(DirEntryKind::Other) | None => {}
@@ -221,7 +221,7 @@ impl DiskFacts {
     ///
     /// [`scan_under`]: Self::scan_under
     pub fn replace_under(&mut self, path: &WsPath, part: DiskFacts) -> Vec<WsPath> {
-        let old: BTreeMap<String, Fact> = self
+        let old: BTreeMap<WsPath, Fact> = self
             .keys_under(path)
             .into_iter()
             .filter_map(|key| self.files.remove_entry(&key))
@@ -241,8 +241,11 @@ impl DiskFacts {
     pub fn rename_under(&mut self, from: &WsPath, to: &WsPath) {
         for key in self.keys_under(from) {
             if let Some(fact) = self.files.remove(&key) {
-                let rest = &key[from.as_str().len()..];
-                self.files.insert(format!("{}{rest}", to.as_str()), fact);
+                let moved = match key.strip_prefix(from) {
+                    Some(rest) => to.join(&rest),
+                    None => to.clone(),
+                };
+                self.files.insert(moved, fact);
             }
         }
     }
@@ -261,7 +264,7 @@ impl DiskFacts {
         });
         let mut part = DiskFacts::default();
         if let Some(fact) = fact {
-            part.files.insert(path.as_str().to_owned(), fact);
+            part.files.insert(path.clone(), fact);
         }
         self.replace_under(path, part);
         Ok(())
@@ -277,20 +280,17 @@ impl DiskFacts {
         matters: impl Fn(&WsPath) -> bool,
     ) -> Vec<WsPath> {
         let mut changed = Vec::new();
-        for (key, fact) in &mut self.files {
+        for (path, fact) in &mut self.files {
             let Fact::Link(old) = fact else {
                 continue;
             };
-            let Ok(path) = WsPath::new(key) else {
-                continue;
-            };
-            if !matters(&path) {
+            if !matters(path) {
                 continue;
             }
-            let new = link_fact(port, &path);
+            let new = link_fact(port, path);
             if new != *old {
                 *old = new;
-                changed.push(path);
+                changed.push(path.clone());
             }
         }
         changed
@@ -312,7 +312,7 @@ impl DiskFacts {
     fn behind_link(&self, path: &WsPath) -> bool {
         let mut at = path.parent();
         while let Some(dir) = at.filter(|dir| !dir.is_root()) {
-            if matches!(self.files.get(dir.as_str()), Some(Fact::Link(_))) {
+            if matches!(self.files.get(&dir), Some(Fact::Link(_))) {
                 return true;
             }
             at = dir.parent();
@@ -321,12 +321,12 @@ impl DiskFacts {
     }
 
     /// Every path known to be `path` or below it.
-    fn keys_under(&self, path: &WsPath) -> Vec<String> {
+    fn keys_under(&self, path: &WsPath) -> Vec<WsPath> {
         if path.is_root() {
             return self.files.keys().cloned().collect();
         }
         let base = path.as_str();
-        let mut keys: Vec<String> = self
+        let mut keys: Vec<WsPath> = self
             .files
             .get_key_value(base)
             .map(|(k, _)| k.clone())
@@ -337,7 +337,7 @@ impl DiskFacts {
             self.files
                 .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
                 .map(|(k, _)| k)
-                .take_while(|k| k.starts_with(&start))
+                .take_while(|k| k.as_str().starts_with(&start))
                 .cloned(),
         );
         keys
@@ -363,7 +363,7 @@ impl DiskFacts {
             Ok(Some(fingerprint)) => {
                 let was_hashed = previous.is_some_and(|p| p.was_hashed(path, &fingerprint));
                 let fact = file_fact(port, path, fingerprint, now_ns, was_hashed);
-                self.files.insert(path.as_str().to_owned(), fact);
+                self.files.insert(path.clone(), fact);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -395,7 +395,7 @@ impl DiskFacts {
                     DirEntryKind::File => self.add_file(port, &path, now_ns, previous)?,
                     DirEntryKind::Symlink => {
                         let fact = Fact::Link(link_fact(port, &path));
-                        self.files.insert(path.as_str().to_owned(), fact);
+                        self.files.insert(path, fact);
                     }
                     DirEntryKind::Dir => stack.push(path),
                     DirEntryKind::Other => {}
@@ -467,7 +467,7 @@ fn same(old: &Fact, new: &Fact) -> bool {
     }
 }
 
-fn diff_maps(old: &BTreeMap<String, Fact>, new: &BTreeMap<String, Fact>) -> Vec<WsPath> {
+fn diff_maps(old: &BTreeMap<WsPath, Fact>, new: &BTreeMap<WsPath, Fact>) -> Vec<WsPath> {
     let mut changed = Vec::new();
     for (path, fact) in old {
         if new.get(path).is_none_or(|n| !same(fact, n)) {
@@ -480,16 +480,7 @@ fn diff_maps(old: &BTreeMap<String, Fact>, new: &BTreeMap<String, Fact>) -> Vec<
         }
     }
     changed.sort_unstable();
-    changed
-        .into_iter()
-        .filter_map(|p| WsPath::new(p).ok().or_else(|| registry_match(p)))
-        .collect()
-}
-
-/// `index.json`'s key is internal, which [`WsPath::new`] refuses on purpose.
-fn registry_match(path: &str) -> Option<WsPath> {
-    let registry = registry_path();
-    (path == registry.as_str()).then_some(registry)
+    changed.into_iter().cloned().collect()
 }
 
 /// Every declared input of every registered asset, by path, for telling what a changed
@@ -598,11 +589,11 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
         }
     }
     for path in facts.files.keys() {
-        if path.rsplit('/').next() == Some(DECLARATION_FILE)
-            && !known.contains(path)
-            && let Ok(path) = WsPath::new(path)
+        if !path.is_internal()
+            && path.file_name() == DECLARATION_FILE
+            && !known.contains(path.as_str())
         {
-            out.push(path);
+            out.push(path.clone());
         }
     }
     out.sort();

@@ -600,7 +600,7 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// times are older than [`Reuse::trusted_before_ns`] (creating, removing or renaming
     /// an entry moves a directory's times). Its entries are then taken from `reuse`;
     /// every file among them is still looked at for its fingerprint, and every link
-    /// resolved again. The entries are the same as `scan` would give.
+    /// resolved again. The entries are the same as `scan` would give, sorted by path.
     fn scan_reusing(
         &self,
         reuse: Option<Reuse<'_>>,

@@ -268,7 +268,9 @@ impl WorkspacePort for MemFs {
         let root = WsPath::root();
         let options = ScanOptions { fingerprints: true };
         self.operate(PortOp::Scan, &root, String::new(), |tree| {
-            Ok((port::scan(tree, options)?, port::seen_dirs(tree)))
+            let mut entries = port::scan(tree, options)?;
+            entries.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok((entries, port::seen_dirs(tree)))
         })
     }
 

@@ -94,7 +94,11 @@ pub(super) fn scan_reusing_reports_what_a_fingerprint_scan_reports(h: &dyn Harne
     h.put("a/b/three.txt", b"three");
     h.put("c/gone.txt", b"gone");
     h.symlink("a/link", "one.txt");
+    // Sorted by path, `a-b` comes between `a` and `a/…`: not the order of a walk.
+    h.put("a-b/x.txt", b"x");
     let by_path = |entries: Vec<ScanEntry>| -> BTreeMap<String, ScanEntry> {
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert!(paths.is_sorted(), "{paths:?}");
         entries
             .into_iter()
             .map(|e| (e.path.as_str().to_owned(), e))
