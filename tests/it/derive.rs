@@ -10,6 +10,7 @@ use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
+use packer_domain::observe::InputIndex;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
@@ -143,6 +144,10 @@ fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
     } else {
         ops.iter().map(|o| vec![command(o)]).collect()
     };
+    // The observer's index of inputs, brought up to date from one generation to the
+    // next, must be the index of each.
+    let mut before = runtime.snapshot();
+    let mut inputs = InputIndex::of(&before);
     for commands in chunks {
         for command in commands {
             let answer = runtime.submit(WriteRequest {
@@ -158,6 +163,9 @@ fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
                 command,
                 answer.map(|o| o.generation)
             );
+            inputs.update(&before, &published);
+            prop_assert_eq!(&inputs, &InputIndex::of(&fresh), "after {:?}", command);
+            before = published;
         }
     }
     runtime.shutdown();

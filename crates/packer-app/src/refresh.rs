@@ -26,8 +26,9 @@ use crate::runtime::{Shared, View, publish};
 pub(crate) struct LaneState {
     /// The facts of the last verification, kept current with the lane's own commits.
     facts: Option<DiskFacts>,
-    /// The input index of one generation, reused while it is current.
-    inputs: Option<(u64, InputIndex)>,
+    /// The input index of one generation, reused while it is current and brought up to
+    /// date from it when another is.
+    inputs: Option<(Arc<Snapshot>, InputIndex)>,
 }
 
 impl LaneState {
@@ -65,18 +66,19 @@ impl LaneState {
     }
 }
 
-/// The input index of `snapshot`, built once per generation.
+/// The input index of `snapshot`: built once, then brought up to date from the
+/// generation it was of.
 fn input_index<'a>(
-    inputs: &'a mut Option<(u64, InputIndex)>,
-    snapshot: &Snapshot,
+    inputs: &'a mut Option<(Arc<Snapshot>, InputIndex)>,
+    snapshot: &Arc<Snapshot>,
 ) -> &'a InputIndex {
-    let generation = snapshot.generation();
-    if inputs.as_ref().is_some_and(|(g, _)| *g != generation) {
-        *inputs = None;
+    let (of, index) =
+        inputs.get_or_insert_with(|| (Arc::clone(snapshot), InputIndex::of(snapshot)));
+    if !Arc::ptr_eq(of, snapshot) {
+        index.update(of, snapshot);
+        *of = Arc::clone(snapshot);
     }
-    &inputs
-        .get_or_insert_with(|| (generation, InputIndex::of(snapshot)))
-        .1
+    index
 }
 
 /// Verifies, refreshes if needed, and answers whoever asked.

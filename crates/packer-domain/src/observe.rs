@@ -7,18 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::path::{DECLARATION_FILE, WsPath};
+use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
     DirEntryKind, EntryKind, Fingerprint, LinkTarget, PortError, PortErrorKind, Reuse, SeenDirs,
     WorkspacePort,
 };
 use crate::registry::AssetId;
 use crate::snapshot::{
-    ContentHash, DeclarationState, InputState, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES,
-    RegistryState, Snapshot, registry_path,
+    AssetRecord, ContentHash, DeclarationState, InputState, MAX_DECLARATION_BYTES,
+    MAX_REGISTRY_BYTES, RegistryState, Snapshot, registry_path,
 };
 
 /// An mtime this close to the moment it was read may be followed by another write in the
@@ -485,25 +486,72 @@ fn diff_maps(old: &BTreeMap<WsPath, Fact>, new: &BTreeMap<WsPath, Fact>) -> Vec<
 
 /// Every declared input of every registered asset, by path, for telling what a changed
 /// path is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputIndex {
     by_path: FxHashMap<String, AssetId>,
 }
 
 impl InputIndex {
     pub fn of(snapshot: &Snapshot) -> InputIndex {
-        let mut by_path = FxHashMap::default();
+        let mut index = InputIndex::default();
         for asset in snapshot.assets() {
-            if let DeclarationState::Valid(valid) = &asset.declaration {
-                for input in &valid.declaration.inputs {
-                    by_path.insert(
-                        asset.entry.root.join(input).as_str().to_owned(),
-                        asset.entry.asset_id,
-                    );
+            index.insert(asset);
+        }
+        index
+    }
+
+    /// Turns this index of `old` into the index of `new`. Only the assets whose root or
+    /// declaration differ are looked at again: a generation derived from another shares
+    /// the declarations it kept, so that this costs a comparison per asset where
+    /// building the index anew costs a path per input.
+    pub fn update(&mut self, old: &Snapshot, new: &Snapshot) {
+        let mut gone: Vec<&AssetRecord> = Vec::new();
+        let mut added: Vec<&AssetRecord> = Vec::new();
+        let mut kept = 0;
+        for (i, record) in new.assets().iter().enumerate() {
+            let id = record.entry.asset_id;
+            // Usually at the same place in both.
+            let before = old
+                .assets()
+                .get(i)
+                .filter(|r| r.entry.asset_id == id)
+                .or_else(|| old.asset(id));
+            match before {
+                Some(before) => {
+                    kept += 1;
+                    if !same_inputs(before, record) {
+                        gone.push(before);
+                        added.push(record);
+                    }
+                }
+                None => added.push(record),
+            }
+        }
+        if kept != old.assets().len() {
+            gone.extend(
+                old.assets()
+                    .iter()
+                    .filter(|r| new.asset(r.entry.asset_id).is_none()),
+            );
+        }
+        // Every removal first: a path an asset gave up may be another one's now.
+        for record in gone {
+            for path in input_paths(record) {
+                if self.by_path.get(path.as_str()) == Some(&record.entry.asset_id) {
+                    self.by_path.remove(path.as_str());
                 }
             }
         }
-        InputIndex { by_path }
+        for record in added {
+            self.insert(record);
+        }
+    }
+
+    fn insert(&mut self, record: &AssetRecord) {
+        for path in input_paths(record) {
+            self.by_path
+                .insert(path.as_str().to_owned(), record.entry.asset_id);
+        }
     }
 
     /// Why `path` matters to the snapshot, if it does.
@@ -536,6 +584,28 @@ impl InputIndex {
             .into_iter()
             .find_map(|alias| self.touched(&alias).map(|t| (alias, t)))
     }
+}
+
+/// The workspace paths of an asset's declared inputs; none unless its declaration is
+/// valid.
+fn input_paths(record: &AssetRecord) -> impl Iterator<Item = AssetPath> + '_ {
+    let inputs = match &record.declaration {
+        DeclarationState::Valid(valid) => valid.declaration.inputs.as_slice(),
+        _ => &[],
+    };
+    inputs.iter().map(|input| record.entry.root.join(input))
+}
+
+/// Whether two records of an asset declare the same inputs at the same root.
+fn same_inputs(a: &AssetRecord, b: &AssetRecord) -> bool {
+    a.entry.root == b.entry.root
+        && match (&a.declaration, &b.declaration) {
+            (DeclarationState::Valid(x), DeclarationState::Valid(y)) => {
+                Arc::ptr_eq(x, y) || x.declaration.inputs == y.declaration.inputs
+            }
+            (DeclarationState::Valid(_), _) | (_, DeclarationState::Valid(_)) => false,
+            _ => true,
+        }
 }
 
 /// The paths where `facts` (a scan of the whole workspace) contradict what `snapshot`

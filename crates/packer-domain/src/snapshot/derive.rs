@@ -155,13 +155,24 @@ impl Snapshot {
             });
         }
         // Every declaration this snapshot found, by root; built only if an asset is not
-        // where it was (most changes move nothing).
+        // where it was (most changes move nothing). A few changed roots are looked for
+        // with a pass over the records instead: cheaper than building the map.
+        let few = changed.len() <= FEW_CHANGES;
         let by_root_map: OnceCell<FxHashMap<&AssetPath, &DeclarationState>> = OnceCell::new();
         let by_root = |root: &AssetPath, id: Option<AssetId>| {
             if let Some(asset) = id.and_then(|id| self.asset(id))
                 && asset.entry.root == *root
             {
                 return Some(&asset.declaration);
+            }
+            if few && id.is_none() {
+                return self
+                    .assets
+                    .iter()
+                    .map(|a| (&a.entry.root, &a.declaration))
+                    .chain(self.unregistered.iter().map(|f| (&f.root, &f.declaration)))
+                    .find(|(r, _)| *r == root)
+                    .map(|(_, declaration)| declaration);
             }
             by_root_map
                 .get_or_init(|| {
@@ -188,6 +199,18 @@ impl Snapshot {
                 };
                 std::sync::Arc::make_mut(valid).inputs = inputs;
             }
+        }
+        if few && let Some(assets) = self.with_declarations_swapped(registry, &changed) {
+            return Some(Snapshot {
+                generation,
+                state: self.state,
+                registry: registry_state,
+                assets,
+                ids: std::sync::Arc::clone(&self.ids),
+                unregistered: self.unregistered.clone(),
+                drifts: self.drifts.clone(),
+                workspace_errors: Vec::new(),
+            });
         }
         let assets: Vec<AssetRecord> = registry
             .assets()
@@ -289,6 +312,51 @@ impl Snapshot {
                 declaration: old.declaration.clone(),
                 status: old.status,
             });
+        }
+        Some(assets)
+    }
+}
+
+/// At most this many changed declarations are looked for one by one.
+const FEW_CHANGES: usize = 16;
+
+impl Snapshot {
+    /// This snapshot's records with the entries of `registry` (as
+    /// [`with_entries_of`](Self::with_entries_of) gives them) and the declarations of
+    /// `changed` at their roots, when that changes no drift: each changed root is a
+    /// registered asset's, whose declaration was and stays valid with the same uuid,
+    /// inputs and input states, none of them refused (a refusal names its place in the
+    /// file, which an edit can move). The drifts, statuses and unregistered declarations
+    /// then stay this snapshot's. `None` otherwise.
+    fn with_declarations_swapped(
+        &self,
+        registry: &Registry,
+        changed: &Declarations,
+    ) -> Option<Vec<AssetRecord>> {
+        let mut swaps = Vec::with_capacity(changed.len());
+        for (root, state) in changed {
+            let Some(DeclarationState::Valid(new)) = state else {
+                return None;
+            };
+            let i = self.assets.iter().position(|a| a.entry.root == *root)?;
+            let DeclarationState::Valid(old) = &self.assets.get(i)?.declaration else {
+                return None;
+            };
+            let same = old.declaration.asset_uuid == new.declaration.asset_uuid
+                && old.declaration.inputs == new.declaration.inputs
+                && old.inputs == new.inputs
+                && !new
+                    .inputs
+                    .iter()
+                    .any(|s| matches!(s, InputState::NotConfined(_)));
+            if !same {
+                return None;
+            }
+            swaps.push((i, DeclarationState::Valid(std::sync::Arc::clone(new))));
+        }
+        let mut assets = self.with_entries_of(registry)?;
+        for (i, state) in swaps {
+            assets.get_mut(i)?.declaration = state;
         }
         Some(assets)
     }
