@@ -1,0 +1,77 @@
+//! The observer around a `failed` project: a write refused while `index.json` cannot be
+//! read leaves reads on the last good generation.
+
+use packer_app::runtime::WriteRequest;
+use packer_domain::command::Command;
+use packer_domain::event::Event;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, ProjectState};
+
+use crate::fixture_text::{U1, U2, registry};
+use crate::observe::{DEADLINE, Observed, start};
+
+/// The registry of [`fixture`].
+fn good_registry() -> String {
+    registry(3, &[(1, U1, "a", true), (2, U2, "b", true)])
+}
+
+impl Observed {
+    /// Waits until the project reaches `state`.
+    fn reaches(&self, state: ProjectState) {
+        self.events
+            .wait_for(
+                |e| matches!(e, Event::StateChanged { to, .. } if *to == state),
+                DEADLINE,
+            )
+            .unwrap_or_else(|| panic!("never {state:?}: {:#?}", self.events.events()));
+    }
+
+    /// The generations every event so far names, in order.
+    fn generations(&self) -> Vec<u64> {
+        self.events.events().iter().map(Event::generation).collect()
+    }
+}
+
+#[test]
+fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generation() {
+    let o = start();
+    o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
+    o.watcher.changed(".prometeu/index.json");
+    o.reaches(ProjectState::Failed);
+    o.fs.clear_ops();
+
+    let refused = o
+        .runtime
+        .submit(WriteRequest {
+            command: Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(1)),
+                included: false,
+            },
+            expected_generation: None,
+        })
+        .unwrap_err();
+    assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    // Reads still answer from generation 1, flagged, and nothing was published or
+    // written to refuse it.
+    let view = o.view();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(view.snapshot.assets().len(), 2);
+    assert!(view.condition.is_some());
+    assert_eq!(
+        o.generations().iter().max(),
+        Some(&1),
+        "{:#?}",
+        o.events.events()
+    );
+    assert_eq!(o.writes(), vec![]);
+
+    // Fixed by hand as it was: the next generation, and nothing changed in it.
+    o.fs.write(".prometeu/index.json", good_registry());
+    o.watcher.changed(".prometeu/index.json");
+    match o.refreshed(2) {
+        Event::SnapshotRefreshed { changed, .. } => assert_eq!(changed, []),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(o.view().state, ProjectState::Ready);
+}
