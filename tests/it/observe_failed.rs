@@ -1,14 +1,18 @@
-//! The observer around a `failed` project: a write refused while `index.json` cannot be
-//! read leaves reads on the last good generation.
+//! The observer around a `failed` project and files caught half-written: a write refused
+//! while `index.json` cannot be read leaves reads on the last good generation; a
+//! half-written file seen in the same burst as other changes is looked at again.
 
+use std::time::Duration;
+
+use packer_app::observer::ObserverConfig;
 use packer_app::runtime::WriteRequest;
 use packer_domain::command::Command;
 use packer_domain::event::Event;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 
-use crate::fixture_text::{U1, U2, registry};
-use crate::observe::{DEADLINE, Observed, start};
+use crate::fixture_text::{U1, U2, U3, declaration, registry};
+use crate::observe::{DEADLINE, Observed, config, fixture, start, start_with};
 
 /// The registry of [`fixture`].
 fn good_registry() -> String {
@@ -74,4 +78,33 @@ fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generati
         other => panic!("{other:?}"),
     }
     assert_eq!(o.view().state, ProjectState::Ready);
+}
+
+#[test]
+fn a_half_written_registry_beside_a_new_declaration_is_looked_at_again() {
+    let o = start_with(
+        &fixture(),
+        ObserverConfig {
+            settle: Duration::from_millis(20),
+            ..config()
+        },
+    );
+    // One burst, as `git merge` makes it: a new asset folder, and `index.json` left with
+    // conflict markers.
+    o.fs.write("c/asset.json", declaration(U3, "c", "z.bin"));
+    o.fs.write(
+        ".prometeu/index.json",
+        good_registry().replace("[\n", "[\n<<<<<<< HEAD\n"),
+    );
+    o.watcher.changed("c/asset.json");
+    o.watcher.changed(".prometeu/index.json");
+    // The declaration is taken in at once; the registry, written just now and not
+    // parsing, is given time to be finished.
+    o.refreshed(2);
+    o.clock.advance(Duration::from_secs(1));
+    // Past the settle time it is still broken: it is reported.
+    o.reaches(ProjectState::Failed);
+    let view = o.view();
+    let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
+    assert_eq!(kinds, ["registry_invalid", "unregistered_asset"]);
 }

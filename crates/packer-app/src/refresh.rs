@@ -170,25 +170,25 @@ fn verify_and_refresh(
         return Vec::new();
     }
     let settle_ns = settle.map_or(0, |s| i64::try_from(s.as_nanos()).unwrap_or(i64::MAX));
+    let mut unfinished_paths = Vec::new();
     if settle_ns > 0 {
-        let unfinished = unfinished(port, &relevant, now, settle_ns);
-        if !unfinished.is_empty() {
+        unfinished_paths = unfinished(port, &relevant, now, settle_ns);
+        if !unfinished_paths.is_empty() {
             // Forget them, so that the next look sees them as changed again.
             if let Some(facts) = facts.as_mut() {
-                for path in &unfinished {
+                for path in &unfinished_paths {
                     facts.replace_under(path, DiskFacts::default());
                 }
             }
-            relevant.retain(|(path, _)| !unfinished.contains(path));
-            if relevant.is_empty() {
-                mark_stale(shared, &view);
-                return unfinished;
-            }
+            relevant.retain(|(path, _)| !unfinished_paths.contains(path));
         }
     }
     mark_stale(shared, &view);
-    refresh(shared, &view, &relevant, facts.as_ref());
-    Vec::new()
+    if !relevant.is_empty() {
+        refresh(shared, &view, &relevant, facts.as_ref());
+    }
+    // Looked at again later even when the rest of the burst was taken in now.
+    unfinished_paths
 }
 
 /// The paths whose facts changed within `scope`; `None` when the disk cannot be read.
