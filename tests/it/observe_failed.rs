@@ -1,6 +1,7 @@
 //! The observer around a `failed` project and files caught half-written: a write refused
 //! while `index.json` cannot be read leaves reads on the last good generation; a
-//! half-written file seen in the same burst as other changes is looked at again.
+//! half-written file seen in the same burst as other changes is looked at again; and a
+//! workspace that could not be scanned, then restored as it was, is `ready` again.
 
 use std::time::Duration;
 
@@ -8,8 +9,10 @@ use packer_app::observer::ObserverConfig;
 use packer_app::runtime::WriteRequest;
 use packer_domain::command::Command;
 use packer_domain::event::Event;
+use packer_domain::ports::PortErrorKind;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_memfs::Fault;
 
 use crate::fixture_text::{U1, U2, U3, declaration, registry};
 use crate::observe::{DEADLINE, Observed, config, fixture, start, start_with};
@@ -107,4 +110,24 @@ fn a_half_written_registry_beside_a_new_declaration_is_looked_at_again() {
     let view = o.view();
     let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
     assert_eq!(kinds, ["registry_invalid", "unregistered_asset"]);
+}
+
+#[test]
+fn a_workspace_restored_as_it_was_after_a_failed_scan_is_ready_again() {
+    let o = start();
+    let registry_text = good_registry();
+    // The workspace goes away (`rm -rf assets`): the scan fails and so does the load.
+    o.fs.remove(".prometeu/index.json");
+    o.fs.inject(Fault::once(1, PortErrorKind::Io));
+    o.watcher.overflow();
+    o.reaches(ProjectState::Failed);
+    assert_eq!(o.view().snapshot.generation(), 1);
+
+    // Put back exactly as it was (`git checkout -- assets`).
+    o.fs.write(".prometeu/index.json", &registry_text);
+    o.watcher.overflow();
+    o.reaches(ProjectState::Ready);
+    let view = o.view();
+    assert!(view.condition.is_none() && view.pending_drifts.is_empty());
+    assert_eq!(view.snapshot.generation(), 2);
 }

@@ -137,7 +137,10 @@ fn verify_and_refresh(
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();
-    let mut changed = match changed_paths(port, lane, &view.snapshot, scope, now) {
+    // A view failed by an unreadable registry serves the last good snapshot, which is not
+    // what the disk held when the failure was seen.
+    let base = (view.pending_drifts.is_empty()).then_some(view.snapshot.as_ref());
+    let mut changed = match changed_paths(port, lane, base, scope, now) {
         Some(changed) => changed,
         // The disk cannot be verified: the load says what is wrong.
         None => vec![WsPath::root()],
@@ -192,10 +195,12 @@ fn verify_and_refresh(
 }
 
 /// The paths whose facts changed within `scope`; `None` when the disk cannot be read.
+/// Without earlier facts, a full scan is compared with `snapshot`, or, when there is no
+/// snapshot of what the disk last held, found changed as a whole (the root).
 fn changed_paths(
     port: &dyn WorkspacePort,
     lane: &mut LaneState,
-    snapshot: &Snapshot,
+    snapshot: Option<&Snapshot>,
     scope: &Scope,
     now: i64,
 ) -> Option<Vec<WsPath>> {
@@ -217,9 +222,10 @@ fn changed_paths(
                     return None;
                 }
             };
-            let changed = match &lane.facts {
-                Some(old) => old.diff(&new),
-                None => observe::contradictions(snapshot, &new),
+            let changed = match (&lane.facts, snapshot) {
+                (Some(old), _) => old.diff(&new),
+                (None, Some(snapshot)) => observe::contradictions(snapshot, &new),
+                (None, None) => vec![WsPath::root()],
             };
             lane.facts = Some(new);
             Some(changed)
