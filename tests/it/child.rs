@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 
 /// The program, built from the CLI's `main.rs` for these tests (see tests/Cargo.toml).
-const PROGRAM: &str = env!("CARGO_BIN_EXE_prometeu-packer-it");
+pub(crate) const PROGRAM: &str = env!("CARGO_BIN_EXE_prometeu-packer-it");
 
 /// A running `prometeu-packer`.
 pub(crate) struct Packer {

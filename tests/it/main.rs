@@ -23,6 +23,7 @@ mod media;
 mod model;
 mod observe;
 mod observe_disk;
+mod observe_failed;
 mod pack_format;
 mod plan;
 mod processes;

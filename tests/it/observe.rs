@@ -18,9 +18,9 @@ use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
 
 use crate::fixture_text::{U1, U2, U3, declaration, registry};
 
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
-fn fixture() -> String {
+pub(crate) fn fixture() -> String {
     format!(
         "//- .prometeu/index.json\n{}//- a/asset.json\n{}//- a/x.bin\nbytes of a\n//- b/asset.json\n{}//- b/y.bin\nbytes of b\n",
         registry(3, &[(1, U1, "a", true), (2, U2, "b", true)]),
@@ -30,15 +30,15 @@ fn fixture() -> String {
 }
 
 /// A runtime with its observer over memfs, driven by a scripted watcher.
-struct Observed {
-    fs: MemFs,
-    watcher: Arc<ScriptedWatcher>,
-    events: EventLog,
-    clock: ManualClock,
-    runtime: Runtime,
+pub(crate) struct Observed {
+    pub(crate) fs: MemFs,
+    pub(crate) watcher: Arc<ScriptedWatcher>,
+    pub(crate) events: EventLog,
+    pub(crate) clock: ManualClock,
+    pub(crate) runtime: Runtime,
 }
 
-fn config() -> ObserverConfig {
+pub(crate) fn config() -> ObserverConfig {
     ObserverConfig {
         debounce: Duration::from_millis(1),
         max_delay: Duration::from_millis(50),
@@ -49,7 +49,7 @@ fn config() -> ObserverConfig {
     }
 }
 
-fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
+pub(crate) fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
     let fs = MemFs::from_fixture(fixture).unwrap();
     let watcher = Arc::new(ScriptedWatcher::new());
     let events = EventLog::new();
@@ -75,13 +75,13 @@ fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
     }
 }
 
-fn start() -> Observed {
+pub(crate) fn start() -> Observed {
     start_with(&fixture(), config())
 }
 
 impl Observed {
     /// Waits for the refresh that publishes `generation`.
-    fn refreshed(&self, generation: u64) -> Event {
+    pub(crate) fn refreshed(&self, generation: u64) -> Event {
         self.events
             .wait_for(
                 |e| matches!(e, Event::SnapshotRefreshed { generation: g, .. } if *g == generation),
@@ -95,11 +95,11 @@ impl Observed {
             })
     }
 
-    fn view(&self) -> Arc<View> {
+    pub(crate) fn view(&self) -> Arc<View> {
         self.runtime.view()
     }
 
-    fn writes(&self) -> Vec<(PortOp, String)> {
+    pub(crate) fn writes(&self) -> Vec<(PortOp, String)> {
         self.fs
             .ops()
             .into_iter()

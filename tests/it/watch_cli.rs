@@ -117,3 +117,52 @@ fn watch_prints_readable_lines_and_stops_on_sigterm() {
         "{finished:?}"
     );
 }
+
+/// `watch --json | head -1`: once whoever reads stdout has quit, the next event cannot
+/// be written, and `watch` stops (exit 0) instead of running on for nobody.
+#[test]
+fn watch_stops_when_its_output_is_closed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let project = project();
+    let mut child = Command::new(crate::child::PROGRAM)
+        .arg("--project")
+        .arg(project.root())
+        .args(["watch", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("runtime_started"), "{first}");
+    drop(stdout);
+    // The project is loaded: this edit is found (by the watch or the first verification)
+    // and its events have nowhere to go.
+    project.put(
+        "sprites/hero/asset.json",
+        declaration(U1, "Hero", &["hero.bin"]).as_bytes(),
+    );
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    let (sender, ended) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = child.wait_with_output();
+        let _ = sender.send(());
+        output
+    });
+    let waited = ended.recv_timeout(crate::child::DEADLINE);
+    if waited.is_err() {
+        // Still running: end it, so the test fails without leaving it behind.
+        let _ = rustix::process::kill_process(pid, Signal::KILL);
+    }
+    let output = waiter.join().unwrap().unwrap();
+    assert!(waited.is_ok(), "watch did not stop: {output:?}");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("stopped: stdout was closed"),
+        "{output:?}"
+    );
+}

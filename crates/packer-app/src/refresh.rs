@@ -139,7 +139,10 @@ fn verify_and_refresh(
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();
-    let mut changed = match changed_paths(port, lane, &view.snapshot, scope, now) {
+    // A view failed by an unreadable registry serves the last good snapshot, which is not
+    // what the disk held when the failure was seen.
+    let base = (view.pending_drifts.is_empty()).then_some(view.snapshot.as_ref());
+    let mut changed = match changed_paths(port, lane, base, scope, now) {
         Some(changed) => changed,
         // The disk cannot be verified: the load says what is wrong.
         None => vec![WsPath::root()],
@@ -172,32 +175,34 @@ fn verify_and_refresh(
         return Vec::new();
     }
     let settle_ns = settle.map_or(0, |s| i64::try_from(s.as_nanos()).unwrap_or(i64::MAX));
+    let mut unfinished_paths = Vec::new();
     if settle_ns > 0 {
-        let unfinished = unfinished(port, &relevant, now, settle_ns);
-        if !unfinished.is_empty() {
+        unfinished_paths = unfinished(port, &relevant, now, settle_ns);
+        if !unfinished_paths.is_empty() {
             // Forget them, so that the next look sees them as changed again.
             if let Some(facts) = facts.as_mut() {
-                for path in &unfinished {
+                for path in &unfinished_paths {
                     facts.replace_under(path, DiskFacts::default());
                 }
             }
-            relevant.retain(|(path, _)| !unfinished.contains(path));
-            if relevant.is_empty() {
-                mark_stale(shared, &view);
-                return unfinished;
-            }
+            relevant.retain(|(path, _)| !unfinished_paths.contains(path));
         }
     }
     mark_stale(shared, &view);
-    refresh(shared, &view, &relevant, facts.as_ref());
-    Vec::new()
+    if !relevant.is_empty() {
+        refresh(shared, &view, &relevant, facts.as_ref());
+    }
+    // Looked at again later even when the rest of the burst was taken in now.
+    unfinished_paths
 }
 
 /// The paths whose facts changed within `scope`; `None` when the disk cannot be read.
+/// Without earlier facts, a full scan is compared with `snapshot`, or, when there is no
+/// snapshot of what the disk last held, found changed as a whole (the root).
 fn changed_paths(
     port: &dyn WorkspacePort,
     lane: &mut LaneState,
-    snapshot: &Snapshot,
+    snapshot: Option<&Snapshot>,
     scope: &Scope,
     now: i64,
 ) -> Option<Vec<WsPath>> {
@@ -219,9 +224,10 @@ fn changed_paths(
                     return None;
                 }
             };
-            let changed = match &lane.facts {
-                Some(old) => old.diff(&new),
-                None => observe::contradictions(snapshot, &new),
+            let changed = match (&lane.facts, snapshot) {
+                (Some(old), _) => old.diff(&new),
+                (None, Some(snapshot)) => observe::contradictions(snapshot, &new),
+                (None, None) => vec![WsPath::root()],
             };
             lane.facts = Some(new);
             Some(changed)

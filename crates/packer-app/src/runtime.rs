@@ -527,6 +527,21 @@ fn write(
             ),
         ));
     }
+    if !view.pending_drifts.is_empty() {
+        // The registry stopped parsing: reads keep the last good generation, and only a
+        // fixed file brings the next one (the observer, or `check_divergence`, loads it).
+        // Loading it here would publish a generation without a registry in its place.
+        return Err(reject(
+            shared,
+            id,
+            generation,
+            RejectReason::FailedState,
+            AppError::new(
+                ErrorCode::FailedState,
+                "the registry cannot be read; no write is possible until it is fixed",
+            ),
+        ));
+    }
     if view.condition.is_some() {
         view = heal(shared)?;
     }

@@ -1,7 +1,8 @@
 //! `watch`: the runtime with its observer, every event printed on stdout as it comes
-//! (readable lines, or JSON lines with `--json`) until SIGINT (Ctrl-C) or SIGTERM. The
-//! main thread only waits for the signal; on it the runtime is shut down, joining the
-//! observer and the writer lane, and the command exits 0.
+//! (readable lines, or JSON lines with `--json`) until SIGINT (Ctrl-C) or SIGTERM, or
+//! until stdout is gone (the reader of a pipe quit). The main thread only waits for
+//! either; then the runtime is shut down, joining the observer and the writer lane, and
+//! the command exits 0.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,10 +10,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime};
+use packer_domain::event::Event;
 use packer_domain::ports::EventPort;
 use packer_fs::{DiskWatcher, SystemClock};
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
+use signal_hook::iterator::{Handle, Signals};
 
 use crate::commands::{CommandResult, Outcome, open_workspace};
 use crate::lines::{EventLines, LineSink};
@@ -26,11 +28,16 @@ pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         Signals::new([SIGINT, SIGTERM]).context("cannot listen for SIGINT and SIGTERM")?;
     let watcher = DiskWatcher::new(&project.assets);
     let sink = Arc::new(LineSink::new(Box::new(std::io::stdout())));
-    let events: Arc<dyn EventPort> = if out.json {
-        Arc::new(EventLines::json(sink))
+    let lines = if out.json {
+        EventLines::json(Arc::clone(&sink))
     } else {
-        Arc::new(EventLines::human(sink))
+        EventLines::human(Arc::clone(&sink))
     };
+    let events: Arc<dyn EventPort> = Arc::new(UntilClosed {
+        lines,
+        sink,
+        stop: signals.handle(),
+    });
     let runtime = Runtime::open_observed(
         Ports {
             workspace: Arc::new(port),
@@ -46,10 +53,28 @@ pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     ));
     let signal = signals.forever().next();
     runtime.shutdown();
-    let name = match signal {
-        Some(SIGTERM) => "SIGTERM",
-        _ => "SIGINT",
-    };
-    out.note(&format!("stopped on {name}"));
+    match signal {
+        Some(SIGTERM) => out.note("stopped on SIGTERM"),
+        Some(_) => out.note("stopped on SIGINT"),
+        None => out.note("stopped: stdout was closed"),
+    }
     Ok(Outcome::Success)
+}
+
+/// Prints events; once a line cannot be written (whoever read stdout has quit, as
+/// `head` does), ends the wait for a signal: nobody would read the rest.
+#[derive(Debug)]
+struct UntilClosed {
+    lines: EventLines,
+    sink: Arc<LineSink>,
+    stop: Handle,
+}
+
+impl EventPort for UntilClosed {
+    fn publish(&self, event: Event) {
+        self.lines.publish(event);
+        if self.sink.is_closed() {
+            self.stop.close();
+        }
+    }
 }

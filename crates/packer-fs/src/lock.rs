@@ -51,11 +51,56 @@ impl DiskWorkspace {
         let file = File::from(fd);
         loop {
             match file.lock() {
-                Ok(()) => return Ok(DiskLock { file }),
+                Ok(()) => {
+                    // Checked under the lock: a folder that is no longer the project's
+                    // takes no commit, nor does its lock keep another process out.
+                    self.ensure_in_place(op)?;
+                    return Ok(DiskLock { file });
+                }
                 // A signal arrived while waiting: keep waiting.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(io_port_error(&e, op, &path)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use packer_domain::ports::{ScanOptions, WorkspacePort};
+
+    use super::*;
+    use crate::testing::Fixture;
+
+    /// `mv assets assets.old && cp -a assets.old assets` while the packer runs: the
+    /// folder it holds is no longer the project's, so it neither commits nor scans there.
+    #[test]
+    fn a_workspace_moved_away_behind_the_packer_is_neither_locked_nor_scanned() {
+        let fx = Fixture::new();
+        fx.write("a/asset.json", b"{}");
+        let port = DiskWorkspace::open(&fx.assets).unwrap();
+        drop(port.lock().unwrap());
+        port.scan(ScanOptions::default()).unwrap();
+
+        let moved = fx.assets.with_file_name("assets.old");
+        std::fs::rename(&fx.assets, &moved).unwrap();
+        std::fs::create_dir_all(fx.assets.join(".prometeu")).unwrap();
+        for error in [
+            port.lock().map(drop).unwrap_err(),
+            port.scan(ScanOptions::default()).map(drop).unwrap_err(),
+        ] {
+            assert_eq!(error.kind, PortErrorKind::NotFound, "{error}");
+            assert!(
+                error.to_string().contains("no longer the folder"),
+                "{error}"
+            );
+        }
+        // Deleted outright, the same.
+        std::fs::remove_dir_all(&fx.assets).unwrap();
+        assert!(port.lock().is_err());
+        // Put back in place, it works again.
+        std::fs::rename(&moved, &fx.assets).unwrap();
+        drop(port.lock().unwrap());
+        port.scan(ScanOptions::default()).unwrap();
     }
 }

@@ -153,6 +153,8 @@ fn walk(
     if let Some(error) = shared.lock().error.take() {
         return Err(error);
     }
+    // After the walk, so that the reads were delivered all the same.
+    ws.ensure_in_place(PortOp::Scan)?;
     Ok(parts)
 }
 

@@ -10,8 +10,9 @@ use rustix::io::Errno;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
-    Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll, WorkspacePort,
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
+    ReadRequest, ReadSink, Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
+    WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};
@@ -22,7 +23,8 @@ use crate::error::DiskError;
 /// Everything is opened relative to a descriptor of the directory taken when the
 /// workspace is opened, so renaming or replacing the path afterwards does not redirect
 /// the adapter, and nothing outside the directory can be reached through it (see
-/// `confine.rs` for how symbolic links are handled).
+/// `confine.rs` for how symbolic links are handled). Scans and the project lock fail
+/// once the path names another directory than that one (see `ensure_in_place`).
 #[derive(Debug)]
 pub struct DiskWorkspace {
     /// The canonical path, for messages only: operations go through `root_fd`.
@@ -61,6 +63,26 @@ impl DiskWorkspace {
     /// The descriptor every operation resolves from.
     pub(crate) fn root(&self) -> BorrowedFd<'_> {
         self.root_fd.as_fd()
+    }
+
+    /// Fails unless the path the workspace was opened at still names the directory it
+    /// holds. A packer that runs for long (`watch`, `serve`) must not go on reading and
+    /// writing a folder that was moved away, replaced or deleted behind it, while the
+    /// project's `assets/` is another one: checked before every scan and every commit.
+    pub(crate) fn ensure_in_place(&self, op: PortOp) -> Result<(), PortError> {
+        let held = rustix::fs::fstat(&self.root_fd);
+        let named = rustix::fs::stat(&self.path);
+        match (held, named) {
+            (Ok(held), Ok(named)) if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) => {
+                Ok(())
+            }
+            _ => Err(
+                PortError::new(PortErrorKind::NotFound, op, &WsPath::root()).with_detail(format!(
+                    "{} is no longer the folder the packer opened: it was moved, replaced or deleted since; start the packer again",
+                    self.path.display()
+                )),
+            ),
+        }
     }
 
     /// Opens the directory without deciding how to confine; confinement starts as the

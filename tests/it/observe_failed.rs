@@ -1,0 +1,133 @@
+//! The observer around a `failed` project and files caught half-written: a write refused
+//! while `index.json` cannot be read leaves reads on the last good generation; a
+//! half-written file seen in the same burst as other changes is looked at again; and a
+//! workspace that could not be scanned, then restored as it was, is `ready` again.
+
+use std::time::Duration;
+
+use packer_app::observer::ObserverConfig;
+use packer_app::runtime::WriteRequest;
+use packer_domain::command::Command;
+use packer_domain::event::Event;
+use packer_domain::ports::PortErrorKind;
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_memfs::Fault;
+
+use crate::fixture_text::{U1, U2, U3, declaration, registry};
+use crate::observe::{DEADLINE, Observed, config, fixture, start, start_with};
+
+/// The registry of [`fixture`].
+fn good_registry() -> String {
+    registry(3, &[(1, U1, "a", true), (2, U2, "b", true)])
+}
+
+impl Observed {
+    /// Waits until the project reaches `state`.
+    fn reaches(&self, state: ProjectState) {
+        self.events
+            .wait_for(
+                |e| matches!(e, Event::StateChanged { to, .. } if *to == state),
+                DEADLINE,
+            )
+            .unwrap_or_else(|| panic!("never {state:?}: {:#?}", self.events.events()));
+    }
+
+    /// The generations every event so far names, in order.
+    fn generations(&self) -> Vec<u64> {
+        self.events.events().iter().map(Event::generation).collect()
+    }
+}
+
+#[test]
+fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generation() {
+    let o = start();
+    o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
+    o.watcher.changed(".prometeu/index.json");
+    o.reaches(ProjectState::Failed);
+    o.fs.clear_ops();
+
+    let refused = o
+        .runtime
+        .submit(WriteRequest {
+            command: Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(1)),
+                included: false,
+            },
+            expected_generation: None,
+        })
+        .unwrap_err();
+    assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    // Reads still answer from generation 1, flagged, and nothing was published or
+    // written to refuse it.
+    let view = o.view();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(view.snapshot.assets().len(), 2);
+    assert!(view.condition.is_some());
+    assert_eq!(
+        o.generations().iter().max(),
+        Some(&1),
+        "{:#?}",
+        o.events.events()
+    );
+    assert_eq!(o.writes(), vec![]);
+
+    // Fixed by hand as it was: the next generation, and nothing changed in it.
+    o.fs.write(".prometeu/index.json", good_registry());
+    o.watcher.changed(".prometeu/index.json");
+    match o.refreshed(2) {
+        Event::SnapshotRefreshed { changed, .. } => assert_eq!(changed, []),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(o.view().state, ProjectState::Ready);
+}
+
+#[test]
+fn a_half_written_registry_beside_a_new_declaration_is_looked_at_again() {
+    let o = start_with(
+        &fixture(),
+        ObserverConfig {
+            settle: Duration::from_millis(20),
+            ..config()
+        },
+    );
+    // One burst, as `git merge` makes it: a new asset folder, and `index.json` left with
+    // conflict markers.
+    o.fs.write("c/asset.json", declaration(U3, "c", "z.bin"));
+    o.fs.write(
+        ".prometeu/index.json",
+        good_registry().replace("[\n", "[\n<<<<<<< HEAD\n"),
+    );
+    o.watcher.changed("c/asset.json");
+    o.watcher.changed(".prometeu/index.json");
+    // The declaration is taken in at once; the registry, written just now and not
+    // parsing, is given time to be finished.
+    o.refreshed(2);
+    o.clock.advance(Duration::from_secs(1));
+    // Past the settle time it is still broken: it is reported.
+    o.reaches(ProjectState::Failed);
+    let view = o.view();
+    let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
+    assert_eq!(kinds, ["registry_invalid", "unregistered_asset"]);
+}
+
+#[test]
+fn a_workspace_restored_as_it_was_after_a_failed_scan_is_ready_again() {
+    let o = start();
+    let registry_text = good_registry();
+    // The workspace goes away (`rm -rf assets`): the scan fails and so does the load.
+    o.fs.remove(".prometeu/index.json");
+    o.fs.inject(Fault::once(1, PortErrorKind::Io));
+    o.watcher.overflow();
+    o.reaches(ProjectState::Failed);
+    assert_eq!(o.view().snapshot.generation(), 1);
+
+    // Put back exactly as it was (`git checkout -- assets`).
+    o.fs.write(".prometeu/index.json", &registry_text);
+    o.watcher.overflow();
+    o.reaches(ProjectState::Ready);
+    let view = o.view();
+    assert!(view.condition.is_none() && view.pending_drifts.is_empty());
+    assert_eq!(view.snapshot.generation(), 2);
+}
