@@ -222,3 +222,34 @@ fn removing_an_asset_updated_in_the_same_batch_deletes_its_declaration() {
         },
     ])]);
 }
+
+/// Found by the property test: a batch that adopts a folder, removes the asset it made
+/// (deleting its `asset.json`) and adopts the folder again committed, registering an
+/// asset whose declaration the same commit deleted. The second adopt is now refused as
+/// `invalid`.
+#[test]
+fn a_batch_cannot_adopt_a_declaration_it_deleted() {
+    check_scenario(&[
+        Step::Run(Op::Create {
+            root: "b",
+            kind: AssetKind::Image,
+            inputs: &["x.bin"],
+            name: None,
+            included: false,
+        }),
+        Step::Run(Op::Remove {
+            asset: Target::Registered(0),
+        }),
+        Step::Batch(vec![
+            Op::Adopt {
+                root: Place::Unregistered(0),
+            },
+            Op::Remove {
+                asset: Target::Next(0),
+            },
+            Op::Adopt {
+                root: Place::Unregistered(0),
+            },
+        ]),
+    ]);
+}

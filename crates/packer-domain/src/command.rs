@@ -500,6 +500,12 @@ impl<'s> Draft<'s> {
                 )));
             }
         };
+        if self.deletes.contains_key(root) {
+            // Registered and removed earlier in the batch: the file is deleted by it.
+            return Err(Refusal::Invalid(format!(
+                "`{root}/asset.json` is deleted earlier in this batch; there is nothing left to adopt"
+            )));
+        }
         self.check_free_root(root, None)?;
         self.check_not_moving(root)?;
         if let Some(owner) = self
