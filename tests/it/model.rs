@@ -253,3 +253,30 @@ fn a_batch_cannot_adopt_a_declaration_it_deleted() {
         ]),
     ]);
 }
+
+/// Found by the property test: a batch that creates an asset and removes it again was
+/// decided on there being no `asset.json` at its root; one a person made meanwhile was
+/// not checked for, since the batch writes nothing there. It is now a `conflict`.
+#[test]
+fn a_batch_that_creates_and_removes_an_asset_still_checks_its_root_is_free() {
+    check_scenario(&[
+        // Frees `a`.
+        Step::Run(Op::Move {
+            asset: Target::Registered(0),
+            to: "b",
+        }),
+        Step::HandCreate { root: "a" },
+        Step::Batch(vec![
+            Op::Create {
+                root: "a",
+                kind: AssetKind::Image,
+                inputs: &["x.bin"],
+                name: None,
+                included: false,
+            },
+            Op::Remove {
+                asset: Target::Root("a"),
+            },
+        ]),
+    ]);
+}

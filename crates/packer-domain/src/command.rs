@@ -596,10 +596,14 @@ impl<'s> Draft<'s> {
         self.verifies.remove(&root);
         // A declaration rewritten earlier in the batch still replaces the file the
         // snapshot saw: that file is the one to delete. One created in the batch never
-        // reached the disk.
+        // reached the disk, but the create was decided on there being none: that still
+        // holds, or a file a person made meanwhile is a conflict.
         let original = match self.writes.remove(&root) {
             Some((_, Expected::Content(hash))) => Some(hash),
-            Some((_, Expected::Absent)) => None,
+            Some((_, Expected::Absent)) => {
+                self.absent.insert(root.clone());
+                None
+            }
             None => self.declaration(id).and_then(|d| d.on_disk),
         };
         if let Some(hash) = original {
@@ -685,7 +689,8 @@ impl<'s> Draft<'s> {
                 expected: *hash,
             });
         }
-        for root in &self.absent {
+        // A root written after all is checked by its write.
+        for root in self.absent.iter().filter(|r| !self.writes.contains_key(*r)) {
             changes.push(FileChange::VerifyAbsent {
                 path: root.declaration_path(),
             });
