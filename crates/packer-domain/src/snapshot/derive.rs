@@ -142,17 +142,7 @@ impl Snapshot {
         if changed.is_empty()
             && let Some(assets) = self.with_entries_of(registry)
         {
-            return Some(Snapshot {
-                generation,
-                state: self.state,
-                registry: registry_state,
-                assets,
-                // Every asset kept its id.
-                ids: std::sync::Arc::clone(&self.ids),
-                unregistered: self.unregistered.clone(),
-                drifts: self.drifts.clone(),
-                workspace_errors: Vec::new(),
-            });
+            return Some(self.with_same_drift(generation, registry_state, assets));
         }
         // Every declaration this snapshot found, by root; built only if an asset is not
         // where it was (most changes move nothing). A few changed roots are looked for
@@ -201,16 +191,7 @@ impl Snapshot {
             }
         }
         if few && let Some(assets) = self.with_declarations_swapped(registry, &changed) {
-            return Some(Snapshot {
-                generation,
-                state: self.state,
-                registry: registry_state,
-                assets,
-                ids: std::sync::Arc::clone(&self.ids),
-                unregistered: self.unregistered.clone(),
-                drifts: self.drifts.clone(),
-                workspace_errors: Vec::new(),
-            });
+            return Some(self.with_same_drift(generation, registry_state, assets));
         }
         let assets: Vec<AssetRecord> = registry
             .assets()
@@ -321,6 +302,28 @@ impl Snapshot {
 const FEW_CHANGES: usize = 16;
 
 impl Snapshot {
+    /// Generation `generation` with `registry` and `assets`, records of the same assets
+    /// in the same order that change no drift: the drifts, the statuses (in `assets`),
+    /// the unregistered declarations and the state stay this snapshot's.
+    fn with_same_drift(
+        &self,
+        generation: u64,
+        registry: RegistryState,
+        assets: Vec<AssetRecord>,
+    ) -> Snapshot {
+        Snapshot {
+            generation,
+            state: self.state,
+            registry,
+            assets,
+            // Every asset kept its id.
+            ids: std::sync::Arc::clone(&self.ids),
+            unregistered: self.unregistered.clone(),
+            drifts: self.drifts.clone(),
+            workspace_errors: Vec::new(),
+        }
+    }
+
     /// This snapshot's records with the entries of `registry` (as
     /// [`with_entries_of`](Self::with_entries_of) gives them) and the declarations of
     /// `changed` at their roots, when that changes no drift: each changed root is a
