@@ -280,3 +280,21 @@ fn a_batch_that_creates_and_removes_an_asset_still_checks_its_root_is_free() {
         ]),
     ]);
 }
+
+/// Found by the property test: a batch that moved an asset, removed it, and created
+/// another at the folder's destination passed planning, then failed after its commit
+/// point (the create made the folder the move needed free), leaving the project
+/// `failed`. Creating at a destination of the batch is now refused as `invalid`.
+#[test]
+fn a_batch_cannot_create_where_it_moves_a_folder() {
+    check_scenario(&[Step::Batch(vec![
+        Op::Move {
+            asset: Target::Registered(1),
+            to: "b",
+        },
+        Op::Remove {
+            asset: Target::Registered(1),
+        },
+        create_blob("b"),
+    ])]);
+}

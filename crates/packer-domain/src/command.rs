@@ -362,19 +362,23 @@ impl<'s> Draft<'s> {
         Ok(())
     }
 
-    /// Refuses a root at or inside a folder this batch moves away: declarations are
-    /// written before folders move, so the new root would travel with the folder. (A
-    /// root above a moving folder is fine; one at or inside a destination is already
-    /// refused as nested with the moved asset.)
+    /// Refuses a root at or inside a folder this batch moves, or moves to: declarations
+    /// are written before folders move, so the new root would travel with the folder,
+    /// or take the place the folder moves to. (A root above either is fine. One at or
+    /// inside a destination is refused as nested with the moved asset too, unless the
+    /// batch removed that asset since.)
     fn check_not_moving(&self, root: &AssetPath) -> Result<(), Refusal> {
-        if let Some((from, _)) = self
-            .renames
-            .iter()
-            .find(|(from, _)| root.as_ws().starts_with(from.as_ws()))
-        {
-            return Err(Refusal::Invalid(format!(
-                "`{root}` lies in `{from}`, which this batch moves; do it in a separate commit"
-            )));
+        for (from, to) in &self.renames {
+            if root.as_ws().starts_with(from.as_ws()) {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}` lies in `{from}`, which this batch moves; do it in a separate commit"
+                )));
+            }
+            if root.as_ws().starts_with(to.as_ws()) {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}` lies in `{to}`, where this batch moves a folder; do it in a separate commit"
+                )));
+            }
         }
         Ok(())
     }

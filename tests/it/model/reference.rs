@@ -359,8 +359,8 @@ pub(super) struct Slot {
 /// A command applied to the model's picture of the snapshot, op by op, as the user means
 /// it: a batch is its commands one after the other, within the limits that the commit's
 /// fixed order (declarations, then folder moves, then the registry) sets: the folder
-/// moves of one batch do not overlap, and nothing is created or adopted inside a folder
-/// the batch has moved away. It collects what the disk must still be for the commit to
+/// moves of one batch do not overlap, nothing is created or adopted inside a folder
+/// the batch has moved away, and nothing is created where it moves a folder to. It collects what the disk must still be for the commit to
 /// go ahead.
 pub(super) struct Draft {
     pub(super) entries: BTreeMap<u64, Entry>,
@@ -420,8 +420,13 @@ impl Draft {
                     return Err(INVALID);
                 }
                 // The commit writes declarations before it moves folders, so a batch
-                // cannot create inside a folder it has moved away.
-                if self.renames.iter().any(|(from, _)| under(root, from)) {
+                // cannot create inside a folder it has moved away, nor where it moves one
+                // to.
+                if self
+                    .renames
+                    .iter()
+                    .any(|(from, to)| under(root, from) || under(root, to))
+                {
                     return Err(INVALID);
                 }
                 let name = name.map_or_else(|| last_segment(root).to_owned(), str::to_owned);
