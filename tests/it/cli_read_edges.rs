@@ -1,7 +1,7 @@
 //! The read commands on workspaces damaged by hand in the ways a person or a tool
 //! manages to: a declaration linked out of the workspace or to a FIFO, a registry
-//! written on one line. What doctor and show print must come from inside the
-//! workspace, stay readable, and never hang.
+//! written on one line, a registry with thousands of errors. What doctor and show print
+//! must come from inside the workspace, stay readable and bounded, and never hang.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -118,4 +118,31 @@ fn a_long_line_is_shown_as_a_window_around_the_error() {
             "{block}"
         );
     }
+}
+
+#[test]
+fn a_file_with_thousands_of_errors_keeps_the_first_hundred() {
+    let bad: Vec<&str> = vec!["1"; 5000];
+    let text = format!(
+        "{{\"schema_version\": 1, \"next_asset_id\": 1, \"assets\": [{}]}}",
+        bad.join(",")
+    );
+    let project = Project::new(&[(".prometeu/index.json", &text)]);
+    let doctor = project.run(&["doctor", "--json"]).json();
+    let diagnostics = doctor["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 100);
+    assert_eq!(
+        diagnostics[99]["message"],
+        "asset entry 100 must be an object, not a number (4900 more errors in this file not listed: fix these, then check again)"
+    );
+    // A hundred errors are all listed, without a note.
+    let text = text.replace(&format!(",{}", bad[..4900].join(",")), "");
+    let project = Project::new(&[(".prometeu/index.json", &text)]);
+    let doctor = project.run(&["doctor", "--json"]).json();
+    let diagnostics = doctor["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 100);
+    assert_eq!(
+        diagnostics[99]["message"],
+        "asset entry 100 must be an object, not a number"
+    );
 }
