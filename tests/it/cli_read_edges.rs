@@ -146,3 +146,23 @@ fn a_file_with_thousands_of_errors_keeps_the_first_hundred() {
         "asset entry 100 must be an object, not a number"
     );
 }
+
+#[test]
+fn reconcile_and_show_on_an_unreadable_registry_say_where_and_plan_nothing() {
+    let text = "{\n  \"schema_version\": 7,\n  \"next_asset_id\": 1,\n  \"assets\": []\n}\n";
+    let project = Project::new(&[(".prometeu/index.json", text)]);
+    let reason = "the registry cannot be read: assets/.prometeu/index.json:2:21: the registry has schema_version 7";
+    for args in [&["reconcile"][..], &["show", "1"]] {
+        let run = project.run(args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert_eq!(run.stdout, "", "{run:?}");
+        assert!(run.stderr.contains(reason), "{run:?}");
+        let mut json_args = args.to_vec();
+        json_args.push("--json");
+        let json = project.run(&json_args);
+        assert_eq!(json.code, 1, "{json:?}");
+        assert_eq!(json.json()["error"]["code"], "failed_state", "{json:?}");
+        let message = json.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(reason), "{message}");
+    }
+}

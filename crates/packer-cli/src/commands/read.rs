@@ -31,6 +31,7 @@ pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
     let query = AssetQuery::parse(asset).map_err(Failure::Usage)?;
     let (port, view) = open(out, explicit)?;
+    require_registry(&view.snapshot)?;
     let snapshot = &view.snapshot;
     let get = GetView::of(snapshot, &query)?;
     if out.json {
@@ -118,8 +119,9 @@ pub(crate) fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
     Outcome::FoundErrors
 }
 
-/// Reads of the asset list need a registry; say so plainly when there is none.
-fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
+/// Reads of the registered assets (and the reconcile plan) need a registry; say so
+/// plainly, and where it cannot be read, when there is none.
+pub(crate) fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
     if snapshot.registry().is_none() {
         let first = snapshot.diagnostics().into_iter().next();
         let reason = first.map_or_else(String::new, |d| {
