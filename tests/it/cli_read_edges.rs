@@ -166,3 +166,35 @@ fn reconcile_and_show_on_an_unreadable_registry_say_where_and_plan_nothing() {
         assert!(message.contains(reason), "{message}");
     }
 }
+
+#[test]
+fn usage_errors_are_plain_text_and_json_under_json() {
+    let project = Project::new(&[]);
+    let help = project.run_in(".", &["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout.contains("doctor") && !help.stdout.contains('\u{1b}'),
+        "{help:?}"
+    );
+    for args in [&["frobnicate"][..], &["show"], &["list", "--bogus"]] {
+        let run = project.run_in(".", args);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(run.stdout, "", "{run:?}");
+        assert!(
+            run.stderr.starts_with("error: ") && !run.stderr.contains('\u{1b}'),
+            "{run:?}"
+        );
+        // With `--json` anywhere, stdout carries the error object as well.
+        let mut json_args = vec!["--json"];
+        json_args.extend_from_slice(args);
+        let json = project.run_in(".", &json_args);
+        assert_eq!(json.code, 2, "{json:?}");
+        assert_eq!(json.json()["error"]["code"], "invalid_params", "{json:?}");
+        let message = json.json()["error"]["message"].as_str().unwrap().to_owned();
+        let said: Vec<&str> = run.stderr.split_whitespace().collect();
+        assert!(
+            said.join(" ").contains(&message) && !message.is_empty(),
+            "{message}"
+        );
+    }
+}
