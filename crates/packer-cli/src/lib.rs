@@ -15,6 +15,7 @@ mod serve;
 mod watch;
 
 use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -175,18 +176,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            // Help and version are successes printed on stdout; anything else is usage.
-            let (stream, code): (&mut dyn std::io::Write, u8) = if e.use_stderr() {
-                (console.stderr, 2)
-            } else {
-                (console.stdout, 0)
-            };
-            let _ = write!(stream, "{}", e.render().ansi());
-            return code;
-        }
+        Err(e) => return usage(&e, &args, &mut console),
     };
     let cwd = console.cwd.clone();
     // Relative `--project` and `init DIR` are relative to the console's directory.
@@ -239,4 +232,38 @@ where
         Ok(outcome) => outcome.exit_code(),
         Err(failure) => failure.report(&out),
     }
+}
+
+/// Reports what the parser refused (or the help and version it was asked for) and gives
+/// the exit code. Colours only for a terminal, so that a pipe or a file gets plain text;
+/// under `--json` a usage error is also the protocol's error object on stdout.
+fn usage(e: &clap::Error, args: &[OsString], console: &mut Console<'_>) -> u8 {
+    // Help and version are successes printed on stdout; anything else is usage.
+    let (stream, terminal, code): (&mut dyn std::io::Write, bool, u8) = if e.use_stderr() {
+        (console.stderr, std::io::stderr().is_terminal(), 2)
+    } else {
+        (console.stdout, std::io::stdout().is_terminal(), 0)
+    };
+    let text = e.render();
+    if terminal {
+        let _ = write!(stream, "{}", text.ansi());
+    } else {
+        let _ = write!(stream, "{text}");
+    }
+    let json = args
+        .iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json");
+    if code == 2 && json {
+        // The error is the first paragraph (a list of missing arguments follows on
+        // lines of its own); the usage after it is for people.
+        let text = text.to_string();
+        let first = text.split("\n\n").next().unwrap_or_default();
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        let message = first.split_whitespace().collect::<Vec<_>>().join(" ");
+        let error = serde_json::json!({"error": {"code": "invalid_params", "message": message}});
+        let _ = writeln!(console.stdout, "{error}");
+    }
+    code
 }

@@ -17,11 +17,6 @@ impl ProjectDir {
         let assets = root.join("assets");
         ProjectDir { root, assets }
     }
-
-    /// A file named relative to the project root, as diagnostics name them.
-    pub fn file(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
-    }
 }
 
 /// Locates the project from `explicit` (`--project`) or the current directory.

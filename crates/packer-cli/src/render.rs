@@ -1,15 +1,54 @@
 //! Human renderings of the runtime's answers: tables, drift lines, and diagnostics in the
 //! style of a compiler (code, place, the offending line with a caret, hint).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use packer_app::views::{AssetView, DoctorView, ListView, StatusView};
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
-use packer_domain::location::line_text;
-use packer_domain::snapshot::AssetStatus;
+use packer_domain::location::{Excerpt, LineIndex};
+use packer_domain::path::{PROMETEU_DIR, WsPath};
+use packer_domain::ports::WorkspacePort;
+use packer_domain::snapshot::{AssetStatus, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES};
 
-use crate::project::ProjectDir;
+/// Where the offending line of a diagnostic made without one (a drift placed in
+/// `index.json` or an `asset.json`) is read from: the workspace port, which reads only
+/// inside the workspace — never through a link out of it, never a FIFO or a device,
+/// never more than the file's limit. Each file is read and indexed once.
+pub struct Sources<'a> {
+    port: &'a dyn WorkspacePort,
+    read: RefCell<HashMap<String, Option<LineIndex<'static>>>>,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(port: &'a dyn WorkspacePort) -> Sources<'a> {
+        Sources {
+            port,
+            read: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The excerpt of `file` (named from the project root, as diagnostics name it) at
+    /// `line` and `column`; `None` when it cannot be read inside the workspace.
+    fn excerpt(&self, file: &str, line: u32, column: u32) -> Option<Excerpt> {
+        let mut read = self.read.borrow_mut();
+        let lines = read.entry(file.to_owned()).or_insert_with(|| {
+            let rest = file.strip_prefix("assets/")?;
+            let internal = rest
+                .strip_prefix(PROMETEU_DIR)
+                .and_then(|r| r.strip_prefix('/'));
+            let (path, limit) = match internal {
+                Some(internal) => (WsPath::internal(internal).ok()?, MAX_REGISTRY_BYTES),
+                None => (WsPath::new(rest).ok()?, MAX_DECLARATION_BYTES),
+            };
+            let bytes = self.port.read(&path, limit).ok()?.bytes;
+            Some(LineIndex::owned(bytes))
+        });
+        lines.as_ref()?.excerpt_at(line, column)
+    }
+}
 
 /// `list`: a header line and one row per asset.
 pub fn list(view: &ListView) -> String {
@@ -49,7 +88,7 @@ pub fn show(
     asset: &AssetView,
     drifts: &[&Drift],
     diagnostics: &[&Diagnostic],
-    project: &ProjectDir,
+    sources: &Sources<'_>,
 ) -> String {
     let mut out = String::new();
     let name = asset.name.as_deref().unwrap_or("(declaration unreadable)");
@@ -95,7 +134,7 @@ pub fn show(
     }
     for diagnostic in diagnostics {
         out.push('\n');
-        out.push_str(&diagnostic_block(diagnostic, project));
+        out.push_str(&diagnostic_block(diagnostic, sources));
     }
     out
 }
@@ -133,13 +172,13 @@ pub fn status_report(view: &StatusView, condition: Option<&str>) -> String {
 
 /// `doctor`: why the project is failed beyond its files (an interrupted commit), every
 /// diagnostic, then a count.
-pub fn doctor(view: &DoctorView, condition: Option<&str>, project: &ProjectDir) -> String {
+pub fn doctor(view: &DoctorView, condition: Option<&str>, sources: &Sources<'_>) -> String {
     let mut out = String::new();
     if let Some(condition) = condition {
         let _ = writeln!(out, "error: the project is failed: {condition}\n");
     }
     for diagnostic in &view.diagnostics {
-        out.push_str(&diagnostic_block(diagnostic, project));
+        out.push_str(&diagnostic_block(diagnostic, sources));
         out.push('\n');
     }
     let count = |severity| {
@@ -166,25 +205,24 @@ pub fn doctor(view: &DoctorView, condition: Option<&str>, project: &ProjectDir) 
 }
 
 /// One diagnostic, compiler style. The offending line is taken from the diagnostic,
-/// or read from the file when the snapshot did not keep it.
-pub fn diagnostic_block(d: &Diagnostic, project: &ProjectDir) -> String {
+/// or read through `sources` when the snapshot did not keep it.
+pub fn diagnostic_block(d: &Diagnostic, sources: &Sources<'_>) -> String {
     let mut out = format!("{}[{}]: {}\n", d.severity, d.code, d.message);
     if let Some(file) = &d.file {
         match (d.line, d.column) {
             (Some(line), Some(column)) => {
                 let _ = writeln!(out, "  --> {file}:{line}:{column}");
-                let excerpt = d.excerpt.clone().or_else(|| {
-                    std::fs::read(project.file(file))
-                        .ok()
-                        .and_then(|bytes| line_text(&bytes, line))
-                });
-                if let Some(text) = excerpt {
+                let excerpt = d
+                    .excerpt
+                    .clone()
+                    .or_else(|| sources.excerpt(file, line, column));
+                if let Some(Excerpt { text, caret }) = excerpt {
                     let number = line.to_string();
                     let pad = " ".repeat(number.len());
                     // Keep tabs so the caret lines up under the offending character.
                     let lead: String = text
                         .chars()
-                        .take(column.saturating_sub(1) as usize)
+                        .take(caret.saturating_sub(1) as usize)
                         .map(|c| if c == '\t' { '\t' } else { ' ' })
                         .collect();
                     let _ = writeln!(out, " {pad} |");

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::location::{LineIndex, Located};
+use crate::location::{Excerpt, LineIndex, Located};
 use crate::registry::AssetId;
 
 /// A stable diagnostic code.
@@ -107,9 +107,9 @@ pub struct Diagnostic {
     pub column: Option<u32>,
     pub message: String,
     pub hint: Option<String>,
-    /// The text of the offending line, for people; not part of the JSON shape.
+    /// The offending line, for people; not part of the JSON shape.
     #[serde(skip)]
-    pub excerpt: Option<String>,
+    pub excerpt: Option<Excerpt>,
     /// The registered asset the finding concerns, for filtering; not part of the shape.
     #[serde(skip)]
     pub asset_id: Option<AssetId>,
@@ -167,7 +167,7 @@ impl FormatError {
             column: Some(column),
             message: self.message.clone(),
             hint: self.hint.clone(),
-            excerpt: lines.line_text(line),
+            excerpt: Some(lines.excerpt(self.offset)),
             asset_id: None,
         }
     }
@@ -180,7 +180,7 @@ pub struct FileError {
     pub code: Code,
     pub located: Located,
     pub hint: Option<String>,
-    pub excerpt: Option<String>,
+    pub excerpt: Option<Excerpt>,
 }
 
 impl FileError {

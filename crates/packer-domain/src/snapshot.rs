@@ -27,6 +27,10 @@ use crate::registry::{AssetId, Registry, RegistryEntry};
 pub const MAX_DECLARATION_BYTES: u64 = 1 << 20;
 /// Largest `index.json` the packer reads (about a million assets).
 pub const MAX_REGISTRY_BYTES: u64 = 256 << 20;
+/// The most errors kept of one file. A file with more (a registry mangled by a tool)
+/// keeps the first ones, the last of them saying how many more there are, so that
+/// neither the snapshot nor a report grows with the damage.
+pub const MAX_FILE_ERRORS: usize = 100;
 /// Where the registry lives, relative to `assets/`.
 pub const REGISTRY_FILE: &str = "index.json";
 

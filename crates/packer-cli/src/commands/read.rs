@@ -9,10 +9,10 @@ use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{View, read_only_view};
 use packer_app::views::{DoctorView, GetView, ListView, StatusView};
 use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot};
+use packer_fs::DiskWorkspace;
 
 use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
 use crate::output::Output;
-use crate::project::ProjectDir;
 use crate::render;
 
 pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
@@ -30,7 +30,8 @@ pub fn list(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 
 pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandResult {
     let query = AssetQuery::parse(asset).map_err(Failure::Usage)?;
-    let (project, view) = open(out, explicit)?;
+    let (port, view) = open(out, explicit)?;
+    require_registry(&view.snapshot)?;
     let snapshot = &view.snapshot;
     let get = GetView::of(snapshot, &query)?;
     if out.json {
@@ -47,7 +48,9 @@ pub fn show(out: &Output<'_>, explicit: Option<&Path>, asset: &str) -> CommandRe
             .iter()
             .filter(|d| d.asset_id == Some(id))
             .collect();
-        out.stdout(render::show(&get.asset, &drifts, &mine, &project).trim_end());
+        out.stdout(
+            render::show(&get.asset, &drifts, &mine, &render::Sources::new(&port)).trim_end(),
+        );
     }
     Ok(failed_outcome(out, &view))
 }
@@ -71,7 +74,7 @@ pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 }
 
 pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
-    let (project, view) = open(out, explicit)?;
+    let (port, view) = open(out, explicit)?;
     let doctor = DoctorView::of(&view.snapshot);
     if out.json {
         out.json(&doctor);
@@ -79,7 +82,14 @@ pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
             out.error(&format!("error: the project is failed: {condition}"));
         }
     } else {
-        out.stdout(render::doctor(&doctor, view.condition.as_deref(), &project).trim_end());
+        out.stdout(
+            render::doctor(
+                &doctor,
+                view.condition.as_deref(),
+                &render::Sources::new(&port),
+            )
+            .trim_end(),
+        );
     }
     Ok(if doctor.has_errors() || view.condition.is_some() {
         Outcome::FoundErrors
@@ -88,11 +98,12 @@ pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     })
 }
 
-/// Locates the project and takes the read-only view of it.
-fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(ProjectDir, View), Failure> {
-    let (project, port) = open_workspace(out, explicit)?;
+/// Locates the project and takes the read-only view of it; the port stays open for
+/// the excerpts of diagnostics.
+fn open(out: &Output<'_>, explicit: Option<&Path>) -> Result<(DiskWorkspace, View), Failure> {
+    let (_, port) = open_workspace(out, explicit)?;
     let view = read_only_view(&port);
-    Ok((project, view))
+    Ok((port, view))
 }
 
 /// A `failed` project is still shown as far as it can be; the command then says why on
@@ -108,8 +119,9 @@ pub(crate) fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
     Outcome::FoundErrors
 }
 
-/// Reads of the asset list need a registry; say so plainly when there is none.
-fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
+/// Reads of the registered assets (and the reconcile plan) need a registry; say so
+/// plainly, and where it cannot be read, when there is none.
+pub(crate) fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
     if snapshot.registry().is_none() {
         let first = snapshot.diagnostics().into_iter().next();
         let reason = first.map_or_else(String::new, |d| {

@@ -10,7 +10,7 @@ use packer_app::runtime::read_only_view;
 use packer_app::views::WriteView;
 use packer_domain::reconcile::{self, ReconcilePlan};
 
-use crate::commands::read::failed_outcome;
+use crate::commands::read::{failed_outcome, require_registry};
 use crate::commands::{CommandResult, Outcome, open_workspace, start_runtime};
 use crate::output::Output;
 use crate::render;
@@ -37,13 +37,16 @@ pub fn reconcile(out: &Output<'_>, explicit: Option<&Path>, apply: &Apply) -> Co
 fn print_plan(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
     let view = read_only_view(&port);
+    // Without a registry there is no plan, not an empty one.
+    require_registry(&view.snapshot)?;
     let plan = reconcile::plan(&view.snapshot);
     if out.json {
         out.json(&plan);
     } else {
         out.stdout(plan_text(&plan).trim_end());
     }
-    // A failed project has no plan: say why.
+    // A project failed by an interrupted commit has a plan, which waits for recovery:
+    // say so.
     Ok(failed_outcome(out, &view))
 }
 

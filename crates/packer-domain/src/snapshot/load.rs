@@ -16,6 +16,7 @@
 //! an order chosen to show it).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -37,8 +38,8 @@ use super::inputs::{
 };
 use super::{
     AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
-    InvalidDeclaration, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES, ProjectState, RegistryState,
-    Snapshot, ValidDeclaration, input_error, registry_path,
+    InvalidDeclaration, MAX_DECLARATION_BYTES, MAX_FILE_ERRORS, MAX_REGISTRY_BYTES, ProjectState,
+    RegistryState, Snapshot, ValidDeclaration, input_error, registry_path,
 };
 
 pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
@@ -425,13 +426,24 @@ fn registry_state(result: Result<FileView<'_>, PortError>) -> RegistryState {
     }
 }
 
-/// The format errors of `file` (whose bytes are `text`), placed.
+/// The format errors of `file` (whose bytes are `text`), placed: the first
+/// [`MAX_FILE_ERRORS`] of them.
 fn file_errors(errors: &[FormatError], file: &str, text: &[u8]) -> Vec<FileError> {
     let lines = LineIndex::new(text);
-    errors
+    let mut placed: Vec<FileError> = errors
         .iter()
+        .take(MAX_FILE_ERRORS)
         .map(|e| FileError::from_format(e, file, &lines))
-        .collect()
+        .collect();
+    let more = errors.len().saturating_sub(MAX_FILE_ERRORS);
+    if let Some(last) = placed.last_mut().filter(|_| more > 0) {
+        let _ = write!(
+            last.located.message,
+            " ({more} more error{} in this file not listed: fix these, then check again)",
+            if more == 1 { "" } else { "s" }
+        );
+    }
+    placed
 }
 
 /// Whether `dir` is an asset root: a folder below `assets/` holding an `asset.json` that
