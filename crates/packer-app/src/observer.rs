@@ -59,6 +59,9 @@ pub(crate) enum Scope {
     Paths(Vec<WsPath>),
 }
 
+/// How long the observer waits for the watcher's backlog after setting up the watch.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A request to the lane to verify the disk and refresh from it.
 #[derive(Debug)]
 pub(crate) struct Observation {
@@ -103,7 +106,14 @@ impl Observer {
                     let _ = hint_sender.send(hint);
                 });
                 let session = match watcher.watch(sink) {
-                    Ok(session) => Some(session),
+                    Ok(session) => {
+                        // What setting up the watch left queued (a large tree's overflow,
+                        // say) is heard before the first verification is asked for, so
+                        // that the one verification covers it. Past the time limit, it is
+                        // heard later and verified again, as without waiting.
+                        session.flush(FLUSH_TIMEOUT);
+                        Some(session)
+                    }
                     Err(error) => {
                         let _ = lane.send(Message::Degraded(Some(format!(
                             "the workspace cannot be watched ({error}); it is verified every {} s instead",

@@ -803,4 +803,14 @@ pub trait WatchPort: Send + Sync + fmt::Debug {
 }
 
 /// A running watch; dropping it stops the watcher and joins whatever it started.
-pub trait WatchSession: Send + fmt::Debug {}
+pub trait WatchSession: Send + fmt::Debug {
+    /// Waits, at most `timeout`, until every hint for what happened before this call has
+    /// been delivered: setting up a watch can leave a backlog (a watcher hears its own
+    /// walk of the tree), and a `Rescan` in it is better heard before the first
+    /// verification than after. `false` when the time ran out. A watcher that delivers
+    /// as it hears, with nothing queued, has nothing to wait for.
+    fn flush(&self, timeout: std::time::Duration) -> bool {
+        let _ = timeout;
+        true
+    }
+}

@@ -23,8 +23,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
@@ -60,20 +61,28 @@ impl WatchPort for DiskWatcher {
         let (arrivals, arrived) = crossbeam_channel::unbounded();
         let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_LANES));
         let mut watchers = Vec::with_capacity(lanes);
+        let mut flushes = Vec::with_capacity(lanes);
         for lane in 0..lanes {
+            let sentinel = Arc::new(OnceLock::new());
+            let (flushed, heard) = crossbeam_channel::bounded(1);
             let handler = Handler {
                 base: base.clone(),
                 sink: sink.clone(),
                 // Only the first watches the top: the others' events about a folder there
                 // (its own move or deletion) could come after it is back.
                 arrivals: (lane == 0).then(|| arrivals.clone()),
+                sentinel: Arc::clone(&sentinel),
+                flushed,
             };
             let config = notify::Config::default().with_follow_symlinks(false);
             match RecommendedWatcher::new(
                 move |result: notify::Result<Event>| handler.deliver(result),
                 config,
             ) {
-                Ok(watcher) => watchers.push(Mutex::new(watcher)),
+                Ok(watcher) => {
+                    watchers.push(Mutex::new(watcher));
+                    flushes.push(Flush { sentinel, heard });
+                }
                 // One is enough to watch everything; more only share the setting up.
                 Err(_) if !watchers.is_empty() => break,
                 Err(e) => return Err(watch_error(&e)),
@@ -93,6 +102,20 @@ impl WatchPort for DiskWatcher {
             Added::Failed(e) => return Err(watch_error(&e)),
         }
         top.watch_entries()?;
+        // Each watcher's sentinel: a folder it watches, the top for the first.
+        for (lane, flush) in flushes.iter().enumerate() {
+            let folder = if lane == 0 {
+                Some(top.base.clone())
+            } else {
+                top.owners()
+                    .iter()
+                    .find(|(_, owner)| **owner == lane)
+                    .map(|(path, _)| path.clone())
+            };
+            if let Some(folder) = folder {
+                let _ = flush.sentinel.set(folder);
+            }
+        }
         let adder_top = Arc::clone(&top);
         let adder = std::thread::Builder::new()
             .name("packer-watch-top".to_owned())
@@ -104,6 +127,7 @@ impl WatchPort for DiskWatcher {
         Ok(Box::new(DiskWatchSession {
             arrivals,
             adder: Some(adder),
+            flushes,
             _top: top,
         }))
     }
@@ -119,8 +143,46 @@ const MAX_LANES: usize = 4;
 struct DiskWatchSession {
     arrivals: Sender<Arrival>,
     adder: Option<JoinHandle<()>>,
+    flushes: Vec<Flush>,
     _top: Arc<Top>,
 }
+
+/// How a session knows that a watcher has handled everything the kernel queued for it
+/// up to some moment: it opens the watcher's sentinel folder, and the event of that
+/// opening, queued after everything before it, comes through.
+struct Flush {
+    sentinel: Arc<OnceLock<PathBuf>>,
+    heard: Receiver<()>,
+}
+
+impl Flush {
+    /// Opens the sentinel until its event comes through, or `deadline` passes. Opening
+    /// again is needed when the queue overflowed and dropped the event.
+    fn wait(&self, deadline: Instant) -> bool {
+        let Some(sentinel) = self.sentinel.get() else {
+            // A watcher that watches nothing hears nothing.
+            return true;
+        };
+        while self.heard.try_recv().is_ok() {}
+        loop {
+            if std::fs::File::open(sentinel).is_err() {
+                // Gone: nothing left to hear from it.
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let wait = (deadline - now).min(SENTINEL_RETRY);
+            if self.heard.recv_timeout(wait).is_ok() {
+                return true;
+            }
+        }
+    }
+}
+
+/// How long an opening of a sentinel is waited for before the folder is opened again.
+const SENTINEL_RETRY: Duration = Duration::from_millis(25);
 
 impl std::fmt::Debug for DiskWatchSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,7 +190,17 @@ impl std::fmt::Debug for DiskWatchSession {
     }
 }
 
-impl WatchSession for DiskWatchSession {}
+impl WatchSession for DiskWatchSession {
+    fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        // Every watcher, even after one ran out of time: each is waited for once.
+        let mut all = true;
+        for flush in &self.flushes {
+            all &= flush.wait(deadline);
+        }
+        all
+    }
+}
 
 impl Drop for DiskWatchSession {
     fn drop(&mut self) {
@@ -299,6 +371,9 @@ struct Handler {
     sink: HintSink,
     /// Where what arrives at and leaves the top is told, for the watcher of the top.
     arrivals: Option<Sender<Arrival>>,
+    /// The folder whose opening tells [`Flush`] that the queue is handled up to it.
+    sentinel: Arc<OnceLock<PathBuf>>,
+    flushed: Sender<()>,
 }
 
 impl Handler {
@@ -327,6 +402,15 @@ impl Handler {
         }
         let top: Option<fn(PathBuf) -> Arrival> = match event.kind {
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => None,
+            EventKind::Access(AccessKind::Open(_)) => {
+                if let Some(sentinel) = self.sentinel.get()
+                    && event.paths.iter().any(|p| p == sentinel)
+                {
+                    // Full when a flush has not taken the last one yet: one is enough.
+                    let _ = self.flushed.try_send(());
+                }
+                return;
+            }
             EventKind::Access(_) => return,
             EventKind::Create(CreateKind::Folder | CreateKind::Any)
             | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => {
@@ -402,7 +486,7 @@ mod tests {
 
     /// A watch on the fixture's workspace and the hints it delivers.
     struct Watching {
-        _session: Box<dyn WatchSession>,
+        session: Box<dyn WatchSession>,
         hints: Receiver<WatchHint>,
     }
 
@@ -413,10 +497,7 @@ mod tests {
                 let _ = sender.send(hint);
             });
             let session = DiskWatcher::new(&fx.assets).watch(sink).unwrap();
-            Watching {
-                _session: session,
-                hints,
-            }
+            Watching { session, hints }
         }
 
         /// Every path hinted until one equal to `wanted` is, which is last; panics at the
@@ -510,6 +591,32 @@ mod tests {
         // Renamed at the top: watched under its new name.
         std::fs::rename(fx.assets.join("a"), fx.assets.join("renamed")).unwrap();
         watching.probe(&fx, "renamed/deep/file.bin");
+    }
+
+    #[test]
+    fn a_flush_returns_once_what_came_before_it_is_hinted() {
+        let fx = Fixture::new();
+        let names = ["a", "b", "c", "d", "e", "f"];
+        for name in names {
+            fx.write(&format!("{name}/deep/file.bin"), b"0");
+        }
+        let watching = Watching::start(&fx);
+        for name in names {
+            fx.write(&format!("{name}/deep/file.bin"), b"1");
+        }
+        assert!(watching.session.flush(DEADLINE));
+        let hinted: Vec<String> = watching
+            .hints
+            .try_iter()
+            .filter_map(|hint| match hint {
+                WatchHint::Changed(path) => Some(path.to_string()),
+                _ => None,
+            })
+            .collect();
+        for name in names {
+            let path = format!("{name}/deep/file.bin");
+            assert!(hinted.contains(&path), "{path} not in {hinted:?}");
+        }
     }
 
     #[test]
