@@ -131,3 +131,42 @@ fn a_workspace_restored_as_it_was_after_a_failed_scan_is_ready_again() {
     assert!(view.condition.is_none() && view.pending_drifts.is_empty());
     assert_eq!(view.snapshot.generation(), 2);
 }
+
+/// A workspace whose registry reads but whose folders cannot be listed (a permission
+/// taken away, `assets/` replaced behind the packer) makes the project `failed` while
+/// reads keep the last good generation; writes are refused; once the folders can be
+/// listed again, the next verification brings the project back.
+#[test]
+fn a_workspace_that_cannot_be_listed_keeps_the_last_good_generation() {
+    let o = start();
+    // The verification's scan, then the load's.
+    o.fs.inject(Fault::once(1, PortErrorKind::PermissionDenied));
+    o.fs.inject(Fault::once(2, PortErrorKind::PermissionDenied));
+    o.watcher.overflow();
+    o.reaches(ProjectState::Failed);
+    let view = o.view();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(view.snapshot.assets().len(), 2, "the last good generation");
+    assert!(view.condition.is_some() && view.pending_drifts.is_empty());
+
+    let refused = o
+        .runtime
+        .submit(WriteRequest {
+            command: Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(1)),
+                included: false,
+            },
+            expected_generation: None,
+        })
+        .unwrap_err();
+    assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    assert_eq!(o.view().snapshot.generation(), 1, "nothing published");
+
+    // Readable again: the observer goes on verifying and brings the next generation.
+    o.watcher.overflow();
+    o.reaches(ProjectState::Ready);
+    let view = o.view();
+    assert!(view.condition.is_none());
+    assert_eq!(view.snapshot.generation(), 2);
+    assert_eq!(view.snapshot.assets().len(), 2);
+}

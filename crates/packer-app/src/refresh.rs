@@ -135,13 +135,14 @@ fn verify_and_refresh(
     let view = shared.view.load_full();
     // A commit interrupted after its commit point is the truth until recovery runs; the
     // disk is not what any snapshot describes until then.
-    if view.condition.is_some() && view.pending_drifts.is_empty() {
+    if view.condition.is_some() && view.pending_drifts.is_empty() && !view.unreadable {
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();
     // A view failed by an unreadable registry serves the last good snapshot, which is not
     // what the disk held when the failure was seen.
-    let base = (view.pending_drifts.is_empty()).then_some(view.snapshot.as_ref());
+    let base =
+        (view.pending_drifts.is_empty() && !view.unreadable).then_some(view.snapshot.as_ref());
     let mut changed = match changed_paths(port, lane, base, scope, now) {
         Some(changed) => changed,
         // The disk cannot be verified: the load says what is wrong.
@@ -299,6 +300,26 @@ fn refresh(
         );
         return;
     }
+    if new.state() == ProjectState::Failed {
+        // The registry reads, but the workspace does not (a folder that cannot be
+        // listed, `assets/` replaced): reads keep the last good generation, flagged.
+        let error = new.diagnostics().first().map_or_else(
+            || "the workspace cannot be read".to_owned(),
+            |d| d.message.clone(),
+        );
+        publish(
+            shared,
+            View {
+                state: ProjectState::Failed,
+                condition: Some(error),
+                pending_drifts: Vec::new(),
+                refreshed: Vec::new(),
+                unreadable: true,
+                ..before.clone()
+            },
+        );
+        return;
+    }
     let inputs: Vec<(AssetId, AssetPath)> = relevant
         .iter()
         .filter_map(|(path, touched)| match touched {
@@ -311,8 +332,9 @@ fn refresh(
         .collect();
     let refreshed = refreshed_drifts(old, &new, &inputs);
     let changed = changed_assets(old, &new, &inputs);
-    // A view failed by an unreadable registry always moves on to the new generation.
-    let recovered = !before.pending_drifts.is_empty();
+    // A view failed by an unreadable registry or workspace always moves on to the new
+    // generation.
+    let recovered = !before.pending_drifts.is_empty() || before.unreadable;
     if !recovered && changed.is_empty() && refreshed.is_empty() && same_beyond_assets(old, &new) {
         publish(
             shared,

@@ -49,6 +49,10 @@ pub struct View {
     /// Set while the observer cannot watch the whole workspace and relies on periodic
     /// verification: why.
     pub degraded: Option<String>,
+    /// The last verification could not read the workspace (`condition` says why): reads
+    /// keep the last good generation, and the observer goes on verifying, so that a
+    /// workspace readable again brings the next one.
+    pub(crate) unreadable: bool,
 }
 
 impl View {
@@ -62,6 +66,7 @@ impl View {
             pending_drifts: Vec::new(),
             refreshed: Vec::new(),
             degraded: None,
+            unreadable: false,
         }
     }
 
@@ -527,19 +532,25 @@ fn write(
             ),
         ));
     }
-    if !view.pending_drifts.is_empty() {
-        // The registry stopped parsing: reads keep the last good generation, and only a
-        // fixed file brings the next one (the observer, or `check_divergence`, loads it).
-        // Loading it here would publish a generation without a registry in its place.
+    if !view.pending_drifts.is_empty() || view.unreadable {
+        // The registry stopped parsing, or the workspace cannot be read: reads keep the
+        // last good generation, and only a fixed disk brings the next one (the observer,
+        // or `check_divergence`, loads it). Loading it here would publish a generation
+        // without the project's assets in its place.
+        let message = if view.unreadable {
+            format!(
+                "the workspace cannot be read ({}); no write is possible until it can",
+                view.condition.as_deref().unwrap_or("unknown cause")
+            )
+        } else {
+            "the registry cannot be read; no write is possible until it is fixed".to_owned()
+        };
         return Err(reject(
             shared,
             id,
             generation,
             RejectReason::FailedState,
-            AppError::new(
-                ErrorCode::FailedState,
-                "the registry cannot be read; no write is possible until it is fixed",
-            ),
+            AppError::new(ErrorCode::FailedState, message),
         ));
     }
     if view.condition.is_some() {
