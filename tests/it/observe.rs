@@ -63,9 +63,13 @@ pub(crate) fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
         watcher.clone(),
         config,
     );
-    // The start verification was queued before `open_observed` returned and the lane is
-    // FIFO: it has run once a requested one returns.
-    runtime.check_divergence();
+    // The observer watches, and has verified once since: a scripted event from now on
+    // reaches it. (A requested verification alone can be served before the observer's
+    // thread even starts to watch.)
+    assert!(
+        runtime.wait_observing(DEADLINE),
+        "the observer did not start"
+    );
     Observed {
         fs,
         watcher,
