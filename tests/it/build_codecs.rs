@@ -449,6 +449,11 @@ fn unsupported_and_damaged_wavs_are_refused_by_name() {
         &whole[..20],
         "the WAV file ends early: the file is truncated",
     );
+    // A sample rate of 0 Hz would make a part no pack reader accepts.
+    let mut no_rate = whole.clone();
+    // The sample rate and the byte rate, which `hound` checks against it.
+    no_rate[24..32].copy_from_slice(&[0; 8]);
+    check(&no_rate, "not a valid WAV file: the sample rate is 0 Hz");
     let error = pcm16(b"RIFX....WAVE").unwrap_err();
     assert!(
         matches!(error, DecodeError::Wav(_) | DecodeError::WavTruncated),

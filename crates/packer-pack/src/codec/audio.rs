@@ -27,6 +27,10 @@ fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     }
     let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| wav_error(e, bytes))?;
     let spec = reader.spec();
+    // `hound` takes any rate, but a pack part needs one (a reader refuses 0 Hz).
+    if spec.sample_rate == 0 {
+        return Err(DecodeError::Wav("the sample rate is 0 Hz".to_owned()));
+    }
     let channels = u32::from(spec.channels);
     let mut out: Vec<u8> = Vec::with_capacity(reader.len() as usize * 2);
     match spec.sample_format {
