@@ -179,3 +179,31 @@ fn out_chooses_the_folder_outside_the_workspace_only() {
     }
     assert!(!Path::new(&project.root().join("assets/sprites/out")).exists());
 }
+
+#[test]
+fn out_that_is_not_a_folder_is_named_as_such() {
+    let project = Project::demo();
+    std::fs::write(project.root().join("notes.txt"), b"mine").unwrap();
+    std::os::unix::fs::symlink("nowhere/at/all", project.root().join("dangling")).unwrap();
+    for (out, reason) in [
+        ("notes.txt", "it is a file, not a folder"),
+        ("dangling", "it is a symbolic link to nothing"),
+        ("notes.txt/sub", "not a directory"),
+    ] {
+        let run = project.run(&["build", "--json", "--out", out]);
+        assert_eq!(run.code, 1, "{out}: {}", run.stderr);
+        let error = &run.json()["error"];
+        assert_eq!(error["code"], "io", "{out}: {error}");
+        assert_eq!(error["detail"]["path"], out, "{out}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("cannot create directory {out}: "))
+                && message.contains(reason),
+            "{out}: {message}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(project.root().join("notes.txt")).unwrap(),
+        b"mine"
+    );
+}
