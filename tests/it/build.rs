@@ -358,6 +358,67 @@ fn refuses_included_assets_with_errors_naming_asset_file_and_reason() {
 }
 
 #[test]
+fn refuses_assets_with_structural_drift_naming_where_and_what_to_do() {
+    // A moved root, a vanished root, a copied folder and a changed uuid: each is a
+    // warning in `doctor`, and the refusal names it as `doctor` does, in the registry.
+    let entries = [
+        entry(1, U1, "old", true),
+        entry(2, U2, "gone", true),
+        entry(3, U3, "orig", true),
+        entry(4, U4, "mine", true),
+    ];
+    let files = [
+        ("new/asset.json", declaration(U1, "a", "blob", &["x"], "{}")),
+        ("new/x", "x".to_owned()),
+        (
+            "orig/asset.json",
+            declaration(U3, "c", "blob", &["x"], "{}"),
+        ),
+        ("orig/x", "x".to_owned()),
+        (
+            "copy/asset.json",
+            declaration(U3, "c", "blob", &["x"], "{}"),
+        ),
+        ("copy/x", "x".to_owned()),
+        (
+            "mine/asset.json",
+            declaration(U5, "d", "blob", &["x"], "{}"),
+        ),
+        ("mine/x", "x".to_owned()),
+    ];
+    let project = Project::new(&fixture(&entries, &files), &[]);
+    let error = project.build().unwrap_err();
+    let got = error.to_string();
+    for (line, expected) in [
+        (
+            1,
+            "asset 1 (old): assets/.prometeu/index.json:2:1: asset 1: its folder moved from `old` to `new`",
+        ),
+        (
+            2,
+            "asset 2 (gone): assets/.prometeu/index.json:3:1: asset 2: its folder `gone` has no asset.json",
+        ),
+        (
+            3,
+            "asset 3 (orig): assets/orig/asset.json:1:1: uuid 33333333",
+        ),
+        (
+            4,
+            "asset 4 (mine): assets/mine/asset.json:1:38: asset 4: asset.json declares uuid 5555",
+        ),
+    ] {
+        let shown = got.lines().nth(line).unwrap_or_default().trim();
+        assert!(shown.starts_with(expected), "line {line}: {shown}\n{got}");
+        assert!(!shown.contains("status is"), "line {line}: {shown}\n{got}");
+    }
+    assert_eq!(
+        error.detail["errors"][0]["hint"],
+        "record the move with `prometeu-packer reconcile`"
+    );
+    assert!(project.out.names().is_empty());
+}
+
+#[test]
 fn refuses_undecodable_inputs_naming_each_file() {
     let mut truncated = hero_png();
     truncated.truncate(truncated.len() - 20);

@@ -179,3 +179,77 @@ fn out_chooses_the_folder_outside_the_workspace_only() {
     }
     assert!(!Path::new(&project.root().join("assets/sprites/out")).exists());
 }
+
+#[test]
+fn out_that_is_not_a_folder_is_named_as_such() {
+    let project = Project::demo();
+    std::fs::write(project.root().join("notes.txt"), b"mine").unwrap();
+    std::os::unix::fs::symlink("nowhere/at/all", project.root().join("dangling")).unwrap();
+    for (out, reason) in [
+        ("notes.txt", "it is a file, not a folder"),
+        ("dangling", "it is a symbolic link to nothing"),
+        ("notes.txt/sub", "not a directory"),
+    ] {
+        let run = project.run(&["build", "--json", "--out", out]);
+        assert_eq!(run.code, 1, "{out}: {}", run.stderr);
+        let error = &run.json()["error"];
+        assert_eq!(error["code"], "io", "{out}: {error}");
+        assert_eq!(error["detail"]["path"], out, "{out}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("cannot create directory {out}: "))
+                && message.contains(reason),
+            "{out}: {message}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(project.root().join("notes.txt")).unwrap(),
+        b"mine"
+    );
+}
+
+#[test]
+fn inspect_refuses_what_is_not_a_file_without_waiting_on_it() {
+    let project = Project::demo();
+    let fifo = project.root().join("pipe.pak");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    // Opening the FIFO to read would block until a writer comes: wait with a deadline,
+    // and should it pass, be the writer that lets inspect finish, then fail.
+    let run = std::thread::scope(|scope| {
+        let (sender, answer) = std::sync::mpsc::channel();
+        let project = &project;
+        scope.spawn(move || sender.send(project.run(&["inspect", "pipe.pak"])));
+        if let Ok(run) = answer.recv_timeout(std::time::Duration::from_secs(60)) {
+            return run;
+        }
+        loop {
+            // Present only while a reader waits; closing at once gives that reader EOF.
+            drop(rustix::fs::open(
+                &fifo,
+                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::NONBLOCK,
+                rustix::fs::Mode::empty(),
+            ));
+            if let Ok(run) = answer.recv_timeout(std::time::Duration::from_millis(100)) {
+                panic!("inspect waited on a FIFO: {run:?}");
+            }
+        }
+    });
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("pipe.pak: it is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    let run = project.run(&["inspect", "."]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(": it is not a regular file"),
+        "{}",
+        run.stderr
+    );
+}

@@ -416,6 +416,43 @@ fn wav_of_every_sample_format_decodes_to_16_bits() {
 }
 
 #[test]
+fn wav_chunks_of_odd_length_and_long_fact_chunks_are_skipped_whole() {
+    let samples = Samples::Int {
+        bits: 16,
+        values: vec![1, -2, 3, -4],
+    };
+    let plain = wav(2, 8000, &samples);
+    let expected = pcm16(&plain).unwrap();
+    // RIFF pads a chunk of odd length with one byte that its length does not count,
+    // and a `fact` chunk may hold more than its 4-byte sample count.
+    let chunk = |id: &[u8; 4], body: &[u8]| {
+        let mut out = id.to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        if body.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    };
+    let fmt_end = 12 + 8 + 16;
+    let mut body = b"WAVE".to_vec();
+    body.extend(chunk(b"LIST", b"INFOodd"));
+    body.extend_from_slice(&plain[12..fmt_end]);
+    body.extend(chunk(b"fact", &[4, 0, 0, 0, 9, 9, 9, 9]));
+    body.extend(chunk(b"bext", b"x"));
+    body.extend_from_slice(&plain[fmt_end..]);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend(body);
+    assert_eq!(pcm16(&file).unwrap(), expected);
+    // Still whole-file checked: cut into its samples, it is truncated.
+    assert_eq!(
+        pcm16(&file[..file.len() - 3]).unwrap_err().to_string(),
+        "the WAV file ends early: the file is truncated"
+    );
+}
+
+#[test]
 fn unsupported_and_damaged_wavs_are_refused_by_name() {
     let check = |file: &[u8], expected: &str| {
         let error = pcm16(file).unwrap_err();
@@ -449,6 +486,11 @@ fn unsupported_and_damaged_wavs_are_refused_by_name() {
         &whole[..20],
         "the WAV file ends early: the file is truncated",
     );
+    // A sample rate of 0 Hz would make a part no pack reader accepts.
+    let mut no_rate = whole.clone();
+    // The sample rate and the byte rate, which `hound` checks against it.
+    no_rate[24..32].copy_from_slice(&[0; 8]);
+    check(&no_rate, "not a valid WAV file: the sample rate is 0 Hz");
     let error = pcm16(b"RIFX....WAVE").unwrap_err();
     assert!(
         matches!(error, DecodeError::Wav(_) | DecodeError::WavTruncated),

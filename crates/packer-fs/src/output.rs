@@ -72,6 +72,31 @@ impl DiskOutput {
         OutputError::new(kind, op, self.file(name)).with_detail(error.to_string())
     }
 
+    /// The folder itself could not be made: named alone (not a file in it), and said
+    /// plainly when something that is not a folder already holds its name.
+    fn folder_error(&self, error: &std::io::Error) -> OutputError {
+        let mut failure = self.io_error(error, PortOp::CreateDir, "");
+        failure.file = if self.location.is_empty() {
+            self.dir.display().to_string()
+        } else {
+            self.location.clone()
+        };
+        match (
+            std::fs::symlink_metadata(&self.dir),
+            std::fs::metadata(&self.dir),
+        ) {
+            (Ok(_), Err(_)) => failure.detail = "it is a symbolic link to nothing".to_owned(),
+            (Ok(_), Ok(meta)) if meta.is_file() => {
+                failure.detail = "it is a file, not a folder".to_owned();
+            }
+            (Ok(_), Ok(meta)) if !meta.is_dir() => {
+                failure.detail = "it is not a folder".to_owned();
+            }
+            _ => {}
+        }
+        failure
+    }
+
     fn check_name(&self, name: &str, op: PortOp) -> Result<(), OutputError> {
         WsPath::check_segment(name).map_err(|e| {
             OutputError::new(PortErrorKind::Io, op, self.file(name)).with_detail(e.to_string())
@@ -117,8 +142,7 @@ impl PackOutput for DiskOutput {
 
     fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
         self.check_name(name, PortOp::Write)?;
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| self.io_error(&e, PortOp::CreateDir, name))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.folder_error(&e))?;
         let dir = self.open_dir(PortOp::Write, name)?;
         let temporary = format!(
             ".{name}.{}-{}.tmp",

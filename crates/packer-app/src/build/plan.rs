@@ -134,10 +134,18 @@ fn blockers(snapshot: &Snapshot, blocked: &[&AssetRecord]) -> Vec<Blocker> {
     for record in blocked {
         let id = record.entry.asset_id;
         let root = record.entry.root.to_string();
-        let errors: Vec<&Diagnostic> = diagnostics
-            .iter()
-            .filter(|d| d.asset_id == Some(id) && d.severity == Severity::Error)
-            .collect();
+        let of_asset = |severity: Severity| -> Vec<&Diagnostic> {
+            diagnostics
+                .iter()
+                .filter(|d| d.asset_id == Some(id) && d.severity == severity)
+                .collect()
+        };
+        // Structural drift (a moved or vanished root, a copied folder) is a warning
+        // for `doctor` but stops the build: then its warnings say where and what to do.
+        let mut errors = of_asset(Severity::Error);
+        if errors.is_empty() {
+            errors = of_asset(Severity::Warning);
+        }
         if errors.is_empty() {
             out.push(Blocker {
                 asset_id: id,

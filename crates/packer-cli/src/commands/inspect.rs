@@ -16,7 +16,7 @@ use crate::output::Output;
 
 pub fn inspect(out: &Output<'_>, pack_path: &Path) -> CommandResult {
     let path = out.cwd().join(pack_path);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_file(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let shown = pack_path.display().to_string();
     let pack = pack::read(&bytes).map_err(|e| {
         AppError::new(
@@ -31,6 +31,24 @@ pub fn inspect(out: &Output<'_>, pack_path: &Path) -> CommandResult {
         out.stdout(render(&shown, &pack).trim_end());
     }
     Ok(Outcome::Success)
+}
+
+/// The bytes of the regular file at `path`. A FIFO, a device or a folder is refused
+/// before it is read: reading one could wait for a writer or never end.
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    let flags =
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC;
+    let fd =
+        rustix::fs::open(path, flags, rustix::fs::Mode::empty()).map_err(std::io::Error::from)?;
+    let stat = rustix::fs::fstat(&fd).map_err(std::io::Error::from)?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        anyhow::bail!("it is not a regular file");
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The `--json` form: `{"pack", "valid", "version", "bytes", "index_blake3", "assets"}`.

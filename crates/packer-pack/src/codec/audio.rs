@@ -25,8 +25,15 @@ fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     {
         return Err(DecodeError::WavUnsupported(describe_format(bytes)));
     }
-    let mut reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| wav_error(e, bytes))?;
+    let canonical = canonical_wav(bytes);
+    let readable_bytes = canonical.as_deref().unwrap_or(bytes);
+    let mut reader =
+        hound::WavReader::new(Cursor::new(readable_bytes)).map_err(|e| wav_error(e, bytes))?;
     let spec = reader.spec();
+    // `hound` takes any rate, but a pack part needs one (a reader refuses 0 Hz).
+    if spec.sample_rate == 0 {
+        return Err(DecodeError::Wav("the sample rate is 0 Hz".to_owned()));
+    }
     let channels = u32::from(spec.channels);
     let mut out: Vec<u8> = Vec::with_capacity(reader.len() as usize * 2);
     match spec.sample_format {
@@ -151,6 +158,50 @@ fn describe_format(bytes: &[u8]) -> String {
         _ => "unknown",
     };
     format!("format tag {tag} ({name}) with {bits} bits per sample")
+}
+
+/// The file as its `fmt ` and `data` chunks alone, when a chunk before `data` would
+/// lead `hound` astray: it skips a chunk of odd length without the pad byte RIFF adds,
+/// and reads only the first 4 bytes of a `fact` chunk. `None` when it reads the file
+/// as it is, or when the chunks cannot be walked (then `hound` says what is wrong).
+/// `data` keeps its stated length, so a cut file still reads as truncated.
+fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut at = 12usize;
+    let mut fmt: Option<&[u8]> = None;
+    let mut misleading = false;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let id = &header[0..4];
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let body = at + 8;
+        if id == b"data" {
+            let fmt = fmt?;
+            if !misleading {
+                return None;
+            }
+            let fmt_len = u32::try_from(fmt.len()).ok()?;
+            let riff_len = fmt_len.checked_add(4 + 8 + 8)?.saturating_add(len);
+            let data = bytes.get(body..)?;
+            let mut out = Vec::with_capacity(28 + fmt.len() + data.len());
+            out.extend_from_slice(b"RIFF");
+            out.extend_from_slice(&riff_len.to_le_bytes());
+            out.extend_from_slice(b"WAVEfmt ");
+            out.extend_from_slice(&fmt_len.to_le_bytes());
+            out.extend_from_slice(fmt);
+            out.extend_from_slice(header);
+            out.extend_from_slice(data);
+            return Some(out);
+        }
+        let end = body.checked_add(len as usize)?;
+        if id == b"fmt " {
+            fmt = Some(bytes.get(body..end)?);
+        }
+        misleading |= len % 2 == 1 || (id == b"fact" && len != 4);
+        at = end.checked_add(len as usize % 2)?;
+    }
+    None
 }
 
 /// The body of the first chunk `id` of a RIFF/WAVE file.
