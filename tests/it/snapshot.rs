@@ -276,7 +276,7 @@ error input_missing assets/a/asset.json:6:23 the input `gone.bin` does not exist
 #[test]
 fn inputs_through_links_must_stay_in_the_root() {
     let fixture = format!(
-        "{}{}//- a/real.bin\n1\n//- a/inside.bin -> real.bin\n//- a/sub -> ../b\n//- a/out.bin -> /etc/passwd\n//- a/dangling.bin -> nothing.bin\n//- b/x.bin\n2\n",
+        "{}{}//- a/real.bin\n1\n//- a/inside.bin -> real.bin\n//- a/sub -> ../b\n//- a/out.bin -> /etc/passwd\n//- a/dangling.bin -> nothing.bin\n//- a/loop.bin -> loop2.bin\n//- a/loop2.bin -> loop.bin\n//- b/x.bin\n2\n",
         registry(&[(1, U1, "a", true)]),
         declaration(
             "a",
@@ -286,7 +286,9 @@ fn inputs_through_links_must_stay_in_the_root() {
                 "inside.bin",
                 "sub/x.bin",
                 "out.bin",
-                "dangling.bin"
+                "dangling.bin",
+                // A loop of links leads nowhere either.
+                "loop.bin"
             ]
         ),
     );
@@ -298,9 +300,11 @@ asset 1 a: invalid
 drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':40,'message':'the input `sub/x.bin` is not usable: `a/sub` is a symbolic link that leads outside the asset folder'}}
 drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':53,'message':'the input `out.bin` is not usable: it is a symbolic link that leads outside the asset folder'}}
 drift {'kind':'input_missing','asset_id':1,'path':'a/dangling.bin'}
+drift {'kind':'input_missing','asset_id':1,'path':'a/loop.bin'}
 error input_not_confined assets/a/asset.json:6:40 the input `sub/x.bin` is not usable: `a/sub` is a symbolic link that leads outside the asset folder
 error input_not_confined assets/a/asset.json:6:53 the input `out.bin` is not usable: it is a symbolic link that leads outside the asset folder
-error input_missing assets/a/asset.json:6:64 the input `dangling.bin` does not exist in `a`",
+error input_missing assets/a/asset.json:6:64 the input `dangling.bin` does not exist in `a`
+error input_missing assets/a/asset.json:6:80 the input `loop.bin` does not exist in `a`",
     );
 }
 
