@@ -24,6 +24,21 @@ fn good_registry() -> String {
 
 impl Observed {
     /// Waits until the project reaches `state`.
+    /// Asks for a write, which a failed project refuses with `failed_state`.
+    fn write_is_refused_as_failed(&self) {
+        let refused = self
+            .runtime
+            .submit(WriteRequest {
+                command: Command::SetIncluded {
+                    asset: AssetQuery::Id(AssetId(1)),
+                    included: false,
+                },
+                expected_generation: None,
+            })
+            .unwrap_err();
+        assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    }
+
     fn reaches(&self, state: ProjectState) {
         self.events
             .wait_for(
@@ -47,17 +62,7 @@ fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generati
     o.reaches(ProjectState::Failed);
     o.fs.clear_ops();
 
-    let refused = o
-        .runtime
-        .submit(WriteRequest {
-            command: Command::SetIncluded {
-                asset: AssetQuery::Id(AssetId(1)),
-                included: false,
-            },
-            expected_generation: None,
-        })
-        .unwrap_err();
-    assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    o.write_is_refused_as_failed();
     // Reads still answer from generation 1, flagged, and nothing was published or
     // written to refuse it.
     let view = o.view();
@@ -149,17 +154,7 @@ fn a_workspace_that_cannot_be_listed_keeps_the_last_good_generation() {
     assert_eq!(view.snapshot.assets().len(), 2, "the last good generation");
     assert!(view.condition.is_some() && view.pending_drifts.is_empty());
 
-    let refused = o
-        .runtime
-        .submit(WriteRequest {
-            command: Command::SetIncluded {
-                asset: AssetQuery::Id(AssetId(1)),
-                included: false,
-            },
-            expected_generation: None,
-        })
-        .unwrap_err();
-    assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
+    o.write_is_refused_as_failed();
     assert_eq!(o.view().snapshot.generation(), 1, "nothing published");
 
     // Readable again: the observer goes on verifying and brings the next generation.

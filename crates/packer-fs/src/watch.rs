@@ -572,13 +572,21 @@ mod tests {
         watching.probe(&fx, "moved/inner/probe.bin");
     }
 
-    #[test]
-    fn top_level_folders_that_leave_and_come_back_are_watched_again() {
+    /// Top-level folders, more than there are watchers, each with a file deep inside.
+    const FOLDERS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+    fn with_folders() -> Fixture {
         let fx = Fixture::new();
-        let names = ["a", "b", "c", "d", "e", "f"];
-        for name in names {
+        for name in FOLDERS {
             fx.write(&format!("{name}/deep/file.bin"), b"0");
         }
+        fx
+    }
+
+    #[test]
+    fn top_level_folders_that_leave_and_come_back_are_watched_again() {
+        let fx = with_folders();
+        let names = FOLDERS;
         let watching = Watching::start(&fx);
         let away = fx.assets.parent().unwrap().join("away");
         for name in names {
@@ -595,11 +603,8 @@ mod tests {
 
     #[test]
     fn a_flush_returns_once_what_came_before_it_is_hinted() {
-        let fx = Fixture::new();
-        let names = ["a", "b", "c", "d", "e", "f"];
-        for name in names {
-            fx.write(&format!("{name}/deep/file.bin"), b"0");
-        }
+        let fx = with_folders();
+        let names = FOLDERS;
         let watching = Watching::start(&fx);
         for name in names {
             fx.write(&format!("{name}/deep/file.bin"), b"1");
