@@ -458,6 +458,26 @@ fn the_event_stream_carries_packer_events_with_their_causes() {
 }
 
 #[test]
+fn an_event_id_from_an_earlier_run_does_not_hold_back_live_events() {
+    let project = project();
+    let studio = start(&project);
+    let mut events = open_events(&studio, Some(1000));
+    let (id, started) = next_event(&mut events, |_| true);
+    assert_eq!(
+        (id, &started["event"]),
+        (Some(1), &json!("runtime_started"))
+    );
+    post(
+        &studio,
+        "/api/set_included",
+        &json!({ "asset": 1, "included": false }),
+    );
+    let (_, committed) = next_event(&mut events, |e| e["event"] == "snapshot_committed");
+    assert_eq!(committed["generation"], 2);
+    studio.shutdown();
+}
+
+#[test]
 fn shutdown_ends_streams_and_idle_connections_and_stops_listening() {
     let project = project();
     let studio = start(&project);

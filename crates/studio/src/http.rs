@@ -9,6 +9,14 @@ pub const MAX_HEAD: usize = 16 << 10;
 /// A request body (the API's JSON parameters) may take this much.
 pub const MAX_BODY: usize = 1 << 20;
 const MAX_HEADERS: usize = 64;
+/// Headers a request may carry at most once.
+const SINGLE_HEADERS: [&str; 5] = [
+    "host",
+    "origin",
+    crate::guard::TOKEN_HEADER,
+    "content-length",
+    "transfer-encoding",
+];
 
 /// One parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +125,13 @@ pub fn read_head(stream: &mut impl Read) -> Result<Head, ReadError> {
             Ok((h.name.to_ascii_lowercase(), value.trim().to_owned()))
         })
         .collect::<Result<Vec<_>, ReadError>>()?;
+    // The guard and the body reader take the first of each; a second one, which no
+    // browser sends, would leave the request meaning two things (RFC 9112 §3.2, §6.3).
+    for name in SINGLE_HEADERS {
+        if headers.iter().filter(|(n, _)| n == name).count() > 1 {
+            return Err(ReadError::Malformed(format!("more than one {name} header")));
+        }
+    }
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
     let path = percent_decode(raw_path)
         .ok_or_else(|| ReadError::Malformed(format!("bad escape in path {raw_path}")))?;
@@ -158,9 +173,11 @@ impl Head {
         }
         let length = match request.header("content-length") {
             None => 0,
-            Some(text) => text
-                .parse::<usize>()
-                .map_err(|_| ReadError::Malformed(format!("bad Content-Length {text}")))?,
+            // `usize::from_str` takes a leading `+`, which HTTP does not.
+            Some(text) => Some(text)
+                .filter(|text| text.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|text| text.parse::<usize>().ok())
+                .ok_or_else(|| ReadError::Malformed(format!("bad Content-Length {text}")))?,
         };
         if length > MAX_BODY {
             return Err(ReadError::TooLarge);
@@ -356,6 +373,19 @@ mod tests {
                 MAX_BODY + 1
             ),
             "error: the request is larger than allowed",
+        );
+        for duplicated in ["Host", "Origin", "X-Studio-Token", "Content-Length"] {
+            check(
+                &format!("POST / HTTP/1.1\r\n{duplicated}: 1\r\n{duplicated}: 2\r\n\r\n"),
+                &format!(
+                    "error: malformed request: more than one {}",
+                    duplicated.to_ascii_lowercase()
+                ),
+            );
+        }
+        check(
+            "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n{",
+            "error: malformed request: bad Content-Length +1",
         );
         check(
             "POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nshort",

@@ -32,7 +32,16 @@ pub fn stream(shared: &Shared, request: &Request, out: &mut impl Write) -> io::R
         .unwrap_or(0);
     http::write_event_stream_head(out)?;
     out.write_all(b"retry: 1000\n\n")?;
-    for event in workspace.journal_after(last) {
+    let journal = workspace.journal_after(0);
+    // An id past every event this Studio published comes from an earlier run (a page
+    // left open across a restart on the same port): counting from it would hold back
+    // every live event until the numbers caught up, so the stream starts over.
+    let newest = journal.last().map_or(0, |event| event.seq);
+    if last > newest {
+        last = 0;
+    }
+    let after = last;
+    for event in journal.into_iter().filter(|event| event.seq > after) {
         send_packer(out, &event)?;
         last = event.seq;
     }
