@@ -165,3 +165,21 @@ fn a_workspace_that_cannot_be_listed_keeps_the_last_good_generation() {
     assert_eq!(view.snapshot.generation(), 2);
     assert_eq!(view.snapshot.assets().len(), 2);
 }
+
+/// A project whose registry does not parse from the start: the observer's verification
+/// finds the same `registry_invalid` the snapshot holds, and it is listed once.
+#[test]
+fn a_project_failed_from_the_start_lists_its_registry_error_once() {
+    let fixture = fixture().replacen(
+        "\"schema_version\": 1,",
+        "\"schema_version\": 1, \"unknown\": true,",
+        1,
+    );
+    let o = start_with(&fixture, config());
+    o.watcher.overflow();
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed);
+    let drifts = view.drifts();
+    assert_eq!(drifts.len(), 1, "{drifts:?}");
+    assert_eq!(drifts[0].kind_name(), "registry_invalid");
+}

@@ -73,9 +73,13 @@ impl View {
     /// Every drift the view knows of: what the disk holds beyond the snapshot first, then
     /// the snapshot's own, then what its refresh took in.
     pub fn drifts(&self) -> Vec<Drift> {
+        // A project failed from the start holds in its snapshot the very drift its
+        // refreshes find pending (an unreadable registry): it is listed once.
+        let own = self.snapshot.drifts();
         self.pending_drifts
             .iter()
-            .chain(self.snapshot.drifts())
+            .filter(|drift| !own.contains(drift))
+            .chain(own)
             .chain(&self.refreshed)
             .cloned()
             .collect()
