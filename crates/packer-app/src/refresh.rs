@@ -282,39 +282,34 @@ fn refresh(
     let new = edited_declarations(old, relevant, facts)
         .and_then(|roots| old.with_declarations_reread(port, &roots, next))
         .unwrap_or_else(|| Snapshot::load(port, next));
-    if new.registry().is_none() {
-        // Reads keep the last good generation, flagged; the error is in the drifts.
-        let error = new
-            .drifts()
-            .first()
-            .map_or_else(|| "the registry cannot be read".to_owned(), describe);
-        publish(
-            shared,
-            View {
-                state: ProjectState::Failed,
-                condition: Some(error),
-                pending_drifts: new.drifts().to_vec(),
-                refreshed: Vec::new(),
-                ..before.clone()
-            },
-        );
-        return;
-    }
     if new.state() == ProjectState::Failed {
-        // The registry reads, but the workspace does not (a folder that cannot be
-        // listed, `assets/` replaced): reads keep the last good generation, flagged.
-        let error = new.diagnostics().first().map_or_else(
-            || "the workspace cannot be read".to_owned(),
-            |d| d.message.clone(),
-        );
+        // Reads keep the last good generation, flagged. An unreadable registry's error is
+        // in the drifts; a registry that reads in a workspace that cannot be listed (a
+        // folder's permission taken away, `assets/` replaced) has it in the diagnostics.
+        let unreadable = new.registry().is_some();
+        let error = if unreadable {
+            new.diagnostics().first().map_or_else(
+                || "the workspace cannot be read".to_owned(),
+                |d| d.message.clone(),
+            )
+        } else {
+            new.drifts()
+                .first()
+                .map_or_else(|| "the registry cannot be read".to_owned(), describe)
+        };
+        let pending_drifts = if unreadable {
+            Vec::new()
+        } else {
+            new.drifts().to_vec()
+        };
         publish(
             shared,
             View {
                 state: ProjectState::Failed,
                 condition: Some(error),
-                pending_drifts: Vec::new(),
+                pending_drifts,
                 refreshed: Vec::new(),
-                unreadable: true,
+                unreadable,
                 ..before.clone()
             },
         );

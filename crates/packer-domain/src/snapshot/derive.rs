@@ -144,10 +144,20 @@ impl Snapshot {
         {
             return Some(self.with_same_drift(generation, registry_state, assets));
         }
-        // Every declaration this snapshot found, by root; built only if an asset is not
-        // where it was (most changes move nothing). A few changed roots are looked for
-        // with a pass over the records instead: cheaper than building the map.
+        // Where the record of each of a few changed roots is, found once with a pass over
+        // the records per root: cheaper than the map below, and used twice.
         let few = changed.len() <= FEW_CHANGES;
+        let places: Option<FxHashMap<AssetPath, usize>> = few.then(|| {
+            changed
+                .keys()
+                .filter_map(|root| {
+                    let i = self.assets.iter().position(|a| a.entry.root == *root)?;
+                    Some((root.clone(), i))
+                })
+                .collect()
+        });
+        // Every declaration this snapshot found, by root; built only if an asset is not
+        // where it was (most changes move nothing).
         let by_root_map: OnceCell<FxHashMap<&AssetPath, &DeclarationState>> = OnceCell::new();
         let by_root = |root: &AssetPath, id: Option<AssetId>| {
             if let Some(asset) = id.and_then(|id| self.asset(id))
@@ -155,14 +165,15 @@ impl Snapshot {
             {
                 return Some(&asset.declaration);
             }
-            if few && id.is_none() {
-                return self
-                    .assets
-                    .iter()
-                    .map(|a| (&a.entry.root, &a.declaration))
-                    .chain(self.unregistered.iter().map(|f| (&f.root, &f.declaration)))
-                    .find(|(r, _)| *r == root)
-                    .map(|(_, declaration)| declaration);
+            if let (Some(places), None) = (&places, id) {
+                return match places.get(root) {
+                    Some(&i) => self.assets.get(i).map(|a| &a.declaration),
+                    None => self
+                        .unregistered
+                        .iter()
+                        .find(|f| f.root == *root)
+                        .map(|f| &f.declaration),
+                };
             }
             by_root_map
                 .get_or_init(|| {
@@ -190,7 +201,9 @@ impl Snapshot {
                 std::sync::Arc::make_mut(valid).inputs = inputs;
             }
         }
-        if few && let Some(assets) = self.with_declarations_swapped(registry, &changed) {
+        if let Some(places) = &places
+            && let Some(assets) = self.with_declarations_swapped(registry, &changed, places)
+        {
             return Some(self.with_same_drift(generation, registry_state, assets));
         }
         let assets: Vec<AssetRecord> = registry
@@ -326,7 +339,8 @@ impl Snapshot {
 
     /// This snapshot's records with the entries of `registry` (as
     /// [`with_entries_of`](Self::with_entries_of) gives them) and the declarations of
-    /// `changed` at their roots, when that changes no drift: each changed root is a
+    /// `changed` at their roots (whose records are at `places`), when that changes no
+    /// drift: each changed root is a
     /// registered asset's, whose declaration was and stays valid with the same uuid,
     /// inputs and input states, none of them refused (a refusal names its place in the
     /// file, which an edit can move). The drifts, statuses and unregistered declarations
@@ -335,13 +349,14 @@ impl Snapshot {
         &self,
         registry: &Registry,
         changed: &Declarations,
+        places: &FxHashMap<AssetPath, usize>,
     ) -> Option<Vec<AssetRecord>> {
         let mut swaps = Vec::with_capacity(changed.len());
         for (root, state) in changed {
             let Some(DeclarationState::Valid(new)) = state else {
                 return None;
             };
-            let i = self.assets.iter().position(|a| a.entry.root == *root)?;
+            let i = *places.get(root)?;
             let DeclarationState::Valid(old) = &self.assets.get(i)?.declaration else {
                 return None;
             };
