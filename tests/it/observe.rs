@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use packer_app::error::AppError;
 use packer_app::observer::ObserverConfig;
-use packer_app::runtime::{Ports, Runtime, View, WriteRequest};
+use packer_app::runtime::{Ports, Runtime, View, WriteOutcome, WriteRequest};
 use packer_domain::command::Command;
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
@@ -84,6 +85,14 @@ pub(crate) fn start() -> Observed {
 }
 
 impl Observed {
+    /// Submits `command` as a host does, computed against whatever is current.
+    pub(crate) fn submit(&self, command: Command) -> Result<WriteOutcome, AppError> {
+        self.runtime.submit(WriteRequest {
+            command,
+            expected_generation: None,
+        })
+    }
+
     /// Waits for the refresh that publishes `generation`.
     pub(crate) fn refreshed(&self, generation: u64) -> Event {
         self.events
@@ -460,13 +469,9 @@ fn an_unreadable_registry_fails_the_project_but_reads_keep_the_last_good_generat
 fn own_commits_are_not_taken_for_hand_edits() {
     let o = start();
     let outcome = o
-        .runtime
-        .submit(WriteRequest {
-            command: Command::SetIncluded {
-                asset: AssetQuery::Id(AssetId(1)),
-                included: false,
-            },
-            expected_generation: None,
+        .submit(Command::SetIncluded {
+            asset: AssetQuery::Id(AssetId(1)),
+            included: false,
         })
         .unwrap();
     // What a watcher would say about the commit: the transaction, the registry.
@@ -474,13 +479,9 @@ fn own_commits_are_not_taken_for_hand_edits() {
         o.watcher.changed(path);
     }
     let move_outcome = o
-        .runtime
-        .submit(WriteRequest {
-            command: Command::MoveAsset {
-                asset: AssetQuery::Id(AssetId(2)),
-                to: packer_domain::path::AssetPath::new("moved/b").unwrap(),
-            },
-            expected_generation: None,
+        .submit(Command::MoveAsset {
+            asset: AssetQuery::Id(AssetId(2)),
+            to: packer_domain::path::AssetPath::new("moved/b").unwrap(),
         })
         .unwrap();
     for path in ["b", "moved", "moved/b", ".prometeu/index.json"] {

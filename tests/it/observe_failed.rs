@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use packer_app::observer::ObserverConfig;
-use packer_app::runtime::WriteRequest;
 use packer_domain::command::Command;
 use packer_domain::event::Event;
 use packer_domain::ports::PortErrorKind;
@@ -23,22 +22,18 @@ fn good_registry() -> String {
 }
 
 impl Observed {
-    /// Waits until the project reaches `state`.
     /// Asks for a write, which a failed project refuses with `failed_state`.
     fn write_is_refused_as_failed(&self) {
         let refused = self
-            .runtime
-            .submit(WriteRequest {
-                command: Command::SetIncluded {
-                    asset: AssetQuery::Id(AssetId(1)),
-                    included: false,
-                },
-                expected_generation: None,
+            .submit(Command::SetIncluded {
+                asset: AssetQuery::Id(AssetId(1)),
+                included: false,
             })
             .unwrap_err();
         assert_eq!(refused.code.as_str(), "failed_state", "{refused:?}");
     }
 
+    /// Waits until the project reaches `state`.
     fn reaches(&self, state: ProjectState) {
         self.events
             .wait_for(
