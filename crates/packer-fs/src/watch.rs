@@ -59,35 +59,7 @@ impl WatchPort for DiskWatcher {
                 .with_detail(e.to_string())
         })?;
         let (arrivals, arrived) = crossbeam_channel::unbounded();
-        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_LANES));
-        let mut watchers = Vec::with_capacity(lanes);
-        let mut flushes = Vec::with_capacity(lanes);
-        for lane in 0..lanes {
-            let sentinel = Arc::new(OnceLock::new());
-            let (flushed, heard) = crossbeam_channel::bounded(1);
-            let handler = Handler {
-                base: base.clone(),
-                sink: sink.clone(),
-                // Only the first watches the top: the others' events about a folder there
-                // (its own move or deletion) could come after it is back.
-                arrivals: (lane == 0).then(|| arrivals.clone()),
-                sentinel: Arc::clone(&sentinel),
-                flushed,
-            };
-            let config = notify::Config::default().with_follow_symlinks(false);
-            match RecommendedWatcher::new(
-                move |result: notify::Result<Event>| handler.deliver(result),
-                config,
-            ) {
-                Ok(watcher) => {
-                    watchers.push(Mutex::new(watcher));
-                    flushes.push(Flush { sentinel, heard });
-                }
-                // One is enough to watch everything; more only share the setting up.
-                Err(_) if !watchers.is_empty() => break,
-                Err(e) => return Err(watch_error(&e)),
-            }
-        }
+        let (watchers, flushes) = start_watchers(&base, &sink, &arrivals)?;
         let top = Arc::new(Top {
             base,
             sink,
@@ -102,17 +74,8 @@ impl WatchPort for DiskWatcher {
             Added::Failed(e) => return Err(watch_error(&e)),
         }
         top.watch_entries()?;
-        // Each watcher's sentinel: a folder it watches, the top for the first.
         for (lane, flush) in flushes.iter().enumerate() {
-            let folder = if lane == 0 {
-                Some(top.base.clone())
-            } else {
-                top.owners()
-                    .iter()
-                    .find(|(_, owner)| **owner == lane)
-                    .map(|(path, _)| path.clone())
-            };
-            if let Some(folder) = folder {
+            if let Some(folder) = top.sentinel(lane) {
                 let _ = flush.sentinel.set(folder);
             }
         }
@@ -131,6 +94,45 @@ impl WatchPort for DiskWatcher {
             _top: top,
         }))
     }
+}
+
+/// One `notify` watcher per core, up to [`MAX_LANES`], each with its [`Flush`]. Fails
+/// only when not even one can start.
+fn start_watchers(
+    base: &Path,
+    sink: &HintSink,
+    arrivals: &Sender<Arrival>,
+) -> Result<(Vec<Mutex<RecommendedWatcher>>, Vec<Flush>), PortError> {
+    let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_LANES));
+    let mut watchers = Vec::with_capacity(lanes);
+    let mut flushes = Vec::with_capacity(lanes);
+    for lane in 0..lanes {
+        let sentinel = Arc::new(OnceLock::new());
+        let (flushed, heard) = crossbeam_channel::bounded(1);
+        let handler = Handler {
+            base: base.to_path_buf(),
+            sink: sink.clone(),
+            // Only the first watches the top: the others' events about a folder there
+            // (its own move or deletion) could come after it is back.
+            arrivals: (lane == 0).then(|| arrivals.clone()),
+            sentinel: Arc::clone(&sentinel),
+            flushed,
+        };
+        let config = notify::Config::default().with_follow_symlinks(false);
+        match RecommendedWatcher::new(
+            move |result: notify::Result<Event>| handler.deliver(result),
+            config,
+        ) {
+            Ok(watcher) => {
+                watchers.push(Mutex::new(watcher));
+                flushes.push(Flush { sentinel, heard });
+            }
+            // One is enough to watch everything; more only share the setting up.
+            Err(_) if !watchers.is_empty() => break,
+            Err(e) => return Err(watch_error(&e)),
+        }
+    }
+    Ok((watchers, flushes))
 }
 
 /// The most `notify` watchers (each an inotify instance with a thread) one watch uses:
@@ -352,6 +354,19 @@ impl Top {
                 _ => Added::Failed(e),
             },
         }
+    }
+
+    /// The folder whose opening tells that watcher `lane` has heard everything before:
+    /// the top for the first, one of its top-level folders for the others (none when it
+    /// watches nothing).
+    fn sentinel(&self, lane: usize) -> Option<PathBuf> {
+        if lane == 0 {
+            return Some(self.base.clone());
+        }
+        self.owners()
+            .iter()
+            .find(|(_, owner)| **owner == lane)
+            .map(|(path, _)| path.clone())
     }
 
     fn owners(&self) -> MutexGuard<'_, HashMap<PathBuf, usize>> {
