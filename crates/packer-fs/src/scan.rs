@@ -211,6 +211,19 @@ impl Walker<'_> {
     /// until none is left anywhere, and returns what it listed. A worker busy with a
     /// request counts as active, so the others wait for the directories it may still
     /// take on.
+    /// What a worker hands over once the walk is done: for `scan_reusing`, its entries
+    /// sorted by path, sorted here on the worker's own thread.
+    fn finish(&self, output: Output) -> Output {
+        match (self.seen, output) {
+            (Seen::Record(_), Output::Entries(blocks)) => {
+                let mut entries = blocks.into_vec();
+                entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                Output::Entries(Blocks::of(entries))
+            }
+            (_, output) => output,
+        }
+    }
+
     fn run(&self) -> (Output, SeenPart) {
         if let Some(Reads { reads, sink }) = self.reads {
             loop {
@@ -236,7 +249,7 @@ impl Walker<'_> {
         buffer.resize(DIRENT_BUFFER, MaybeUninit::uninit());
         loop {
             if local.is_empty() && !self.refill(&mut local) {
-                return (output, seen);
+                return (self.finish(output), seen);
             }
             if self.shared.failed.load(Ordering::Relaxed) {
                 // Leave the walk; `refill` tells the others.
@@ -587,7 +600,18 @@ impl Blocks {
         self.full.push(other.current);
     }
 
+    /// Blocks holding `entries` as they are.
+    fn of(entries: Vec<ScanEntry>) -> Blocks {
+        Blocks {
+            full: Vec::new(),
+            current: entries,
+        }
+    }
+
     fn into_vec(mut self) -> Vec<ScanEntry> {
+        if self.full.is_empty() {
+            return self.current;
+        }
         self.full.push(self.current);
         let total = self.full.iter().map(Vec::len).sum();
         let mut entries = Vec::with_capacity(total);

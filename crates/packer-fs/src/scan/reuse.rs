@@ -8,7 +8,7 @@
 //! a time is kept in seconds, a directory can change without its times showing it.
 
 use std::mem::MaybeUninit;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -20,7 +20,7 @@ use packer_domain::ports::{
     SeenDir, SeenDirs,
 };
 
-use super::{Blocks, Job, Output, Seen, SeenPart, Walker, walk};
+use super::{Job, Output, Seen, SeenPart, Walker, walk};
 use crate::error::port_error;
 use crate::read::fingerprint;
 use crate::workspace::DiskWorkspace;
@@ -32,63 +32,25 @@ pub(crate) fn scan_reusing(
     ws: &DiskWorkspace,
     reuse: Option<Reuse<'_>>,
 ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
-    let mut parts = Vec::new();
+    let mut entries = Vec::new();
     let mut seen = Vec::new();
     let options = ScanOptions { fingerprints: true };
     let reuse = reuse.filter(|_| ws.fine_times);
     for (part, part_seen) in walk(ws, options, None, Seen::Record(reuse))? {
         if let Output::Entries(part) = part {
-            parts.push(part);
+            let part = part.into_vec();
+            if entries.is_empty() {
+                entries = part;
+            } else {
+                entries.extend(part);
+            }
         }
         seen.extend(part_seen);
     }
-    Ok((sorted(parts), seen.into_iter().collect()))
-}
-
-/// The entries of every worker's part, sorted by path: the parts are sorted on as many
-/// threads, then merged.
-fn sorted(parts: Vec<Blocks>) -> Vec<ScanEntry> {
-    let by_path = |a: &ScanEntry, b: &ScanEntry| a.path.cmp(&b.path);
-    let helpers = parts.len().saturating_sub(1);
-    let todo = Mutex::new(parts);
-    let done = Mutex::new(Vec::new());
-    let work = || {
-        // A poisoned lock only means a sort panicked, which the scope passes on.
-        while let Some(part) = todo.lock().unwrap_or_else(PoisonError::into_inner).pop() {
-            let mut entries = part.into_vec();
-            entries.sort_unstable_by(by_path);
-            done.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(entries);
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..helpers {
-            // A thread that cannot start leaves its part to the others.
-            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
-        }
-        work();
-    });
-    let runs = done.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let mut out = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-    let mut heads: Vec<_> = runs
-        .into_iter()
-        .map(|run| run.into_iter().peekable())
-        .collect();
-    // A handful of runs (one per worker): the smallest head is found by looking at each.
-    loop {
-        let next = heads
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, run)| run.peek().map(|entry| (i, entry)))
-            .min_by(|(_, a), (_, b)| by_path(a, b))
-            .map(|(i, _)| i);
-        match next.and_then(|i| heads.get_mut(i)?.next()) {
-            Some(entry) => out.push(entry),
-            None => break,
-        }
-    }
-    out
+    // One sorted run per worker, back to back: the stable sort finds the runs and merges
+    // them.
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((entries, seen.into_iter().collect()))
 }
 
 impl Walker<'_> {
