@@ -135,14 +135,13 @@ fn verify_and_refresh(
     let view = shared.view.load_full();
     // A commit interrupted after its commit point is the truth until recovery runs; the
     // disk is not what any snapshot describes until then.
-    if view.condition.is_some() && view.pending_drifts.is_empty() && !view.unreadable {
+    if view.condition.is_some() && !view.unrefreshed {
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();
-    // A view failed by an unreadable registry serves the last good snapshot, which is not
-    // what the disk held when the failure was seen.
-    let base =
-        (view.pending_drifts.is_empty() && !view.unreadable).then_some(view.snapshot.as_ref());
+    // A view failed by an unreadable registry or workspace serves the last good
+    // snapshot, which is not what the disk held when the failure was seen.
+    let base = (!view.unrefreshed).then_some(view.snapshot.as_ref());
     let mut changed = match changed_paths(port, lane, base, scope, now) {
         Some(changed) => changed,
         // The disk cannot be verified: the load says what is wrong.
@@ -286,8 +285,8 @@ fn refresh(
         // Reads keep the last good generation, flagged. An unreadable registry's error is
         // in the drifts; a registry that reads in a workspace that cannot be listed (a
         // folder's permission taken away, `assets/` replaced) has it in the diagnostics.
-        let unreadable = new.registry().is_some();
-        let error = if unreadable {
+        let workspace_unreadable = new.registry().is_some();
+        let error = if workspace_unreadable {
             new.diagnostics().first().map_or_else(
                 || "the workspace cannot be read".to_owned(),
                 |d| d.message.clone(),
@@ -297,11 +296,14 @@ fn refresh(
                 .first()
                 .map_or_else(|| "the registry cannot be read".to_owned(), describe)
         };
-        let pending_drifts = if unreadable {
-            Vec::new()
-        } else {
-            new.drifts().to_vec()
-        };
+        // What the snapshot kept for reads does not hold already (a project failed from
+        // the start holds its registry error itself).
+        let pending_drifts = new
+            .drifts()
+            .iter()
+            .filter(|d| !old.drifts().contains(d))
+            .cloned()
+            .collect();
         publish(
             shared,
             View {
@@ -309,7 +311,7 @@ fn refresh(
                 condition: Some(error),
                 pending_drifts,
                 refreshed: Vec::new(),
-                unreadable,
+                unrefreshed: true,
                 ..before.clone()
             },
         );
@@ -329,7 +331,7 @@ fn refresh(
     let changed = changed_assets(old, &new, &inputs);
     // A view failed by an unreadable registry or workspace always moves on to the new
     // generation.
-    let recovered = !before.pending_drifts.is_empty() || before.unreadable;
+    let recovered = before.unrefreshed;
     if !recovered && changed.is_empty() && refreshed.is_empty() && same_beyond_assets(old, &new) {
         publish(
             shared,

@@ -49,10 +49,12 @@ pub struct View {
     /// Set while the observer cannot watch the whole workspace and relies on periodic
     /// verification: why.
     pub degraded: Option<String>,
-    /// The last verification could not read the workspace (`condition` says why): reads
-    /// keep the last good generation, and the observer goes on verifying, so that a
-    /// workspace readable again brings the next one.
-    pub(crate) unreadable: bool,
+    /// The last refresh could not build a generation from disk, its registry or its
+    /// folders unreadable (`condition` says why): reads keep `snapshot`, which is not what
+    /// the disk holds, writes are refused, and the observer goes on verifying, so that a
+    /// readable disk brings the next generation. Any other `condition` (an interrupted
+    /// commit, a refused recovery) stops verifying until recovery has run.
+    pub(crate) unrefreshed: bool,
 }
 
 impl View {
@@ -66,20 +68,16 @@ impl View {
             pending_drifts: Vec::new(),
             refreshed: Vec::new(),
             degraded: None,
-            unreadable: false,
+            unrefreshed: false,
         }
     }
 
     /// Every drift the view knows of: what the disk holds beyond the snapshot first, then
     /// the snapshot's own, then what its refresh took in.
     pub fn drifts(&self) -> Vec<Drift> {
-        // A project failed from the start holds in its snapshot the very drift its
-        // refreshes find pending (an unreadable registry): it is listed once.
-        let own = self.snapshot.drifts();
         self.pending_drifts
             .iter()
-            .filter(|drift| !own.contains(drift))
-            .chain(own)
+            .chain(self.snapshot.drifts())
             .chain(&self.refreshed)
             .cloned()
             .collect()
@@ -536,18 +534,22 @@ fn write(
             ),
         ));
     }
-    if !view.pending_drifts.is_empty() || view.unreadable {
+    if view.unrefreshed {
         // The registry stopped parsing, or the workspace cannot be read: reads keep the
         // last good generation, and only a fixed disk brings the next one (the observer,
         // or `check_divergence`, loads it). Loading it here would publish a generation
         // without the project's assets in its place.
-        let message = if view.unreadable {
+        let registry = view
+            .drifts()
+            .iter()
+            .any(|d| matches!(d, Drift::RegistryInvalid { .. }));
+        let message = if registry {
+            "the registry cannot be read; no write is possible until it is fixed".to_owned()
+        } else {
             format!(
                 "the workspace cannot be read ({}); no write is possible until it can",
                 view.condition.as_deref().unwrap_or("unknown cause")
             )
-        } else {
-            "the registry cannot be read; no write is possible until it is fixed".to_owned()
         };
         return Err(reject(
             shared,
