@@ -14,7 +14,11 @@
 //! first also watches the top; a thread of the session's own follows it, since `notify`
 //! cannot be asked to watch from its own event handler: a folder that appears at the top
 //! (created, or moved in) is given to a watcher and then named again in a hint, for what
-//! changed in it before its watch was in place; one that leaves is unwatched.
+//! changed in it before its watch was in place. One that leaves is not unwatched by
+//! path: moved into another folder, it may already be watched there by the same
+//! watcher, under the same watch, which unwatching its old path would drop. A folder
+//! moved out of the workspace stays watched until it is deleted or the session ends,
+//! and what it hints names no file the observer finds.
 //!
 //! Opening a file is an event for inotify, and the runtime's own reads open files: such
 //! access events are dropped here, since they change nothing. Symbolic links are not
@@ -112,8 +116,7 @@ fn start_watchers(
         let handler = Handler {
             base: base.to_path_buf(),
             sink: sink.clone(),
-            // Only the first watches the top: the others' events about a folder there
-            // (its own move or deletion) could come after it is back.
+            // Only the first watches the top, so only it hears what arrives there.
             arrivals: (lane == 0).then(|| arrivals.clone()),
             sentinel: Arc::clone(&sentinel),
             flushed,
@@ -220,8 +223,6 @@ impl Drop for DiskWatchSession {
 enum Arrival {
     /// Something appeared at the top under this name: watch it if it is a folder.
     Entry(PathBuf),
-    /// What was at the top under this name was removed or moved away.
-    Gone(PathBuf),
     Stop,
 }
 
@@ -244,8 +245,7 @@ struct Top {
     watchers: Vec<Mutex<RecommendedWatcher>>,
     /// Where the next folder to arrive goes.
     next_lane: AtomicUsize,
-    /// The watcher of each top-level folder, to stop watching it when it leaves: a
-    /// watcher only hears of a folder leaving the top when it watches the top itself.
+    /// The watcher of each top-level folder, for the sentinels of [`Flush`].
     owners: Mutex<HashMap<PathBuf, usize>>,
 }
 
@@ -286,7 +286,7 @@ impl Top {
         Ok(())
     }
 
-    /// Follows the top until told to stop: watches what arrives, unwatches what leaves.
+    /// Follows the top until told to stop: watches what arrives.
     fn follow_the_top(&self, arrived: &Receiver<Arrival>) {
         loop {
             match arrived.recv() {
@@ -299,13 +299,6 @@ impl Top {
                             }
                         }
                         Some(reason) => (self.sink)(WatchHint::Degraded { reason }),
-                    }
-                }
-                Ok(Arrival::Gone(path)) => {
-                    let owner = self.owners().remove(&path);
-                    if let Some(watcher) = owner.and_then(|lane| self.watchers.get(lane)) {
-                        // Already dropped by its watcher when it saw the folder go.
-                        let _ = lock(watcher).unwatch(&path);
                     }
                 }
                 Ok(Arrival::Stop) | Err(_) => return,
@@ -415,8 +408,8 @@ impl Handler {
             });
             return;
         }
-        let top: Option<fn(PathBuf) -> Arrival> = match event.kind {
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => None,
+        let arrival = match event.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
             EventKind::Access(AccessKind::Open(_)) => {
                 if let Some(sentinel) = self.sentinel.get()
                     && event.paths.iter().any(|p| p == sentinel)
@@ -428,23 +421,15 @@ impl Handler {
             }
             EventKind::Access(_) => return,
             EventKind::Create(CreateKind::Folder | CreateKind::Any)
-            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => {
-                Some(Arrival::Entry)
-            }
-            // A rename away from the top, not a watched folder's own move (which has no
-            // tracker): that one is also reported for its move back, after it is back.
-            EventKind::Remove(_) => Some(Arrival::Gone),
-            EventKind::Modify(ModifyKind::Name(RenameMode::From)) if event.tracker().is_some() => {
-                Some(Arrival::Gone)
-            }
-            _ => None,
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => true,
+            _ => false,
         };
         for path in &event.paths {
-            if let (Some(arrival), Some(arrivals)) = (top, &self.arrivals)
+            if let (true, Some(arrivals)) = (arrival, &self.arrivals)
                 && path.parent() == Some(self.base.as_path())
             {
                 // Fails only once the session is ending, when nothing is followed any more.
-                let _ = arrivals.send(arrival(path.clone()));
+                let _ = arrivals.send(Arrival::Entry(path.clone()));
             }
             if let Some(path) = workspace_path(&self.base, path) {
                 sink(WatchHint::Changed(path));
@@ -614,6 +599,20 @@ mod tests {
         // Renamed at the top: watched under its new name.
         std::fs::rename(fx.assets.join("a"), fx.assets.join("renamed")).unwrap();
         watching.probe(&fx, "renamed/deep/file.bin");
+    }
+
+    #[test]
+    fn top_level_folders_moved_into_another_stay_watched_there() {
+        let fx = with_folders();
+        let watching = Watching::start(&fx);
+        fx.mkdir("gallery");
+        watching.probe(&fx, "gallery/probe.bin");
+        for name in FOLDERS {
+            std::fs::rename(fx.assets.join(name), fx.assets.join("gallery").join(name)).unwrap();
+        }
+        for name in FOLDERS {
+            watching.probe(&fx, &format!("gallery/{name}/deep/file.bin"));
+        }
     }
 
     #[test]
