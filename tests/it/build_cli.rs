@@ -50,6 +50,15 @@ fn the_demo_project_builds_the_same_bytes_again_and_from_a_copy() {
     );
     assert_eq!(pack_of(&project, "build"), first);
 
+    // `-q`: the pack is written and nothing is said.
+    std::fs::remove_dir_all(project.root().join("build")).unwrap();
+    let quiet = project.run(&["build", "-q"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
+    );
+    assert_eq!(pack_of(&project, "build"), first);
+
     // A copy made later, elsewhere, with the cache left behind.
     let copy = Project::demo();
     std::fs::remove_dir_all(copy.root().join("assets")).unwrap();

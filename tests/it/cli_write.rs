@@ -365,8 +365,12 @@ fn remove_deletes_the_declaration_and_keeps_the_inputs() {
         "hero.bin",
         "-q",
     ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout, "added asset 3 (sprites/hero) · generation 2\n");
+    // `-q`: the exit code is the confirmation.
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
+    assert!(read(&project, ".prometeu/index.json").contains("\"asset_id\": 3"));
     assert_eq!(file_state(&project, "sprites/hero/hero.bin"), input);
 }
 

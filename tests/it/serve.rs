@@ -570,6 +570,10 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
             b"{\"id\": 35, \"method\": \"build\", \"params\": {\"out\": 1}}\n",
             bad_param(35, "out"),
         ),
+        (
+            b"{\"id\": 36, \"method\": \"build\", \"params\": {\"out\": \"\"}}\n",
+            bad_param(36, "out"),
+        ),
         // Refusals from the runtime, not the params: nothing is written either.
         (
             b"{\"id\": 30, \"method\": \"get_asset\", \"params\": {\"asset\": 99}}\n",

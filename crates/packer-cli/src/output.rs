@@ -1,6 +1,7 @@
 //! Where the CLI's words go: machine output (`--json`) and primary human output on
-//! stdout, notes and progress on stderr (silenced by `-q`). The streams are injected, so
-//! the whole CLI runs in-process in tests. A closed pipe is not an error.
+//! stdout, notes and progress on stderr; `-q` silences notes, progress and the
+//! confirmations of work done. The streams are injected, so the whole CLI runs
+//! in-process in tests. A closed pipe is not an error.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -50,6 +51,14 @@ impl<'a> Output<'a> {
         // A reader that went away (`| head`) is not our failure.
         let _ = writeln!(console.stdout, "{text}");
         let _ = console.stdout.flush();
+    }
+
+    /// The confirmation of work done (a commit, a build) on stdout, unless `-q`: what
+    /// was asked for has happened, and the exit code already says so.
+    pub fn done(&self, text: &str) {
+        if !self.quiet {
+            self.stdout(text);
+        }
     }
 
     /// A note for people on stderr, unless `-q`.

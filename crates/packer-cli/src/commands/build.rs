@@ -45,7 +45,7 @@ pub fn build(out: &Output<'_>, explicit: Option<&Path>, out_dir: Option<&Path>) 
     if out.json {
         out.json(&report);
     } else {
-        out.stdout(&summary(&report, started.elapsed().as_secs_f64()));
+        out.done(&summary(&report, started.elapsed().as_secs_f64()));
     }
     Ok(Outcome::Success)
 }
@@ -94,6 +94,12 @@ pub(crate) fn output_folder(
     out: Option<&Path>,
 ) -> Result<DiskOutput, Failure> {
     let dir = match out {
+        // `cwd.join("")` is `cwd` itself: an empty name would pack into the project root.
+        Some(dir) if dir.as_os_str().is_empty() => {
+            return Err(Failure::Usage(
+                "the build output folder is empty; name a folder outside the workspace".into(),
+            ));
+        }
         Some(dir) => cwd.join(dir),
         None => project.root.join(DEFAULT_OUT),
     };

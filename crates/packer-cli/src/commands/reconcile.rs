@@ -74,7 +74,7 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
         if out.json {
             out.json(&serde_json::json!({ "generation": plan.generation }));
         } else {
-            out.stdout(&format!(
+            out.done(&format!(
                 "nothing to reconcile · generation {}",
                 plan.generation
             ));
@@ -92,7 +92,7 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
             asset: None,
         });
     } else {
-        out.stdout(&format!(
+        out.done(&format!(
             "applied {} action{} · generation {}",
             ids.len(),
             if ids.len() == 1 { "" } else { "s" },

@@ -104,7 +104,7 @@ fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: 
         return;
     }
     let Some(id) = id else {
-        out.stdout(&format!("committed · generation {}", outcome.generation));
+        out.done(&format!("committed · generation {}", outcome.generation));
         return;
     };
     let root_in = |snapshot: &Snapshot| {
@@ -129,7 +129,7 @@ fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: 
             format!("changed asset {id}")
         }
     };
-    out.stdout(&format!("{what} · generation {}", outcome.generation));
+    out.done(&format!("{what} · generation {}", outcome.generation));
     if removed {
         out.note(&format!(
             "its asset.json was deleted; the input files in {old_root} were kept"
