@@ -418,6 +418,27 @@ fn include_and_exclude_flip_included_in_build() {
         file_state(&project, "sprites/hero/asset.json"),
         declaration_before
     );
+
+    // Asking again for what already is: said so, and nothing is written.
+    let registry_before = file_state(&project, ".prometeu/index.json");
+    let again = project.run(&["include", "2"]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (
+            0,
+            "nothing to change: the asset is already included · generation 1\n"
+        )
+    );
+    let run = project.run(&["include", "1", "--json"]);
+    assert_eq!(
+        run.json(),
+        json!({"generation": 1, "command_id": 1,
+               "asset": blob_view(1, U1, "sprites/hero", "hero", &["hero.bin"], true)})
+    );
+    assert_eq!(
+        file_state(&project, ".prometeu/index.json"),
+        registry_before
+    );
 }
 
 #[test]

@@ -236,13 +236,42 @@ write b/c/asset.json if unchanged:
   "inputs": ["c.png"],
   "output": {{ "format": "indexed8" }}
 }}
-write .prometeu/index.json if unchanged
+verify .prometeu/index.json unchanged
 registry next 5:
     {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
     {{ "asset_id": 4, "asset_uuid": "{U2}", "root": "b/c", "included_in_build": false }}
 changed [4] created None"#
         ),
     );
+}
+
+/// Asking for what already is plans a commit that writes nothing: the registry and the
+/// declaration it was decided on are only verified, and no asset is changed.
+#[test]
+fn commands_that_ask_for_what_already_is_change_nothing() {
+    let unchanged = format!(
+        r#"
+verify .prometeu/index.json unchanged
+registry next 5:
+    {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
+    {{ "asset_id": 4, "asset_uuid": "{U2}", "root": "b/c", "included_in_build": false }}
+changed [] created None"#
+    );
+    let included = Command::SetIncluded {
+        asset: AssetQuery::Id(AssetId(1)),
+        included: true,
+    };
+    check(included.clone(), &unchanged);
+    let same = Command::UpdateDeclaration {
+        asset: AssetQuery::Id(AssetId(4)),
+        changes: DeclarationChanges {
+            kind: Some(AssetKind::Image),
+            inputs: Some(vec![root("c.png")]),
+            ..DeclarationChanges::default()
+        },
+    };
+    check(same.clone(), &unchanged);
+    check(Command::Batch(vec![included, same]), &unchanged);
 }
 
 #[test]

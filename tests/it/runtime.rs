@@ -278,6 +278,67 @@ fn stale_and_invalid_requests_write_nothing() {
     assert_eq!(reasons, ["StaleRequest", "Invalid", "Invalid"]);
 }
 
+/// A command that asks for what already is commits nothing: no file is touched, no
+/// generation or event follows, and its answer names the asset as it is. The registry
+/// it was decided on is still checked: an unseen hand edit makes it a conflict.
+#[test]
+fn asking_for_what_already_is_writes_nothing() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let port: &dyn WorkspacePort = &fs;
+    let index = WsPath::internal("index.json").unwrap();
+    let stat_before = port.stat(&index).unwrap();
+    let before = fs.files();
+    let (runtime, events) = open(&fs);
+    let started = events.events().len();
+    let unchanged = [
+        Command::SetIncluded {
+            asset: AssetQuery::Id(AssetId(1)),
+            included: true,
+        },
+        Command::UpdateDeclaration {
+            asset: AssetQuery::Id(AssetId(2)),
+            changes: DeclarationChanges {
+                name: Some("b".to_owned()),
+                kind: Some(AssetKind::Blob),
+                ..DeclarationChanges::default()
+            },
+        },
+    ];
+    for command in unchanged
+        .iter()
+        .cloned()
+        .chain([Command::Batch(unchanged.to_vec())])
+    {
+        let outcome = runtime.submit(write(command.clone())).unwrap();
+        assert_eq!(
+            (outcome.generation, outcome.changed.len()),
+            (1, 0),
+            "{command:?}"
+        );
+    }
+    assert_eq!(runtime.snapshot().generation(), 1);
+    assert_eq!(fs.files(), before);
+    assert_eq!(port.stat(&index).unwrap(), stat_before);
+    assert_eq!(events.events().len(), started, "{:?}", events.events());
+    assert!(transactions(&fs).is_empty());
+
+    fs.write(
+        ".prometeu/index.json",
+        String::from_utf8(before[".prometeu/index.json"].clone())
+            .unwrap()
+            .replace(
+                "\"included_in_build\": true },",
+                "\"included_in_build\": false },",
+            ),
+    );
+    let edited = fs.files();
+    assert_ne!(edited, before);
+    let error = runtime.submit(write(unchanged[0].clone())).unwrap_err();
+    assert_eq!(error.code.as_str(), "conflict", "{error:?}");
+    assert_eq!(fs.files(), edited);
+    runtime.shutdown();
+}
+
 /// A hand edit the snapshot has not seen is never overwritten, however it was made.
 #[test]
 fn hand_edits_between_snapshot_and_commit_are_conflicts() {

@@ -107,7 +107,8 @@ impl fmt::Display for CommitError {
 }
 
 /// Commits `plan` durably as transaction `name`. Returns what recovery of earlier
-/// transactions did on the way.
+/// transactions did on the way. A plan that changes nothing is only checked against
+/// the disk: a file it was decided on and that changed unseen is still a `conflict`.
 pub fn execute(
     port: &dyn WorkspacePort,
     plan: &Plan,
@@ -119,6 +120,10 @@ pub fn execute(
     })?;
     let recovered = recovery::recover_all(port)?;
     check_preconditions(port, plan)?;
+    if plan.changes_nothing() {
+        // Checked, and nothing to write: no transaction at all.
+        return Ok(recovered);
+    }
     let dir = tx_dir(name).map_err(|error| CommitError::Aborted {
         step: Step::Stage,
         error,

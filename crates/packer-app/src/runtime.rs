@@ -621,6 +621,18 @@ fn commit_planned(
     let port = shared.ports.workspace.as_ref();
     let generation = view.snapshot.generation();
     match commit::execute(port, &plan, name) {
+        Ok(recovered) if recovered.is_empty() && plan.changes_nothing() => {
+            // Every command asked for what already is, and the disk still says so:
+            // nothing was written, so no new generation and no event; the answer is the
+            // generation that already holds it.
+            Ok(WriteOutcome {
+                generation,
+                command_id: id,
+                asset: plan.created,
+                changed: Vec::new(),
+                snapshot: Arc::clone(&view.snapshot),
+            })
+        }
         Ok(recovered) => {
             lane.committed(port, &plan);
             let command::Plan {

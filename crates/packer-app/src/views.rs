@@ -154,13 +154,23 @@ pub struct WriteView {
 }
 
 impl WriteView {
-    /// The result of `command`, which committed as `outcome`.
+    /// The result of `command`, which committed as `outcome` (or found nothing to
+    /// change).
     pub fn of(command: &Command, outcome: &WriteOutcome) -> WriteView {
         let concerned = match command {
             Command::CreateAsset(_) | Command::AdoptAsset { .. } => outcome.asset,
-            Command::MoveAsset { .. }
-            | Command::SetIncluded { .. }
-            | Command::UpdateDeclaration { .. } => outcome.changed.first().copied(),
+            // A command that changed nothing still names its asset (found as the
+            // unchanged generation holds it).
+            Command::MoveAsset { asset, .. }
+            | Command::SetIncluded { asset, .. }
+            | Command::UpdateDeclaration { asset, .. } => {
+                outcome.changed.first().copied().or_else(|| {
+                    outcome
+                        .snapshot
+                        .find(asset)
+                        .map(|record| record.entry.asset_id)
+                })
+            }
             Command::RemoveAsset { .. } | Command::Batch(_) | Command::Reconcile(_) => None,
         };
         WriteView {

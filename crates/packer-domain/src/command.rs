@@ -166,6 +166,19 @@ pub struct Plan {
     pub created: Option<AssetId>,
 }
 
+impl Plan {
+    /// Whether the commit would change no file: every command asked for what already
+    /// is, so there is nothing to commit.
+    pub fn changes_nothing(&self) -> bool {
+        self.changes.iter().all(|change| {
+            matches!(
+                change,
+                FileChange::Verify { .. } | FileChange::VerifyAbsent { .. }
+            )
+        })
+    }
+}
+
 /// Why a command cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -302,10 +315,12 @@ impl<'s> Draft<'s> {
             Command::RemoveAsset { asset } => self.remove(asset),
             Command::SetIncluded { asset, included } => {
                 let id = self.find(asset)?;
-                if let Some(entry) = self.entries.get_mut(&id) {
+                if let Some(entry) = self.entries.get_mut(&id)
+                    && entry.included_in_build != *included
+                {
                     entry.included_in_build = *included;
+                    self.changed.push(id);
                 }
-                self.changed.push(id);
                 Ok(())
             }
             Command::UpdateDeclaration { asset, changes } => self.update(asset, changes),
@@ -635,6 +650,7 @@ impl<'s> Draft<'s> {
                 "asset {id} has no valid asset.json to update; fix it by hand first (see `prometeu-packer doctor`)"
             )));
         };
+        let original = declaration.clone();
         if let Some(name) = &changes.name {
             check_name(name).map_err(Refusal::Invalid)?;
             declaration.name = name.clone();
@@ -653,6 +669,11 @@ impl<'s> Draft<'s> {
             declaration.output = output;
         }
         check_output(declaration.kind, declaration.output)?;
+        if declaration == original {
+            // Asking for what the declaration already says changes nothing: the file,
+            // however it is formatted, stays as it is.
+            return Ok(());
+        }
         // A declaration is written where its directory is before this commit's renames.
         let disk_root = self.disk_root(&root);
         let expected = match self.writes.remove(&disk_root) {
@@ -718,11 +739,20 @@ impl<'s> Draft<'s> {
                 to: to.as_ws().clone(),
             });
         }
-        changes.push(FileChange::Write {
-            path: registry_path(),
-            bytes: Contents::new(registry.to_bytes()),
-            expected: Expected::Content(registry_hash),
-        });
+        // The registry is rewritten only when it changes; otherwise the commit was still
+        // decided on its content.
+        if self.snapshot.registry() == Some(&registry) {
+            changes.push(FileChange::Verify {
+                path: registry_path(),
+                expected: registry_hash,
+            });
+        } else {
+            changes.push(FileChange::Write {
+                path: registry_path(),
+                bytes: Contents::new(registry.to_bytes()),
+                expected: Expected::Content(registry_hash),
+            });
+        }
         self.changed.sort();
         self.changed.dedup();
         Ok(Plan {

@@ -235,6 +235,9 @@ impl Model {
     /// Applies a commit the runtime acknowledged; `registry` is the one it wrote, where
     /// the uuids it drew are learnt.
     pub(super) fn commit(&mut self, draft: Draft, registry: Option<&Registry>) {
+        if draft.changes_nothing(self) {
+            return;
+        }
         // The disk as the snapshot saw it, moved as the commit moves folders: where the
         // draft differs from it, the commit wrote or deleted.
         let mut seen = self.seen.clone();
@@ -378,9 +381,20 @@ pub(super) struct Draft {
     /// Paths where nothing may be.
     pub(super) free: BTreeSet<String>,
     pub(super) created: Option<u64>,
+    /// Whether an update changed a declaration (and so writes its file).
+    pub(super) rewrote: bool,
 }
 
 impl Draft {
+    /// Whether the commit writes nothing: the runtime then checks the disk, publishes no
+    /// new generation and answers with the current one.
+    pub(super) fn changes_nothing(&self, model: &Model) -> bool {
+        !self.rewrote
+            && self.renames.is_empty()
+            && self.next_id == model.next_id
+            && self.entries == model.registry
+    }
+
     pub(super) fn new(model: &Model) -> Draft {
         Draft {
             entries: model.registry.clone(),
@@ -402,6 +416,7 @@ impl Draft {
             folders: BTreeSet::new(),
             free: BTreeSet::new(),
             created: None,
+            rewrote: false,
         }
     }
 
@@ -559,6 +574,11 @@ impl Draft {
                     check_inputs(inputs)?;
                     decl.inputs = inputs.iter().map(|i| (*i).to_owned()).collect();
                 }
+                if slot.content.decl() == Some(&decl) {
+                    // What the declaration already says: its file stays as it is.
+                    return Ok(());
+                }
+                self.rewrote = true;
                 self.reads.extend(origin.clone());
                 self.files.insert(
                     root,

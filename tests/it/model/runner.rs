@@ -250,15 +250,11 @@ pub(super) fn submit(
     });
     match (expected, answer) {
         (Expected::Commit(draft), Ok(outcome)) => {
-            if outcome.generation != model.generation + 1
-                || outcome.asset != draft.created.map(AssetId)
-            {
+            let generation = model.generation + u64::from(!draft.changes_nothing(model));
+            if outcome.generation != generation || outcome.asset != draft.created.map(AssetId) {
                 return Err(format!(
                     "the commit answered generation {} and asset {:?}; the model expected {} and {:?}",
-                    outcome.generation,
-                    outcome.asset,
-                    model.generation + 1,
-                    draft.created
+                    outcome.generation, outcome.asset, generation, draft.created
                 ));
             }
             if let Some(created) = draft.created
@@ -269,8 +265,9 @@ pub(super) fn submit(
             let written = fs
                 .read(INDEX)
                 .and_then(|bytes| Registry::parse(&bytes).ok());
+            let published = !draft.changes_nothing(model);
             model.commit(draft, written.as_ref());
-            Ok(true)
+            Ok(published)
         }
         (Expected::Refused(code), Err(error)) if error.code.as_str() == code => Ok(false),
         (expected, answer) => Err(format!(

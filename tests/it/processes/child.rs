@@ -30,8 +30,15 @@ pub(super) fn stream_child(assets: &Path, script: &str) {
         let outcome = runtime
             .submit(write(op.command()))
             .unwrap_or_else(|e| panic!("command {index} ({op:?}) failed: {e:?}"));
-        // A create names its new asset; the other commands change exactly one.
-        let id = outcome.asset.or(outcome.changed.first().copied());
+        // A create names its new asset; the other commands change exactly one, or none
+        // when they asked for what already was (then the asset is found by its root).
+        let id = outcome
+            .asset
+            .or(outcome.changed.first().copied())
+            .or_else(|| {
+                let query = AssetQuery::Root(asset_path(op.root()));
+                outcome.snapshot.find(&query).map(|r| r.entry.asset_id)
+            });
         let id = id.unwrap_or_else(|| panic!("command {index} changed nothing"));
         say(&format!("ack {index} {id} {}", op.root()));
     }

@@ -103,6 +103,14 @@ fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: 
         out.json(&WriteView::of(command, outcome));
         return;
     }
+    if outcome.changed.is_empty() && outcome.asset.is_none() {
+        out.done(&format!(
+            "nothing to change: {} · generation {}",
+            already(command),
+            outcome.generation
+        ));
+        return;
+    }
     let Some(id) = id else {
         out.done(&format!("committed · generation {}", outcome.generation));
         return;
@@ -155,4 +163,16 @@ fn input_arg(text: &str) -> Result<AssetPath, Failure> {
 
 fn asset_arg(text: &str) -> Result<AssetQuery, Failure> {
     AssetQuery::parse(text).map_err(Failure::Usage)
+}
+
+/// Why a command that changed nothing had nothing to do.
+fn already(command: &Command) -> &'static str {
+    match command {
+        Command::SetIncluded { included: true, .. } => "the asset is already included",
+        Command::SetIncluded {
+            included: false, ..
+        } => "the asset is already excluded",
+        Command::UpdateDeclaration { .. } => "the declaration already says so",
+        _ => "the project is already so",
+    }
 }

@@ -73,18 +73,24 @@ impl Snapshot {
                 FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
             }
         }
-        let bytes = registry_bytes?;
-        let fingerprint = port.stat(&registry_file).ok()??;
-        let entry_positions = (0..registry.assets().len())
-            .map(written_entry_position)
-            .collect();
-        let state = RegistryState::Valid {
-            registry,
-            stamp: FileStamp {
-                fingerprint,
-                hash: bytes.hash(),
-            },
-            entry_positions,
+        let state = match registry_bytes {
+            Some(bytes) => {
+                let fingerprint = port.stat(&registry_file).ok()??;
+                let entry_positions = (0..registry.assets().len())
+                    .map(written_entry_position)
+                    .collect();
+                RegistryState::Valid {
+                    registry,
+                    stamp: FileStamp {
+                        fingerprint,
+                        hash: bytes.hash(),
+                    },
+                    entry_positions,
+                }
+            }
+            // Not rewritten: the commit verified it is still the file this snapshot read.
+            None if self.registry() == Some(&registry) => self.registry.clone(),
+            None => return None,
         };
         self.derive(port, written, state, generation)
     }
