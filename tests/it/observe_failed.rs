@@ -162,7 +162,9 @@ fn a_workspace_that_cannot_be_listed_keeps_the_last_good_generation() {
 }
 
 /// A project whose registry does not parse from the start: the observer's verification
-/// finds the same `registry_invalid` the snapshot holds, and it is listed once.
+/// finds the same `registry_invalid` the snapshot holds, and it is listed once. The
+/// declarations the failed snapshot cannot hold are no news: the state never leaves
+/// `failed` (no `stale` and back) while nothing changes.
 #[test]
 fn a_project_failed_from_the_start_lists_its_registry_error_once() {
     let fixture = fixture().replacen(
@@ -177,4 +179,6 @@ fn a_project_failed_from_the_start_lists_its_registry_error_once() {
     let drifts = view.drifts();
     assert_eq!(drifts.len(), 1, "{drifts:?}");
     assert_eq!(drifts[0].kind_name(), "registry_invalid");
+    let names: Vec<&str> = o.events.events().iter().map(Event::name).collect();
+    assert_eq!(names, ["runtime_started"]);
 }

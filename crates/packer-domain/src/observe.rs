@@ -622,6 +622,11 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
     if !agrees(facts.get(registry.as_str()), registry_stamp) {
         out.push(registry);
     }
+    if matches!(snapshot.registry_state(), RegistryState::Invalid { .. }) {
+        // Without a registry the snapshot holds no declarations: only a change to the
+        // registry can make a difference, and nothing else contradicts it.
+        return out;
+    }
     let mut known = std::collections::HashSet::new();
     let declarations = snapshot
         .assets()
