@@ -25,7 +25,7 @@ use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot, registry_path}
 use packer_fs::{DiskWatcher, DiskWorkspace, SystemClock};
 
 use crate::commit::floor::{
-    FloorCommit, create_floor_commits, toggle_floor_commits, wall_clock_ns,
+    FloorCommit, create_floor_commits, endless_toggles, toggle_floor_commits, wall_clock_ns,
 };
 use crate::commit::projects::{
     add_roots, ensure_real_disk, fresh_project, registry_mirror, scratch_copy, settle,
@@ -68,8 +68,8 @@ pub struct Options {
     /// Timed `set_included` commits on each workspace.
     #[arg(long, default_value_t = 20)]
     pub toggles: usize,
-    /// Seconds of each reader-throughput phase (three with the lane idle, three
-    /// committing, alternating).
+    /// Seconds of each reader-throughput phase (three with the lane idle, three with it
+    /// committing, three with the floor committing, in turn).
     #[arg(long, default_value_t = 1.0)]
     pub read_seconds: f64,
     /// Where the projects the write benchmarks change live; must be a real disk, not
@@ -150,7 +150,14 @@ impl<'o> Writes<'o> {
                 median_of(&samples) <= SCALE_GOAL_MS,
             )),
         );
-        let rates = read_throughput(&runtime, &ids, self.options.read_seconds, toggle)?;
+        let floor_toggle = endless_toggles(&floor_assets, id)?;
+        let rates = read_throughput(
+            &runtime,
+            &ids,
+            self.options.read_seconds,
+            toggle,
+            floor_toggle,
+        )?;
         rates.push(report, label);
         runtime.shutdown();
         breakdown(
@@ -225,10 +232,17 @@ impl<'o> Writes<'o> {
             .collect();
         let first = *ids.first().context("the fresh project has no asset")?;
         let mut included = true;
-        let rates = read_throughput(&runtime, &ids, self.options.read_seconds, || {
-            included = !included;
-            submit(&runtime, set_included(first, included))
-        })?;
+        let floor_toggle = endless_toggles(&floor_assets, first)?;
+        let rates = read_throughput(
+            &runtime,
+            &ids,
+            self.options.read_seconds,
+            || {
+                included = !included;
+                submit(&runtime, set_included(first, included))
+            },
+            floor_toggle,
+        )?;
         rates.push(report, "fresh project");
         runtime.shutdown();
         Ok(())

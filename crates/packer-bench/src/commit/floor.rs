@@ -230,3 +230,29 @@ pub(super) fn toggle_floor_commits(
     }
     Ok(commits)
 }
+
+/// `set_included` toggles of `id` on the floor workspace `assets` without end: the
+/// first commit flips the registry as it is on disk now, then the file goes back and
+/// forth between the two states. Each call runs the next commit.
+pub(super) fn endless_toggles(
+    assets: &Path,
+    id: AssetId,
+) -> anyhow::Result<impl FnMut() -> anyhow::Result<()>> {
+    let on_disk = fs::read(assets.join(registry_path().as_str()))?;
+    let registry = Registry::parse(&on_disk)
+        .map_err(|e| anyhow::anyhow!("the floor registry does not parse: {e:?}"))?;
+    // First, flip from what is on disk; then back to the registry's own bytes and
+    // forward again, for as long as asked.
+    let commits = toggle_floor_commits(&on_disk, &registry, id, 3)?;
+    let assets = assets.to_path_buf();
+    let mut serial = 0usize;
+    Ok(move || {
+        let commit = match serial {
+            0 => &commits[0],
+            n if n % 2 == 1 => &commits[1],
+            _ => &commits[2],
+        };
+        serial += 1;
+        commit.run(&assets, serial)
+    })
+}

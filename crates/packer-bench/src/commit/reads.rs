@@ -27,6 +27,10 @@ pub(super) struct ReadRates {
     idle: Vec<f64>,
     busy: Vec<f64>,
     commits_per_second: f64,
+    /// The same readers while the floor makes the same file operations without a
+    /// runtime: what committing costs readers on this machine whoever commits.
+    floor_busy: Vec<f64>,
+    floor_commits_per_second: f64,
 }
 
 impl ReadRates {
@@ -66,17 +70,46 @@ impl ReadRates {
             None,
             Vec::new(),
         ));
+        let floor_busy = median_of(&self.floor_busy);
+        report.push(compared(
+            &format!(
+                "  reads/s ({READERS} readers), the floor's file operations committing, {label}"
+            ),
+            floor_busy,
+            Some(idle),
+            "Mread/s",
+            None,
+            self.floor_busy,
+        ));
+        report.push(compared(
+            &format!("  floor commits/s during the read test, {label}"),
+            self.floor_commits_per_second,
+            None,
+            "commit/s",
+            None,
+            Vec::new(),
+        ));
+        report.push(compared(
+            &format!("  reads while the lane commits against while the floor commits, {label}"),
+            busy,
+            Some(floor_busy),
+            "Mread/s",
+            None,
+            Vec::new(),
+        ));
     }
 }
 
 /// [`READERS`] threads each take a view and look up an asset's status, as fast as they
-/// can, for `seconds`; [`READ_ROUNDS`] times with the lane idle and as many while
-/// `commit` runs back to back, alternating. One reader alone first, for scale.
+/// can, for `seconds`; [`READ_ROUNDS`] times with the lane idle, as many while `commit`
+/// runs back to back, and as many while `floor_commit` (the same file operations on
+/// another copy, without a runtime) does, in turn. One reader alone first, for scale.
 pub(super) fn read_throughput(
     runtime: &Runtime,
     ids: &[AssetId],
     seconds: f64,
     mut commit: impl FnMut() -> anyhow::Result<()>,
+    mut floor_commit: impl FnMut() -> anyhow::Result<()>,
 ) -> anyhow::Result<ReadRates> {
     ensure!(!ids.is_empty(), "no asset to read");
     let phase = Duration::from_secs_f64(seconds);
@@ -86,8 +119,11 @@ pub(super) fn read_throughput(
         idle: Vec::new(),
         busy: Vec::new(),
         commits_per_second: 0.0,
+        floor_busy: Vec::new(),
+        floor_commits_per_second: 0.0,
     };
     let (mut commits, mut busy_time) = (0u64, Duration::ZERO);
+    let (mut floor_commits, mut floor_time) = (0u64, Duration::ZERO);
     for _ in 0..READ_ROUNDS {
         let (reads, _, elapsed) = read_phase(runtime, ids, READERS, phase, None)?;
         rates.idle.push(reads as f64 / elapsed.as_secs_f64() / 1e6);
@@ -95,8 +131,16 @@ pub(super) fn read_throughput(
         rates.busy.push(reads as f64 / elapsed.as_secs_f64() / 1e6);
         commits += done;
         busy_time += elapsed;
+        let (reads, done, elapsed) =
+            read_phase(runtime, ids, READERS, phase, Some(&mut floor_commit))?;
+        rates
+            .floor_busy
+            .push(reads as f64 / elapsed.as_secs_f64() / 1e6);
+        floor_commits += done;
+        floor_time += elapsed;
     }
     rates.commits_per_second = commits as f64 / busy_time.as_secs_f64();
+    rates.floor_commits_per_second = floor_commits as f64 / floor_time.as_secs_f64();
     Ok(rates)
 }
 
