@@ -31,6 +31,7 @@ mod processes;
 mod reconcile;
 mod reconcile_apply;
 mod reconcile_damage;
+mod recovery_reports;
 mod registration;
 mod runtime;
 mod serve;

@@ -42,7 +42,18 @@ pub fn tx_dir(name: &str) -> Result<WsPath, PortError> {
 
 /// Recovers every transaction in `tx/`, oldest name first. The caller holds the lock.
 /// Stops at the first transaction it must refuse, leaving it and the rest untouched.
-pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, CommitError> {
+/// Gives what it did before stopping beside the result: a transaction rolled forward
+/// or discarded is reported even when a later one is refused.
+pub fn recover_all(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Result<(), CommitError>) {
+    let mut reports = Vec::new();
+    let result = recover_each(port, &mut reports);
+    (reports, result)
+}
+
+fn recover_each(
+    port: &dyn WorkspacePort,
+    reports: &mut Vec<RecoveryReport>,
+) -> Result<(), CommitError> {
     let failed = |error| CommitError::Aborted {
         step: Step::Recover,
         error,
@@ -52,10 +63,9 @@ pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, Comm
         Err(PortError {
             kind: PortErrorKind::NotFound,
             ..
-        }) => return Ok(Vec::new()),
+        }) => return Ok(()),
         Err(error) => return Err(failed(error)),
     };
-    let mut reports = Vec::new();
     for entry in entries {
         let Ok(dir) = tx_dir(&entry.name) else {
             continue;
@@ -78,7 +88,7 @@ pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, Comm
             outcome,
         });
     }
-    Ok(reports)
+    Ok(())
 }
 
 enum Failure {
