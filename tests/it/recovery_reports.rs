@@ -3,12 +3,13 @@
 //! `recovery_performed` whatever becomes of the write that recovered them — committed,
 //! refused as a conflict, or stopped by a later transaction that recovery refuses — and
 //! a write refused because the project stays `failed` is announced with
-//! `write_rejected`, as every refusal is.
+//! `write_rejected`, as every refusal is. A read command, which recovers nothing,
+//! reports the condition a runtime opening the project would report.
 
 use std::sync::Arc;
 
 use crate::fixture_text::{U1, declaration, registry};
-use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_app::runtime::{Ports, Runtime, WriteRequest, read_only_view};
 use packer_domain::command::Command;
 use packer_domain::event::Event;
 use packer_domain::path::WsPath;
@@ -33,6 +34,9 @@ fn project() -> MemFs {
 enum Left<'a> {
     RegistryReplacedBy(&'a str),
     MalformedIntent,
+    /// Committed, and the registry then edited by hand: it matches neither the content
+    /// before the commit nor after it.
+    RegistryEditedSince,
 }
 
 fn leave(fs: &MemFs, name: &str, left: Left<'_>) {
@@ -53,6 +57,11 @@ fn leave(fs: &MemFs, name: &str, left: Left<'_>) {
         }
         Left::MalformedIntent => {
             fs.write(&format!("{dir}/intent.json"), "{\"version\": 1, \"ops\": [")
+        }
+        Left::RegistryEditedSince => {
+            let theirs = registry(3, &[(1, U1, "a", true)]);
+            leave(fs, name, Left::RegistryReplacedBy(&theirs));
+            fs.write(".prometeu/index.json", registry(9, &[(1, U1, "a", true)]));
         }
     }
 }
@@ -173,4 +182,74 @@ fn a_write_refused_because_recovery_still_refuses_is_announced() {
     assert_eq!(fs.files(), before, "nothing written");
     assert_eq!(runtime.view().state, ProjectState::Failed);
     runtime.shutdown();
+}
+
+/// A read command recovers nothing, yet says what a runtime opening the project would:
+/// `failed` with the same condition, which names the transaction and why recovery
+/// refuses it (not that the next write finishes it), or why `tx/` cannot be read.
+fn check_read_only_view(setup: impl Fn(&MemFs), expected: &str) {
+    let fs = project();
+    setup(&fs);
+    let before = fs.files();
+    let view = read_only_view(&fs);
+    assert_eq!(fs.files(), before, "a read-only view writes nothing");
+    let (runtime, _events) = open(&fs);
+    let opened = runtime.view();
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (opened.state, opened.condition.as_deref()),
+        "the read-only view and the runtime disagree"
+    );
+    assert_eq!(view.state, ProjectState::Failed);
+    let condition = view.condition.unwrap_or_default();
+    assert!(condition.contains(expected), "{condition}");
+    runtime.shutdown();
+}
+
+#[test]
+fn a_read_command_names_a_transaction_that_recovery_refuses() {
+    check_read_only_view(
+        |fs| leave(fs, "0001-1", Left::MalformedIntent),
+        "recovery_conflict: transaction 0001-1 cannot be finished safely: the intent cannot be read",
+    );
+    check_read_only_view(
+        |fs| leave(fs, "0001-1", Left::RegistryEditedSince),
+        "recovery_conflict: transaction 0001-1 cannot be finished safely: assets/.prometeu/index.json matches neither",
+    );
+    // The first refusal stops recovery, as it stops the runtime's.
+    check_read_only_view(
+        |fs| {
+            leave(fs, "0001-1", Left::RegistryEditedSince);
+            leave(fs, "0002-1", Left::MalformedIntent);
+        },
+        "transaction 0001-1",
+    );
+}
+
+#[test]
+fn a_read_command_reports_a_transaction_folder_it_cannot_list() {
+    check_read_only_view(
+        |fs| fs.write(".prometeu/tx", "not a folder"),
+        "assets/.prometeu/tx",
+    );
+}
+
+/// A transaction that recovery will roll forward is pending for a read command, which
+/// does not finish it: the next write does.
+#[test]
+fn a_read_command_says_the_next_write_finishes_a_recoverable_transaction() {
+    let fs = project();
+    leave(
+        &fs,
+        "0001-1",
+        Left::RegistryReplacedBy(&registry(3, &[(1, U1, "a", true)])),
+    );
+    let view = read_only_view(&fs);
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(
+        view.condition.as_deref(),
+        Some(
+            "an interrupted commit waits for recovery (transaction 0001-1); the next write command finishes it"
+        )
+    );
 }

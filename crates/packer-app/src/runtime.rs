@@ -376,39 +376,24 @@ impl Drop for Runtime {
 
 /// The view a read-only host (a read command of the CLI) gets without starting a
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
-/// for recovery. Takes no lock and writes nothing.
+/// for recovery, with the condition a runtime opening the project would give when its
+/// recovery would refuse. Takes no lock and writes nothing.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     let snapshot = Arc::new(Snapshot::load(port, 1));
-    let pending = pending_transactions(port);
-    let condition = (!pending.is_empty()).then(|| {
-        format!(
+    let condition = match recovery::preview(port) {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(pending) => Some(format!(
             "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
             pending.join(", ")
-        )
-    });
+        )),
+        Err(error) => Some(error.to_string()),
+    };
     let mut view = View::of(snapshot);
     if condition.is_some() {
         view.state = ProjectState::Failed;
         view.condition = condition;
     }
     view
-}
-
-/// Transactions in `tx/` that reached their commit point.
-fn pending_transactions(port: &dyn WorkspacePort) -> Vec<String> {
-    let Ok(entries) = port.list_dir(&recovery::tx_root()) else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter(|entry| {
-            recovery::tx_dir(&entry.name)
-                .ok()
-                .and_then(|dir| dir.child(packer_domain::transaction::INTENT_COMMITTED).ok())
-                .is_some_and(|intent| matches!(port.stat(&intent), Ok(Some(_))))
-        })
-        .map(|entry| entry.name)
-        .collect()
 }
 
 fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {
