@@ -10,6 +10,7 @@ mod build_cli;
 mod build_codecs;
 mod child;
 mod cli;
+mod cli_concurrent;
 mod cli_read_edges;
 mod cli_reconcile;
 mod cli_recovery;
