@@ -106,23 +106,34 @@ impl fmt::Display for CommitError {
     }
 }
 
-/// Commits `plan` durably as transaction `name`. Returns what recovery of earlier
-/// transactions did on the way. A plan that changes nothing is only checked against
-/// the disk: a file it was decided on and that changed unseen is still a `conflict`.
+/// Commits `plan` durably as transaction `name`. Gives what recovery of earlier
+/// transactions did on the way beside the commit's own result: that happened on disk,
+/// and is to be reported, whether this commit then went through or not. A plan that
+/// changes nothing is only checked against the disk: a file it was decided on and that
+/// changed unseen is still a `conflict`.
 pub fn execute(
     port: &dyn WorkspacePort,
     plan: &Plan,
     name: &str,
-) -> Result<Vec<RecoveryReport>, CommitError> {
-    let _lock = port.lock().map_err(|error| CommitError::Aborted {
-        step: Step::Lock,
-        error,
-    })?;
-    let recovered = recovery::recover_all(port)?;
+) -> (Vec<RecoveryReport>, Result<(), CommitError>) {
+    let _lock = match port.lock() {
+        Ok(lock) => lock,
+        Err(error) => {
+            let step = Step::Lock;
+            return (Vec::new(), Err(CommitError::Aborted { step, error }));
+        }
+    };
+    let (recovered, result) = recovery::recover_all(port);
+    let result = result.and_then(|()| commit_locked(port, plan, name));
+    (recovered, result)
+}
+
+/// The commit itself, under the lock and after recovery.
+fn commit_locked(port: &dyn WorkspacePort, plan: &Plan, name: &str) -> Result<(), CommitError> {
     check_preconditions(port, plan)?;
     if plan.changes_nothing() {
         // Checked, and nothing to write: no transaction at all.
-        return Ok(recovered);
+        return Ok(());
     }
     let dir = tx_dir(name).map_err(|error| CommitError::Aborted {
         step: Step::Stage,
@@ -158,8 +169,7 @@ pub fn execute(
     port.sync_dir(&dir)
         .map_err(|e| interrupted(Step::CommitPoint, e))?;
     apply(port, &dir, &intent).map_err(|(step, e)| interrupted(step, e))?;
-    cleanup(port, &dir).map_err(|e| interrupted(Step::Cleanup, e))?;
-    Ok(recovered)
+    cleanup(port, &dir).map_err(|e| interrupted(Step::Cleanup, e))
 }
 
 /// Every file the plan overwrites, deletes, renames or relies on still has the content

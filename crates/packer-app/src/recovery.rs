@@ -42,7 +42,18 @@ pub fn tx_dir(name: &str) -> Result<WsPath, PortError> {
 
 /// Recovers every transaction in `tx/`, oldest name first. The caller holds the lock.
 /// Stops at the first transaction it must refuse, leaving it and the rest untouched.
-pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, CommitError> {
+/// Gives what it did before stopping beside the result: a transaction rolled forward
+/// or discarded is reported even when a later one is refused.
+pub fn recover_all(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Result<(), CommitError>) {
+    let mut reports = Vec::new();
+    let result = recover_each(port, &mut reports);
+    (reports, result)
+}
+
+fn recover_each(
+    port: &dyn WorkspacePort,
+    reports: &mut Vec<RecoveryReport>,
+) -> Result<(), CommitError> {
     let failed = |error| CommitError::Aborted {
         step: Step::Recover,
         error,
@@ -52,10 +63,9 @@ pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, Comm
         Err(PortError {
             kind: PortErrorKind::NotFound,
             ..
-        }) => return Ok(Vec::new()),
+        }) => return Ok(()),
         Err(error) => return Err(failed(error)),
     };
-    let mut reports = Vec::new();
     for entry in entries {
         let Ok(dir) = tx_dir(&entry.name) else {
             continue;
@@ -78,7 +88,7 @@ pub fn recover_all(port: &dyn WorkspacePort) -> Result<Vec<RecoveryReport>, Comm
             outcome,
         });
     }
-    Ok(reports)
+    Ok(())
 }
 
 enum Failure {
@@ -92,22 +102,51 @@ impl From<PortError> for Failure {
     }
 }
 
-fn recover_one(port: &dyn WorkspacePort, dir: &WsPath) -> Result<RecoveryOutcome, Failure> {
-    let committed = internal(dir, INTENT_COMMITTED);
-    let text = match port.read(&committed, MAX_REGISTRY_BYTES) {
-        Ok(read) => read.bytes,
+/// What recovery would do with the transactions in `tx/`, found by reading only, for a
+/// host that takes no lock and writes nothing (a read command): the names of those it
+/// would roll forward, or the error it would stop at — the same refusal, naming the
+/// same transaction and reason, or the same failure to read.
+pub fn preview(port: &dyn WorkspacePort) -> Result<Vec<String>, CommitError> {
+    let failed = |error| CommitError::Aborted {
+        step: Step::Recover,
+        error,
+    };
+    let entries = match port.list_dir(&tx_root()) {
+        Ok(entries) => entries,
         Err(PortError {
             kind: PortErrorKind::NotFound,
             ..
-        }) => {
-            cleanup(port, dir)?;
-            return Ok(RecoveryOutcome::Discarded);
-        }
-        Err(error) => return Err(Failure::Io(error)),
+        }) => return Ok(Vec::new()),
+        Err(error) => return Err(failed(error)),
     };
-    let intent = Intent::parse(&text)
-        .map_err(|e| Failure::Refused(format!("the intent cannot be read: {e}")))?;
-    let pending = classify(port, dir, &intent)?;
+    let mut pending = Vec::new();
+    for entry in entries {
+        let Ok(dir) = tx_dir(&entry.name) else {
+            continue;
+        };
+        if entry.kind != DirEntryKind::Dir {
+            continue;
+        }
+        match examine(port, &dir) {
+            Ok(None) => {}
+            Ok(Some(_)) => pending.push(entry.name),
+            Err(Failure::Io(error)) => return Err(failed(error)),
+            Err(Failure::Refused(reason)) => {
+                return Err(CommitError::RecoveryRefused {
+                    transaction: entry.name,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(pending)
+}
+
+fn recover_one(port: &dyn WorkspacePort, dir: &WsPath) -> Result<RecoveryOutcome, Failure> {
+    let Some((intent, pending)) = examine(port, dir)? else {
+        cleanup(port, dir)?;
+        return Ok(RecoveryOutcome::Discarded);
+    };
     let mut touched: BTreeSet<WsPath> = BTreeSet::new();
     for (op, state) in intent.ops.iter().zip(&pending) {
         // Every directory an operation concerns is synced, done or not: an interrupted
@@ -122,6 +161,27 @@ fn recover_one(port: &dyn WorkspacePort, dir: &WsPath) -> Result<RecoveryOutcome
     sync_touched(port, &after_renames(&touched, &intent))?;
     cleanup(port, dir)?;
     Ok(RecoveryOutcome::RolledForward)
+}
+
+/// Reads a transaction's committed intent and the state of each of its operations on
+/// disk, changing nothing; `None` when it has no committed intent (it is discarded).
+fn examine(
+    port: &dyn WorkspacePort,
+    dir: &WsPath,
+) -> Result<Option<(Intent, Vec<OpState>)>, Failure> {
+    let committed = internal(dir, INTENT_COMMITTED);
+    let text = match port.read(&committed, MAX_REGISTRY_BYTES) {
+        Ok(read) => read.bytes,
+        Err(PortError {
+            kind: PortErrorKind::NotFound,
+            ..
+        }) => return Ok(None),
+        Err(error) => return Err(Failure::Io(error)),
+    };
+    let intent = Intent::parse(&text)
+        .map_err(|e| Failure::Refused(format!("the intent cannot be read: {e}")))?;
+    let pending = classify(port, dir, &intent)?;
+    Ok(Some((intent, pending)))
 }
 
 /// Each operation: already done, or still to do (as this operation, with its path

@@ -376,16 +376,18 @@ impl Drop for Runtime {
 
 /// The view a read-only host (a read command of the CLI) gets without starting a
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
-/// for recovery. Takes no lock and writes nothing.
+/// for recovery, with the condition a runtime opening the project would give when its
+/// recovery would refuse. Takes no lock and writes nothing.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     let snapshot = Arc::new(Snapshot::load(port, 1));
-    let pending = pending_transactions(port);
-    let condition = (!pending.is_empty()).then(|| {
-        format!(
+    let condition = match recovery::preview(port) {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(pending) => Some(format!(
             "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
             pending.join(", ")
-        )
-    });
+        )),
+        Err(error) => Some(error.to_string()),
+    };
     let mut view = View::of(snapshot);
     if condition.is_some() {
         view.state = ProjectState::Failed;
@@ -394,36 +396,19 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     view
 }
 
-/// Transactions in `tx/` that reached their commit point.
-fn pending_transactions(port: &dyn WorkspacePort) -> Vec<String> {
-    let Ok(entries) = port.list_dir(&recovery::tx_root()) else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter(|entry| {
-            recovery::tx_dir(&entry.name)
-                .ok()
-                .and_then(|dir| dir.child(packer_domain::transaction::INTENT_COMMITTED).ok())
-                .is_some_and(|intent| matches!(port.stat(&intent), Ok(Some(_))))
-        })
-        .map(|entry| entry.name)
-        .collect()
-}
-
 fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {
     // No `.prometeu` means no project, hence nothing to recover: the load says the rest.
     let Ok(lock) = port.lock() else {
         return (Vec::new(), None);
     };
-    let result = recovery::recover_all(port);
+    let (mut reports, result) = recovery::recover_all(port);
     drop(lock);
     match result {
-        Ok(reports) => (reports, None),
-        Err(error) => (
-            error.refused_report().into_iter().collect(),
-            Some(error.to_string()),
-        ),
+        Ok(()) => (reports, None),
+        Err(error) => {
+            reports.extend(error.refused_report());
+            (reports, Some(error.to_string()))
+        }
     }
 }
 
@@ -560,7 +545,8 @@ fn write(
         ));
     }
     if view.condition.is_some() {
-        view = heal(shared)?;
+        view = heal(shared)
+            .map_err(|error| reject(shared, id, generation, RejectReason::FailedState, error))?;
     }
     let generation = view.snapshot.generation();
     let plan = command::plan(&view.snapshot, &request.command, &mut uuid::Uuid::new_v4).map_err(
@@ -620,8 +606,9 @@ fn commit_planned(
 ) -> Result<WriteOutcome, AppError> {
     let port = shared.ports.workspace.as_ref();
     let generation = view.snapshot.generation();
-    match commit::execute(port, &plan, name) {
-        Ok(recovered) if recovered.is_empty() && plan.changes_nothing() => {
+    let (recovered, result) = commit::execute(port, &plan, name);
+    match result {
+        Ok(()) if recovered.is_empty() && plan.changes_nothing() => {
             // Every command asked for what already is, and the disk still says so:
             // nothing was written, so no new generation and no event; the answer is the
             // generation that already holds it.
@@ -633,7 +620,7 @@ fn commit_planned(
                 snapshot: Arc::clone(&view.snapshot),
             })
         }
-        Ok(recovered) => {
+        Ok(()) => {
             lane.committed(port, &plan);
             let command::Plan {
                 changes,
@@ -666,19 +653,39 @@ fn commit_planned(
                 snapshot,
             })
         }
-        Err(CommitError::Conflict(detail)) => Err(reject(
+        Err(error) => Err(commit_error(shared, id, view, &recovered, error, name)),
+    }
+}
+
+/// What a commit that did not go through publishes: what recovery did on the way first
+/// (it happened on disk, whatever became of the commit), then the commit's own failure.
+fn commit_error(
+    shared: &Shared,
+    id: CommandId,
+    view: &View,
+    recovered: &[RecoveryReport],
+    error: CommitError,
+    name: &str,
+) -> AppError {
+    let generation = view.snapshot.generation();
+    for report in recovered {
+        shared
+            .ports
+            .events
+            .publish(recovery_event(generation, report));
+    }
+    match error {
+        CommitError::Conflict(detail) => reject(
             shared,
             id,
             generation,
             RejectReason::Conflict,
             AppError::new(ErrorCode::Conflict, detail),
-        )),
+        ),
         // Before the commit point nothing changed and no transaction is left: the
         // command's error says it all.
-        Err(error @ CommitError::Aborted { .. }) => {
-            Err(AppError::new(ErrorCode::Io, error.to_string()))
-        }
-        Err(error @ CommitError::Interrupted { step, .. }) => {
+        error @ CommitError::Aborted { .. } => AppError::new(ErrorCode::Io, error.to_string()),
+        error @ CommitError::Interrupted { step, .. } => {
             shared.ports.events.publish(Event::CommitFailed {
                 generation,
                 command_id: id,
@@ -688,9 +695,9 @@ fn commit_planned(
             });
             // After the commit point the transaction is the truth until recovery runs.
             fail(shared, view, error.to_string());
-            Err(AppError::new(ErrorCode::Io, error.to_string()))
+            AppError::new(ErrorCode::Io, error.to_string())
         }
-        Err(error @ CommitError::RecoveryRefused { .. }) => {
+        error @ CommitError::RecoveryRefused { .. } => {
             if let Some(report) = error.refused_report() {
                 shared
                     .ports
@@ -698,7 +705,7 @@ fn commit_planned(
                     .publish(recovery_event(generation, &report));
             }
             fail(shared, view, error.to_string());
-            Err(AppError::new(ErrorCode::FailedState, error.to_string()))
+            AppError::new(ErrorCode::FailedState, error.to_string())
         }
     }
 }
@@ -750,19 +757,32 @@ fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
     let port = shared.ports.workspace.as_ref();
     let view = shared.view.load_full();
     let generation = view.snapshot.generation();
-    let result = port
-        .lock()
-        .map_err(|e| CommitError::Aborted {
-            step: commit::Step::Lock,
-            error: e,
-        })
-        .and_then(|_lock| recovery::recover_all(port));
+    let (mut reports, result) = match port.lock() {
+        Ok(_lock) => recovery::recover_all(port),
+        Err(error) => {
+            let step = commit::Step::Lock;
+            (Vec::new(), Err(CommitError::Aborted { step, error }))
+        }
+    };
     match result {
-        Ok(reports) => Ok(reload(shared, generation, &reports)),
-        Err(error) => Err(AppError::new(
-            ErrorCode::FailedState,
-            format!("the project is failed: {error}"),
-        )),
+        Ok(()) => Ok(reload(shared, generation, &reports)),
+        Err(error) => {
+            reports.extend(error.refused_report());
+            for report in &reports {
+                shared
+                    .ports
+                    .events
+                    .publish(recovery_event(generation, report));
+            }
+            if matches!(error, CommitError::RecoveryRefused { .. }) {
+                // The project is failed for a new reason now: say that one.
+                fail(shared, &view, error.to_string());
+            }
+            Err(AppError::new(
+                ErrorCode::FailedState,
+                format!("the project is failed: {error}"),
+            ))
+        }
     }
 }
 

@@ -271,6 +271,7 @@ fn breakdown(
             .context("the command cannot be planned")?;
         let planned = Instant::now();
         packer_app::commit::execute(&port, &plan, &format!("{:020}-b{run}", wall_clock_ns()))
+            .1
             .map_err(|e| anyhow!("the commit failed: {e}"))?;
         let executed = Instant::now();
         let next = snapshot.generation() + 1;

@@ -41,6 +41,19 @@ impl EventPrinter {
         }
     }
 
+    /// Like [`print`](EventPrinter::print), but only for what recovery did: for a try
+    /// of a command that is run again, whose refusal does not stand.
+    pub fn print_recovery(&self, out: &Output<'_>) {
+        let events = std::mem::take(&mut *self.lock());
+        for event in &events {
+            if matches!(event, Event::RecoveryPerformed { .. })
+                && let Some(line) = human_line(event)
+            {
+                out.note(&line);
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Event>> {
         // A panic elsewhere while holding the lock cannot leave a `Vec` half-pushed in a
         // way that matters here: keep what is there.

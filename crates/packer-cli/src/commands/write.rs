@@ -7,12 +7,16 @@
 
 use std::path::Path;
 
+use packer_app::error::ErrorCode;
 use packer_app::runtime::{WriteOutcome, WriteRequest};
 use packer_app::views::WriteView;
 use packer_domain::command::{Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
 use packer_domain::path::AssetPath;
-use packer_domain::snapshot::{AssetQuery, Snapshot};
+use packer_domain::ports::WorkspacePort;
+use packer_domain::snapshot::{
+    AssetQuery, ContentHash, MAX_REGISTRY_BYTES, RegistryState, Snapshot, registry_path,
+};
 
 use crate::commands::{CommandResult, Failure, Outcome, open_workspace, start_runtime};
 use crate::output::Output;
@@ -76,21 +80,58 @@ pub fn set_included(
     submit(out, explicit, Command::SetIncluded { asset, included })
 }
 
+/// How many times a write command is run at most, each time on the project as it is
+/// then, while every try meets a registry that another packer process committed
+/// between the try's load and its commit. Each such try means that another commit went
+/// through, so a few concurrent commands all go through well within this.
+const TRIES: usize = 10;
+
 /// Runs `command` through a runtime opened on the project, then presents the outcome.
+/// A one-shot command is typed against the project as it is: when its commit is refused
+/// as a `conflict` because the registry changed since its own load (another packer
+/// process committed, or recovery finished one's commit), it runs again on a fresh
+/// load — which sees that change, so nothing unseen is overwritten. Any other conflict
+/// (a hand edit of the files it concerns, something in the way) is reported.
 fn submit(out: &Output<'_>, explicit: Option<&Path>, command: Command) -> CommandResult {
-    let (_, port) = open_workspace(out, explicit)?;
-    let (runtime, events) = start_runtime(port);
-    let before = runtime.snapshot();
-    let result = runtime.submit(WriteRequest {
-        command: command.clone(),
-        expected_generation: None,
-    });
-    runtime.shutdown();
-    // Recovery on open, a rejection or a failed commit: said before the result or error.
-    events.print(out);
-    let outcome = result?;
-    present(out, &command, &outcome, &before);
-    Ok(Outcome::Success)
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (_, port) = open_workspace(out, explicit)?;
+        let (runtime, events) = start_runtime(port);
+        let before = runtime.snapshot();
+        let result = runtime.submit(WriteRequest {
+            command: command.clone(),
+            expected_generation: None,
+        });
+        let again = tries < TRIES
+            && matches!(&result, Err(error) if error.code == ErrorCode::Conflict)
+            && registry_moved_on(runtime.ports().workspace.as_ref(), &before);
+        runtime.shutdown();
+        if again {
+            // What recovery did happened; the refusal did not stand.
+            events.print_recovery(out);
+            out.note(
+                "the registry changed while the command ran (another packer process committed); running it again on the project as it is now",
+            );
+            continue;
+        }
+        // Recovery on open, a rejection or a failed commit: said before the result or error.
+        events.print(out);
+        let outcome = result?;
+        present(out, &command, &outcome, &before);
+        return Ok(Outcome::Success);
+    }
+}
+
+/// Whether `index.json` on disk differs from the one `snapshot` was loaded from. Every
+/// commit of a write command writes it; a hand edit of it counts too, and a fresh load
+/// sees that as well.
+fn registry_moved_on(port: &dyn WorkspacePort, snapshot: &Snapshot) -> bool {
+    let RegistryState::Valid { stamp, .. } = snapshot.registry_state() else {
+        return false;
+    };
+    port.read(&registry_path(), MAX_REGISTRY_BYTES)
+        .is_ok_and(|read| ContentHash::of(&read.bytes) != stamp.hash)
 }
 
 fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: &Snapshot) {
