@@ -675,8 +675,9 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// done: sync one by one); an error means some change may not be durable.
     fn sync_all(&self) -> Result<SyncAll, PortError>;
 
-    /// Atomically renames `from` to `to`. A file replaces an existing file at `to`; a
-    /// directory may only move to a path where nothing is. `to`'s parent must exist.
+    /// Atomically renames `from` to `to`. A file replaces an existing file at `to`, and
+    /// takes over its permissions where the adapter has any; a directory may only move to
+    /// a path where nothing is. `to`'s parent must exist.
     fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError>;
 
     /// Removes the regular file (or symbolic link) `path`.

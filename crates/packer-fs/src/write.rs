@@ -165,6 +165,8 @@ impl DiskWorkspace {
                 other => other,
             }
         } else {
+            keep_permissions(&from_dir, from_name, source.st_mode, &to_dir, to_name)
+                .map_err(|e| port_error(e, op, from))?;
             rustix::fs::renameat(&from_dir, from_name, &to_dir, to_name)
         };
         renamed.map_err(|errno| {
@@ -230,6 +232,32 @@ struct Frame {
 /// Removes the directory `name` below `parent` and everything in it, without following
 /// any link (a link is removed, never entered). Depth-first with an explicit stack, so a
 /// deep tree costs handles, not call stack.
+/// Gives the file `from_name` the permission bits of the regular file it is about to
+/// replace, if any: a commit changes what a file says, not who may read or write it (a
+/// group-writable registry stays so, a private one stays private).
+fn keep_permissions(
+    from_dir: &OwnedFd,
+    from_name: &str,
+    from_mode: u32,
+    to_dir: &OwnedFd,
+    to_name: &str,
+) -> Result<(), Errno> {
+    const PERMISSIONS: u32 = 0o7777;
+    let replaced = match rustix::fs::statat(to_dir, to_name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) => stat,
+        Err(Errno::NOENT) => return Ok(()),
+        Err(errno) => return Err(errno),
+    };
+    if FileType::from_raw_mode(from_mode) != FileType::RegularFile
+        || FileType::from_raw_mode(replaced.st_mode) != FileType::RegularFile
+        || replaced.st_mode & PERMISSIONS == from_mode & PERMISSIONS
+    {
+        return Ok(());
+    }
+    let mode = Mode::from_raw_mode(replaced.st_mode & PERMISSIONS);
+    rustix::fs::chmodat(from_dir, from_name, mode, AtFlags::empty())
+}
+
 fn remove_tree_at(parent: BorrowedFd<'_>, name: &str) -> Result<(), Errno> {
     let mut buffer: Vec<MaybeUninit<u8>> = Vec::with_capacity(REMOVE_BUFFER);
     buffer.resize(REMOVE_BUFFER, MaybeUninit::uninit());
@@ -343,6 +371,38 @@ mod tests {
                 .join("outside/file.txt")
                 .exists()
         );
+    }
+
+    #[test]
+    fn a_file_replaced_by_rename_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let fx = Fixture::new();
+        let mode = |path: &str| {
+            std::fs::metadata(fx.assets.join(path))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        let set = |path: &str, mode: u32| {
+            std::fs::set_permissions(fx.assets.join(path), std::fs::Permissions::from_mode(mode))
+                .unwrap();
+        };
+        let port = DiskWorkspace::open(&fx.assets).unwrap();
+        port.create_dir_all(&ws("tx/1")).unwrap();
+        for kept in [0o600, 0o664, 0o444] {
+            fx.write("a/asset.json", b"old");
+            set("a/asset.json", kept);
+            port.write_file(&ws("tx/1/0"), b"new").unwrap();
+            port.rename(&ws("tx/1/0"), &ws("a/asset.json")).unwrap();
+            assert_eq!(fx.file("a/asset.json"), b"new");
+            assert_eq!(mode("a/asset.json"), kept, "{kept:o}");
+            set("a/asset.json", 0o644);
+        }
+        // A new file gets the usual mode.
+        port.write_file(&ws("tx/1/0"), b"fresh").unwrap();
+        port.rename(&ws("tx/1/0"), &ws("b.json")).unwrap();
+        assert_eq!(mode("b.json"), mode("a/asset.json"));
     }
 
     #[test]
