@@ -400,7 +400,7 @@ fn refuses_assets_with_structural_drift_naming_where_and_what_to_do() {
         ),
         (
             3,
-            "asset 3 (orig): assets/orig/asset.json:1:1: uuid 33333333",
+            "asset 3 (orig): assets/copy/asset.json:1:1: uuid 33333333",
         ),
         (
             4,

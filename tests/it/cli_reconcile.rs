@@ -133,3 +133,25 @@ fn refusals_change_nothing() {
         "{run:?}"
     );
 }
+
+/// Applying needs a registry as much as planning does: `--apply-all` on one that does
+/// not parse is not "nothing to reconcile", and `--apply` is not an unknown action.
+#[test]
+fn applying_without_a_readable_registry_is_failed_state() {
+    let project = project();
+    project.put(".prometeu/index.json", b"{ \"schema_version\": 1,");
+    let before = tree_but_lock(&project);
+    for args in [
+        &["reconcile", "--apply-all", "--json"][..],
+        &["reconcile", "--apply", "1", "--json"],
+    ] {
+        let run = project.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert_eq!(
+            run.json()["error"]["code"],
+            "failed_state",
+            "{args:?}: {run:?}"
+        );
+    }
+    assert_eq!(tree_but_lock(&project), before);
+}

@@ -198,6 +198,38 @@ bytes of a
     );
 }
 
+/// A registered root replaced by a symbolic link to a folder: the packer does not look
+/// for assets inside linked folders, so the root has no `asset.json` for it, and the
+/// actions that rely on that absence apply although the link leads to one.
+#[test]
+fn a_root_replaced_by_a_linked_folder_is_relocated_or_unregistered() {
+    check(
+        "
+//- .prometeu/index.json
+{}
+//- a -> real
+//- b -> real
+//- real/asset.json
+{}
+//- real/x.bin
+bytes of a
+",
+        &[
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+        ],
+        "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'relocate', 'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'real'},
+             'asset_id': 1, 'from': 'a', 'to': 'real'},
+            {'action_id': 2, 'kind': 'unregister', 'drift': {'kind': 'root_missing', 'asset_id': 2, 'root': 'b'},
+             'asset_id': 2, 'root': 'b'}]}",
+        &[
+            registry(3, &[(1, U1, "real")]),
+            decl(U1, "a"),
+        ],
+    );
+}
+
 #[test]
 fn unregistered_asset_is_adopted_keeping_its_uuid() {
     check(

@@ -205,6 +205,28 @@ error duplicate_uuid assets/a_copy/asset.json:1:1 uuid {U1} is declared by `a` a
     );
 }
 
+/// The diagnostic points at the copy, not at the registered folder, even when the
+/// copy's path sorts first.
+#[test]
+fn a_duplicate_uuid_points_at_the_copy() {
+    let fixture = format!(
+        "{}{}//- b/x.bin\n1\n{}//- a/x.bin\n1\n",
+        registry(&[(1, U1, "b", true)]),
+        declaration("b", U1, &["x.bin"]),
+        declaration("a", U1, &["x.bin"]),
+    );
+    check(
+        &fixture,
+        &format!(
+            "
+state: diverged
+asset 1 b: conflict
+drift {{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['a','b']}}
+error duplicate_uuid assets/a/asset.json:1:1 uuid {U1} is declared by `a` and `b`"
+        ),
+    );
+}
+
 #[test]
 fn an_edited_uuid_is_a_mismatch() {
     let fixture = format!(

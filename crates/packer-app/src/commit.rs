@@ -190,7 +190,7 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
                 require_creatable(port, path, &mut listings)?;
                 require_absent(port, path, "appeared on disk since the snapshot")?;
             }
-            FileChange::VerifyAbsent { path } => require_no_file(port, path)?,
+            FileChange::VerifyAbsent { path } => require_no_file(port, path, &mut listings)?,
             FileChange::Write {
                 path,
                 expected: Expected::Content(hash),
@@ -247,29 +247,7 @@ fn require_creatable(
         let Some(parent) = current.parent() else {
             continue;
         };
-        let entries = match listings.entry(parent) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                let listed = match port.list_dir(entry.key()) {
-                    Ok(entries) => Some(entries),
-                    Err(PortError {
-                        kind: PortErrorKind::NotFound,
-                        ..
-                    }) => None,
-                    Err(error) => {
-                        return Err(CommitError::Aborted {
-                            step: Step::Precondition,
-                            error,
-                        });
-                    }
-                };
-                entry.insert(listed)
-            }
-        };
-        let kind = entries
-            .as_deref()
-            .and_then(|entries| entries.iter().find(|e| e.name == current.file_name()))
-            .map(|e| e.kind);
+        let kind = entry_kind(port, listings, parent, &current)?;
         let shown = path.display_in_project();
         let at_path = current == *path;
         let detail = match kind {
@@ -296,7 +274,18 @@ fn require_creatable(
 }
 
 /// No file may be at `path` (a folder is no file: the loader does not read it as one).
-fn require_no_file(port: &dyn WorkspacePort, path: &WsPath) -> Result<(), CommitError> {
+/// A file reached through a linked folder is none either: the loader does not look for
+/// assets inside linked folders, so the snapshot saw nothing there, and a link that
+/// replaced an asset's folder must not keep that asset from being relocated or
+/// unregistered.
+fn require_no_file(
+    port: &dyn WorkspacePort,
+    path: &WsPath,
+    listings: &mut Listings,
+) -> Result<(), CommitError> {
+    if behind_link(port, path, listings)? {
+        return Ok(());
+    }
     match port.stat(path) {
         Ok(None)
         | Err(PortError {
@@ -312,6 +301,62 @@ fn require_no_file(port: &dyn WorkspacePort, path: &WsPath) -> Result<(), Commit
             error,
         }),
     }
+}
+
+/// The kind of `current`, an entry of the directory `parent` (`None`: nothing there),
+/// listing `parent` once per commit.
+fn entry_kind(
+    port: &dyn WorkspacePort,
+    listings: &mut Listings,
+    parent: WsPath,
+    current: &WsPath,
+) -> Result<Option<DirEntryKind>, CommitError> {
+    let entries = match listings.entry(parent) {
+        Entry::Occupied(entry) => entry.into_mut(),
+        Entry::Vacant(entry) => {
+            let listed = match port.list_dir(entry.key()) {
+                Ok(entries) => Some(entries),
+                Err(PortError {
+                    kind: PortErrorKind::NotFound,
+                    ..
+                }) => None,
+                Err(error) => {
+                    return Err(CommitError::Aborted {
+                        step: Step::Precondition,
+                        error,
+                    });
+                }
+            };
+            entry.insert(listed)
+        }
+    };
+    Ok(entries
+        .as_deref()
+        .and_then(|entries| entries.iter().find(|e| e.name == current.file_name()))
+        .map(|e| e.kind))
+}
+
+/// Whether a folder on the way to `path` (not `path` itself) is a symbolic link, or
+/// missing, so that nothing at `path` can be seen by the loader.
+fn behind_link(
+    port: &dyn WorkspacePort,
+    path: &WsPath,
+    listings: &mut Listings,
+) -> Result<bool, CommitError> {
+    // From the top down, leaving out the root and `path` itself.
+    for current in ancestors(path).into_iter().skip(1).rev() {
+        let Some(parent) = current.parent() else {
+            continue;
+        };
+        let kind = entry_kind(port, listings, parent, &current)?;
+        match kind {
+            Some(DirEntryKind::Dir) => {}
+            Some(DirEntryKind::Symlink) => return Ok(true),
+            // Nothing there, or a file: `stat` says what is at `path`.
+            None | Some(DirEntryKind::File | DirEntryKind::Other) => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 /// Nothing (file or folder) may be at `path`; `what` says why it matters.

@@ -15,8 +15,9 @@ impl Runtime {
 
     /// Applies the actions `action_ids` of the plan `plan_id` as one commit. The plan is
     /// recomputed from the current snapshot (the same snapshot gives the same plan), so
-    /// a `plan_id` that is not the current generation is `stale_request`; no id, an
-    /// unknown id or one named twice is `invalid_params`.
+    /// a `plan_id` that is not the current generation is `stale_request`; a registry
+    /// that cannot be read is `failed_state`; no id, an unknown id or one named twice is
+    /// `invalid_params`.
     pub fn reconcile_apply(
         &self,
         plan_id: u64,
@@ -30,6 +31,13 @@ impl Runtime {
                 format!(
                     "the plan was made for generation {plan_id}; the current one is {generation}: ask for a new plan"
                 ),
+            ));
+        }
+        // Without a registry there is no plan to choose from, not an empty one.
+        if snapshot.registry().is_none() {
+            return Err(AppError::new(
+                ErrorCode::FailedState,
+                "the registry cannot be read; no reconcile is possible until it is fixed",
             ));
         }
         let actions = reconcile::plan(&snapshot)

@@ -61,7 +61,7 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
             roots,
         } = drift
         {
-            out.push(duplicate_diagnostic(*asset_uuid, roots));
+            out.push(duplicate_diagnostic(*asset_uuid, roots, None));
         }
     }
     // Each unregistered declaration, with the problems inside it: worth knowing before
@@ -201,7 +201,7 @@ fn drift_diagnostic(
         }
         Drift::DuplicateUuid {
             asset_uuid, roots, ..
-        } => duplicate_diagnostic(*asset_uuid, roots),
+        } => duplicate_diagnostic(*asset_uuid, roots, Some(&asset.entry.root)),
         // Invalid declarations and inputs are reported from the declaration itself.
         Drift::DeclarationInvalid { .. }
         | Drift::InputMissing { .. }
@@ -213,10 +213,18 @@ fn drift_diagnostic(
     })
 }
 
-fn duplicate_diagnostic(asset_uuid: uuid::Uuid, roots: &[AssetPath]) -> Diagnostic {
+/// Points at a copy: the last root declaring the uuid that is not `registered_root`,
+/// the owner's own folder (the one that keeps the uuid, not the one to fix).
+fn duplicate_diagnostic(
+    asset_uuid: uuid::Uuid,
+    roots: &[AssetPath],
+    registered_root: Option<&AssetPath>,
+) -> Diagnostic {
     let listed: Vec<String> = roots.iter().map(|r| format!("`{r}`")).collect();
     let file = roots
-        .last()
+        .iter()
+        .rev()
+        .find(|r| Some(*r) != registered_root)
         .map(|r| r.declaration_path().display_in_project());
     Diagnostic {
         code: Code::DuplicateUuid,

@@ -55,6 +55,12 @@ fn print_plan(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>) -> CommandResult {
     let (_, port) = open_workspace(out, explicit)?;
     let (runtime, events) = start_runtime(port);
+    // Without a registry there is no plan, so not "nothing to reconcile" either.
+    if let Err(failure) = require_registry(&runtime.snapshot()) {
+        runtime.shutdown();
+        events.print(out);
+        return Err(failure);
+    }
     let plan = runtime.reconcile_plan();
     let ids: Vec<u32> = match ids {
         Some(ids) => ids.to_vec(),
