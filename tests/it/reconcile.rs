@@ -611,3 +611,115 @@ fn a_project_without_structural_drift_has_an_empty_plan() {
         "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': []}",
     );
 }
+
+/// `a` moved to `b`'s place after `b` moved to `c`: each asset follows its uuid, and
+/// the relocation into `b` comes with the one out of it. Nothing but the registry is
+/// written: both keep their ids and uuids.
+#[test]
+fn a_chain_of_moves_keeps_every_identity() {
+    check(
+        "
+//- .prometeu/index.json
+{}
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of a
+//- c/asset.json
+{}
+//- c/x.bin
+bytes of b
+",
+        &[
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+            decl(U2, "b"),
+        ],
+        "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'relocate', 'requires': [2],
+              'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'b'},
+              'asset_id': 1, 'from': 'a', 'to': 'b'},
+            {'action_id': 2, 'kind': 'relocate',
+              'drift': {'kind': 'root_moved', 'asset_id': 2, 'from': 'b', 'to': 'c'},
+              'asset_id': 2, 'from': 'b', 'to': 'c'}]}",
+        &[
+            registry(3, &[(1, U1, "b"), (2, U2, "c")]),
+            decl(U1, "a"),
+            decl(U2, "b"),
+        ],
+    );
+}
+
+/// Two folders that swapped places: each relocation needs the other, so either one
+/// chosen applies both.
+#[test]
+fn swapped_folders_are_relocated_together() {
+    let layout = "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of b
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of a
+";
+    let before = [
+        hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+        decl(U2, "b"),
+        decl(U1, "a"),
+    ];
+    let plan = "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'relocate', 'requires': [2],
+              'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'b'},
+              'asset_id': 1, 'from': 'a', 'to': 'b'},
+            {'action_id': 2, 'kind': 'relocate', 'requires': [1],
+              'drift': {'kind': 'root_moved', 'asset_id': 2, 'from': 'b', 'to': 'a'},
+              'asset_id': 2, 'from': 'b', 'to': 'a'}]}";
+    let after = [
+        registry(3, &[(1, U1, "b"), (2, U2, "a")]),
+        decl(U2, "b"),
+        decl(U1, "a"),
+    ];
+    check(layout, &before, plan, &after);
+
+    // One action chosen: the one it requires comes with it.
+    let fs = MemFs::from_fixture(&fill(layout, &before)).unwrap();
+    let (runtime, _) = open(&fs);
+    runtime.reconcile_apply(1, &[2]).unwrap();
+    assert_eq!(runtime.view().state, ProjectState::Ready);
+    assert_eq!(
+        fs.read(".prometeu/index.json").unwrap(),
+        format!("{}\n", after[0]).as_bytes()
+    );
+}
+
+/// `b` deleted and `a` moved in its place: `a` is relocated there and `b`, whose own
+/// `asset.json` is nowhere, unregistered; `a`'s file is left as it is.
+#[test]
+fn a_folder_moved_over_a_deleted_one_takes_its_place() {
+    check(
+        "
+//- .prometeu/index.json
+{}
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of a
+",
+        &[
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+        ],
+        "{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {'action_id': 1, 'kind': 'relocate', 'requires': [2],
+              'drift': {'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'b'},
+              'asset_id': 1, 'from': 'a', 'to': 'b'},
+            {'action_id': 2, 'kind': 'unregister',
+              'drift': {'kind': 'root_missing', 'asset_id': 2, 'root': 'b'},
+              'asset_id': 2, 'root': 'b'}]}",
+        &[registry(3, &[(1, U1, "b")]), decl(U1, "a")],
+    );
+}

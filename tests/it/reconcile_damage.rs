@@ -40,6 +40,10 @@ enum Damage {
     Break { folder: usize, unreadable: bool },
     /// `mv folder into/sub`: an asset folder inside another.
     MoveInto { folder: usize, into: usize },
+    /// Two folders exchange places.
+    Swap { a: usize, b: usize },
+    /// `rm -r other; mv folder other`: a folder takes the place of a deleted one.
+    Replace { folder: usize, other: usize },
 }
 
 fn damage() -> impl Strategy<Value = Damage> {
@@ -54,6 +58,8 @@ fn damage() -> impl Strategy<Value = Damage> {
         (folder, prop::option::of(0..4usize))
             .prop_map(|(folder, to)| Damage::EditUuid { folder, to }),
         to.prop_map(|at| Damage::AddUnregistered { at }),
+        (0..8usize, 0..8usize).prop_map(|(a, b)| Damage::Swap { a, b }),
+        (0..8usize, 0..8usize).prop_map(|(folder, other)| Damage::Replace { folder, other }),
     ]
 }
 
@@ -169,6 +175,29 @@ fn apply(fs: &MemFs, folders: &mut Vec<String>, damage: &Damage, fresh: &mut usi
                 fs.write(&path, broken);
             }
         }
+        Damage::Swap { a, b } => {
+            let a = folders[a % folders.len()].clone();
+            let b = folders[b % folders.len()].clone();
+            if apart(&a, &b) && !exists(fs, "swap") {
+                fs.rename(&a, "swap");
+                fs.rename(&b, &a);
+                fs.rename("swap", &b);
+                moved(folders, &a, "swap");
+                moved(folders, &b, &a);
+                moved(folders, "swap", &b);
+            }
+        }
+        Damage::Replace { folder, other } => {
+            let from = folders[folder % folders.len()].clone();
+            let to = folders[other % folders.len()].clone();
+            if apart(&from, &to) {
+                fs.remove(&to);
+                folders.retain(|f| !f.starts_with(&format!("{to}/")));
+                fs.rename(&from, &to);
+                moved(folders, &from, &to);
+                folders.dedup();
+            }
+        }
         Damage::MoveInto { folder, into } => {
             let from = folders[folder % folders.len()].clone();
             let into = folders[into % folders.len()].clone();
@@ -179,6 +208,11 @@ fn apply(fs: &MemFs, folders: &mut Vec<String>, damage: &Damage, fresh: &mut usi
             }
         }
     }
+}
+
+/// Whether neither of two folders lies inside (or is) the other.
+fn apart(a: &str, b: &str) -> bool {
+    a != b && !a.starts_with(&format!("{b}/")) && !b.starts_with(&format!("{a}/"))
 }
 
 /// Renames `from` to `to` in `folders`, and the folders that lay inside it.

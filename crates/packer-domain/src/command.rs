@@ -355,8 +355,18 @@ impl<'s> Draft<'s> {
     /// Refuses a root that is registered, or nests with a registered root (other than
     /// `except`), or is the destination of a move in this batch.
     fn check_free_root(&self, root: &AssetPath, except: Option<AssetId>) -> Result<(), Refusal> {
+        self.check_free_root_unless(root, |id| Some(id) == except)
+    }
+
+    /// [`check_free_root`](Self::check_free_root), leaving out the entries of the
+    /// assets for which `ignored` holds.
+    fn check_free_root_unless(
+        &self,
+        root: &AssetPath,
+        ignored: impl Fn(AssetId) -> bool,
+    ) -> Result<(), Refusal> {
         for entry in self.entries.values() {
-            if Some(entry.asset_id) == except {
+            if ignored(entry.asset_id) {
                 continue;
             }
             if entry.root == *root {

@@ -163,45 +163,46 @@ pub fn classify(
     let mut claimed: BTreeSet<&AssetPath> = BTreeSet::new();
     let mut reported_duplicates: BTreeSet<Uuid> = BTreeSet::new();
 
+    // Registered assets whose own `asset.json` is not at their root, and where each
+    // went: rare, so none of this costs anything on a clean project.
+    let moving = moving_assets(registered, unregistered, &by_uuid);
     for asset in registered {
-        let Some(found) = &asset.found else {
-            let candidates: Vec<&AssetPath> = by_uuid
-                .get(&asset.asset_uuid)
-                .map(|roots| {
-                    roots
-                        .as_slice()
-                        .iter()
-                        .copied()
-                        .filter(|r| unregistered.contains_key(*r))
-                        .collect()
-                })
-                .unwrap_or_default();
-            match candidates.as_slice() {
-                [] => drifts.push(Drift::RootMissing {
+        let declared = asset.found.as_ref().and_then(|f| f.asset_uuid);
+        let destination = moving.get(&asset.asset_id);
+        let (Some(found), None) = (&asset.found, destination) else {
+            match destination.unwrap_or(&Destination::Nowhere) {
+                Destination::Nowhere => drifts.push(Drift::RootMissing {
                     asset_id: asset.asset_id,
                     root: asset.root.clone(),
                 }),
-                [to] => {
-                    claimed.insert(to);
+                Destination::Moved(to) => {
+                    if unregistered.contains_key(*to) {
+                        claimed.insert(to);
+                    }
                     drifts.push(Drift::RootMoved {
                         asset_id: asset.asset_id,
                         from: asset.root.clone(),
                         to: (*to).clone(),
                     });
                 }
-                several => {
-                    claimed.extend(several.iter().copied());
+                Destination::Several(roots) => {
+                    claimed.extend(
+                        roots
+                            .iter()
+                            .copied()
+                            .filter(|r| unregistered.contains_key(*r)),
+                    );
                     reported_duplicates.insert(asset.asset_uuid);
                     drifts.push(Drift::DuplicateUuid {
                         asset_id: Some(asset.asset_id),
                         asset_uuid: asset.asset_uuid,
-                        roots: several.iter().map(|r| (*r).clone()).collect(),
+                        roots: roots.iter().map(|r| (*r).clone()).collect(),
                     });
                 }
             }
             continue;
         };
-        if let Some(declared) = found.asset_uuid
+        if let Some(declared) = declared
             && declared != asset.asset_uuid
         {
             drifts.push(Drift::UuidMismatch {
@@ -270,6 +271,123 @@ pub fn classify(
         }
     }
     drifts
+}
+
+/// Where a registered asset whose own `asset.json` is not at its root went.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination<'a> {
+    /// Its uuid is declared nowhere else.
+    Nowhere,
+    Moved(&'a AssetPath),
+    /// Its uuid is declared at several other roots: copies.
+    Several(Vec<&'a AssetPath>),
+}
+
+/// The registered assets that left their roots, with where each went. One left when
+/// its root has no `asset.json`, or when the `asset.json` there is another registered
+/// asset's that moved in (a chain of moves: `a` to `b` after `b` to `c`; a swap). A root
+/// holding another asset's uuid whose owner did not move there holds a copy, or an
+/// edited uuid: its asset stays, with a `uuid_mismatch`.
+///
+/// An asset goes where its uuid is declared: an unregistered folder first, else the one
+/// root another asset left. Which roots were taken over depends on where their intruders
+/// went, and a swap takes two roots over by each other: so every asset whose root
+/// declares another's uuid starts as left, and those whose intruder did not come from a
+/// leaving asset moving exactly there are dropped until none is.
+fn moving_assets<'a>(
+    registered: &[RegisteredView<'a>],
+    unregistered: &BTreeMap<AssetPath, FoundView<'_>>,
+    by_uuid: &FxHashMap<Uuid, Roots<'a>>,
+) -> FxHashMap<AssetId, Destination<'a>> {
+    // No `asset.json`, or one declaring another uuid. (One whose uuid cannot be read
+    // stays: it is this asset's, broken.)
+    let left = |a: &&RegisteredView<'_>| match &a.found {
+        None => true,
+        Some(found) => found.asset_uuid.is_some_and(|u| u != a.asset_uuid),
+    };
+    let mut moving: FxHashMap<AssetId, Destination<'a>> = FxHashMap::default();
+    let mut owners: FxHashMap<Uuid, AssetId> = FxHashMap::default();
+    for asset in registered.iter().filter(left) {
+        let elsewhere: Vec<&'a AssetPath> = by_uuid
+            .get(&asset.asset_uuid)
+            .map(|roots| {
+                roots
+                    .as_slice()
+                    .iter()
+                    .copied()
+                    .filter(|r| *r != asset.root)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (loose, roots): (Vec<&'a AssetPath>, Vec<&'a AssetPath>) = elsewhere
+            .into_iter()
+            .partition(|r| unregistered.contains_key(*r));
+        let destination = match (loose.as_slice(), roots.as_slice()) {
+            ([], [to]) | ([to], _) => Destination::Moved(to),
+            // Declared at several roots others left: copies over them, not a move; the
+            // duplicate is reported as such.
+            ([], _) => Destination::Nowhere,
+            _ => Destination::Several(loose),
+        };
+        moving.insert(asset.asset_id, destination);
+        owners.insert(asset.asset_uuid, asset.asset_id);
+    }
+    if moving.is_empty() {
+        return moving;
+    }
+    // Roots declaring another's uuid, with that uuid.
+    let intruded: Vec<(AssetId, &AssetPath, Uuid)> = registered
+        .iter()
+        .filter_map(|a| {
+            let declared = a.found.as_ref()?.asset_uuid?;
+            (declared != a.asset_uuid).then_some((a.asset_id, a.root, declared))
+        })
+        .collect();
+    // The registered root each asset holds, to know who must leave for another to come.
+    let holder: FxHashMap<&AssetPath, AssetId> =
+        registered.iter().map(|a| (a.root, a.asset_id)).collect();
+    loop {
+        let mut changed = false;
+        // A move into a registered root stands only while that root's asset leaves it
+        // for one place (or none): one copied to several folders keeps its root.
+        let blocked: Vec<AssetId> = moving
+            .iter()
+            .filter_map(|(id, destination)| {
+                let Destination::Moved(to) = destination else {
+                    return None;
+                };
+                let other = holder.get(to)?;
+                let leaves = matches!(
+                    moving.get(other),
+                    Some(Destination::Moved(_) | Destination::Nowhere)
+                );
+                (!leaves).then_some(*id)
+            })
+            .collect();
+        for id in blocked {
+            moving.insert(id, Destination::Nowhere);
+            changed = true;
+        }
+        // A root taken over stays so only while the intruder's owner moves exactly there.
+        let dropped: Vec<AssetId> = intruded
+            .iter()
+            .filter(|(id, root, declared)| {
+                moving.contains_key(id)
+                    && !owners
+                        .get(declared)
+                        .and_then(|owner| moving.get(owner))
+                        .is_some_and(|d| *d == Destination::Moved(root))
+            })
+            .map(|(id, _, _)| *id)
+            .collect();
+        for id in dropped {
+            moving.remove(&id);
+            changed = true;
+        }
+        if !changed {
+            return moving;
+        }
+    }
 }
 
 /// The roots declaring one uuid: nearly always one, kept without an allocation.
@@ -378,6 +496,52 @@ mod tests {
             &[
                 "{'kind':'unregistered_asset','root':'m','asset_uuid':null}",
                 &format!("{{'kind':'unregistered_asset','root':'n','asset_uuid':'{U2}'}}"),
+            ],
+        );
+    }
+
+    /// Folders moved into places other registered assets left: each asset follows its
+    /// uuid, and one whose folder another took over, leaving its own nowhere, is missing.
+    #[test]
+    fn chains_swaps_and_take_overs_follow_the_uuid() {
+        // hero -> slime, slime -> slime2.
+        check(
+            &[(1, 1, "hero", None), (2, 2, "slime", Some(1))],
+            &[("slime2", Some(2))],
+            &[
+                "{'kind':'root_moved','asset_id':1,'from':'hero','to':'slime'}",
+                "{'kind':'root_moved','asset_id':2,'from':'slime','to':'slime2'}",
+            ],
+        );
+        // hero <-> slime.
+        check(
+            &[(1, 1, "hero", Some(2)), (2, 2, "slime", Some(1))],
+            &[],
+            &[
+                "{'kind':'root_moved','asset_id':1,'from':'hero','to':'slime'}",
+                "{'kind':'root_moved','asset_id':2,'from':'slime','to':'hero'}",
+            ],
+        );
+        // slime deleted, hero moved in its place.
+        check(
+            &[(1, 1, "hero", None), (2, 2, "slime", Some(1))],
+            &[],
+            &[
+                "{'kind':'root_moved','asset_id':1,'from':'hero','to':'slime'}",
+                "{'kind':'root_missing','asset_id':2,'root':'slime'}",
+            ],
+        );
+        // A copy of hero over slime, hero still in place: a copy, not a move.
+        check(
+            &[(1, 1, "hero", Some(1)), (2, 2, "slime", Some(1))],
+            &[],
+            &[
+                &format!(
+                    "{{'kind':'uuid_mismatch','asset_id':2,'root':'slime','registered_uuid':'{U2}','declared_uuid':'{U1}'}}"
+                ),
+                &format!(
+                    "{{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['hero','slime']}}"
+                ),
             ],
         );
     }

@@ -11,14 +11,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::ser::SerializeMap;
 use uuid::Uuid;
 
 use crate::drift::Drift;
 use crate::path::AssetPath;
 use crate::registry::AssetId;
-use crate::snapshot::{AssetRecord, DeclarationState, FoundDeclaration, ProjectState, Snapshot};
+use crate::snapshot::{
+    AssetQuery, AssetRecord, DeclarationState, FoundDeclaration, ProjectState, Snapshot,
+};
 
 /// One change a reconcile can make, as chosen by a consumer and applied by
 /// `Command::Reconcile`.
@@ -87,7 +89,10 @@ impl fmt::Display for ReconcileAction {
                 write!(f, "relocate asset {asset_id}: {from} -> {to}")
             }
             ReconcileAction::Unregister { asset_id, root } => {
-                write!(f, "unregister asset {asset_id} ({root} is gone)")
+                write!(
+                    f,
+                    "unregister asset {asset_id} (its asset.json is gone from {root})"
+                )
             }
             ReconcileAction::Adopt { root, asset_uuid } => {
                 write!(f, "adopt {root} (uuid {asset_uuid})")
@@ -124,6 +129,9 @@ pub struct PlannedAction {
     pub action_id: u32,
     pub drift: Drift,
     pub action: ReconcileAction,
+    /// Actions applied with this one whenever it is chosen: a relocation into the root
+    /// another asset left needs that asset's own action (a chain of moves, a swap).
+    pub requires: Vec<u32>,
 }
 
 /// A structural drift (or part of one) for which no action can be offered.
@@ -145,8 +153,8 @@ pub struct ReconcilePlan {
 }
 
 impl ReconcilePlan {
-    /// The actions named by `action_ids`, in plan order. No id, an unknown id or one
-    /// named twice is an error saying which.
+    /// The actions named by `action_ids`, with those they require, in plan order. No
+    /// id, an unknown id or one named twice is an error saying which.
     pub fn select(&self, action_ids: &[u32]) -> Result<Vec<ReconcileAction>, String> {
         if action_ids.is_empty() {
             return Err("no action was chosen; name at least one action id of the plan".to_owned());
@@ -155,6 +163,18 @@ impl ReconcilePlan {
         for &id in action_ids {
             if !chosen.insert(id) {
                 return Err(format!("action {id} is chosen twice"));
+            }
+        }
+        let mut pending: Vec<u32> = chosen.iter().copied().collect();
+        while let Some(id) = pending.pop() {
+            let planned = usize::try_from(id)
+                .ok()
+                .and_then(|i| i.checked_sub(1))
+                .and_then(|i| self.actions.get(i));
+            for &required in planned.map_or(&[][..], |p| p.requires.as_slice()) {
+                if chosen.insert(required) {
+                    pending.push(required);
+                }
             }
         }
         chosen
@@ -185,6 +205,9 @@ impl serde::Serialize for PlannedAction {
         map.serialize_entry("action_id", &self.action_id)?;
         map.serialize_entry("kind", self.action.kind_name())?;
         map.serialize_entry("drift", &self.drift)?;
+        if !self.requires.is_empty() {
+            map.serialize_entry("requires", &self.requires)?;
+        }
         match &self.action {
             ReconcileAction::Relocate { asset_id, from, to } => {
                 map.serialize_entry("asset_id", asset_id)?;
@@ -253,10 +276,67 @@ pub fn plan(snapshot: &Snapshot) -> ReconcilePlan {
             action_id,
             drift: drift.clone(),
             action,
+            requires: Vec::new(),
         });
     }
     plan.unresolved = unresolved;
+    link_requirements(snapshot, &mut plan);
     plan
+}
+
+/// Links each relocation into a registered root to the action that takes that root's
+/// asset away (relocate or unregister). A relocation whose root's asset no action takes
+/// away could never apply: it becomes unresolved, with what depends on it.
+fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
+    loop {
+        let leaving: FxHashMap<AssetId, u32> = plan
+            .actions
+            .iter()
+            .filter_map(|p| match &p.action {
+                ReconcileAction::Relocate { asset_id, .. }
+                | ReconcileAction::Unregister { asset_id, .. } => Some((*asset_id, p.action_id)),
+                _ => None,
+            })
+            .collect();
+        let mut stuck = None;
+        for planned in &mut plan.actions {
+            let ReconcileAction::Relocate { asset_id, to, .. } = &planned.action else {
+                continue;
+            };
+            let Some(holder) = snapshot.find(&AssetQuery::Root(to.clone())) else {
+                continue;
+            };
+            let holder = holder.entry.asset_id;
+            if holder == *asset_id {
+                continue;
+            }
+            match leaving.get(&holder) {
+                Some(&required) => planned.requires = vec![required],
+                None => {
+                    stuck = Some((planned.action_id, holder));
+                    break;
+                }
+            }
+        }
+        let Some((action_id, holder)) = stuck else {
+            return;
+        };
+        // Drop it and number again: actions stay numbered from 1 in drift order.
+        let index = (action_id - 1) as usize;
+        let removed = plan.actions.remove(index);
+        if let ReconcileAction::Relocate { to, .. } = &removed.action {
+            plan.unresolved.push(Unresolved {
+                drift: removed.drift.clone(),
+                reason: format!(
+                    "`{to}` is still the root of asset {holder}, and no action of this plan takes asset {holder} away from it; resolve asset {holder} first, then plan again"
+                ),
+            });
+        }
+        for (i, planned) in plan.actions.iter_mut().enumerate() {
+            planned.action_id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            planned.requires.clear();
+        }
+    }
 }
 
 /// What is at a root in the snapshot.
@@ -277,6 +357,9 @@ struct Planner<'s> {
     sorted_roots: Vec<(&'s str, AssetId)>,
     /// Where each moved asset now lives.
     moved_to: FxHashMap<AssetId, &'s AssetPath>,
+    /// Assets the plan takes away from their registered root (moved or missing): their
+    /// roots are free for another asset that moved there.
+    leaving: FxHashSet<AssetId>,
     /// For each duplicated uuid, the root that keeps it (if any may).
     keepers: FxHashMap<Uuid, Option<&'s AssetPath>>,
     /// Roots some action already concerns: one action per root.
@@ -304,12 +387,23 @@ impl<'s> Planner<'s> {
                 _ => None,
             })
             .collect();
+        let leaving = snapshot
+            .drifts()
+            .iter()
+            .filter_map(|d| match d {
+                Drift::RootMoved { asset_id, .. } | Drift::RootMissing { asset_id, .. } => {
+                    Some(*asset_id)
+                }
+                _ => None,
+            })
+            .collect();
         let mut planner = Planner {
             snapshot,
             by_root,
             by_uuid,
             sorted_roots,
             moved_to,
+            leaving,
             keepers: FxHashMap::default(),
             taken: BTreeSet::new(),
             proposals: Vec::new(),
@@ -341,6 +435,16 @@ impl<'s> Planner<'s> {
     /// A registered root (other than `except`'s) that `root` would nest with, as
     /// the reason it cannot be registered.
     fn nesting(&self, root: &AssetPath, except: Option<AssetId>) -> Option<String> {
+        self.nesting_unless(root, |id| Some(id) == except)
+    }
+
+    /// [`nesting`](Self::nesting), leaving out the registered roots of the assets for
+    /// which `ignored` holds.
+    fn nesting_unless(
+        &self,
+        root: &AssetPath,
+        ignored: impl Fn(AssetId) -> bool,
+    ) -> Option<String> {
         let text = root.as_str();
         let above = text
             .match_indices('/')
@@ -358,7 +462,7 @@ impl<'s> Planner<'s> {
             .copied();
         above
             .chain(below)
-            .find(|(_, id)| Some(*id) != except)
+            .find(|(_, id)| !ignored(*id))
             .map(|(other, id)| {
                 format!(
                     "`{root}` and `{other}`, the root of asset {id}, would be nested (asset roots may not contain one another); move one of the folders, then plan again"
@@ -431,15 +535,16 @@ impl<'s> Planner<'s> {
 
     fn drift(&mut self, position: usize, drift: &'s Drift) {
         match drift {
-            Drift::RootMissing { asset_id, root } => self.offer(
+            // Unregistering registers nothing at the root: another asset that moved
+            // there may still be relocated to it.
+            Drift::RootMissing { asset_id, root } => self.proposals.push((
                 position,
                 drift,
-                root,
                 ReconcileAction::Unregister {
                     asset_id: *asset_id,
                     root: root.clone(),
                 },
-            ),
+            )),
             Drift::RootMoved { asset_id, from, to } => {
                 self.relocate(position, drift, *asset_id, from, to);
             }
@@ -477,7 +582,12 @@ impl<'s> Planner<'s> {
         if self.taken.contains(to) {
             return;
         }
-        match self.nesting(to, Some(asset_id)) {
+        // The root of an asset that leaves it (a chain of moves, a swap) is free once
+        // that asset's own action is applied with this one.
+        let holder = self.by_root.get(to.as_str()).map(|r| r.entry.asset_id);
+        let ignored =
+            |id: AssetId| id == asset_id || (Some(id) == holder && self.leaving.contains(&id));
+        match self.nesting_unless(to, ignored) {
             Some(reason) => self.refuse(position, drift, reason),
             None => self.offer(
                 position,

@@ -87,6 +87,8 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
         }
         return Ok(Outcome::Success);
     }
+    // Actions that others require are applied with them.
+    let applied = plan.select(&ids).map_or(ids.len(), |actions| actions.len());
     let result = runtime.reconcile_apply(plan.plan_id, &ids);
     runtime.shutdown();
     events.print(out);
@@ -99,9 +101,8 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
         });
     } else {
         out.done(&format!(
-            "applied {} action{} · generation {}",
-            ids.len(),
-            if ids.len() == 1 { "" } else { "s" },
+            "applied {applied} action{} · generation {}",
+            if applied == 1 { "" } else { "s" },
             outcome.generation
         ));
     }
@@ -127,7 +128,12 @@ fn plan_text(plan: &ReconcilePlan) -> String {
         if count == 1 { "" } else { "s" }
     );
     for planned in &plan.actions {
-        let _ = writeln!(text, "  {:>2}  {}", planned.action_id, planned.action);
+        let _ = write!(text, "  {:>2}  {}", planned.action_id, planned.action);
+        if !planned.requires.is_empty() {
+            let with: Vec<String> = planned.requires.iter().map(u32::to_string).collect();
+            let _ = write!(text, "   (applied with {})", with.join(", "));
+        }
+        text.push('\n');
     }
     if !plan.unresolved.is_empty() {
         let _ = writeln!(text, "no action can resolve:");

@@ -8,7 +8,7 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{DeclarationState, FoundDeclaration};
+use crate::snapshot::{AssetQuery, DeclarationState, FoundDeclaration};
 
 impl Draft<'_> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
@@ -26,6 +26,16 @@ impl Draft<'_> {
         }
         let plan = reconcile::plan(self.snapshot);
         let offered: FxHashSet<&ReconcileAction> = plan.actions.iter().map(|p| &p.action).collect();
+        // Assets these actions take away from their roots: another asset may be
+        // relocated to such a root in the same commit (a chain of moves, a swap).
+        let leaving: FxHashSet<AssetId> = actions
+            .iter()
+            .filter_map(|action| match action {
+                ReconcileAction::Relocate { asset_id, .. }
+                | ReconcileAction::Unregister { asset_id, .. } => Some(*asset_id),
+                _ => None,
+            })
+            .collect();
         let mut seen: FxHashSet<&ReconcileAction> = FxHashSet::default();
         for action in actions {
             if !seen.insert(action) {
@@ -37,7 +47,7 @@ impl Draft<'_> {
                     self.snapshot.generation()
                 )));
             }
-            self.reconcile_one(action, new_uuid)?;
+            self.reconcile_one(action, &leaving, new_uuid)?;
         }
         // Reconcile may register several assets; none is "the" asset of the write.
         self.created = None;
@@ -47,10 +57,13 @@ impl Draft<'_> {
     fn reconcile_one(
         &mut self,
         action: &ReconcileAction,
+        leaving: &FxHashSet<AssetId>,
         new_uuid: &mut dyn FnMut() -> Uuid,
     ) -> Result<(), Refusal> {
         match action {
-            ReconcileAction::Relocate { asset_id, from, to } => self.relocate(*asset_id, from, to),
+            ReconcileAction::Relocate { asset_id, from, to } => {
+                self.relocate(*asset_id, from, to, leaving)
+            }
             ReconcileAction::Unregister { asset_id, root } => self.unregister(*asset_id, root),
             ReconcileAction::Adopt { root, asset_uuid } => {
                 let found = self.unregistered(root)?;
@@ -113,10 +126,23 @@ impl Draft<'_> {
         Ok(uuid)
     }
 
-    fn relocate(&mut self, id: AssetId, from: &AssetPath, to: &AssetPath) -> Result<(), Refusal> {
+    fn relocate(
+        &mut self,
+        id: AssetId,
+        from: &AssetPath,
+        to: &AssetPath,
+        leaving: &FxHashSet<AssetId>,
+    ) -> Result<(), Refusal> {
         let uuid = self.entry_at(id, from)?.asset_uuid;
-        let found = self.unregistered(to)?;
-        let hash = match (found.declaration.asset_uuid(), found.declaration.stamp()) {
+        // The folder it moved to is unregistered, or the root another asset left.
+        let state = match self.unregistered(to) {
+            Ok(found) => &found.declaration,
+            Err(refusal) => match self.snapshot.find(&AssetQuery::Root(to.clone())) {
+                Some(record) if record.entry.asset_id != id => &record.declaration,
+                _ => return Err(refusal),
+            },
+        };
+        let hash = match (state.asset_uuid(), state.stamp()) {
             (Some(declared), Some(stamp)) if declared == uuid => stamp.hash,
             _ => {
                 return Err(Refusal::Invalid(format!(
@@ -124,9 +150,21 @@ impl Draft<'_> {
                 )));
             }
         };
-        let declaration = found.declaration.declaration().cloned();
-        self.check_free_root(to, Some(id))?;
-        self.absent.insert(from.clone());
+        let declaration = state.declaration().cloned();
+        if let Some(holder) = self
+            .entries
+            .values()
+            .find(|e| e.root == *to && e.asset_id != id && !leaving.contains(&e.asset_id))
+        {
+            return Err(Refusal::Invalid(format!(
+                "`{to}` is still the root of asset {}; apply the action that relocates or unregisters asset {} in the same commit",
+                holder.asset_id, holder.asset_id
+            )));
+        }
+        self.check_free_root_unless(to, |other| other == id || leaving.contains(&other))?;
+        // What is left at the old root: nothing, or the file of the asset that moved
+        // there, which stays as it is.
+        self.keep_or_absent(id, from);
         self.verifies.insert(to.clone(), hash);
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.root = to.clone();
@@ -135,19 +173,36 @@ impl Draft<'_> {
         Ok(())
     }
 
+    /// Requires the root `id` leaves to stay as the snapshot saw it: without an
+    /// `asset.json`, or with the one another asset brought there.
+    fn keep_or_absent(&mut self, id: AssetId, root: &AssetPath) {
+        match self.snapshot.asset(id).and_then(|a| a.declaration.stamp()) {
+            Some(stamp) => {
+                self.verifies.insert(root.clone(), stamp.hash);
+            }
+            None => {
+                self.absent.insert(root.clone());
+            }
+        }
+    }
+
     fn unregister(&mut self, id: AssetId, root: &AssetPath) -> Result<(), Refusal> {
-        self.entry_at(id, root)?;
-        let on_disk = self
+        let uuid = self.entry_at(id, root)?.asset_uuid;
+        // Gone, or taken over by another asset's folder: either way not its own.
+        let own = self
             .snapshot
             .asset(id)
-            .is_some_and(|a| !matches!(a.declaration, DeclarationState::Missing));
-        if on_disk {
+            .is_some_and(|a| match &a.declaration {
+                DeclarationState::Missing => false,
+                state => state.asset_uuid().is_none_or(|declared| declared == uuid),
+            });
+        if own {
             return Err(Refusal::Invalid(format!(
                 "asset {id} still has an asset.json at `{root}`; it is not gone"
             )));
         }
         self.entries.remove(&id);
-        self.absent.insert(root.clone());
+        self.keep_or_absent(id, root);
         self.declarations.insert(id, None);
         self.changed.push(id);
         Ok(())
