@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use packer_app::observer::ObserverConfig;
+use packer_app::views::DoctorView;
 use packer_domain::command::Command;
+use packer_domain::drift::Drift;
 use packer_domain::event::Event;
 use packer_domain::ports::PortErrorKind;
 use packer_domain::registry::AssetId;
@@ -181,4 +183,57 @@ fn a_project_failed_from_the_start_lists_its_registry_error_once() {
     assert_eq!(drifts[0].kind_name(), "registry_invalid");
     let names: Vec<&str> = o.events.events().iter().map(Event::name).collect();
     assert_eq!(names, ["runtime_started"]);
+}
+
+/// A project whose registry does not parse from the start, then is edited into another
+/// error (a merge's conflict markers resolved into a duplicate id): the project is still
+/// `failed`, and what it says is wrong is the registry as it is now, not as it was at
+/// the start, in `status` and in `doctor` alike.
+#[test]
+fn a_project_failed_from_the_start_names_only_the_registry_error_it_has_now() {
+    let broken = fixture().replacen(
+        "\"schema_version\": 1,",
+        "\"schema_version\": 1, \"x\": 1,",
+        1,
+    );
+    let o = start_with(&broken, config());
+    assert!(o.runtime.wait_observing(DEADLINE));
+    o.fs.write(
+        ".prometeu/index.json",
+        registry(3, &[(1, U1, "a", true), (1, U2, "b", true)]),
+    );
+    let view = o.runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed);
+    let messages: Vec<String> = view
+        .drifts()
+        .iter()
+        .map(|d| match d {
+            Drift::RegistryInvalid { error } => error.message.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("used twice"), "{messages:?}");
+    let doctor = DoctorView::of_view(&view);
+    let codes: Vec<&str> = doctor.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["duplicate_asset_id"], "{doctor:?}");
+}
+
+/// `doctor` on a running project whose registry stopped parsing names the registry's
+/// error, with its position, before what the last good generation says.
+#[test]
+fn doctor_names_the_registry_error_of_a_project_failed_while_running() {
+    let o = start();
+    o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
+    o.watcher.changed(".prometeu/index.json");
+    o.reaches(ProjectState::Failed);
+    let doctor = DoctorView::of_view(&o.view());
+    let first = doctor.diagnostics.first().expect("a diagnostic");
+    assert_eq!(
+        first.file.as_deref(),
+        Some("assets/.prometeu/index.json"),
+        "{doctor:?}"
+    );
+    assert!(first.line.is_some() && first.column.is_some(), "{doctor:?}");
+    assert!(doctor.has_errors());
 }

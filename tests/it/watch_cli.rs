@@ -166,3 +166,33 @@ fn watch_stops_when_its_output_is_closed() {
         "{output:?}"
     );
 }
+
+/// Watching a project (a fresh clone: no `tx/`, no lock file) changes nothing in it,
+/// not even the transient lock file: there is nothing to recover, so opening takes no
+/// lock, and the observer only reads.
+#[test]
+fn watching_a_project_writes_nothing_in_it() {
+    let project = project();
+    let before = project.tree();
+    let mut packer = Packer::start(project.root(), &["watch", "--json"]);
+    json_event(&mut packer, "runtime_started");
+    project.put(
+        "sprites/hero/asset.json",
+        declaration(U1, "Hero", &["hero.bin"]).as_bytes(),
+    );
+    json_event(&mut packer, "snapshot_refreshed");
+    packer.signal(Signal::TERM);
+    let finished = packer.finish();
+    assert!(finished.status.success(), "{finished:?}");
+    let edited = std::path::Path::new("assets/sprites/hero/asset.json");
+    let unedited = |mut tree: std::collections::BTreeMap<_, _>| {
+        tree.remove(edited);
+        tree
+    };
+    let (before, after) = (unedited(before), unedited(project.tree()));
+    let names = |tree: &std::collections::BTreeMap<std::path::PathBuf, _>| {
+        tree.keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(names(&after), names(&before));
+    assert!(after == before, "a file or folder changed");
+}

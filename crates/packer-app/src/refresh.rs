@@ -296,20 +296,16 @@ fn refresh(
                 .first()
                 .map_or_else(|| "the registry cannot be read".to_owned(), describe)
         };
-        // What the snapshot kept for reads does not hold already (a project failed from
-        // the start holds its registry error itself).
-        let pending_drifts = new
-            .drifts()
-            .iter()
-            .filter(|d| !old.drifts().contains(d))
-            .cloned()
-            .collect();
+        // The failed load's findings stand beside the last good generation's; those of
+        // a snapshot failed itself (a project failed from the start) are superseded by
+        // them (`View::drifts`).
         publish(
             shared,
             View {
                 state: ProjectState::Failed,
                 condition: Some(error),
-                pending_drifts,
+                pending_drifts: new.drifts().to_vec(),
+                pending_diagnostics: new.diagnostics(),
                 refreshed: Vec::new(),
                 unrefreshed: true,
                 ..before.clone()

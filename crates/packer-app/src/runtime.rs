@@ -10,9 +10,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
 use packer_domain::command::{self, Command, Refusal};
+use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
-use packer_domain::ports::{ClockPort, EventPort, WatchPort, WorkspacePort};
+use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot};
 
@@ -43,6 +44,9 @@ pub struct View {
     /// Drift found on disk that `snapshot` does not hold: when a refresh finds the
     /// registry unreadable, the last good generation stays and its error is here.
     pub pending_drifts: Vec<Drift>,
+    /// The diagnostics of that failed load (the registry's error with its position, a
+    /// folder that cannot be listed), which `snapshot` does not hold either.
+    pub pending_diagnostics: Vec<Diagnostic>,
     /// What the refresh that made this generation took in on its own
     /// (`declaration_changed`, `input_changed`, `registry_changed`).
     pub refreshed: Vec<Drift>,
@@ -66,6 +70,7 @@ impl View {
             state,
             condition: None,
             pending_drifts: Vec::new(),
+            pending_diagnostics: Vec::new(),
             refreshed: Vec::new(),
             degraded: None,
             unrefreshed: false,
@@ -77,10 +82,25 @@ impl View {
     pub fn drifts(&self) -> Vec<Drift> {
         self.pending_drifts
             .iter()
-            .chain(self.snapshot.drifts())
+            .chain(self.kept().map_or(&[][..], Snapshot::drifts))
             .chain(&self.refreshed)
             .cloned()
             .collect()
+    }
+
+    /// Every diagnostic the view knows of: the failed load's first, then the snapshot's.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all = self.pending_diagnostics.clone();
+        all.extend(self.kept().map(Snapshot::diagnostics).unwrap_or_default());
+        all
+    }
+
+    /// The snapshot whose drift and diagnostics still stand beside the pending ones. A
+    /// snapshot that is itself failed (the project was failed from the start) only says
+    /// why its load failed, and a later failed load says why the disk fails now.
+    fn kept(&self) -> Option<&Snapshot> {
+        let superseded = self.unrefreshed && self.snapshot.state() == ProjectState::Failed;
+        (!superseded).then_some(self.snapshot.as_ref())
     }
 }
 
@@ -397,6 +417,15 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
 }
 
 fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {
+    // An empty or absent `tx/` leaves nothing to recover: opening then takes no lock, so
+    // a runtime that only reads (`watch`, Studio on a fresh clone) creates no lock file.
+    // A commit that stages meanwhile holds the lock and finishes or fails on its own.
+    if port.list_dir(&recovery::tx_root()).map_or_else(
+        |e| e.kind == PortErrorKind::NotFound,
+        |entries| entries.is_empty(),
+    ) {
+        return (Vec::new(), None);
+    }
     // No `.prometeu` means no project, hence nothing to recover: the load says the rest.
     let Ok(lock) = port.lock() else {
         return (Vec::new(), None);

@@ -134,6 +134,15 @@ impl DoctorView {
         }
     }
 
+    /// The diagnostics a runtime's view gives: while a failed load keeps the last good
+    /// generation for reads, what made it fail comes first.
+    pub fn of_view(view: &View) -> DoctorView {
+        DoctorView {
+            generation: view.snapshot.generation(),
+            diagnostics: view.diagnostics(),
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()

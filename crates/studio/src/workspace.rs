@@ -166,7 +166,7 @@ impl AssetsWorkspace {
     }
 
     pub fn doctor(&self) -> DoctorView {
-        DoctorView::of(&self.runtime.snapshot())
+        DoctorView::of_view(&self.runtime.view())
     }
 
     /// `set_included`: the runtime's command, through its writer lane.

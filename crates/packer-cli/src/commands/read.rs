@@ -75,7 +75,7 @@ pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 
 pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     let (port, view) = open(out, explicit)?;
-    let doctor = DoctorView::of(&view.snapshot);
+    let doctor = DoctorView::of_view(&view);
     if out.json {
         out.json(&doctor);
         if let Some(condition) = &view.condition {

@@ -76,7 +76,7 @@ pub fn call(
         }
         "doctor" => {
             params.finish()?;
-            result(DoctorView::of(&runtime.snapshot()))
+            result(DoctorView::of_view(&runtime.view()))
         }
         "check_divergence" => {
             params.finish()?;
