@@ -191,14 +191,23 @@ fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
     let doctor = project.run(&["doctor"]);
     assert_eq!(doctor.code, 1, "{doctor:?}");
     assert!(
-        doctor
-            .stdout
-            .starts_with(&format!("error: the project is failed: {condition}\n")),
+        doctor.stdout.starts_with(&format!(
+            "error[project_failed]: the project is failed: {condition}\n"
+        )),
         "{doctor:?}"
     );
     assert!(
         doctor.stdout.ends_with("1 error, 0 warnings\n"),
         "{doctor:?}"
+    );
+    // Tools see the same reason among the diagnostics.
+    let doctor = project.run(&["doctor", "--json"]);
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    let diagnostics = &doctor.json()["diagnostics"];
+    assert_eq!(diagnostics[0]["code"], "project_failed", "{doctor:?}");
+    assert_eq!(
+        diagnostics[0]["message"],
+        format!("the project is failed: {condition}")
     );
     assert_eq!(project.tree(), before, "a read command wrote");
 

@@ -2,7 +2,7 @@
 //! `--json` output are the same values. Built from a snapshot, never from the disk.
 
 use packer_domain::command::Command;
-use packer_domain::diagnostics::{Diagnostic, Severity};
+use packer_domain::diagnostics::{Code, Diagnostic, Severity};
 use packer_domain::drift::Drift;
 use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
@@ -139,7 +139,7 @@ impl DoctorView {
     pub fn of_view(view: &View) -> DoctorView {
         DoctorView {
             generation: view.snapshot.generation(),
-            diagnostics: view.diagnostics(),
+            diagnostics: with_failure(view),
         }
     }
 
@@ -148,6 +148,35 @@ impl DoctorView {
             .iter()
             .any(|d| d.severity == Severity::Error)
     }
+}
+
+/// The view's diagnostics, led by why the project is `failed` when no error among them
+/// says so (an interrupted commit, a refused recovery: nothing a file position shows).
+fn with_failure(view: &View) -> Vec<Diagnostic> {
+    let mut all = view.diagnostics();
+    let explained = view
+        .pending_diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
+    if let (Some(condition), false) = (&view.condition, explained) {
+        all.insert(
+            0,
+            Diagnostic {
+                code: Code::ProjectFailed,
+                severity: Severity::Error,
+                file: None,
+                line: None,
+                column: None,
+                message: format!("the project is failed: {condition}"),
+                hint: Some(
+                    "reads show the last good generation and writes are refused until this is resolved: the next write finishes an interrupted commit once its cause is gone; a refused one needs you to keep the version you want of each file named and remove the transaction's folder under assets/.prometeu/tx/".to_owned(),
+                ),
+                excerpt: None,
+                asset_id: None,
+            },
+        );
+    }
+    all
 }
 
 /// A write result: the generation the commit published, the command's id, and the asset

@@ -172,11 +172,8 @@ pub fn status_report(view: &StatusView, condition: Option<&str>) -> String {
 
 /// `doctor`: why the project is failed beyond its files (an interrupted commit), every
 /// diagnostic, then a count.
-pub fn doctor(view: &DoctorView, condition: Option<&str>, sources: &Sources<'_>) -> String {
+pub fn doctor(view: &DoctorView, sources: &Sources<'_>) -> String {
     let mut out = String::new();
-    if let Some(condition) = condition {
-        let _ = writeln!(out, "error: the project is failed: {condition}\n");
-    }
     for diagnostic in &view.diagnostics {
         out.push_str(&diagnostic_block(diagnostic, sources));
         out.push('\n');
@@ -188,10 +185,10 @@ pub fn doctor(view: &DoctorView, condition: Option<&str>, sources: &Sources<'_>)
             .count()
     };
     let (errors, warnings) = (
-        count(packer_domain::diagnostics::Severity::Error) + usize::from(condition.is_some()),
+        count(packer_domain::diagnostics::Severity::Error),
         count(packer_domain::diagnostics::Severity::Warning),
     );
-    if view.diagnostics.is_empty() && condition.is_none() {
+    if view.diagnostics.is_empty() {
         out.push_str("no problems found\n");
     } else {
         let _ = writeln!(

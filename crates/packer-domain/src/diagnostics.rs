@@ -41,6 +41,9 @@ pub enum Code {
     DuplicateUuid,
     UuidMismatch,
     InputMissing,
+    /// The project is `failed` for a reason no file position shows: an interrupted
+    /// commit, or a transaction recovery refuses to finish.
+    ProjectFailed,
 }
 
 impl Code {
@@ -68,6 +71,7 @@ impl Code {
             Code::DuplicateUuid => "duplicate_uuid",
             Code::UuidMismatch => "uuid_mismatch",
             Code::InputMissing => "input_missing",
+            Code::ProjectFailed => "project_failed",
         }
     }
 }

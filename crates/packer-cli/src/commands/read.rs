@@ -82,14 +82,7 @@ pub fn doctor(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
             out.error(&format!("error: the project is failed: {condition}"));
         }
     } else {
-        out.stdout(
-            render::doctor(
-                &doctor,
-                view.condition.as_deref(),
-                &render::Sources::new(&port),
-            )
-            .trim_end(),
-        );
+        out.stdout(render::doctor(&doctor, &render::Sources::new(&port)).trim_end());
     }
     Ok(if doctor.has_errors() || view.condition.is_some() {
         Outcome::FoundErrors
