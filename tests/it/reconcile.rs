@@ -723,3 +723,28 @@ bytes of a
         &[registry(3, &[(1, U1, "b")]), decl(U1, "a")],
     );
 }
+
+/// `a` is gone and an `asset.json` whose uuid cannot be read turned up elsewhere: it
+/// may be `a`, moved and broken on the way, so `a` is not offered for unregistering
+/// (its id would be lost for good) until that file is fixed.
+#[test]
+fn an_unreadable_asset_json_holds_back_unregistering() {
+    check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- moved/asset.json
+{{ \"schema_version\": 1, \"asset_uuid\": \"{U1}\",, }}
+//- moved/x.bin
+bytes of a
+",
+            hand_registry(2, &[(1, U1, "a")]),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': [
+            {'drift': {'kind': 'root_missing', 'asset_id': 1, 'root': 'a'},
+              'reason': '`moved/asset.json` cannot be read, so it cannot be told whether it is asset 1 moved there; fix it (see `prometeu-packer doctor`), then plan again'},
+            {'drift': {'kind': 'unregistered_asset', 'root': 'moved', 'asset_uuid': null},
+              'reason': '`moved/asset.json` cannot be read as a declaration (no uuid could be read); fix it (see `prometeu-packer doctor`), then plan again'}]}",
+    );
+}

@@ -535,16 +535,26 @@ impl<'s> Planner<'s> {
 
     fn drift(&mut self, position: usize, drift: &'s Drift) {
         match drift {
-            // Unregistering registers nothing at the root: another asset that moved
-            // there may still be relocated to it.
-            Drift::RootMissing { asset_id, root } => self.proposals.push((
-                position,
-                drift,
-                ReconcileAction::Unregister {
-                    asset_id: *asset_id,
-                    root: root.clone(),
-                },
-            )),
+            Drift::RootMissing { asset_id, root } => {
+                // An `asset.json` whose uuid cannot be read may be this asset, moved and
+                // broken on the way: unregistering now would lose its id for good.
+                if let Some(unreadable) = self.unreadable_loose() {
+                    let reason = format!(
+                        "`{unreadable}/asset.json` cannot be read, so it cannot be told whether it is asset {asset_id} moved there; fix it (see `prometeu-packer doctor`), then plan again"
+                    );
+                    return self.refuse(position, drift, reason);
+                }
+                // Unregistering registers nothing at the root: another asset that moved
+                // there may still be relocated to it.
+                self.proposals.push((
+                    position,
+                    drift,
+                    ReconcileAction::Unregister {
+                        asset_id: *asset_id,
+                        root: root.clone(),
+                    },
+                ));
+            }
             Drift::RootMoved { asset_id, from, to } => {
                 self.relocate(position, drift, *asset_id, from, to);
             }
@@ -635,6 +645,15 @@ impl<'s> Planner<'s> {
             }
         };
         self.offer(position, drift, root, action);
+    }
+
+    /// The first unregistered folder whose `asset.json` has no readable uuid.
+    fn unreadable_loose(&self) -> Option<&'s AssetPath> {
+        self.snapshot
+            .unregistered()
+            .iter()
+            .find(|f| f.declaration.asset_uuid().is_none())
+            .map(|f| &f.root)
     }
 
     /// Whether the unregistered `asset.json` at `root` may be registered.
