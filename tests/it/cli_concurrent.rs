@@ -39,6 +39,20 @@ fn check(project: &Project, commands: &[Vec<String>]) -> Vec<Value> {
         .collect()
 }
 
+/// `add r<n>` of a blob whose input is `r<n>/in.bin`.
+fn add(n: usize) -> Vec<String> {
+    [
+        "add",
+        &format!("r{n}"),
+        "--kind",
+        "blob",
+        "--input",
+        "in.bin",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 #[test]
 fn parallel_adds_all_go_through_with_distinct_ids() {
     const COUNT: usize = 8;
@@ -46,20 +60,7 @@ fn parallel_adds_all_go_through_with_distinct_ids() {
     for n in 0..COUNT {
         project.put(&format!("r{n}/in.bin"), b"user bytes");
     }
-    let commands: Vec<Vec<String>> = (0..COUNT)
-        .map(|n| {
-            [
-                "add",
-                &format!("r{n}"),
-                "--kind",
-                "blob",
-                "--input",
-                "in.bin",
-            ]
-            .map(str::to_owned)
-            .to_vec()
-        })
-        .collect();
+    let commands: Vec<Vec<String>> = (0..COUNT).map(add).collect();
 
     let results = check(&project, &commands);
 
@@ -95,15 +96,10 @@ fn parallel_changes_of_different_assets_all_land() {
     let project = fresh();
     for n in 0..COUNT {
         project.put(&format!("r{n}/in.bin"), b"user bytes");
-        let add = project.run(&[
-            "add",
-            &format!("r{n}"),
-            "--kind",
-            "blob",
-            "--input",
-            "in.bin",
-        ]);
-        assert_eq!(add.code, 0, "{add:?}");
+        let args = add(n);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let added = project.run(&args);
+        assert_eq!(added.code, 0, "{added:?}");
     }
     let commands: Vec<Vec<String>> = (0..COUNT)
         .map(|n| {

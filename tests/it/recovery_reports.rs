@@ -6,17 +6,16 @@
 //! `write_rejected`, as every refusal is. A read command, which recovers nothing,
 //! reports the condition a runtime opening the project would report.
 
-use std::sync::Arc;
-
 use crate::fixture_text::{U1, declaration, registry};
-use packer_app::runtime::{Ports, Runtime, WriteRequest, read_only_view};
+use crate::runtime::open;
+use packer_app::runtime::{WriteRequest, read_only_view};
 use packer_domain::command::Command;
 use packer_domain::event::Event;
 use packer_domain::path::WsPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ContentHash, ProjectState};
 use packer_domain::transaction::{Intent, TxOp};
-use packer_memfs::{EventLog, ManualClock, MemFs};
+use packer_memfs::{EventLog, MemFs};
 
 /// One registered asset, included in the build.
 fn project() -> MemFs {
@@ -64,16 +63,6 @@ fn leave(fs: &MemFs, name: &str, left: Left<'_>) {
             fs.write(".prometeu/index.json", registry(9, &[(1, U1, "a", true)]));
         }
     }
-}
-
-fn open(fs: &MemFs) -> (Runtime, EventLog) {
-    let events = EventLog::new();
-    let runtime = Runtime::open(Ports {
-        workspace: Arc::new(fs.clone()),
-        events: Arc::new(events.clone()),
-        clock: Arc::new(ManualClock::new()),
-    });
-    (runtime, events)
 }
 
 fn exclude_asset_1() -> WriteRequest {
