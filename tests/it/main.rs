@@ -32,6 +32,7 @@ mod processes;
 mod reconcile;
 mod reconcile_apply;
 mod reconcile_damage;
+mod reconcile_moves;
 mod recovery_reports;
 mod registration;
 mod runtime;

@@ -90,7 +90,7 @@ fn render(files: &BTreeMap<String, Vec<u8>>) -> String {
 
 /// `layout`, a fixture, with each `{}` filled in order by one of `parts` (the registry
 /// and the declarations, which is what reconcile rewrites).
-fn fill(layout: &str, parts: &[String]) -> String {
+pub(crate) fn fill(layout: &str, parts: &[String]) -> String {
     let pieces: Vec<&str> = layout.split("{}").collect();
     assert_eq!(pieces.len(), parts.len() + 1, "placeholders of {layout}");
     let mut out = pieces[0].to_owned();
@@ -105,7 +105,7 @@ fn fill(layout: &str, parts: &[String]) -> String {
 /// every action and expects exactly the files of `layout` filled with `after` (in which
 /// `<fresh N>` stands for the fresh uuid asset N was given), a `ready` project and no
 /// action left to offer.
-fn check(layout: &str, before: &[String], plan: &str, after: &[String]) {
+pub(crate) fn check(layout: &str, before: &[String], plan: &str, after: &[String]) {
     let before = fill(layout, before);
     let after = fill(layout, after);
     let fs = MemFs::from_fixture(&before).unwrap();

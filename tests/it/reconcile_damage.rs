@@ -44,6 +44,9 @@ enum Damage {
     Swap { a: usize, b: usize },
     /// `rm -r other; mv folder other`: a folder takes the place of a deleted one.
     Replace { folder: usize, other: usize },
+    /// `mv other other_old; cp -r folder other`: a folder renamed, and a copy of another
+    /// put in its place.
+    CopyInPlace { folder: usize, other: usize },
 }
 
 fn damage() -> impl Strategy<Value = Damage> {
@@ -60,6 +63,7 @@ fn damage() -> impl Strategy<Value = Damage> {
         to.prop_map(|at| Damage::AddUnregistered { at }),
         (0..8usize, 0..8usize).prop_map(|(a, b)| Damage::Swap { a, b }),
         (0..8usize, 0..8usize).prop_map(|(folder, other)| Damage::Replace { folder, other }),
+        (0..8usize, 0..8usize).prop_map(|(folder, other)| Damage::CopyInPlace { folder, other }),
     ]
 }
 
@@ -196,6 +200,21 @@ fn apply(fs: &MemFs, folders: &mut Vec<String>, damage: &Damage, fresh: &mut usi
                 fs.rename(&from, &to);
                 moved(folders, &from, &to);
                 folders.dedup();
+            }
+        }
+        Damage::CopyInPlace { folder, other } => {
+            let from = folders[folder % folders.len()].clone();
+            let to = folders[other % folders.len()].clone();
+            let old = format!("{to}_old");
+            if apart(&from, &to) && !exists(fs, &old) {
+                fs.rename(&to, &old);
+                moved(folders, &to, &old);
+                for (path, bytes) in fs.files() {
+                    if let Some(rest) = path.strip_prefix(&format!("{from}/")) {
+                        fs.write(&format!("{to}/{rest}"), bytes);
+                    }
+                }
+                folders.push(to);
             }
         }
         Damage::MoveInto { folder, into } => {

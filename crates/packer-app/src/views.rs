@@ -7,7 +7,9 @@ use packer_domain::drift::Drift;
 use packer_domain::event::CommandId;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{AssetQuery, AssetRecord, AssetStatus, ProjectState, Snapshot};
+use packer_domain::snapshot::{
+    AssetQuery, AssetRecord, AssetStatus, DeclarationState, ProjectState, Snapshot,
+};
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
@@ -30,7 +32,10 @@ pub struct AssetView {
 
 impl AssetView {
     pub fn of(record: &AssetRecord) -> AssetView {
-        let declaration = record.declaration.declaration();
+        // An asset that left its root is not described by what moved in there.
+        let declaration = record
+            .own_declaration()
+            .and_then(DeclarationState::declaration);
         AssetView {
             asset_id: record.entry.asset_id,
             asset_uuid: record.entry.asset_uuid,

@@ -296,9 +296,14 @@ impl<'s> Draft<'s> {
     fn declaration(&self, id: AssetId) -> Option<DraftDeclaration> {
         match self.declarations.get(&id) {
             Some(changed) => changed.clone(),
-            None => self.snapshot.asset(id).map(|a| DraftDeclaration {
-                declaration: a.declaration.declaration().cloned(),
-                on_disk: a.declaration.stamp().map(|s| s.hash),
+            // Not the file at its root when that is another asset's: a command on an
+            // asset that left its root never touches what moved in there.
+            None => self.snapshot.asset(id).map(|a| {
+                let own = a.own_declaration();
+                DraftDeclaration {
+                    declaration: own.and_then(DeclarationState::declaration).cloned(),
+                    on_disk: own.and_then(DeclarationState::stamp).map(|s| s.hash),
+                }
             }),
         }
     }

@@ -262,13 +262,40 @@ pub fn classify(
         });
     }
 
-    for (root, found) in unregistered {
-        if !claimed.contains(root) {
-            drifts.push(Drift::UnregisteredAsset {
-                root: root.clone(),
-                asset_uuid: found.asset_uuid,
-            });
-        }
+    // The `asset.json` at a root its asset left for another place, unless the asset
+    // whose uuid it declares moved exactly there or a duplicate names it: a folder that
+    // came after (a copy, a new one), which the registry does not list.
+    let listed: BTreeSet<&AssetPath> = drifts
+        .iter()
+        .filter_map(|d| match d {
+            Drift::DuplicateUuid { roots, .. } => Some(roots),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let arrived: BTreeSet<&AssetPath> = moving
+        .values()
+        .filter_map(|d| match d {
+            Destination::Moved(to) => Some(*to),
+            _ => None,
+        })
+        .collect();
+    let vacated: BTreeMap<&AssetPath, &FoundView<'_>> = registered
+        .iter()
+        .filter(|a| moving.contains_key(&a.asset_id))
+        .filter_map(|a| Some((a.root, a.found.as_ref()?)))
+        .filter(|(root, _)| !arrived.contains(root) && !listed.contains(root))
+        .collect();
+    let mut loose: BTreeMap<&AssetPath, &FoundView<'_>> = unregistered
+        .iter()
+        .filter(|(root, _)| !claimed.contains(root))
+        .collect();
+    loose.extend(vacated);
+    for (root, found) in loose {
+        drifts.push(Drift::UnregisteredAsset {
+            root: root.clone(),
+            asset_uuid: found.asset_uuid,
+        });
     }
     drifts
 }
@@ -335,12 +362,19 @@ fn moving_assets<'a>(
     if moving.is_empty() {
         return moving;
     }
-    // Roots declaring another's uuid, with that uuid.
-    let intruded: Vec<(AssetId, &AssetPath, Uuid)> = registered
+    // Roots declaring another's uuid, with that uuid, and whether it is a copy's: a uuid
+    // another asset is registered with, or one declared elsewhere too (rather than a
+    // uuid edited into the file).
+    let registered_uuids: BTreeSet<Uuid> = registered.iter().map(|a| a.asset_uuid).collect();
+    let intruded: Vec<(AssetId, &AssetPath, Uuid, bool)> = registered
         .iter()
         .filter_map(|a| {
             let declared = a.found.as_ref()?.asset_uuid?;
-            (declared != a.asset_uuid).then_some((a.asset_id, a.root, declared))
+            let copied = registered_uuids.contains(&declared)
+                || by_uuid
+                    .get(&declared)
+                    .is_some_and(|r| r.as_slice().len() > 1);
+            (declared != a.asset_uuid).then_some((a.asset_id, a.root, declared, copied))
         })
         .collect();
     // The registered root each asset holds, to know who must leave for another to come.
@@ -368,17 +402,22 @@ fn moving_assets<'a>(
             moving.insert(id, Destination::Nowhere);
             changed = true;
         }
-        // A root taken over stays so only while the intruder's owner moves exactly there.
+        // A root declaring another's uuid was left when the intruder's owner moves
+        // exactly there, or when the file there is a copy and the asset's own uuid
+        // turned up in one other place (it moved there; the copy came after).
+        // Otherwise the root holds a copy or an edited uuid, and its asset stays.
         let dropped: Vec<AssetId> = intruded
             .iter()
-            .filter(|(id, root, declared)| {
-                moving.contains_key(id)
+            .filter(|(id, root, declared, copied)| {
+                moving
+                    .get(id)
+                    .is_some_and(|d| !(*copied && matches!(d, Destination::Moved(_))))
                     && !owners
                         .get(declared)
                         .and_then(|owner| moving.get(owner))
                         .is_some_and(|d| *d == Destination::Moved(root))
             })
-            .map(|(id, _, _)| *id)
+            .map(|(id, _, _, _)| *id)
             .collect();
         for id in dropped {
             moving.remove(&id);
@@ -529,6 +568,18 @@ mod tests {
             &[
                 "{'kind':'root_moved','asset_id':1,'from':'hero','to':'slime'}",
                 "{'kind':'root_missing','asset_id':2,'root':'slime'}",
+            ],
+        );
+        // slime renamed to slime_old and a copy of hero put in its place: slime moved,
+        // and the copy that came after is a duplicate.
+        check(
+            &[(1, 1, "hero", Some(1)), (2, 2, "slime", Some(1))],
+            &[("slime_old", Some(2))],
+            &[
+                "{'kind':'root_moved','asset_id':2,'from':'slime','to':'slime_old'}",
+                &format!(
+                    "{{'kind':'duplicate_uuid','asset_id':1,'asset_uuid':'{U1}','roots':['hero','slime']}}"
+                ),
             ],
         );
         // A copy of hero over slime, hero still in place: a copy, not a move.

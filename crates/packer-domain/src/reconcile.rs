@@ -18,9 +18,7 @@ use uuid::Uuid;
 use crate::drift::Drift;
 use crate::path::AssetPath;
 use crate::registry::AssetId;
-use crate::snapshot::{
-    AssetQuery, AssetRecord, DeclarationState, FoundDeclaration, ProjectState, Snapshot,
-};
+use crate::snapshot::{AssetQuery, AssetRecord, DeclarationState, ProjectState, Snapshot};
 
 /// One change a reconcile can make, as chosen by a consumer and applied by
 /// `Command::Reconcile`.
@@ -284,9 +282,10 @@ pub fn plan(snapshot: &Snapshot) -> ReconcilePlan {
     plan
 }
 
-/// Links each relocation into a registered root to the action that takes that root's
-/// asset away (relocate or unregister). A relocation whose root's asset no action takes
-/// away could never apply: it becomes unresolved, with what depends on it.
+/// Links each action that registers a registered root (a relocation into it, or the
+/// folder that came after its asset left, adopted or given a fresh uuid) to the action
+/// that takes that root's asset away (relocate or unregister). One whose root's asset no
+/// action takes away could never apply: it becomes unresolved, with what depends on it.
 fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
     loop {
         let leaving: FxHashMap<AssetId, u32> = plan
@@ -300,14 +299,16 @@ fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
             .collect();
         let mut stuck = None;
         for planned in &mut plan.actions {
-            let ReconcileAction::Relocate { asset_id, to, .. } = &planned.action else {
+            let Some(to) = planned.action.registers() else {
                 continue;
             };
             let Some(holder) = snapshot.find(&AssetQuery::Root(to.clone())) else {
                 continue;
             };
             let holder = holder.entry.asset_id;
-            if holder == *asset_id {
+            if let ReconcileAction::Relocate { asset_id, .. } = &planned.action
+                && holder == *asset_id
+            {
                 continue;
             }
             match leaving.get(&holder) {
@@ -324,7 +325,7 @@ fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
         // Drop it and number again: actions stay numbered from 1 in drift order.
         let index = (action_id - 1) as usize;
         let removed = plan.actions.remove(index);
-        if let ReconcileAction::Relocate { to, .. } = &removed.action {
+        if let Some(to) = removed.action.registers() {
             plan.unresolved.push(Unresolved {
                 drift: removed.drift.clone(),
                 reason: format!(
@@ -343,7 +344,9 @@ fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
 #[derive(Clone, Copy)]
 enum At<'s> {
     Registered(&'s AssetRecord),
-    Unregistered(&'s FoundDeclaration),
+    /// An `asset.json` the registry does not list: at an unregistered root, or at a
+    /// registered root its asset left for another place (a folder that came after).
+    Unregistered(&'s DeclarationState),
     Nothing,
 }
 
@@ -423,19 +426,37 @@ impl<'s> Planner<'s> {
 
     fn at(&self, root: &AssetPath) -> At<'s> {
         if let Some(record) = self.by_root.get(root.as_str()) {
-            return At::Registered(record);
+            return match self.vacated(root) {
+                Some(_) => At::Unregistered(&record.declaration),
+                None => At::Registered(record),
+            };
         }
         let unregistered = self.snapshot.unregistered();
         match unregistered.binary_search_by(|f| f.root.cmp(root)) {
-            Ok(i) => unregistered.get(i).map_or(At::Nothing, At::Unregistered),
+            Ok(i) => unregistered
+                .get(i)
+                .map_or(At::Nothing, |f| At::Unregistered(&f.declaration)),
             Err(_) => At::Nothing,
         }
     }
 
-    /// A registered root (other than `except`'s) that `root` would nest with, as
-    /// the reason it cannot be registered.
+    /// The asset registered at `root` when it left it for another place and the
+    /// `asset.json` there came after: no asset moved exactly there.
+    fn vacated(&self, root: &AssetPath) -> Option<AssetId> {
+        let record = self.by_root.get(root.as_str())?;
+        let id = record.entry.asset_id;
+        let left = self.moved_to.contains_key(&id) && self.leaving.contains(&id);
+        let arrived = self.moved_to.values().any(|to| *to == root);
+        let found = !matches!(record.declaration, DeclarationState::Missing);
+        (left && found && !arrived).then_some(id)
+    }
+
+    /// A registered root (other than `except`'s, and other than the one of the asset
+    /// that left `root` itself) that `root` would nest with, as the reason it cannot be
+    /// registered.
     fn nesting(&self, root: &AssetPath, except: Option<AssetId>) -> Option<String> {
-        self.nesting_unless(root, |id| Some(id) == except)
+        let vacated = self.vacated(root);
+        self.nesting_unless(root, |id| Some(id) == except || Some(id) == vacated)
     }
 
     /// [`nesting`](Self::nesting), leaving out the registered roots of the assets for
@@ -477,14 +498,17 @@ impl<'s> Planner<'s> {
     /// first registered root declaring it, else the first adoptable copy.
     fn keeper(&self, uuid: Uuid, roots: &'s [AssetPath]) -> Option<&'s AssetPath> {
         if let Some(owner) = self.by_uuid.get(&uuid) {
+            if let Some(to) = self.moved_to.get(&owner.entry.asset_id) {
+                return Some(to);
+            }
             return match &owner.declaration {
                 DeclarationState::Missing => {
-                    if let Some(to) = self.moved_to.get(&owner.entry.asset_id) {
-                        return Some(to);
-                    }
+                    // Copies in unregistered folders; not one at a root another asset
+                    // left, which only a relocation of that asset can free.
                     let candidates: Vec<&AssetPath> = roots
                         .iter()
                         .filter(|r| matches!(self.at(r), At::Unregistered(_)))
+                        .filter(|r| self.vacated(r).is_none())
                         .filter(|r| self.nesting(r, Some(owner.entry.asset_id)).is_none())
                         .collect();
                     let name = owner.entry.root.file_name();
@@ -503,8 +527,8 @@ impl<'s> Planner<'s> {
             .find(|r| matches!(self.at(r), At::Registered(_)))
             .or_else(|| {
                 roots.iter().find(|r| match self.at(r) {
-                    At::Unregistered(found) => {
-                        matches!(found.declaration, DeclarationState::Valid(_))
+                    At::Unregistered(declaration) => {
+                        matches!(declaration, DeclarationState::Valid(_))
                             && self.nesting(r, None).is_none()
                     }
                     _ => false,
@@ -659,7 +683,7 @@ impl<'s> Planner<'s> {
     /// Whether the unregistered `asset.json` at `root` may be registered.
     fn adoptable(&self, root: &AssetPath) -> Result<(), String> {
         match self.at(root) {
-            At::Unregistered(found) if matches!(found.declaration, DeclarationState::Valid(_)) => {
+            At::Unregistered(DeclarationState::Valid(_)) => {
                 self.nesting(root, None).map_or(Ok(()), Err)
             }
             _ => Err(format!(

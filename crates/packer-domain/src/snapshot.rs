@@ -226,6 +226,21 @@ pub struct AssetRecord {
     pub status: AssetStatus,
 }
 
+impl AssetRecord {
+    /// The asset's own declaration at its root, if it has one. An asset that left its
+    /// root (`moved`, `missing`) has none there: the `asset.json` at that root, if any,
+    /// is another asset's that moved in, which nothing done to this asset may read,
+    /// move, rewrite or delete.
+    pub fn own_declaration(&self) -> Option<&DeclarationState> {
+        match self.status {
+            AssetStatus::Moved | AssetStatus::Missing => None,
+            AssetStatus::Ok | AssetStatus::Invalid | AssetStatus::Conflict => {
+                Some(&self.declaration)
+            }
+        }
+    }
+}
+
 /// An `asset.json` at a root the registry does not list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundDeclaration {

@@ -19,7 +19,7 @@ use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
 use packer_domain::reconcile::ReconcilePlan;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::AssetQuery;
+use packer_domain::snapshot::{AssetQuery, DeclarationState};
 use packer_fs::DiskOutput;
 
 use crate::bus::{EventBus, Subscription};
@@ -245,8 +245,8 @@ impl AssetsWorkspace {
             )
         })?;
         let declaration = record
-            .declaration
-            .declaration()
+            .own_declaration()
+            .and_then(DeclarationState::declaration)
             .filter(|d| d.kind == AssetKind::Image)
             .ok_or_else(|| {
                 AppError::new(

@@ -11,7 +11,7 @@ use packer_app::runtime::{Runtime, WriteRequest};
 use packer_app::views::{self, DoctorView, GetView, ListView, StatusView, WriteView};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::{AssetKind, OutputOptions};
-use packer_domain::snapshot::AssetQuery;
+use packer_domain::snapshot::{AssetQuery, DeclarationState};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -230,7 +230,10 @@ fn declaration_changes(
         None if p.has("output") => {
             let snapshot = runtime.snapshot();
             let record = views::find(&snapshot, asset)?;
-            let Some(current) = record.declaration.declaration() else {
+            let Some(current) = record
+                .own_declaration()
+                .and_then(DeclarationState::declaration)
+            else {
                 return Err(AppError::new(
                     ErrorCode::Invalid,
                     format!(

@@ -8,7 +8,7 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{AssetQuery, DeclarationState, FoundDeclaration};
+use crate::snapshot::{AssetQuery, DeclarationState};
 
 impl Draft<'_> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
@@ -66,19 +66,19 @@ impl Draft<'_> {
             }
             ReconcileAction::Unregister { asset_id, root } => self.unregister(*asset_id, root),
             ReconcileAction::Adopt { root, asset_uuid } => {
-                let found = self.unregistered(root)?;
-                if found.declaration.asset_uuid() != Some(*asset_uuid) {
+                let found = self.unregistered(root, leaving)?;
+                if found.asset_uuid() != Some(*asset_uuid) {
                     return Err(Refusal::Invalid(format!(
                         "`{root}/asset.json` does not carry the uuid {asset_uuid}"
                     )));
                 }
-                self.adopt(root)
+                self.adopt_found(root, leaving)
             }
             ReconcileAction::ReassignUuid {
                 root,
                 asset_id: None,
                 asset_uuid,
-            } => self.reassign_copy(root, *asset_uuid, new_uuid()),
+            } => self.reassign_copy(root, *asset_uuid, new_uuid(), leaving),
             ReconcileAction::ReassignUuid {
                 root,
                 asset_id: Some(id),
@@ -100,14 +100,76 @@ impl Draft<'_> {
             .ok_or_else(|| Refusal::Invalid(format!("asset {id} is not registered at `{root}`")))
     }
 
-    fn unregistered(&self, root: &AssetPath) -> Result<&FoundDeclaration, Refusal> {
+    /// The `asset.json` at `root` that the registry does not list: at an unregistered
+    /// root, or at the root of an asset these actions take away (the folder that came
+    /// after it left).
+    fn unregistered(
+        &self,
+        root: &AssetPath,
+        leaving: &FxHashSet<AssetId>,
+    ) -> Result<&DeclarationState, Refusal> {
         let unregistered = self.snapshot.unregistered();
         // Sorted by root: the loader keeps them so.
-        unregistered
+        let found = unregistered
             .binary_search_by(|f| f.root.cmp(root))
             .ok()
             .and_then(|i| unregistered.get(i))
+            .map(|f| &f.declaration);
+        let vacated = || {
+            self.snapshot
+                .find(&AssetQuery::Root(root.clone()))
+                .filter(|r| leaving.contains(&r.entry.asset_id))
+                .map(|r| &r.declaration)
+                .filter(|d| !matches!(d, DeclarationState::Missing))
+        };
+        found
+            .or_else(vacated)
             .ok_or_else(|| Refusal::Invalid(format!("`{root}` holds no unregistered asset.json")))
+    }
+
+    /// Refuses `root` if it is (or nests with) a registered root, other than that of the
+    /// asset these actions take away from it.
+    fn check_loose_root(
+        &self,
+        root: &AssetPath,
+        leaving: &FxHashSet<AssetId>,
+    ) -> Result<(), Refusal> {
+        let holder = self
+            .snapshot
+            .find(&AssetQuery::Root(root.clone()))
+            .map(|r| r.entry.asset_id)
+            .filter(|id| leaving.contains(id));
+        self.check_free_root_unless(root, |id| Some(id) == holder)
+    }
+
+    /// Registers the valid unregistered `asset.json` at `root`, keeping its uuid.
+    fn adopt_found(
+        &mut self,
+        root: &AssetPath,
+        leaving: &FxHashSet<AssetId>,
+    ) -> Result<(), Refusal> {
+        let (declaration, hash) = match self.unregistered(root, leaving)? {
+            DeclarationState::Valid(valid) => (valid.declaration.clone(), valid.stamp.hash),
+            _ => {
+                return Err(Refusal::Invalid(format!(
+                    "`{root}/asset.json` is not valid; fix it first (see `prometeu-packer doctor`)"
+                )));
+            }
+        };
+        self.check_loose_root(root, leaving)?;
+        if let Some(owner) = self
+            .entries
+            .values()
+            .find(|e| e.asset_uuid == declaration.asset_uuid)
+        {
+            return Err(Refusal::Invalid(format!(
+                "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
+                owner.asset_id, owner.root
+            )));
+        }
+        self.register_found(root, declaration, hash)?;
+        self.verifies.insert(root.clone(), hash);
+        Ok(())
     }
 
     /// A fresh uuid that no asset has and no unregistered `asset.json` carries.
@@ -135,8 +197,8 @@ impl Draft<'_> {
     ) -> Result<(), Refusal> {
         let uuid = self.entry_at(id, from)?.asset_uuid;
         // The folder it moved to is unregistered, or the root another asset left.
-        let state = match self.unregistered(to) {
-            Ok(found) => &found.declaration,
+        let state = match self.unregistered(to, &FxHashSet::default()) {
+            Ok(found) => found,
             Err(refusal) => match self.snapshot.find(&AssetQuery::Root(to.clone())) {
                 Some(record) if record.entry.asset_id != id => &record.declaration,
                 _ => return Err(refusal),
@@ -176,6 +238,10 @@ impl Draft<'_> {
     /// Requires the root `id` leaves to stay as the snapshot saw it: without an
     /// `asset.json`, or with the one another asset brought there.
     fn keep_or_absent(&mut self, id: AssetId, root: &AssetPath) {
+        if self.writes.contains_key(root) {
+            // A fresh uuid is written into the folder that came after: the write checks it.
+            return;
+        }
         match self.snapshot.asset(id).and_then(|a| a.declaration.stamp()) {
             Some(stamp) => {
                 self.verifies.insert(root.clone(), stamp.hash);
@@ -209,9 +275,14 @@ impl Draft<'_> {
     }
 
     /// An unregistered copy gets the fresh uuid written into it and is registered.
-    fn reassign_copy(&mut self, root: &AssetPath, copied: Uuid, uuid: Uuid) -> Result<(), Refusal> {
-        let found = self.unregistered(root)?;
-        let (mut declaration, hash) = match &found.declaration {
+    fn reassign_copy(
+        &mut self,
+        root: &AssetPath,
+        copied: Uuid,
+        uuid: Uuid,
+        leaving: &FxHashSet<AssetId>,
+    ) -> Result<(), Refusal> {
+        let (mut declaration, hash) = match self.unregistered(root, leaving)? {
             DeclarationState::Valid(valid) if valid.declaration.asset_uuid == copied => {
                 (valid.declaration.clone(), valid.stamp.hash)
             }
@@ -221,8 +292,9 @@ impl Draft<'_> {
                 )));
             }
         };
-        self.check_free_root(root, None)?;
+        self.check_loose_root(root, leaving)?;
         declaration.asset_uuid = self.fresh(uuid)?;
+        self.verifies.remove(root);
         self.writes.insert(
             root.clone(),
             (declaration.to_bytes(), Expected::Content(hash)),
