@@ -748,3 +748,41 @@ bytes of a
               'reason': '`moved/asset.json` cannot be read as a declaration (no uuid could be read); fix it (see `prometeu-packer doctor`), then plan again'}]}",
     );
 }
+
+/// In a chain of three moves each relocation requires the next one: choosing the first
+/// applies all three, and the plan says so.
+#[test]
+fn the_first_move_of_a_chain_is_applied_with_all_the_others() {
+    let layout = "
+//- .prometeu/index.json
+{}
+//- b/asset.json
+{}
+//- c/asset.json
+{}
+//- d/asset.json
+{}
+";
+    let before = [
+        hand_registry(4, &[(1, U1, "a"), (2, U2, "b"), (3, U3, "c")]),
+        decl(U1, "a"),
+        decl(U2, "b"),
+        decl(U3, "c"),
+    ];
+    let fs = MemFs::from_fixture(&fill(layout, &before)).unwrap();
+    let (runtime, _) = open(&fs);
+    let plan = runtime.reconcile_plan();
+    assert_eq!(plan.actions.len(), 3, "{plan:#?}");
+    assert_eq!(plan.applied_with(1), [2, 3]);
+    assert_eq!(plan.applied_with(2), [3]);
+    assert_eq!(plan.applied_with(3), Vec::<u32>::new());
+    runtime.reconcile_apply(plan.plan_id, &[1]).unwrap();
+    assert_eq!(runtime.view().state, ProjectState::Ready);
+    let roots: Vec<String> = runtime
+        .snapshot()
+        .assets()
+        .iter()
+        .map(|a| a.entry.root.to_string())
+        .collect();
+    assert_eq!(roots, ["b", "c", "d"]);
+}

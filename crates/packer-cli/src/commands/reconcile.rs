@@ -129,8 +129,9 @@ fn plan_text(plan: &ReconcilePlan) -> String {
     );
     for planned in &plan.actions {
         let _ = write!(text, "  {:>2}  {}", planned.action_id, planned.action);
-        if !planned.requires.is_empty() {
-            let with: Vec<String> = planned.requires.iter().map(u32::to_string).collect();
+        let with = plan.applied_with(planned.action_id);
+        if !with.is_empty() {
+            let with: Vec<String> = with.iter().map(u32::to_string).collect();
             let _ = write!(text, "   (applied with {})", with.join(", "));
         }
         text.push('\n');
