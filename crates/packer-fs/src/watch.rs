@@ -20,6 +20,13 @@
 //! moved out of the workspace stays watched until it is deleted or the session ends,
 //! and what it hints names no file the observer finds.
 //!
+//! When a watcher's queue overflows, the kernel drops events, and with them the news of
+//! folders created meanwhile, which `notify` would otherwise have watched as they came:
+//! the session watches its folders again (what is watched already stays as it is), and
+//! once that is heard names the whole workspace again in a `Rescan` hint. Watching a
+//! large tree overflows the queue by itself (each folder's opening is an event), so an
+//! overflow heard while setting up or while watching again is not acted on twice.
+//!
 //! Opening a file is an event for inotify, and the runtime's own reads open files: such
 //! access events are dropped here, since they change nothing. Symbolic links are not
 //! followed, so nothing outside `assets/` is ever watched.
@@ -68,8 +75,10 @@ impl WatchPort for DiskWatcher {
             base,
             sink,
             watchers,
+            flushes,
             next_lane: AtomicUsize::new(0),
             owners: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         });
         // The top itself: without it nothing at all is watched.
         match top.add(0, &top.base, RecursiveMode::NonRecursive) {
@@ -78,7 +87,7 @@ impl WatchPort for DiskWatcher {
             Added::Failed(e) => return Err(watch_error(&e)),
         }
         top.watch_entries()?;
-        for (lane, flush) in flushes.iter().enumerate() {
+        for (lane, flush) in top.flushes.iter().enumerate() {
             if let Some(folder) = top.sentinel(lane) {
                 let _ = flush.sentinel.set(folder);
             }
@@ -94,8 +103,7 @@ impl WatchPort for DiskWatcher {
         Ok(Box::new(DiskWatchSession {
             arrivals,
             adder: Some(adder),
-            flushes,
-            _top: top,
+            top,
         }))
     }
 }
@@ -113,13 +121,18 @@ fn start_watchers(
     for lane in 0..lanes {
         let sentinel = Arc::new(OnceLock::new());
         let (flushed, heard) = crossbeam_channel::bounded(1);
+        // Set until the setup's own overflow has been heard (`flush`).
+        let rewatching = Arc::new(AtomicBool::new(true));
         let handler = Handler {
             base: base.to_path_buf(),
             sink: sink.clone(),
+            lane,
             // Only the first watches the top, so only it hears what arrives there.
-            arrivals: (lane == 0).then(|| arrivals.clone()),
+            watches_top: lane == 0,
+            arrivals: arrivals.clone(),
             sentinel: Arc::clone(&sentinel),
             flushed,
+            rewatching: Arc::clone(&rewatching),
         };
         let config = notify::Config::default().with_follow_symlinks(false);
         match RecommendedWatcher::new(
@@ -128,7 +141,11 @@ fn start_watchers(
         ) {
             Ok(watcher) => {
                 watchers.push(Mutex::new(watcher));
-                flushes.push(Flush { sentinel, heard });
+                flushes.push(Flush {
+                    sentinel,
+                    heard,
+                    rewatching,
+                });
             }
             // One is enough to watch everything; more only share the setting up.
             Err(_) if !watchers.is_empty() => break,
@@ -148,8 +165,7 @@ const MAX_LANES: usize = 4;
 struct DiskWatchSession {
     arrivals: Sender<Arrival>,
     adder: Option<JoinHandle<()>>,
-    flushes: Vec<Flush>,
-    _top: Arc<Top>,
+    top: Arc<Top>,
 }
 
 /// How a session knows that a watcher has handled everything the kernel queued for it
@@ -158,12 +174,16 @@ struct DiskWatchSession {
 struct Flush {
     sentinel: Arc<OnceLock<PathBuf>>,
     heard: Receiver<()>,
+    /// Set while an overflow of this watcher is being dealt with (or, until the first
+    /// flush, expected from the setup): another one heard meanwhile is not acted on.
+    rewatching: Arc<AtomicBool>,
 }
 
 impl Flush {
-    /// Opens the sentinel until its event comes through, or `deadline` passes. Opening
-    /// again is needed when the queue overflowed and dropped the event.
-    fn wait(&self, deadline: Instant) -> bool {
+    /// Opens the sentinel until its event comes through, or `deadline` passes, or
+    /// `stopping` is set. Opening again is needed when the queue overflowed and dropped
+    /// the event.
+    fn wait(&self, deadline: Instant, stopping: &AtomicBool) -> bool {
         let Some(sentinel) = self.sentinel.get() else {
             // A watcher that watches nothing hears nothing.
             return true;
@@ -175,7 +195,7 @@ impl Flush {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || stopping.load(Ordering::Relaxed) {
                 return false;
             }
             let wait = (deadline - now).min(SENTINEL_RETRY);
@@ -200,8 +220,11 @@ impl WatchSession for DiskWatchSession {
         let deadline = Instant::now() + timeout;
         // Every watcher, even after one ran out of time: each is waited for once.
         let mut all = true;
-        for flush in &self.flushes {
-            all &= flush.wait(deadline);
+        for flush in &self.top.flushes {
+            all &= flush.wait(deadline, &self.top.stopping);
+            // What setting up the watch overflowed is behind: an overflow from now on
+            // may have dropped the news of a folder.
+            flush.rewatching.store(false, Ordering::Relaxed);
         }
         all
     }
@@ -210,6 +233,7 @@ impl WatchSession for DiskWatchSession {
 impl Drop for DiskWatchSession {
     fn drop(&mut self) {
         // The handlers hold senders too, so the channel cannot close by itself.
+        self.top.stopping.store(true, Ordering::Relaxed);
         let _ = self.arrivals.send(Arrival::Stop);
         if let Some(adder) = self.adder.take()
             && let Err(panic) = adder.join()
@@ -223,6 +247,8 @@ impl Drop for DiskWatchSession {
 enum Arrival {
     /// Something appeared at the top under this name: watch it if it is a folder.
     Entry(PathBuf),
+    /// This watcher's queue overflowed: watch its folders again.
+    Rewatch(usize),
     Stop,
 }
 
@@ -243,11 +269,18 @@ struct Top {
     /// The first watches `assets/` and `.prometeu`; the top-level folders are shared
     /// among all.
     watchers: Vec<Mutex<RecommendedWatcher>>,
+    /// One for each watcher.
+    flushes: Vec<Flush>,
     /// Where the next folder to arrive goes.
     next_lane: AtomicUsize,
     /// The watcher of each top-level folder, for the sentinels of [`Flush`].
     owners: Mutex<HashMap<PathBuf, usize>>,
+    /// Set when the session ends: a flush in progress gives up.
+    stopping: AtomicBool,
 }
+
+/// How long watching again after an overflow waits for what it overflowed to be heard.
+const REWATCH_FLUSH: Duration = Duration::from_secs(60);
 
 impl Top {
     /// Watches every entry of `assets/` that is a folder: `.prometeu` for its own entries,
@@ -301,9 +334,46 @@ impl Top {
                         Some(reason) => (self.sink)(WatchHint::Degraded { reason }),
                     }
                 }
+                Ok(Arrival::Rewatch(lane)) => self.rewatch(lane),
                 Ok(Arrival::Stop) | Err(_) => return,
             }
         }
+    }
+
+    /// After watcher `lane`'s queue overflowed: watches its top-level folders again, so
+    /// that a folder made while events were dropped is watched too (`notify` walks each
+    /// tree again and leaves what it watches already as it is), and for the first
+    /// watcher, folders that arrived at the top meanwhile. Once the overflow that this
+    /// causes in turn is heard, the whole workspace is named again, for what changed
+    /// while the folders were not watched.
+    fn rewatch(&self, lane: usize) {
+        let Some(flush) = self.flushes.get(lane) else {
+            return;
+        };
+        // Unreadable: nothing is watched again, and the periodic verification remains.
+        let folders: Vec<PathBuf> = std::fs::read_dir(&self.base)
+            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        for folder in folders {
+            if self.stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            let owner = self.owners().get(&folder).copied();
+            let mine = match owner {
+                Some(owner) => owner == lane,
+                None => lane == 0,
+            };
+            if mine && let Some(reason) = self.add_entry(lane, &folder) {
+                (self.sink)(WatchHint::Degraded { reason });
+                break;
+            }
+        }
+        let _ = flush.wait(Instant::now() + REWATCH_FLUSH, &self.stopping);
+        flush.rewatching.store(false, Ordering::Relaxed);
+        (self.sink)(WatchHint::Rescan {
+            reason: "the folders were watched again after the kernel's event queue overflowed"
+                .to_owned(),
+        });
     }
 
     /// Watches the top-level entry at `path` with watcher `lane` as its name asks, if it
@@ -377,11 +447,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Handler {
     base: PathBuf,
     sink: HintSink,
-    /// Where what arrives at and leaves the top is told, for the watcher of the top.
-    arrivals: Option<Sender<Arrival>>,
+    /// Which watcher this is.
+    lane: usize,
+    /// Whether it watches the top, and so hears what arrives there.
+    watches_top: bool,
+    /// Where what arrives at the top, and an overflow, are told.
+    arrivals: Sender<Arrival>,
     /// The folder whose opening tells [`Flush`] that the queue is handled up to it.
     sentinel: Arc<OnceLock<PathBuf>>,
     flushed: Sender<()>,
+    /// The watcher's [`Flush::rewatching`].
+    rewatching: Arc<AtomicBool>,
 }
 
 impl Handler {
@@ -406,6 +482,10 @@ impl Handler {
             sink(WatchHint::Rescan {
                 reason: "the kernel's event queue overflowed".to_owned(),
             });
+            if !self.rewatching.swap(true, Ordering::Relaxed) {
+                // Fails only once the session is ending.
+                let _ = self.arrivals.send(Arrival::Rewatch(self.lane));
+            }
             return;
         }
         let arrival = match event.kind {
@@ -425,11 +505,9 @@ impl Handler {
             _ => false,
         };
         for path in &event.paths {
-            if let (true, Some(arrivals)) = (arrival, &self.arrivals)
-                && path.parent() == Some(self.base.as_path())
-            {
+            if arrival && self.watches_top && path.parent() == Some(self.base.as_path()) {
                 // Fails only once the session is ending, when nothing is followed any more.
-                let _ = arrivals.send(Arrival::Entry(path.clone()));
+                let _ = self.arrivals.send(Arrival::Entry(path.clone()));
             }
             if let Some(path) = workspace_path(&self.base, path) {
                 sink(WatchHint::Changed(path));
@@ -636,6 +714,48 @@ mod tests {
             let path = format!("{name}/deep/file.bin");
             assert!(hinted.contains(&path), "{path} not in {hinted:?}");
         }
+    }
+
+    #[test]
+    fn a_folder_made_while_the_queue_overflowed_is_watched_after_it() {
+        let fx = Fixture::new();
+        fx.write("art/busy.bin", b"0");
+        let (sender, hints) = crossbeam_channel::unbounded();
+        // Holds the watcher's thread on its first hint, so that the kernel's queue fills.
+        let (release, held) = crossbeam_channel::bounded::<()>(0);
+        let gate = Mutex::new(Some(held));
+        let sink: HintSink = Arc::new(move |hint| {
+            let first = lock(&gate).take();
+            if let Some(held) = first {
+                let _ = held.recv_timeout(DEADLINE);
+            }
+            let _ = sender.send(hint);
+        });
+        let session = DiskWatcher::new(&fx.assets).watch(sink).unwrap();
+        assert!(session.flush(DEADLINE));
+        let watching = Watching { session, hints };
+        // The queue holds this many events; each write is at least three (open, modify,
+        // close).
+        let queued: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(16_384);
+        for round in 0..=queued / 2 {
+            fx.write("art/busy.bin", &round.to_le_bytes());
+        }
+        // Its creation is among the events the kernel dropped.
+        fx.mkdir("art/late");
+        release.send_timeout((), DEADLINE).unwrap();
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match watching.hints.recv_timeout(left) {
+                Ok(WatchHint::Rescan { .. }) => break,
+                Ok(_) => {}
+                Err(_) => panic!("the overflow was not hinted"),
+            }
+        }
+        watching.probe(&fx, "art/late/probe.bin");
     }
 
     #[test]
