@@ -329,7 +329,8 @@ impl Top {
         Ok(())
     }
 
-    /// Follows the top until told to stop: watches what arrives.
+    /// Follows the top until told to stop: watches what arrives, forgets what left, and
+    /// watches a watcher's folders again after its queue overflowed.
     fn follow_the_top(&self, arrived: &Receiver<Arrival>) {
         loop {
             match arrived.recv() {
