@@ -26,9 +26,9 @@ use crate::media::{Samples, rgba_png, wav};
 pub(crate) struct Project {
     pub(crate) fs: MemFs,
     clock: ManualClock,
-    events: EventLog,
-    out: MemOutput,
-    runtime: Runtime,
+    pub(crate) events: EventLog,
+    pub(crate) out: MemOutput,
+    pub(crate) runtime: Runtime,
 }
 
 impl Project {
@@ -64,6 +64,7 @@ impl Project {
             &BuildRequest {
                 output: Arc::new(out.clone()),
                 threads,
+                stop: None,
             },
             &|_| {},
         )
@@ -85,7 +86,7 @@ impl Project {
         self.clock.wall_clock_ns()
     }
 
-    fn pack(&self) -> Vec<u8> {
+    pub(crate) fn pack(&self) -> Vec<u8> {
         self.out.file(PACK_FILE).unwrap()
     }
 

@@ -20,6 +20,7 @@ mod prune;
 mod write;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use packer_domain::event::{CommandId, Event};
 use packer_domain::ports::{EventPort, PackOutput};
@@ -27,7 +28,7 @@ use packer_domain::snapshot::ContentHash;
 use packer_pack::cache::{CacheIndex, OutputRecord, asset_key};
 use packer_pack::pack::{MANIFEST_FILE, PACK_FILE};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::runtime::Runtime;
 
 /// What to build and where.
@@ -37,13 +38,36 @@ pub struct BuildRequest {
     pub output: Arc<dyn PackOutput>,
     /// Threads that encode assets; 0 means one per core.
     pub threads: usize,
+    /// Once set (a host that is stopping), the build stops at its next asset, with the
+    /// output folder as it was; `None`: it runs to its end.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl BuildRequest {
     /// A build into `output` with one encoding thread per core.
     pub fn new(output: Arc<dyn PackOutput>) -> BuildRequest {
-        BuildRequest { output, threads: 0 }
+        BuildRequest {
+            output,
+            threads: 0,
+            stop: None,
+        }
     }
+
+    /// Whether the host asked the build to stop.
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+}
+
+/// The error of a build that stopped because its host asked it to: it did not complete,
+/// though nothing failed (`io` is the code of a build that did not complete).
+fn stopped() -> AppError {
+    AppError::new(
+        ErrorCode::Io,
+        "the build was stopped before its end; the output folder is as it was",
+    )
 }
 
 /// How far a build is: `done` of `total` assets have their payload.
@@ -78,7 +102,9 @@ impl Runtime {
     /// project and with `invalid` when an included asset has an error (naming each
     /// asset, file and reason); refused with `invalid` too when an input turns out
     /// missing or cannot be decoded. A refusal after `build_started` ends without
-    /// `build_completed`, and leaves the output folder as it was.
+    /// `build_completed`, and leaves the output folder as it was; so does a build that
+    /// `request.stop` stops (`io`), which may have stored payloads in the
+    /// cache for the next one.
     pub fn build(
         &self,
         request: &BuildRequest,
@@ -110,6 +136,9 @@ impl Runtime {
 
         let old_index = write::load_index(port);
         let mut inputs = inputs::gather(port, &planned, &old_index, now_ns)?;
+        if request.stopped() {
+            return Err(stopped());
+        }
         let tag = format!("{}-{}", now_ns.max(0), command_id);
         let location = output.location();
         let build_key = write::build_key(&planned, &inputs);
@@ -133,11 +162,15 @@ impl Runtime {
                     threads: threads(request.threads),
                     tag: tag.clone(),
                     now_ns,
+                    stop: request.stop.as_deref(),
                 };
                 let (entries, reused) =
                     encode::payloads(&stage, &mut inputs, &mut keys, &mut |done| {
                         reporter.report(done)
                     })?;
+                if request.stopped() {
+                    return Err(stopped());
+                }
                 let written = write::write_outputs(output, &planned, &entries)?;
                 if reused < total {
                     // New entries were stored: make room by the old ones.

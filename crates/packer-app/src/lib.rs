@@ -11,5 +11,6 @@ pub mod observer;
 pub mod reconcile;
 pub mod recovery;
 mod refresh;
+mod retired;
 pub mod runtime;
 pub mod views;

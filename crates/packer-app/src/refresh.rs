@@ -32,6 +32,12 @@ pub(crate) struct LaneState {
 }
 
 impl LaneState {
+    /// The generation the lane keeps for itself (the one its input index is of), freed
+    /// on the lane when the index moves on.
+    pub(crate) fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        self.inputs.as_ref().map(|(snapshot, _)| snapshot)
+    }
+
     /// Folds a commit's own writes into the facts, so that the watcher's hints about
     /// them find nothing new.
     pub(crate) fn committed(&mut self, port: &dyn WorkspacePort, plan: &Plan) {

@@ -22,6 +22,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::observer::{Observation, Observer, ObserverConfig, Scope};
 use crate::recovery::{self, RecoveryReport};
 use crate::refresh::{self, LaneState};
+use crate::retired::{RETIRED_SWEEP, Retired};
 
 /// The ports a host injects. The runtime creates no event system, clock or file access
 /// of its own.
@@ -171,47 +172,6 @@ impl Latch {
             .wait_timeout_while(guard, timeout, |set| !*set)
             .unwrap_or_else(PoisonError::into_inner);
         *guard
-    }
-}
-
-/// How often an idle lane looks again at the generations readers still hold.
-const RETIRED_SWEEP: Duration = Duration::from_millis(20);
-
-/// Generations that are no longer current, held by the lane so that it is the one that
-/// frees them: freeing a snapshot of a large project touches every asset, which would
-/// otherwise fall on whichever reader lets go of it last, and on the commit's latency.
-/// The lane frees them after it has answered, between messages.
-#[derive(Debug, Default)]
-pub(crate) struct Retired {
-    views: Vec<Arc<View>>,
-    /// Snapshots of views already freed, still held elsewhere (a newer view of the same
-    /// generation, a reader, a write's outcome); each once.
-    snapshots: Vec<Arc<Snapshot>>,
-}
-
-impl Retired {
-    fn is_empty(&self) -> bool {
-        self.views.is_empty() && self.snapshots.is_empty()
-    }
-
-    /// Frees what no one else holds any more.
-    fn sweep(&mut self) {
-        for view in std::mem::take(&mut self.views) {
-            match Arc::try_unwrap(view) {
-                Ok(view) => {
-                    if !self
-                        .snapshots
-                        .iter()
-                        .any(|kept| Arc::ptr_eq(kept, &view.snapshot))
-                    {
-                        self.snapshots.push(view.snapshot);
-                    }
-                }
-                Err(view) => self.views.push(view),
-            }
-        }
-        self.snapshots
-            .retain(|snapshot| Arc::strong_count(snapshot) > 1);
     }
 }
 
@@ -370,6 +330,13 @@ impl Runtime {
         })
     }
 
+    /// Whether the lane keeps replaced generations to free (tests: an idle lane keeping
+    /// one wakes to look at it again).
+    #[cfg(test)]
+    pub(crate) fn keeps_retired(&self) -> bool {
+        !retired(&self.shared).is_empty()
+    }
+
     /// Stops the lane after the writes already queued and joins it.
     pub fn shutdown(mut self) {
         self.stop();
@@ -460,7 +427,7 @@ fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
             match receiver.recv_timeout(RETIRED_SWEEP) {
                 Ok(message) => Some(message),
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    retired(shared).sweep();
+                    sweep(shared, &lane);
                     continue;
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => None,
@@ -478,8 +445,15 @@ fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
             Message::Degraded(reason) => refresh::degraded(shared, reason),
         }
         // After the answer: freeing the generation a commit replaced is no part of it.
-        retired(shared).sweep();
+        sweep(shared, &lane);
     }
+}
+
+fn sweep(shared: &Shared, lane: &LaneState) {
+    let current = Arc::clone(&shared.view.load().snapshot);
+    let mut held = vec![&current];
+    held.extend(lane.snapshot());
+    retired(shared).sweep(&held);
 }
 
 fn retired(shared: &Shared) -> std::sync::MutexGuard<'_, Retired> {
@@ -812,49 +786,5 @@ fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
                 format!("the project is failed: {error}"),
             ))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use packer_memfs::MemFs;
-
-    /// Retires `views` in order, then lets go of the outside references numbered in
-    /// `released`, sweeping after each step; `expected` is how many views and snapshots
-    /// the lane still holds after each sweep.
-    fn check(views: Vec<Arc<View>>, released: &[usize], expected: &[(usize, usize)]) {
-        let mut retired = Retired::default();
-        retired.views.extend(views.iter().cloned());
-        let mut outside: Vec<Option<Arc<View>>> = views.into_iter().map(Some).collect();
-        let mut held = Vec::new();
-        retired.sweep();
-        held.push((retired.views.len(), retired.snapshots.len()));
-        for &index in released {
-            outside[index] = None;
-            retired.sweep();
-            held.push((retired.views.len(), retired.snapshots.len()));
-        }
-        assert_eq!(held, expected);
-    }
-
-    #[test]
-    fn the_lane_frees_a_generation_once_no_one_else_holds_it() {
-        let fs = MemFs::from_fixture("//- .prometeu/index.json\n{ \"schema_version\": 1, \"next_asset_id\": 1, \"assets\": [] }\n").unwrap();
-        let snapshot = Arc::new(Snapshot::load(&fs, 1));
-        let view = |snapshot: &Arc<Snapshot>| Arc::new(View::of(Arc::clone(snapshot)));
-        // Two views of one generation (as `reconciling` and back), a third of another.
-        let other = Arc::new(Snapshot::load(&fs, 2));
-        let views = vec![view(&snapshot), view(&snapshot), view(&other)];
-        drop(other);
-        // `snapshot` itself is still held here: its views go, the snapshot stays (once).
-        check(views, &[0, 1, 2], &[(3, 0), (2, 1), (1, 1), (0, 1)]);
-        let weak = Arc::downgrade(&snapshot);
-        let mut retired = Retired::default();
-        retired.views.push(view(&snapshot));
-        drop(snapshot);
-        retired.sweep();
-        assert_eq!(weak.strong_count(), 0, "freed by the sweep");
-        assert!(retired.is_empty());
     }
 }

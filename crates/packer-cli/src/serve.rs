@@ -3,8 +3,9 @@
 //! answered in order on stdout, while the runtime's events (the observer's refreshes
 //! among them) are written between them, unprompted, through the same line writer. A
 //! bad line gets an error response and the server goes on; it stops on `shutdown`, at
-//! the end of stdin, or on SIGINT or SIGTERM between two requests, joining every thread
-//! it started, and exits 0.
+//! the end of stdin, or on SIGINT or SIGTERM between two requests (a build under way
+//! stops at its next asset and is answered first), joining every thread it started,
+//! and exits 0.
 
 mod methods;
 mod params;
@@ -13,6 +14,7 @@ mod stop;
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::anyhow;
 use packer_app::error::{AppError, ErrorCode};
@@ -48,8 +50,13 @@ pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         Arc::new(DiskWatcher::new(&project.assets)),
         ObserverConfig::default(),
     );
+    let served = Served {
+        runtime: &runtime,
+        project: &project,
+        stopping: input.stopping(),
+    };
     let mut input = BufReader::new(input);
-    let ended = serve_lines(&runtime, &project, &sink, &mut input);
+    let ended = serve_lines(&served, &sink, &mut input);
     runtime.shutdown();
     if let Some(signal) = input.get_ref().signal() {
         out.note(&format!("stopped on {signal}"));
@@ -64,8 +71,7 @@ pub fn serve(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
 /// Answers every request of `input` until `shutdown` or its end. Also stops when the
 /// output is gone: nobody would read the answers.
 fn serve_lines(
-    runtime: &Runtime,
-    project: &ProjectDir,
+    served: &Served<'_>,
     sink: &LineSink,
     input: &mut dyn std::io::BufRead,
 ) -> std::io::Result<()> {
@@ -83,7 +89,7 @@ fn serve_lines(
                 ),
             )),
             Line::Complete => {
-                if answer(runtime, project, sink, &buffer) == Flow::Stop {
+                if answer(served, sink, &buffer) == Flow::Stop {
                     break;
                 }
             }
@@ -98,8 +104,17 @@ enum Flow {
     Stop,
 }
 
+/// What the methods answer from.
+pub(crate) struct Served<'a> {
+    pub(crate) runtime: &'a Runtime,
+    pub(crate) project: &'a ProjectDir,
+    /// Set once SIGINT or SIGTERM came: a build under way stops.
+    pub(crate) stopping: Arc<AtomicBool>,
+}
+
 /// Answers one line.
-fn answer(runtime: &Runtime, project: &ProjectDir, sink: &LineSink, line: &[u8]) -> Flow {
+fn answer(served: &Served<'_>, sink: &LineSink, line: &[u8]) -> Flow {
+    let runtime = served.runtime;
     // Blank lines (a keep-alive, a stray `\r\n`) carry no request and get no answer.
     if line.iter().all(u8::is_ascii_whitespace) {
         return Flow::Continue;
@@ -142,7 +157,7 @@ fn answer(runtime: &Runtime, project: &ProjectDir, sink: &LineSink, line: &[u8])
             }
         };
     }
-    match methods::call(runtime, project, &request.method, params) {
+    match methods::call(served, &request.method, params) {
         Ok(result) => sink.line(&success(&request.id, &result)),
         Err(error) => sink.json(&failure(id, error)),
     }

@@ -16,9 +16,18 @@
 //! (created, or moved in) is given to a watcher and then named again in a hint, for what
 //! changed in it before its watch was in place. One that leaves is not unwatched by
 //! path: moved into another folder, it may already be watched there by the same
-//! watcher, under the same watch, which unwatching its old path would drop. A folder
-//! moved out of the workspace stays watched until it is deleted or the session ends,
-//! and what it hints names no file the observer finds.
+//! watcher, under the same watch, which unwatching its old path would drop; only the
+//! session's note of which watcher has it goes, so that folders coming and going do
+//! not make the session grow. A folder moved out of the workspace stays watched until
+//! it is deleted or the session ends, and what it hints names no file the observer
+//! finds.
+//!
+//! When a watcher's queue overflows, the kernel drops events, and with them the news of
+//! folders created meanwhile, which `notify` would otherwise have watched as they came:
+//! the session watches its folders again (what is watched already stays as it is), and
+//! once that is heard names the whole workspace again in a `Rescan` hint. Watching a
+//! large tree overflows the queue by itself (each folder's opening is an event), so an
+//! overflow heard while setting up or while watching again is not acted on twice.
 //!
 //! Opening a file is an event for inotify, and the runtime's own reads open files: such
 //! access events are dropped here, since they change nothing. Symbolic links are not
@@ -27,12 +36,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RemoveKind, RenameMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use packer_domain::path::{PROMETEU_DIR, WsPath};
@@ -57,6 +66,12 @@ impl DiskWatcher {
 
 impl WatchPort for DiskWatcher {
     fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError> {
+        Ok(Box::new(self.start(sink)?))
+    }
+}
+
+impl DiskWatcher {
+    fn start(&self, sink: HintSink) -> Result<DiskWatchSession, PortError> {
         // Events name paths as the kernel resolved the watched one.
         let base = self.assets.canonicalize().map_err(|e| {
             PortError::new(PortErrorKind::NotFound, PortOp::Watch, &WsPath::root())
@@ -68,8 +83,10 @@ impl WatchPort for DiskWatcher {
             base,
             sink,
             watchers,
+            flushes,
             next_lane: AtomicUsize::new(0),
             owners: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         });
         // The top itself: without it nothing at all is watched.
         match top.add(0, &top.base, RecursiveMode::NonRecursive) {
@@ -78,10 +95,8 @@ impl WatchPort for DiskWatcher {
             Added::Failed(e) => return Err(watch_error(&e)),
         }
         top.watch_entries()?;
-        for (lane, flush) in flushes.iter().enumerate() {
-            if let Some(folder) = top.sentinel(lane) {
-                let _ = flush.sentinel.set(folder);
-            }
+        for (lane, flush) in top.flushes.iter().enumerate() {
+            *lock(&flush.sentinel) = top.sentinel(lane);
         }
         let adder_top = Arc::clone(&top);
         let adder = std::thread::Builder::new()
@@ -91,12 +106,11 @@ impl WatchPort for DiskWatcher {
                 PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root())
                     .with_detail(format!("cannot start the watcher's thread: {e}"))
             })?;
-        Ok(Box::new(DiskWatchSession {
+        Ok(DiskWatchSession {
             arrivals,
             adder: Some(adder),
-            flushes,
-            _top: top,
-        }))
+            top,
+        })
     }
 }
 
@@ -111,15 +125,20 @@ fn start_watchers(
     let mut watchers = Vec::with_capacity(lanes);
     let mut flushes = Vec::with_capacity(lanes);
     for lane in 0..lanes {
-        let sentinel = Arc::new(OnceLock::new());
+        let sentinel = Arc::new(Mutex::new(None));
         let (flushed, heard) = crossbeam_channel::bounded(1);
+        // Set until the setup's own overflow has been heard (`flush`).
+        let rewatching = Arc::new(AtomicBool::new(true));
         let handler = Handler {
             base: base.to_path_buf(),
             sink: sink.clone(),
+            lane,
             // Only the first watches the top, so only it hears what arrives there.
-            arrivals: (lane == 0).then(|| arrivals.clone()),
+            watches_top: lane == 0,
+            arrivals: arrivals.clone(),
             sentinel: Arc::clone(&sentinel),
             flushed,
+            rewatching: Arc::clone(&rewatching),
         };
         let config = notify::Config::default().with_follow_symlinks(false);
         match RecommendedWatcher::new(
@@ -128,7 +147,11 @@ fn start_watchers(
         ) {
             Ok(watcher) => {
                 watchers.push(Mutex::new(watcher));
-                flushes.push(Flush { sentinel, heard });
+                flushes.push(Flush {
+                    sentinel,
+                    heard,
+                    rewatching,
+                });
             }
             // One is enough to watch everything; more only share the setting up.
             Err(_) if !watchers.is_empty() => break,
@@ -148,34 +171,37 @@ const MAX_LANES: usize = 4;
 struct DiskWatchSession {
     arrivals: Sender<Arrival>,
     adder: Option<JoinHandle<()>>,
-    flushes: Vec<Flush>,
-    _top: Arc<Top>,
+    top: Arc<Top>,
 }
 
 /// How a session knows that a watcher has handled everything the kernel queued for it
 /// up to some moment: it opens the watcher's sentinel folder, and the event of that
 /// opening, queued after everything before it, comes through.
 struct Flush {
-    sentinel: Arc<OnceLock<PathBuf>>,
+    sentinel: Arc<Mutex<Option<PathBuf>>>,
     heard: Receiver<()>,
+    /// Set while an overflow of this watcher is being dealt with (or, until the first
+    /// flush, expected from the setup): another one heard meanwhile is not acted on.
+    rewatching: Arc<AtomicBool>,
 }
 
 impl Flush {
-    /// Opens the sentinel until its event comes through, or `deadline` passes. Opening
-    /// again is needed when the queue overflowed and dropped the event.
-    fn wait(&self, deadline: Instant) -> bool {
-        let Some(sentinel) = self.sentinel.get() else {
+    /// Opens the sentinel until its event comes through, or `deadline` passes, or
+    /// `stopping` is set. Opening again is needed when the queue overflowed and dropped
+    /// the event.
+    fn wait(&self, deadline: Instant, stopping: &AtomicBool) -> bool {
+        let Some(sentinel) = lock(&self.sentinel).clone() else {
             // A watcher that watches nothing hears nothing.
             return true;
         };
         while self.heard.try_recv().is_ok() {}
         loop {
-            if std::fs::File::open(sentinel).is_err() {
+            if std::fs::File::open(&sentinel).is_err() {
                 // Gone: nothing left to hear from it.
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || stopping.load(Ordering::Relaxed) {
                 return false;
             }
             let wait = (deadline - now).min(SENTINEL_RETRY);
@@ -200,8 +226,11 @@ impl WatchSession for DiskWatchSession {
         let deadline = Instant::now() + timeout;
         // Every watcher, even after one ran out of time: each is waited for once.
         let mut all = true;
-        for flush in &self.flushes {
-            all &= flush.wait(deadline);
+        for flush in &self.top.flushes {
+            all &= flush.wait(deadline, &self.top.stopping);
+            // What setting up the watch overflowed is behind: an overflow from now on
+            // may have dropped the news of a folder.
+            flush.rewatching.store(false, Ordering::Relaxed);
         }
         all
     }
@@ -210,6 +239,7 @@ impl WatchSession for DiskWatchSession {
 impl Drop for DiskWatchSession {
     fn drop(&mut self) {
         // The handlers hold senders too, so the channel cannot close by itself.
+        self.top.stopping.store(true, Ordering::Relaxed);
         let _ = self.arrivals.send(Arrival::Stop);
         if let Some(adder) = self.adder.take()
             && let Err(panic) = adder.join()
@@ -223,6 +253,11 @@ impl Drop for DiskWatchSession {
 enum Arrival {
     /// Something appeared at the top under this name: watch it if it is a folder.
     Entry(PathBuf),
+    /// Something left the top under this name: forget whose folder it was, if it is
+    /// gone (a folder that comes back arrives again).
+    Left(PathBuf),
+    /// This watcher's queue overflowed: watch its folders again.
+    Rewatch(usize),
     Stop,
 }
 
@@ -243,11 +278,19 @@ struct Top {
     /// The first watches `assets/` and `.prometeu`; the top-level folders are shared
     /// among all.
     watchers: Vec<Mutex<RecommendedWatcher>>,
+    /// One for each watcher.
+    flushes: Vec<Flush>,
     /// Where the next folder to arrive goes.
     next_lane: AtomicUsize,
-    /// The watcher of each top-level folder, for the sentinels of [`Flush`].
+    /// The watcher of each top-level folder there is, for the sentinels of [`Flush`] and
+    /// for watching again after an overflow.
     owners: Mutex<HashMap<PathBuf, usize>>,
+    /// Set when the session ends: a flush in progress gives up.
+    stopping: AtomicBool,
 }
+
+/// How long watching again after an overflow waits for what it overflowed to be heard.
+const REWATCH_FLUSH: Duration = Duration::from_secs(60);
 
 impl Top {
     /// Watches every entry of `assets/` that is a folder: `.prometeu` for its own entries,
@@ -286,7 +329,8 @@ impl Top {
         Ok(())
     }
 
-    /// Follows the top until told to stop: watches what arrives.
+    /// Follows the top until told to stop: watches what arrives, forgets what left, and
+    /// watches a watcher's folders again after its queue overflowed.
     fn follow_the_top(&self, arrived: &Receiver<Arrival>) {
         loop {
             match arrived.recv() {
@@ -301,9 +345,53 @@ impl Top {
                         Some(reason) => (self.sink)(WatchHint::Degraded { reason }),
                     }
                 }
+                Ok(Arrival::Left(path)) => {
+                    if !std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir()) {
+                        self.owners().remove(&path);
+                    }
+                }
+                Ok(Arrival::Rewatch(lane)) => self.rewatch(lane),
                 Ok(Arrival::Stop) | Err(_) => return,
             }
         }
+    }
+
+    /// After watcher `lane`'s queue overflowed: watches its top-level folders again, so
+    /// that a folder made while events were dropped is watched too (`notify` walks each
+    /// tree again and leaves what it watches already as it is), and for the first
+    /// watcher, folders that arrived at the top meanwhile. Once the overflow that this
+    /// causes in turn is heard, the whole workspace is named again, for what changed
+    /// while the folders were not watched.
+    fn rewatch(&self, lane: usize) {
+        let Some(flush) = self.flushes.get(lane) else {
+            return;
+        };
+        // Unreadable: nothing is watched again, and the periodic verification remains.
+        let folders: Vec<PathBuf> = std::fs::read_dir(&self.base)
+            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        for folder in folders {
+            if self.stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            let owner = self.owners().get(&folder).copied();
+            let mine = match owner {
+                Some(owner) => owner == lane,
+                None => lane == 0,
+            };
+            if mine && let Some(reason) = self.add_entry(lane, &folder) {
+                (self.sink)(WatchHint::Degraded { reason });
+                break;
+            }
+        }
+        // The folder the flush opens may have gone since the session began.
+        *lock(&flush.sentinel) = self.sentinel(lane);
+        let _ = flush.wait(Instant::now() + REWATCH_FLUSH, &self.stopping);
+        flush.rewatching.store(false, Ordering::Relaxed);
+        (self.sink)(WatchHint::Rescan {
+            reason: "the folders were watched again after the kernel's event queue overflowed"
+                .to_owned(),
+        });
     }
 
     /// Watches the top-level entry at `path` with watcher `lane` as its name asks, if it
@@ -350,16 +438,18 @@ impl Top {
     }
 
     /// The folder whose opening tells that watcher `lane` has heard everything before:
-    /// the top for the first, one of its top-level folders for the others (none when it
-    /// watches nothing).
+    /// the top for the first, one of its top-level folders that is there for the others
+    /// (none when it watches nothing).
     fn sentinel(&self, lane: usize) -> Option<PathBuf> {
         if lane == 0 {
             return Some(self.base.clone());
         }
         self.owners()
             .iter()
-            .find(|(_, owner)| **owner == lane)
-            .map(|(path, _)| path.clone())
+            .filter(|(_, owner)| **owner == lane)
+            .map(|(path, _)| path)
+            .find(|path| std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir()))
+            .cloned()
     }
 
     fn owners(&self) -> MutexGuard<'_, HashMap<PathBuf, usize>> {
@@ -377,11 +467,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Handler {
     base: PathBuf,
     sink: HintSink,
-    /// Where what arrives at and leaves the top is told, for the watcher of the top.
-    arrivals: Option<Sender<Arrival>>,
+    /// Which watcher this is.
+    lane: usize,
+    /// Whether it watches the top, and so hears what arrives there.
+    watches_top: bool,
+    /// Where what arrives at the top, and an overflow, are told.
+    arrivals: Sender<Arrival>,
     /// The folder whose opening tells [`Flush`] that the queue is handled up to it.
-    sentinel: Arc<OnceLock<PathBuf>>,
+    sentinel: Arc<Mutex<Option<PathBuf>>>,
     flushed: Sender<()>,
+    /// The watcher's [`Flush::rewatching`].
+    rewatching: Arc<AtomicBool>,
 }
 
 impl Handler {
@@ -406,12 +502,17 @@ impl Handler {
             sink(WatchHint::Rescan {
                 reason: "the kernel's event queue overflowed".to_owned(),
             });
+            if !self.rewatching.swap(true, Ordering::Relaxed) {
+                // Fails only once the session is ending.
+                let _ = self.arrivals.send(Arrival::Rewatch(self.lane));
+            }
             return;
         }
         let arrival = match event.kind {
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
             EventKind::Access(AccessKind::Open(_)) => {
-                if let Some(sentinel) = self.sentinel.get()
+                let sentinel = lock(&self.sentinel);
+                if let Some(sentinel) = sentinel.as_ref()
                     && event.paths.iter().any(|p| p == sentinel)
                 {
                     // Full when a flush has not taken the last one yet: one is enough.
@@ -422,14 +523,24 @@ impl Handler {
             EventKind::Access(_) => return,
             EventKind::Create(CreateKind::Folder | CreateKind::Any)
             | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => true,
+            EventKind::Remove(RemoveKind::Folder | RemoveKind::Any)
+            | EventKind::Modify(ModifyKind::Name(RenameMode::From)) => {
+                if self.watches_top {
+                    for path in &event.paths {
+                        if path.parent() == Some(self.base.as_path()) {
+                            // Fails only once the session is ending.
+                            let _ = self.arrivals.send(Arrival::Left(path.clone()));
+                        }
+                    }
+                }
+                false
+            }
             _ => false,
         };
         for path in &event.paths {
-            if let (true, Some(arrivals)) = (arrival, &self.arrivals)
-                && path.parent() == Some(self.base.as_path())
-            {
+            if arrival && self.watches_top && path.parent() == Some(self.base.as_path()) {
                 // Fails only once the session is ending, when nothing is followed any more.
-                let _ = arrivals.send(Arrival::Entry(path.clone()));
+                let _ = self.arrivals.send(Arrival::Entry(path.clone()));
             }
             if let Some(path) = workspace_path(&self.base, path) {
                 sink(WatchHint::Changed(path));
@@ -476,182 +587,4 @@ fn watch_error(error: &notify::Error) -> PortError {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, Instant};
-
-    use super::*;
-    use crate::testing::Fixture;
-
-    const DEADLINE: Duration = Duration::from_secs(20);
-
-    /// A watch on the fixture's workspace and the hints it delivers.
-    struct Watching {
-        session: Box<dyn WatchSession>,
-        hints: Receiver<WatchHint>,
-    }
-
-    impl Watching {
-        fn start(fx: &Fixture) -> Watching {
-            let (sender, hints) = crossbeam_channel::unbounded();
-            let sink: HintSink = Arc::new(move |hint| {
-                let _ = sender.send(hint);
-            });
-            let session = DiskWatcher::new(&fx.assets).watch(sink).unwrap();
-            Watching { session, hints }
-        }
-
-        /// Every path hinted until one equal to `wanted` is, which is last; panics at the
-        /// deadline.
-        fn until(&self, wanted: &str) -> Vec<String> {
-            self.until_any(&[wanted])
-        }
-
-        /// Every path hinted until one of `wanted` is, which is last; panics at the
-        /// deadline.
-        fn until_any(&self, wanted: &[&str]) -> Vec<String> {
-            let end = Instant::now() + DEADLINE;
-            let mut seen = Vec::new();
-            loop {
-                let left = end.saturating_duration_since(Instant::now());
-                match self.hints.recv_timeout(left) {
-                    Ok(WatchHint::Changed(path)) => {
-                        let text = path.to_string();
-                        let done = wanted.contains(&text.as_str());
-                        seen.push(text);
-                        if done {
-                            return seen;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => panic!("no hint for {wanted:?}; saw {seen:?}"),
-                }
-            }
-        }
-
-        /// Rewrites `path` until a hint names it: proof that its folder is watched.
-        fn probe(&self, fx: &Fixture, path: &str) {
-            let end = Instant::now() + DEADLINE;
-            for round in 0u32.. {
-                assert!(Instant::now() < end, "{path} never hinted");
-                fx.write(path, &round.to_le_bytes());
-                let wait = Duration::from_millis(50);
-                while let Ok(hint) = self.hints.recv_timeout(wait) {
-                    if matches!(&hint, WatchHint::Changed(p) if p.to_string() == path) {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn changes_deep_in_a_folder_present_at_the_start_are_hinted() {
-        let fx = Fixture::new();
-        fx.write("art/heroes/hero/asset.json", b"{}");
-        let watching = Watching::start(&fx);
-        fx.write("art/heroes/hero/asset.json", b"{ }");
-        watching.until("art/heroes/hero/asset.json");
-        fx.write(".prometeu/index.json", b"{}");
-        watching.until(".prometeu/index.json");
-    }
-
-    #[test]
-    fn a_folder_arriving_at_the_top_is_watched_with_all_it_holds() {
-        let fx = Fixture::new();
-        let watching = Watching::start(&fx);
-        fx.mkdir("fresh/deep");
-        watching.probe(&fx, "fresh/deep/probe.bin");
-        // The file may come before its new folder's watch: then the folder is hinted.
-        fx.write("fresh/deep/er/file.bin", b"x");
-        watching.until_any(&["fresh/deep/er/file.bin", "fresh/deep/er"]);
-
-        // Moved in from outside the workspace, with content.
-        let outside = fx.assets.parent().unwrap().join("moved");
-        std::fs::create_dir_all(outside.join("inner")).unwrap();
-        std::fs::rename(&outside, fx.assets.join("moved")).unwrap();
-        watching.probe(&fx, "moved/inner/probe.bin");
-    }
-
-    /// Top-level folders, more than there are watchers, each with a file deep inside.
-    const FOLDERS: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
-
-    fn with_folders() -> Fixture {
-        let fx = Fixture::new();
-        for name in FOLDERS {
-            fx.write(&format!("{name}/deep/file.bin"), b"0");
-        }
-        fx
-    }
-
-    #[test]
-    fn top_level_folders_that_leave_and_come_back_are_watched_again() {
-        let fx = with_folders();
-        let names = FOLDERS;
-        let watching = Watching::start(&fx);
-        let away = fx.assets.parent().unwrap().join("away");
-        for name in names {
-            std::fs::rename(fx.assets.join(name), &away).unwrap();
-            std::fs::rename(&away, fx.assets.join(name)).unwrap();
-        }
-        for name in names {
-            watching.probe(&fx, &format!("{name}/deep/file.bin"));
-        }
-        // Renamed at the top: watched under its new name.
-        std::fs::rename(fx.assets.join("a"), fx.assets.join("renamed")).unwrap();
-        watching.probe(&fx, "renamed/deep/file.bin");
-    }
-
-    #[test]
-    fn top_level_folders_moved_into_another_stay_watched_there() {
-        let fx = with_folders();
-        let watching = Watching::start(&fx);
-        fx.mkdir("gallery");
-        watching.probe(&fx, "gallery/probe.bin");
-        for name in FOLDERS {
-            std::fs::rename(fx.assets.join(name), fx.assets.join("gallery").join(name)).unwrap();
-        }
-        for name in FOLDERS {
-            watching.probe(&fx, &format!("gallery/{name}/deep/file.bin"));
-        }
-    }
-
-    #[test]
-    fn a_flush_returns_once_what_came_before_it_is_hinted() {
-        let fx = with_folders();
-        let names = FOLDERS;
-        let watching = Watching::start(&fx);
-        for name in names {
-            fx.write(&format!("{name}/deep/file.bin"), b"1");
-        }
-        assert!(watching.session.flush(DEADLINE));
-        let hinted: Vec<String> = watching
-            .hints
-            .try_iter()
-            .filter_map(|hint| match hint {
-                WatchHint::Changed(path) => Some(path.to_string()),
-                _ => None,
-            })
-            .collect();
-        for name in names {
-            let path = format!("{name}/deep/file.bin");
-            assert!(hinted.contains(&path), "{path} not in {hinted:?}");
-        }
-    }
-
-    #[test]
-    fn the_lanes_transactions_are_not_watched() {
-        let fx = Fixture::new();
-        fx.write("art/marker.bin", b"0");
-        let watching = Watching::start(&fx);
-        fx.write(".prometeu/tx/1/0", b"staged");
-        fx.write(".prometeu/tx/1/intent.json", b"{}");
-        std::fs::remove_dir_all(fx.assets.join(".prometeu/tx/1")).unwrap();
-        // Events arrive in order: whatever the transaction caused comes before this.
-        fx.write("art/marker.bin", b"1");
-        let seen = watching.until("art/marker.bin");
-        assert!(
-            seen.iter().all(|p| !p.starts_with(".prometeu/tx/")),
-            "{seen:?}"
-        );
-    }
-}
+mod tests;

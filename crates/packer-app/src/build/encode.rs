@@ -5,7 +5,7 @@
 //! depend on the thread count. Storing an entry is best effort: a cache that cannot be
 //! written only makes the next build slower.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
 
 use packer_domain::ports::{PortError, PortErrorKind, PortOp, ReadRequest, WorkspacePort};
@@ -29,6 +29,8 @@ pub(crate) struct Stage<'a> {
     pub(crate) tag: String,
     /// When the build started, for [`settled`].
     pub(crate) now_ns: i64,
+    /// Once set, no further asset is encoded (the build is stopping).
+    pub(crate) stop: Option<&'a AtomicBool>,
 }
 
 /// Every asset's payload in plan order, and how many came from the cache. `keys` and
@@ -40,12 +42,13 @@ pub(crate) fn payloads(
     progress: &mut dyn FnMut(u64),
 ) -> Result<(Vec<Entry>, u64), AppError> {
     let mut entries = cached(stage, keys);
+    let stopping = || stage.stop.is_some_and(|stop| stop.load(Ordering::Relaxed));
     let reused = entries.iter().filter(|e| e.is_some()).count() as u64;
     progress(reused);
     let misses: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].is_none())
         .collect();
-    if !misses.is_empty() {
+    if !misses.is_empty() && !stopping() {
         let sources = sources(stage, inputs, keys, &misses)?;
         let mut done = reused;
         let mut failures = Vec::new();
@@ -67,7 +70,7 @@ pub(crate) fn payloads(
         }
     }
     let entries: Vec<Entry> = entries.into_iter().flatten().collect();
-    if entries.len() != stage.planned.len() {
+    if entries.len() != stage.planned.len() && !stopping() {
         return Err(AppError::new(
             crate::error::ErrorCode::Io,
             "an asset was neither found in the cache nor encoded",
@@ -215,6 +218,9 @@ fn encode_all(
     let (sender, receiver) = mpsc::channel();
     let work = |sender: mpsc::Sender<(usize, Result<Entry, InputError>)>| {
         loop {
+            if stage.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                break;
+            }
             let index = next.fetch_add(1, Ordering::Relaxed);
             let (Some(&asset), Some(source)) = (misses.get(index), sources.get(index)) else {
                 break;

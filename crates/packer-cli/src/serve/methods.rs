@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::commands::{Failure, build};
-use crate::project::ProjectDir;
+use crate::serve::Served;
 use crate::serve::params::{self, Params, invalid, typed};
 
 /// The methods that write, as a batch item may name them.
@@ -47,13 +47,9 @@ pub fn is_known(method: &str) -> bool {
         )
 }
 
-/// Answers one request for `method` (known, and not `shutdown`) on `project`.
-pub fn call(
-    runtime: &Runtime,
-    project: &ProjectDir,
-    method: &str,
-    mut params: Params,
-) -> Result<Json, AppError> {
+/// Answers one request for `method` (known, and not `shutdown`).
+pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Json, AppError> {
+    let (runtime, project) = (served.runtime, served.project);
     match method {
         "status" => {
             params.finish()?;
@@ -111,8 +107,12 @@ pub fn call(
                         Failure::App(error) => error,
                         Failure::Other(error) => AppError::new(ErrorCode::Io, format!("{error:#}")),
                     })?;
-            // Progress goes out as `build_progress` events.
-            result(runtime.build(&BuildRequest::new(Arc::new(output)), &|_| {})?)
+            // Progress goes out as `build_progress` events. A stop signal stops it.
+            let request = BuildRequest {
+                stop: Some(Arc::clone(&served.stopping)),
+                ..BuildRequest::new(Arc::new(output))
+            };
+            result(runtime.build(&request, &|_| {})?)
         }
         "batch" => {
             let expected_generation = params.optional("expected_generation", typed)?;

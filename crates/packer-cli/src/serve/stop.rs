@@ -3,11 +3,14 @@
 //! read of stdin first waits for either stdin or those bytes. So a signal stops the
 //! server when it next waits for input, never in the middle of a request, and it ends
 //! as `shutdown` ends it: the runtime is shut down and every thread it started is
-//! joined.
+//! joined. Either signal also sets a flag at once, which a build under way heeds: it
+//! stops at its next asset and is answered, and the server stops next.
 
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
@@ -23,6 +26,9 @@ pub(super) struct StoppableStdin {
     stopped: [UnixStream; 2],
     /// The signal that came, once one did.
     signal: Option<&'static str>,
+    /// Set by either signal the moment it comes, for work that can stop half way (a
+    /// build) while no input is waited for.
+    stopping: Arc<AtomicBool>,
 }
 
 impl StoppableStdin {
@@ -35,11 +41,21 @@ impl StoppableStdin {
             signal_hook::low_level::pipe::register(signal, notify)?;
             Ok(stopped)
         };
+        let stopping = Arc::new(AtomicBool::new(false));
+        for (signal, _) in STOP_SIGNALS {
+            signal_hook::flag::register(signal, Arc::clone(&stopping))?;
+        }
         Ok(StoppableStdin {
             stdin: io::stdin(),
             stopped: [listen(STOP_SIGNALS[0].0)?, listen(STOP_SIGNALS[1].0)?],
             signal: None,
+            stopping,
         })
+    }
+
+    /// Set once SIGINT or SIGTERM came, even while no input is waited for.
+    pub(super) fn stopping(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopping)
     }
 
     /// The signal that stopped the input, if one did.
