@@ -347,7 +347,7 @@ fn refuses_included_assets_with_errors_naming_asset_file_and_reason() {
     let project = Project::new(&text, &[]);
     check(
         &project,
-        "invalid: the build is refused: 3 errors in included assets
+        "invalid: the build is refused: 3 problems in included assets
   asset 1 (bad): assets/bad/asset.json:2:11: `name` must be a string, not a number
   asset 2 (lost): assets/lost/asset.json:1:121: the input `gone.bin` does not exist in `lost`
   asset 3 (escape): assets/escape/asset.json:1:123: the input `secret` is not usable: it is a symbolic link that leads outside the asset folder",
@@ -466,7 +466,7 @@ fn refuses_undecodable_inputs_naming_each_file() {
     let lines: Vec<&str> = got.lines().collect();
     assert_eq!(
         lines[0],
-        "invalid: the build is refused: 4 errors in included assets"
+        "invalid: the build is refused: 4 problems in included assets"
     );
     assert_eq!(
         lines[1],
@@ -761,7 +761,7 @@ fn inputs_changed_after_the_snapshot_are_still_confined() {
     project.fs.remove("data/items/items.json");
     check(
         &project,
-        "invalid: the build is refused: 2 errors in included assets
+        "invalid: the build is refused: 2 problems in included assets
   asset 3 (data/items): assets/data/items/items.json: the input is missing
   asset 4 (blobs/two): assets/blobs/two/a.bin: the input leads outside the workspace through a symbolic link",
     );

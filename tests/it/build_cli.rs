@@ -118,7 +118,7 @@ fn refusals_exit_1_and_name_the_asset_the_file_and_the_reason() {
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr.starts_with(
-            "error: the build is refused: 1 error in included assets\n  asset 2 (b): assets/b/asset.json:"
+            "error: the build is refused: 1 problem in included assets\n  asset 2 (b): assets/b/asset.json:"
         ),
         "{}",
         run.stderr

@@ -69,7 +69,7 @@ impl Blocker {
 pub(crate) fn refusal(blockers: &[Blocker]) -> AppError {
     let count = blockers.len();
     let mut message = format!(
-        "the build is refused: {count} error{} in included assets",
+        "the build is refused: {count} problem{} in included assets",
         if count == 1 { "" } else { "s" }
     );
     for blocker in blockers {
