@@ -583,7 +583,21 @@ fn limit_error() -> PortError {
 }
 
 fn watch_error(error: &notify::Error) -> PortError {
-    PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root()).with_detail(error.to_string())
+    let detail = match &error.kind {
+        // `inotify_init1` says EMFILE both for the per-user limit on instances and for
+        // the process's own limit on open files.
+        notify::ErrorKind::Io(io)
+            if io.raw_os_error() == Some(rustix::io::Errno::MFILE.raw_os_error()) =>
+        {
+            format!(
+                "{error}: the system's limit on inotify instances (fs.inotify.max_user_instances) \
+                 or this process's limit on open files was reached; close other watching \
+                 programs or raise the limit"
+            )
+        }
+        _ => error.to_string(),
+    };
+    PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root()).with_detail(detail)
 }
 
 #[cfg(test)]

@@ -256,3 +256,19 @@ fn the_lanes_transactions_are_not_watched() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn running_out_of_inotify_instances_names_the_limit() {
+    let emfile = notify::Error::io(std::io::Error::from_raw_os_error(
+        rustix::io::Errno::MFILE.raw_os_error(),
+    ));
+    let error = watch_error(&emfile);
+    assert!(
+        error.detail.contains("fs.inotify.max_user_instances"),
+        "{error:?}"
+    );
+    let other = notify::Error::io(std::io::Error::from_raw_os_error(
+        rustix::io::Errno::ACCESS.raw_os_error(),
+    ));
+    assert!(!watch_error(&other).detail.contains("max_user_instances"));
+}
