@@ -439,6 +439,15 @@ fn lines_that_are_not_requests_are_parse_errors() {
         (b"\n   \n\r\n{\"id\": 12}\n", parse_error(json!(12))),
         // Nested deeper than the JSON reader goes.
         (&[b'['; 10_000], parse_error(Value::Null)),
+        // A key given twice: which one was meant is not for the server to guess.
+        (
+            b"{\"id\": 13, \"method\": \"status\", \"method\": \"doctor\"}\n",
+            parse_error(Value::Null),
+        ),
+        (
+            b"{\"id\": 14, \"method\": \"remove_asset\", \"params\": {\"asset\": 1, \"asset\": 2}}\n",
+            parse_error(Value::Null),
+        ),
     ]);
 }
 
