@@ -686,3 +686,20 @@ fn shutdown_and_the_end_of_input_end_the_server_with_exit_code_0() {
         ]
     );
 }
+
+#[test]
+fn reads_of_a_registry_that_never_read_are_failed_state_as_under_the_cli() {
+    let text = "{\n  \"schema_version\": 7,\n  \"next_asset_id\": 1,\n  \"assets\": []\n}\n";
+    let project = Project::new(&[(".prometeu/index.json", text)]);
+    let mut s = Session::start(&project);
+    assert_eq!(s.result("status", Value::Null)["state"], "failed");
+    // No registry means no plan, not an empty one: `reconcile --json` says the same.
+    for method in ["list_assets", "reconcile_plan"] {
+        let error = s.error(method, Value::Null);
+        assert_eq!(error["code"], "failed_state", "{method}: {error}");
+    }
+    let cli = project.run(&["reconcile", "--json"]);
+    assert_eq!(cli.json()["error"]["code"], "failed_state", "{cli:?}");
+    let finished = s.finish();
+    assert!(finished.status.success(), "{}", finished.stderr);
+}
