@@ -598,11 +598,11 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
         ),
         (
             b"{\"id\": 33, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 0, \"action_ids\": [1]}}\n",
-            json!({"id": 33, "code": "stale_request", "detail": null}),
+            json!({"id": 33, "code": "stale_request", "detail": {"command_id": 3, "generation": 1}}),
         ),
         (
             long.as_bytes(),
-            json!({"id": 40, "code": "invalid", "detail": {"command_id": 3, "generation": 1}}),
+            json!({"id": 40, "code": "invalid", "detail": {"command_id": 4, "generation": 1}}),
         ),
     ]);
 }
