@@ -250,6 +250,41 @@ fn init_creates_a_project_and_refuses_to_overwrite_it() {
     );
 }
 
+/// `--project DIR` names the project for every command, `init` included: it creates
+/// the project there, never in the current folder. Two different folders are a usage
+/// error, and nothing is created.
+#[test]
+fn init_creates_the_project_that_project_names() {
+    let project = Project {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::create_dir(project.root().join("here")).unwrap();
+    let run = project.run_in("here", &["--project", "../game", "init"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        project
+            .root()
+            .join("game/assets/.prometeu/index.json")
+            .is_file()
+    );
+    assert!(!project.root().join("here/assets").exists(), "{run:?}");
+    // The same folder given both ways is that folder.
+    let again = project.run_in("here", &["--project", "../again", "init", "../again"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(
+        project
+            .root()
+            .join("again/assets/.prometeu/index.json")
+            .is_file()
+    );
+
+    let before = project.tree();
+    let both = project.run_in("here", &["--project", "../one", "init", "../two", "--json"]);
+    assert_eq!(both.code, 2, "{both:?}");
+    assert_eq!(both.json()["error"]["code"], "invalid_params", "{both:?}");
+    assert_eq!(project.tree(), before, "a refused init wrote");
+}
+
 #[test]
 fn outside_a_project_it_says_so() {
     let project = Project::new(&[]);

@@ -1,6 +1,7 @@
 //! A commit interrupted after its commit point, as the CLI meets it: read commands report
 //! the project `failed` with the transaction named and write nothing; the next write
-//! command's runtime rolls the transaction forward, then does its own work. The
+//! command's runtime rolls the transaction forward, then does its own work; one that
+//! recovery refuses is reported once and the write is refused. The
 //! interruption is real: a workspace on the real disk whose directory sync fails right
 //! after the commit point, as a failing disk would.
 
@@ -25,7 +26,7 @@ use packer_memfs::EventLog;
 use serde_json::json;
 
 use crate::cli_write::{
-    HERO, blob_view, exists, file_state, fresh, index, read, transactions, uuid_of,
+    HERO, blob_view, exists, file_state, fresh, index, read, transactions, tree_but_lock, uuid_of,
 };
 
 /// A workspace on the real disk whose first directory sync after a commit point fails,
@@ -246,4 +247,23 @@ fn declaration_bytes(uuid: &str, name: &str, input: &str) -> String {
     format!(
         "{{\n  \"schema_version\": 1,\n  \"asset_uuid\": \"{uuid}\",\n  \"name\": \"{name}\",\n  \"kind\": \"blob\",\n  \"inputs\": [\"{input}\"],\n  \"output\": {{}}\n}}\n"
     )
+}
+
+/// A transaction recovery refuses is refused again before the command's own commit: the
+/// person reads it once, with the refusal of the command.
+#[test]
+fn a_write_on_a_refused_recovery_says_so_once() {
+    let project = fresh();
+    let tx = "00000000000000000001-1";
+    project.put(&format!(".prometeu/tx/{tx}/{INTENT_COMMITTED}"), b"garbage");
+    let before = tree_but_lock(&project);
+    let run = project.run(&["add", "a", "--kind", "blob", "--input", "a.bin"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(format!("recovery refused: transaction {tx} cannot be finished safely; the project is failed until a person decides (see `prometeu-packer status`)").as_str()),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.matches("recovery refused").count(), 1, "{run:?}");
+    assert_eq!(tree_but_lock(&project), before, "a refused write wrote");
 }

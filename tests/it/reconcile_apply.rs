@@ -6,6 +6,7 @@
 use packer_app::error::ErrorCode;
 use packer_app::runtime::WriteRequest;
 use packer_domain::command::{Command, Expected, FileChange, Refusal, plan as plan_command};
+use packer_domain::event::{Event, RejectReason};
 use packer_domain::path::AssetPath;
 use packer_domain::reconcile::{self, ReconcileAction};
 use packer_domain::registry::AssetId;
@@ -142,6 +143,38 @@ fn stale_unknown_or_repeated_choices_are_refused_without_writing() {
     runtime.reconcile_apply(1, &[2]).unwrap();
     assert_eq!(error(1, &[1]).code, ErrorCode::StaleRequest);
     assert_eq!(runtime.view().snapshot.generation(), 2);
+}
+
+/// A stale plan is a write refused like any other: the refusal names its command and
+/// the generation in force, and `write_rejected` says so to every consumer.
+#[test]
+fn a_stale_plan_is_announced_as_a_rejected_write() {
+    let fs = MemFs::from_fixture(&every_kind()).unwrap();
+    let (runtime, events) = open(&fs);
+    runtime.reconcile_apply(1, &[2]).unwrap();
+    let error = runtime.reconcile_apply(1, &[1]).unwrap_err();
+    assert_eq!(error.code, ErrorCode::StaleRequest);
+    let rejected: Vec<Event> = events
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::WriteRejected { .. }))
+        .collect();
+    let [
+        Event::WriteRejected {
+            generation: 2,
+            command_id,
+            reason: RejectReason::StaleRequest,
+            detail,
+        },
+    ] = rejected.as_slice()
+    else {
+        panic!("{rejected:?}");
+    };
+    assert_eq!(detail, &error.message);
+    assert_eq!(
+        error.detail,
+        serde_json::json!({"command_id": command_id, "generation": 2})
+    );
 }
 
 /// A person's edit of the project.

@@ -439,6 +439,15 @@ fn lines_that_are_not_requests_are_parse_errors() {
         (b"\n   \n\r\n{\"id\": 12}\n", parse_error(json!(12))),
         // Nested deeper than the JSON reader goes.
         (&[b'['; 10_000], parse_error(Value::Null)),
+        // A key given twice: which one was meant is not for the server to guess.
+        (
+            b"{\"id\": 13, \"method\": \"status\", \"method\": \"doctor\"}\n",
+            parse_error(Value::Null),
+        ),
+        (
+            b"{\"id\": 14, \"method\": \"remove_asset\", \"params\": {\"asset\": 1, \"asset\": 2}}\n",
+            parse_error(Value::Null),
+        ),
     ]);
 }
 
@@ -589,11 +598,11 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
         ),
         (
             b"{\"id\": 33, \"method\": \"reconcile_apply\", \"params\": {\"plan_id\": 0, \"action_ids\": [1]}}\n",
-            json!({"id": 33, "code": "stale_request", "detail": null}),
+            json!({"id": 33, "code": "stale_request", "detail": {"command_id": 3, "generation": 1}}),
         ),
         (
             long.as_bytes(),
-            json!({"id": 40, "code": "invalid", "detail": {"command_id": 3, "generation": 1}}),
+            json!({"id": 40, "code": "invalid", "detail": {"command_id": 4, "generation": 1}}),
         ),
     ]);
 }
@@ -676,4 +685,21 @@ fn shutdown_and_the_end_of_input_end_the_server_with_exit_code_0() {
             ]}})
         ]
     );
+}
+
+#[test]
+fn reads_of_a_registry_that_never_read_are_failed_state_as_under_the_cli() {
+    let text = "{\n  \"schema_version\": 7,\n  \"next_asset_id\": 1,\n  \"assets\": []\n}\n";
+    let project = Project::new(&[(".prometeu/index.json", text)]);
+    let mut s = Session::start(&project);
+    assert_eq!(s.result("status", Value::Null)["state"], "failed");
+    // No registry means no plan, not an empty one: `reconcile --json` says the same.
+    for method in ["list_assets", "reconcile_plan"] {
+        let error = s.error(method, Value::Null);
+        assert_eq!(error["code"], "failed_state", "{method}: {error}");
+    }
+    let cli = project.run(&["reconcile", "--json"]);
+    assert_eq!(cli.json()["error"]["code"], "failed_state", "{cli:?}");
+    let finished = s.finish();
+    assert!(finished.status.success(), "{}", finished.stderr);
 }

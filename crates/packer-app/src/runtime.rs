@@ -302,6 +302,23 @@ impl Runtime {
         &self.shared.ports
     }
 
+    /// Refuses a write that cannot reach the lane, as the lane refuses one: under a
+    /// command id of its own, announced with `write_rejected`.
+    pub(crate) fn reject_write(
+        &self,
+        generation: u64,
+        reason: RejectReason,
+        error: AppError,
+    ) -> AppError {
+        reject(
+            &self.shared,
+            self.issue_command_id(),
+            generation,
+            reason,
+            error,
+        )
+    }
+
     /// A fresh command id: ids are never reused within a runtime.
     pub(crate) fn issue_command_id(&self) -> CommandId {
         CommandId(self.shared.next_command.fetch_add(1, Ordering::Relaxed))

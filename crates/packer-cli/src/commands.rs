@@ -87,10 +87,20 @@ impl Failure {
 
 pub type CommandResult = Result<Outcome, Failure>;
 
-pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
-    let dir = match dir {
-        Some(dir) => out.cwd().join(dir),
-        None => out.cwd(),
+/// Creates a project in `dir`, else in the folder `--project` names (`project`), else in
+/// the current folder.
+pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> CommandResult {
+    let dir = match (dir.map(|dir| out.cwd().join(dir)), project) {
+        (Some(dir), Some(project)) if !same_folder(&dir, project) => {
+            return Err(Failure::Usage(format!(
+                "`--project {}` and `init {}` name two different folders; give the folder once",
+                project.display(),
+                dir.display()
+            )));
+        }
+        (Some(dir), _) => dir,
+        (None, Some(project)) => project.to_path_buf(),
+        (None, None) => out.cwd(),
     };
     let assets = dir.join("assets");
     std::fs::create_dir_all(&assets)
@@ -113,6 +123,15 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>) -> CommandResult {
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// Whether two paths name one folder, spelt alike or not (`a/../b` and `b`).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// Locates the project and opens its `assets/` on the real disk.

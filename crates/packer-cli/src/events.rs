@@ -34,9 +34,15 @@ impl EventPrinter {
     /// result, so `--json` output is unaffected.
     pub fn print(&self, out: &Output<'_>) {
         let events = std::mem::take(&mut *self.lock());
+        // Recovery runs on open and again before the command's commit: a transaction
+        // it refuses is reported by both, and a person needs to read that once.
+        let mut said: Vec<String> = Vec::new();
         for event in &events {
-            if let Some(line) = human_line(event) {
+            if let Some(line) = human_line(event)
+                && !said.contains(&line)
+            {
                 out.note(&line);
+                said.push(line);
             }
         }
     }

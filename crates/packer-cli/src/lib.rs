@@ -52,7 +52,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Make DIR (default: the current directory) a project: write an empty registry.
+    /// Make DIR (default: the `--project` folder, else the current one) a project: write an
+    /// empty registry.
     Init {
         /// Where to create the project.
         dir: Option<PathBuf>,
@@ -188,7 +189,7 @@ where
     let out = Output::new(cli.json, cli.quiet, console);
     let project = project.as_deref();
     let result = match &cli.command {
-        Command::Init { dir } => commands::init(&out, dir.as_deref()),
+        Command::Init { dir } => commands::init(&out, dir.as_deref(), project),
         Command::List => read::list(&out, project),
         Command::Show { asset } => read::show(&out, project, asset),
         Command::Status => read::status(&out, project),

@@ -186,6 +186,19 @@ impl Request {
                 )),
             )
         })?;
+        // The strict reader first: `serde_json` would take the last of a key given twice
+        // (`"asset": 1, "asset": 2`), and a request that says two things is not one to act
+        // on.
+        if let Err(e) = packer_domain::json::parse(line) {
+            let (_, column) = e.line_col(line);
+            return Err((
+                None,
+                parse_error(format!(
+                    "the line is not JSON: {} at column {column}",
+                    e.message
+                )),
+            ));
+        }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| (None, parse_error(format!("the line is not JSON: {e}"))))?;
         let Value::Object(mut object) = value else {

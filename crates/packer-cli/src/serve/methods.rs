@@ -80,6 +80,10 @@ pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Jso
         }
         "reconcile_plan" => {
             params.finish()?;
+            // Without a registry there is no plan, not an empty one (as `reconcile`).
+            if runtime.snapshot().registry().is_none() {
+                return Err(unreadable_registry());
+            }
             result(runtime.reconcile_plan())
         }
         "reconcile_apply" => {
