@@ -14,3 +14,4 @@ mod refresh;
 mod retired;
 pub mod runtime;
 pub mod views;
+mod write;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender};
-use packer_domain::command::{self, Command, Refusal};
+use packer_domain::command::Command;
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
@@ -144,7 +144,7 @@ pub(crate) struct Shared {
     next_command: AtomicU64,
     /// Whether an observer reports hand edits as refreshes of their own. Only then may a
     /// commit publish just what it wrote; without one, a commit reads the disk again.
-    observed: AtomicBool,
+    pub(crate) observed: AtomicBool,
     /// Views replaced by a newer one, kept until the lane frees them.
     retired: Mutex<Retired>,
     /// Set once the observer watches and has verified the workspace since.
@@ -310,7 +310,7 @@ impl Runtime {
         reason: RejectReason,
         error: AppError,
     ) -> AppError {
-        reject(
+        crate::write::reject(
             &self.shared,
             self.issue_command_id(),
             generation,
@@ -425,7 +425,7 @@ fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<Str
     }
 }
 
-fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
+pub(crate) fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
     Event::RecoveryPerformed {
         generation,
         transaction: report.transaction.clone(),
@@ -455,7 +455,7 @@ fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
         };
         match message {
             Message::Write { id, request, reply } => {
-                let outcome = write(shared, &mut lane, id, &request);
+                let outcome = crate::write::write(shared, &mut lane, id, &request);
                 let _ = reply.send(outcome);
             }
             Message::Observe(observation) => refresh::observe(shared, &mut lane, observation),
@@ -497,247 +497,14 @@ pub(crate) fn publish(shared: &Shared, view: View) {
     }
 }
 
-/// Publishes `write_rejected` and gives the error, whose detail names the command and
-/// the generation in force, so a client can match it with the event.
-fn reject(
-    shared: &Shared,
-    id: CommandId,
-    generation: u64,
-    reason: RejectReason,
-    error: AppError,
-) -> AppError {
-    shared.ports.events.publish(Event::WriteRejected {
-        generation,
-        command_id: id,
-        reason,
-        detail: error.message.clone(),
-    });
-    error.with_detail(serde_json::json!({ "command_id": id, "generation": generation }))
-}
-
-fn write(
-    shared: &Shared,
-    lane: &mut LaneState,
-    id: CommandId,
-    request: &WriteRequest,
-) -> Result<WriteOutcome, AppError> {
-    let mut view = shared.view.load_full();
-    let generation = view.snapshot.generation();
-    if let Some(expected) = request.expected_generation
-        && expected != generation
-    {
-        return Err(reject(
-            shared,
-            id,
-            generation,
-            RejectReason::StaleRequest,
-            AppError::new(
-                ErrorCode::StaleRequest,
-                format!(
-                    "the request was made against generation {expected}; the current one is {generation}"
-                ),
-            ),
-        ));
-    }
-    if view.unrefreshed {
-        // The registry stopped parsing, or the workspace cannot be read: reads keep the
-        // last good generation, and only a fixed disk brings the next one (the observer,
-        // or `check_divergence`, loads it). Loading it here would publish a generation
-        // without the project's assets in its place.
-        let registry = view
-            .drifts()
-            .iter()
-            .any(|d| matches!(d, Drift::RegistryInvalid { .. }));
-        let message = if registry {
-            "the registry cannot be read; no write is possible until it is fixed".to_owned()
-        } else {
-            format!(
-                "the workspace cannot be read ({}); no write is possible until it can",
-                view.condition.as_deref().unwrap_or("unknown cause")
-            )
-        };
-        return Err(reject(
-            shared,
-            id,
-            generation,
-            RejectReason::FailedState,
-            AppError::new(ErrorCode::FailedState, message),
-        ));
-    }
-    if view.condition.is_some() {
-        view = heal(shared)
-            .map_err(|error| reject(shared, id, generation, RejectReason::FailedState, error))?;
-    }
-    let generation = view.snapshot.generation();
-    let plan = command::plan(&view.snapshot, &request.command, &mut uuid::Uuid::new_v4).map_err(
-        |refusal| {
-            let (reason, code) = match &refusal {
-                Refusal::Invalid(_) => (RejectReason::Invalid, ErrorCode::Invalid),
-                Refusal::NotFound(_) => (RejectReason::Invalid, ErrorCode::NotFound),
-                Refusal::FailedState(_) => (RejectReason::FailedState, ErrorCode::FailedState),
-            };
-            reject(
-                shared,
-                id,
-                generation,
-                reason,
-                AppError::new(code, refusal.to_string()),
-            )
-        },
-    )?;
-    let name = format!("{:020}-{}", shared.ports.clock.wall_clock_ns().max(0), id);
-    let reconciling = matches!(request.command, Command::Reconcile(_));
-    if reconciling {
-        publish(
-            shared,
-            View {
-                state: ProjectState::Reconciling,
-                ..View::clone(&view)
-            },
-        );
-        shared.ports.events.publish(Event::ReconcileStarted {
-            generation,
-            command_id: id,
-        });
-    }
-    let result = commit_planned(shared, lane, id, &view, plan, &name);
-    if reconciling {
-        let after = shared.view.load_full();
-        if after.state == ProjectState::Reconciling {
-            // Nothing was published: the commit did not happen; the state goes back.
-            publish(shared, View::clone(&view));
-        }
-        shared.ports.events.publish(Event::ReconcileCompleted {
-            generation: shared.view.load().snapshot.generation(),
-            command_id: id,
-        });
-    }
-    result
-}
-
-/// Commits a planned write and publishes what follows from it.
-fn commit_planned(
-    shared: &Shared,
-    lane: &mut LaneState,
-    id: CommandId,
-    view: &Arc<View>,
-    plan: command::Plan,
-    name: &str,
-) -> Result<WriteOutcome, AppError> {
-    let port = shared.ports.workspace.as_ref();
-    let generation = view.snapshot.generation();
-    let (recovered, result) = commit::execute(port, &plan, name);
-    match result {
-        Ok(()) if recovered.is_empty() && plan.changes_nothing() => {
-            // Every command asked for what already is, and the disk still says so:
-            // nothing was written, so no new generation and no event; the answer is the
-            // generation that already holds it.
-            Ok(WriteOutcome {
-                generation,
-                command_id: id,
-                asset: plan.created,
-                changed: Vec::new(),
-                snapshot: Arc::clone(&view.snapshot),
-            })
-        }
-        Ok(()) => {
-            lane.committed(port, &plan);
-            let command::Plan {
-                changes,
-                registry,
-                changed,
-                created,
-            } = plan;
-            // The commit knows what it wrote: with an observer to report hand edits, the
-            // next generation is derived from this one, unless recovery changed the disk
-            // besides or the plan needs a fresh look.
-            let derived = if recovered.is_empty() && shared.observed.load(Ordering::Acquire) {
-                view.snapshot
-                    .after_commit(port, &changes, registry, generation + 1)
-            } else {
-                None
-            };
-            let snapshot =
-                Arc::clone(&publish_next(shared, generation, &recovered, derived).snapshot);
-            let new_generation = snapshot.generation();
-            shared.ports.events.publish(Event::SnapshotCommitted {
-                generation: new_generation,
-                command_id: id,
-                changed: changed.clone(),
-            });
-            Ok(WriteOutcome {
-                generation: new_generation,
-                command_id: id,
-                asset: created,
-                changed,
-                snapshot,
-            })
-        }
-        Err(error) => Err(commit_error(shared, id, view, &recovered, error, name)),
-    }
-}
-
-/// What a commit that did not go through publishes: what recovery did on the way first
-/// (it happened on disk, whatever became of the commit), then the commit's own failure.
-fn commit_error(
-    shared: &Shared,
-    id: CommandId,
-    view: &View,
-    recovered: &[RecoveryReport],
-    error: CommitError,
-    name: &str,
-) -> AppError {
-    let generation = view.snapshot.generation();
-    for report in recovered {
-        shared
-            .ports
-            .events
-            .publish(recovery_event(generation, report));
-    }
-    match error {
-        CommitError::Conflict(detail) => reject(
-            shared,
-            id,
-            generation,
-            RejectReason::Conflict,
-            AppError::new(ErrorCode::Conflict, detail),
-        ),
-        // Before the commit point nothing changed and no transaction is left: the
-        // command's error says it all.
-        error @ CommitError::Aborted { .. } => AppError::new(ErrorCode::Io, error.to_string()),
-        error @ CommitError::Interrupted { step, .. } => {
-            shared.ports.events.publish(Event::CommitFailed {
-                generation,
-                command_id: id,
-                step: step.to_string(),
-                error: error.to_string(),
-                transaction: name.to_owned(),
-            });
-            // After the commit point the transaction is the truth until recovery runs.
-            fail(shared, view, error.to_string());
-            AppError::new(ErrorCode::Io, error.to_string())
-        }
-        error @ CommitError::RecoveryRefused { .. } => {
-            if let Some(report) = error.refused_report() {
-                shared
-                    .ports
-                    .events
-                    .publish(recovery_event(generation, &report));
-            }
-            fail(shared, view, error.to_string());
-            AppError::new(ErrorCode::FailedState, error.to_string())
-        }
-    }
-}
-
 /// Reports what recovery did, loads the next generation from disk and publishes it.
-fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc<View> {
+pub(crate) fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc<View> {
     publish_next(shared, generation, recovered, None)
 }
 
 /// Reports what recovery did and publishes the next generation: `derived` when given,
 /// else loaded from disk.
-fn publish_next(
+pub(crate) fn publish_next(
     shared: &Shared,
     generation: u64,
     recovered: &[RecoveryReport],
@@ -759,7 +526,7 @@ fn publish_next(
 }
 
 /// Marks the project `failed`, keeping the last good snapshot for reads.
-fn fail(shared: &Shared, view: &View, condition: String) {
+pub(crate) fn fail(shared: &Shared, view: &View, condition: String) {
     publish(
         shared,
         View {
@@ -773,7 +540,7 @@ fn fail(shared: &Shared, view: &View, condition: String) {
 /// A project failed by an interrupted commit may heal: recovery (under the lock) rolls
 /// the transaction forward, and a fresh generation is loaded. If recovery refuses, the
 /// write is rejected and the project stays failed.
-fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
+pub(crate) fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
     let port = shared.ports.workspace.as_ref();
     let view = shared.view.load_full();
     let generation = view.snapshot.generation();
