@@ -359,6 +359,17 @@ impl<'s> Draft<'s> {
 
     /// Refuses a root that is registered, or nests with a registered root (other than
     /// `except`), or is the destination of a move in this batch.
+    /// Refuses to register `root` with a uuid some asset already has.
+    fn check_uuid_free(&self, root: &AssetPath, uuid: Uuid) -> Result<(), Refusal> {
+        match self.entries.values().find(|e| e.asset_uuid == uuid) {
+            Some(owner) => Err(Refusal::Invalid(format!(
+                "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
+                owner.asset_id, owner.root
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn check_free_root(&self, root: &AssetPath, except: Option<AssetId>) -> Result<(), Refusal> {
         self.check_free_root_unless(root, |id| Some(id) == except)
     }
@@ -542,16 +553,7 @@ impl<'s> Draft<'s> {
         }
         self.check_free_root(root, None)?;
         self.check_not_moving(root)?;
-        if let Some(owner) = self
-            .entries
-            .values()
-            .find(|e| e.asset_uuid == declaration.asset_uuid)
-        {
-            return Err(Refusal::Invalid(format!(
-                "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
-                owner.asset_id, owner.root
-            )));
-        }
+        self.check_uuid_free(root, declaration.asset_uuid)?;
         let id = self.register_found(root, declaration, hash)?;
         self.verifies.insert(root.clone(), hash);
         self.created = Some(id);

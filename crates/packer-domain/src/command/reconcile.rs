@@ -157,16 +157,7 @@ impl Draft<'_> {
             }
         };
         self.check_loose_root(root, leaving)?;
-        if let Some(owner) = self
-            .entries
-            .values()
-            .find(|e| e.asset_uuid == declaration.asset_uuid)
-        {
-            return Err(Refusal::Invalid(format!(
-                "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
-                owner.asset_id, owner.root
-            )));
-        }
+        self.check_uuid_free(root, declaration.asset_uuid)?;
         self.register_found(root, declaration, hash)?;
         self.verifies.insert(root.clone(), hash);
         Ok(())
