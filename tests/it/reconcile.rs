@@ -786,3 +786,57 @@ fn the_first_move_of_a_chain_is_applied_with_all_the_others() {
         .collect();
     assert_eq!(roots, ["b", "c", "d"]);
 }
+
+/// `a` and `b` swapped by hand and `b`'s `asset.json`, now at `a`, broken on the way:
+/// the only folder carrying asset 1's uuid is `b`, and whether it is asset 1 moved
+/// there or a copy cannot be told until `a/asset.json` reads again. No fresh uuid is
+/// written into it meanwhile (that used to wipe asset 1's uuid from the disk for good).
+#[test]
+fn an_unreadable_asset_json_holds_back_a_fresh_uuid_for_its_asset_s_uuid() {
+    check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{{ \"schema_version\": 1, \"asset_uuid\": \"{U2}\",, }}
+//- b/asset.json
+{}
+",
+            hand_registry(3, &[(1, U1, "a"), (2, U2, "b")]),
+            decl(U1, "a"),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': [
+            {'drift': {'kind': 'uuid_mismatch', 'asset_id': 2, 'root': 'b',
+                'registered_uuid': 'UUID2', 'declared_uuid': 'UUID1'},
+              'reason': '`a/asset.json` of asset 1 cannot be read, so it cannot be told whether `b` is asset 1 moved there or a copy of it; fix it (see `prometeu-packer doctor`), then plan again'}]}"
+            .replace("UUID1", U1)
+            .replace("UUID2", U2)
+            .as_str(),
+    );
+}
+
+/// A copy of `a` while `a/asset.json` cannot be read: the copy is not given a fresh
+/// uuid until it can be told whether `a` still carries the uuid.
+#[test]
+fn a_copy_of_an_asset_whose_asset_json_cannot_be_read_waits() {
+    check_plan(
+        &format!(
+            "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{{ \"schema_version\": 1,, }}
+//- a2/asset.json
+{}
+",
+            hand_registry(2, &[(1, U1, "a")]),
+            decl(U1, "a"),
+        ),
+        "{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': [
+            {'drift': {'kind': 'unregistered_asset', 'root': 'a2', 'asset_uuid': 'UUID1'},
+              'reason': '`a/asset.json` of asset 1 cannot be read, so it cannot be told whether `a2` is asset 1 moved there or a copy of it; fix it (see `prometeu-packer doctor`), then plan again'}]}"
+            .replace("UUID1", U1)
+            .as_str(),
+    );
+}

@@ -329,6 +329,9 @@ impl<'s> Planner<'s> {
         if let Err(reason) = self.adoptable(root) {
             return self.refuse(position, drift, reason);
         }
+        if let Some(reason) = self.owner_unreadable(root, uuid) {
+            return self.refuse(position, drift, reason);
+        }
         let action = if self.by_uuid.contains_key(&uuid) {
             ReconcileAction::ReassignUuid {
                 root: root.clone(),
@@ -351,6 +354,23 @@ impl<'s> Planner<'s> {
             .iter()
             .find(|f| f.declaration.asset_uuid().is_none())
             .map(|f| &f.root)
+    }
+
+    /// Why no fresh uuid may be written into the `asset.json` at `root`, which carries
+    /// `uuid`: the asset registered with that uuid stays at its own root, but the
+    /// `asset.json` there has no readable uuid, so it may be that asset that moved to
+    /// `root` (a swap broken on the way) and a fresh uuid would wipe its own for good.
+    fn owner_unreadable(&self, root: &AssetPath, uuid: Uuid) -> Option<String> {
+        let owner = self.by_uuid.get(&uuid)?;
+        let id = owner.entry.asset_id;
+        let unreadable = !matches!(owner.declaration, DeclarationState::Missing)
+            && owner.declaration.asset_uuid().is_none();
+        (unreadable && owner.entry.root != *root && !self.moved_to.contains_key(&id)).then(|| {
+            format!(
+                "`{}/asset.json` of asset {id} cannot be read, so it cannot be told whether `{root}` is asset {id} moved there or a copy of it; fix it (see `prometeu-packer doctor`), then plan again",
+                owner.entry.root
+            )
+        })
     }
 
     /// Whether the unregistered `asset.json` at `root` may be registered.
@@ -410,7 +430,10 @@ impl<'s> Planner<'s> {
             }
             match self.at(root) {
                 At::Registered(record) => self.reassign_registered(position, drift, record, uuid),
-                At::Unregistered(_) => match self.adoptable(root) {
+                At::Unregistered(_) => match self
+                    .adoptable(root)
+                    .and_then(|()| self.owner_unreadable(root, uuid).map_or(Ok(()), Err))
+                {
                     Ok(()) => self.offer(
                         position,
                         drift,
@@ -475,6 +498,9 @@ impl<'s> Planner<'s> {
         let root = &record.entry.root;
         if self.taken.contains(root) {
             return;
+        }
+        if let Some(reason) = self.owner_unreadable(root, uuid) {
+            return self.refuse(position, drift, reason);
         }
         if matches!(record.declaration, DeclarationState::Valid(_)) {
             self.offer(
