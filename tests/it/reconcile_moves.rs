@@ -11,7 +11,7 @@ use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, AssetStatus, ProjectState};
 use packer_memfs::MemFs;
 
-use crate::fixture_text::{U1, U2};
+use crate::fixture_text::{U1, U2, U3};
 use crate::reconcile::{check, decl, fill, hand_registry, registry, written};
 use crate::runtime::open;
 
@@ -222,6 +222,56 @@ bytes of a
         decl(U2, "b"),
         written("<fresh 3>", "a"),
         decl(U1, "a"),
+    ];
+    check(layout, &before, &plan, &after);
+}
+
+/// `a` and `b` swapped, then `c` replaced by a copy of `b`'s folder: asset 2 follows
+/// its uuid to `a`, whose asset left for `b`, and the copy over `c` gets a fresh uuid,
+/// keeping asset 3's id. (Asset 2 used to be unregistered and both of its folders given
+/// fresh uuids: its uuid was gone from the disk.)
+#[test]
+fn a_swapped_folder_copied_over_another_asset_keeps_its_identity() {
+    let layout = "
+//- .prometeu/index.json
+{}
+//- a/asset.json
+{}
+//- a/x.bin
+bytes of b
+//- b/asset.json
+{}
+//- b/x.bin
+bytes of a
+//- c/asset.json
+{}
+//- c/x.bin
+bytes of b
+";
+    let before = [
+        hand_registry(4, &[(1, U1, "a"), (2, U2, "b"), (3, U3, "c")]),
+        decl(U2, "b"),
+        decl(U1, "a"),
+        decl(U2, "b"),
+    ];
+    let plan = format!(
+        "{{'plan_id': 1, 'generation': 1, 'unresolved': [], 'actions': [
+            {{'action_id': 1, 'kind': 'relocate', 'requires': [2],
+              'drift': {{'kind': 'root_moved', 'asset_id': 1, 'from': 'a', 'to': 'b'}},
+              'asset_id': 1, 'from': 'a', 'to': 'b'}},
+            {{'action_id': 2, 'kind': 'relocate', 'requires': [1],
+              'drift': {{'kind': 'root_moved', 'asset_id': 2, 'from': 'b', 'to': 'a'}},
+              'asset_id': 2, 'from': 'b', 'to': 'a'}},
+            {{'action_id': 3, 'kind': 'reassign_uuid',
+              'drift': {{'kind': 'uuid_mismatch', 'asset_id': 3, 'root': 'c',
+                'registered_uuid': '{U3}', 'declared_uuid': '{U2}'}},
+              'root': 'c', 'asset_id': 3, 'asset_uuid': '{U2}'}}]}}"
+    );
+    let after = [
+        registry(4, &[(1, U1, "b"), (2, U2, "a"), (3, "<fresh 3>", "c")]),
+        decl(U2, "b"),
+        decl(U1, "a"),
+        written("<fresh 3>", "b"),
     ];
     check(layout, &before, &plan, &after);
 }

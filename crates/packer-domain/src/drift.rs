@@ -317,7 +317,8 @@ enum Destination<'a> {
 /// edited uuid: its asset stays, with a `uuid_mismatch`.
 ///
 /// An asset goes where its uuid is declared: an unregistered folder first, else the one
-/// root another asset left. Which roots were taken over depends on where their intruders
+/// root another asset left (among several roots declaring it, the one whose own asset's
+/// uuid turned up elsewhere). Which roots were taken over depends on where their intruders
 /// went, and a swap takes two roots over by each other: so every asset whose root
 /// declares another's uuid starts as left, and those whose intruder did not come from a
 /// leaving asset moving exactly there are dropped until none is.
@@ -351,9 +352,27 @@ fn moving_assets<'a>(
             .partition(|r| unregistered.contains_key(*r));
         let destination = match (loose.as_slice(), roots.as_slice()) {
             ([], [to]) | ([to], _) => Destination::Moved(to),
-            // Declared at several roots others left: copies over them, not a move; the
-            // duplicate is reported as such.
-            ([], _) => Destination::Nowhere,
+            // Declared at several registered roots: a move into the one whose asset
+            // left for another place (a swap or a cycle, and copies put over other
+            // assets); else copies over them, not a move. The duplicate is reported
+            // as such.
+            ([], _) => {
+                let vacated: Vec<&'a AssetPath> = roots
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        registered
+                            .iter()
+                            .find(|other| other.root == *r)
+                            .and_then(|other| by_uuid.get(&other.asset_uuid))
+                            .is_some_and(|at| at.as_slice().iter().any(|x| x != r))
+                    })
+                    .collect();
+                match vacated.as_slice() {
+                    [to] => Destination::Moved(to),
+                    _ => Destination::Nowhere,
+                }
+            }
             _ => Destination::Several(loose),
         };
         moving.insert(asset.asset_id, destination);
