@@ -677,3 +677,23 @@ fn a_build_writes_the_pack_and_reports_its_progress_as_events() {
     assert_eq!(completed["bytes"], report["bytes"]);
     studio.shutdown();
 }
+
+#[test]
+fn a_registry_that_never_read_has_no_asset_list_and_no_plan() {
+    let project = project();
+    std::fs::write(
+        project.path().join("assets/.prometeu/index.json"),
+        "{ \"schema_version\": 1,\n",
+    )
+    .unwrap();
+    let studio = start(&project);
+    let status = get(&studio, "/api/status", "X-Studio-Token: {token}\r\n");
+    assert_eq!(status.json()["state"], "failed", "{status:?}");
+    // No registry means no list and no plan, not empty ones: as `serve --stdio`.
+    for path in ["/api/list_assets", "/api/reconcile_plan"] {
+        let answer = get(&studio, path, "X-Studio-Token: {token}\r\n");
+        assert_eq!(answer.status, 503, "{path}: {answer:?}");
+        assert_eq!(answer.json()["error"]["code"], "failed_state", "{path}");
+    }
+    studio.shutdown();
+}

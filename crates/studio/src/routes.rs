@@ -32,13 +32,17 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/app.js" if get => page::script(),
         "/style.css" if get => page::style(),
         "/api/status" if get => Response::json(200, &workspace.status()),
-        "/api/list_assets" if get => Response::json(200, &workspace.list_assets()),
+        "/api/list_assets" if get => {
+            answer(workspace.list_assets().map(|v| Response::json(200, &v)))
+        }
         "/api/get_asset" if get => answer(get_asset(shared, request)),
         "/api/doctor" if get => Response::json(200, &workspace.doctor()),
         "/api/journal" if get => Response::json(200, &workspace.journal()),
         "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
         "/api/set_included" if post => answer(set_included(shared, request)),
-        "/api/reconcile_plan" if get => Response::json(200, &workspace.reconcile_plan()),
+        "/api/reconcile_plan" if get => {
+            answer(workspace.reconcile_plan().map(|v| Response::json(200, &v)))
+        }
         "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
         "/api/build" if post => answer(build(shared, request)),
         "/api/shutdown" if post => {
