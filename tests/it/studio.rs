@@ -697,3 +697,49 @@ fn a_registry_that_never_read_has_no_asset_list_and_no_plan() {
     }
     studio.shutdown();
 }
+
+#[test]
+fn an_asset_param_reads_as_under_stdio() {
+    let project = project();
+    let studio = start(&project);
+    let set = |asset: Value| {
+        post(
+            &studio,
+            "/api/set_included",
+            &json!({ "asset": asset, "included": true }),
+        )
+    };
+    // A string is an asset uuid or a root, never an asset id: no asset lives at `1`.
+    let by_text = set(json!("1"));
+    assert_eq!(by_text.status, 404, "{by_text:?}");
+    assert_eq!(by_text.json()["error"]["code"], "not_found");
+    assert_eq!(set(json!(1)).status, 200);
+    assert_eq!(set(json!("sprites/hero")).status, 200);
+    assert_eq!(set(json!(U1)).status, 200);
+    for (asset, says) in [
+        (
+            json!(-1),
+            "`asset`: -1 is not an asset id (a whole number from 1)",
+        ),
+        (
+            json!(1.5),
+            "`asset`: 1.5 is not an asset id (a whole number from 1)",
+        ),
+        (
+            json!(true),
+            "`asset`: expected an asset id (a number) or an asset uuid or root (a string), not a boolean",
+        ),
+        (
+            json!("../x"),
+            "`asset`: `../x` is neither an asset uuid nor a valid root",
+        ),
+    ] {
+        let answer = set(asset.clone());
+        assert_eq!(answer.status, 400, "{asset}: {answer:?}");
+        let error = &answer.json()["error"];
+        assert_eq!(error["code"], "invalid_params", "{asset}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(says), "{asset}: {message}");
+    }
+    studio.shutdown();
+}
