@@ -677,3 +677,69 @@ fn a_build_writes_the_pack_and_reports_its_progress_as_events() {
     assert_eq!(completed["bytes"], report["bytes"]);
     studio.shutdown();
 }
+
+#[test]
+fn a_registry_that_never_read_has_no_asset_list_and_no_plan() {
+    let project = project();
+    std::fs::write(
+        project.path().join("assets/.prometeu/index.json"),
+        "{ \"schema_version\": 1,\n",
+    )
+    .unwrap();
+    let studio = start(&project);
+    let status = get(&studio, "/api/status", "X-Studio-Token: {token}\r\n");
+    assert_eq!(status.json()["state"], "failed", "{status:?}");
+    // No registry means no list and no plan, not empty ones: as `serve --stdio`.
+    for path in ["/api/list_assets", "/api/reconcile_plan"] {
+        let answer = get(&studio, path, "X-Studio-Token: {token}\r\n");
+        assert_eq!(answer.status, 503, "{path}: {answer:?}");
+        assert_eq!(answer.json()["error"]["code"], "failed_state", "{path}");
+    }
+    studio.shutdown();
+}
+
+#[test]
+fn an_asset_param_reads_as_under_stdio() {
+    let project = project();
+    let studio = start(&project);
+    let set = |asset: Value| {
+        post(
+            &studio,
+            "/api/set_included",
+            &json!({ "asset": asset, "included": true }),
+        )
+    };
+    // A string is an asset uuid or a root, never an asset id: no asset lives at `1`.
+    let by_text = set(json!("1"));
+    assert_eq!(by_text.status, 404, "{by_text:?}");
+    assert_eq!(by_text.json()["error"]["code"], "not_found");
+    assert_eq!(set(json!(1)).status, 200);
+    assert_eq!(set(json!("sprites/hero")).status, 200);
+    assert_eq!(set(json!(U1)).status, 200);
+    for (asset, says) in [
+        (
+            json!(-1),
+            "`asset`: -1 is not an asset id (a whole number from 1)",
+        ),
+        (
+            json!(1.5),
+            "`asset`: 1.5 is not an asset id (a whole number from 1)",
+        ),
+        (
+            json!(true),
+            "`asset`: expected an asset id (a number) or an asset uuid or root (a string), not a boolean",
+        ),
+        (
+            json!("../x"),
+            "`asset`: `../x` is neither an asset uuid nor a valid root",
+        ),
+    ] {
+        let answer = set(asset.clone());
+        assert_eq!(answer.status, 400, "{asset}: {answer:?}");
+        let error = &answer.json()["error"];
+        assert_eq!(error["code"], "invalid_params", "{asset}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(says), "{asset}: {message}");
+    }
+    studio.shutdown();
+}

@@ -113,9 +113,9 @@ impl PackerHost {
                 path: project.to_path_buf(),
             });
         }
-        let workspace = DiskWorkspace::open(&assets).map_err(|source| StudioError::Workspace {
+        let workspace = DiskWorkspace::open(&assets).map_err(|error| StudioError::Workspace {
             path: assets.clone(),
-            source,
+            error,
         })?;
         let first_events = container
             .bus()

@@ -6,10 +6,13 @@
 //! an HTTP status that matches the code.
 
 use packer_app::error::{AppError, ErrorCode};
+use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::http::{Request, Response};
 use crate::page;
@@ -32,13 +35,17 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/app.js" if get => page::script(),
         "/style.css" if get => page::style(),
         "/api/status" if get => Response::json(200, &workspace.status()),
-        "/api/list_assets" if get => Response::json(200, &workspace.list_assets()),
+        "/api/list_assets" if get => {
+            answer(workspace.list_assets().map(|v| Response::json(200, &v)))
+        }
         "/api/get_asset" if get => answer(get_asset(shared, request)),
         "/api/doctor" if get => Response::json(200, &workspace.doctor()),
         "/api/journal" if get => Response::json(200, &workspace.journal()),
         "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
         "/api/set_included" if post => answer(set_included(shared, request)),
-        "/api/reconcile_plan" if get => Response::json(200, &workspace.reconcile_plan()),
+        "/api/reconcile_plan" if get => {
+            answer(workspace.reconcile_plan().map(|v| Response::json(200, &v)))
+        }
         "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
         "/api/build" if post => answer(build(shared, request)),
         "/api/shutdown" if post => {
@@ -103,20 +110,36 @@ struct SetIncludedParams {
     expected_generation: Option<u64>,
 }
 
-/// An `asset` parameter: an `asset_id` (number), or an `asset_uuid` or root (string).
+/// An `asset` parameter as the stdio protocol reads it: a number is an `asset_id`; a
+/// string an `asset_uuid` or a root, never an id (a root may be called `7`).
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum AssetParam {
-    Id(u64),
-    Text(String),
-}
+#[serde(transparent)]
+struct AssetParam(Value);
 
 impl AssetParam {
     fn query(&self) -> Result<AssetQuery, AppError> {
-        match self {
-            AssetParam::Id(id) => Ok(AssetQuery::Id(AssetId(*id))),
-            AssetParam::Text(text) => AssetQuery::parse(text).map_err(invalid_params),
-        }
+        let read = match &self.0 {
+            Value::Number(number) => number
+                .as_u64()
+                .map(|id| AssetQuery::Id(AssetId(id)))
+                .ok_or_else(|| format!("{number} is not an asset id (a whole number from 1)")),
+            Value::String(text) => match Uuid::try_parse(text) {
+                Ok(uuid) => Ok(AssetQuery::Uuid(uuid)),
+                Err(_) => AssetPath::new(text).map(AssetQuery::Root).map_err(|e| {
+                    format!("`{text}` is neither an asset uuid nor a valid root: {e}")
+                }),
+            },
+            other => Err(format!(
+                "expected an asset id (a number) or an asset uuid or root (a string), not {}",
+                match other {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Array(_) => "an array",
+                    _ => "an object",
+                }
+            )),
+        };
+        read.map_err(|message| invalid_params(format!("`asset`: {message}")))
     }
 }
 

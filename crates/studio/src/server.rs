@@ -75,9 +75,9 @@ impl Server {
         token: Token,
         config: &ServerConfig,
     ) -> Result<Server, StudioError> {
-        let listen = |source| StudioError::Listen {
+        let listen = |error| StudioError::Listen {
             port: config.port,
-            source,
+            error,
         };
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(listen)?;
         let addr = listener.local_addr().map_err(listen)?;

@@ -154,11 +154,16 @@ impl AssetsWorkspace {
         StatusView::of_view(&self.runtime.check_divergence())
     }
 
-    pub fn list_assets(&self) -> ListView {
+    /// `list_assets`; `failed_state` when no generation holds a registry, as under
+    /// `serve --stdio`: an empty list would say the project has no assets.
+    pub fn list_assets(&self) -> Result<ListView, AppError> {
         let view = self.runtime.view();
+        if view.snapshot.registry().is_none() {
+            return Err(unreadable_registry());
+        }
         let mut list = ListView::of(&view.snapshot);
         list.state = view.state;
-        list
+        Ok(list)
     }
 
     pub fn get_asset(&self, query: &AssetQuery) -> Result<GetView, AppError> {
@@ -197,9 +202,13 @@ impl AssetsWorkspace {
         })
     }
 
-    /// `reconcile_plan`: the runtime's plan for the current generation.
-    pub fn reconcile_plan(&self) -> ReconcilePlan {
-        self.runtime.reconcile_plan()
+    /// `reconcile_plan`: the runtime's plan for the current generation. Without a
+    /// registry there is no plan, not an empty one (`failed_state`, as `serve --stdio`).
+    pub fn reconcile_plan(&self) -> Result<ReconcilePlan, AppError> {
+        if self.runtime.snapshot().registry().is_none() {
+            return Err(unreadable_registry());
+        }
+        Ok(self.runtime.reconcile_plan())
     }
 
     /// `reconcile_apply`: the chosen actions of plan `plan_id`, applied by the runtime
@@ -283,6 +292,15 @@ impl AssetsWorkspace {
             let _ = thread.join();
         }
     }
+}
+
+/// The refusal of a read that needs the registry when no generation holds one (the
+/// project opened on an `index.json` it cannot read).
+fn unreadable_registry() -> AppError {
+    AppError::new(
+        ErrorCode::FailedState,
+        "the project is failed: the registry cannot be read (see `doctor`)",
+    )
 }
 
 impl Drop for AssetsWorkspace {

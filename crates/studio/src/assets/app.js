@@ -90,6 +90,13 @@ function thumbnail(asset) {
 }
 
 function renderAssets(list) {
+  if (list.unavailable) {
+    // A project whose registry never read has no list: an empty table would say it
+    // has no assets.
+    $('assets').tBodies[0].replaceChildren(element('tr', {}, element('td', { colspan: 7, class: 'empty', text: `no assets can be listed: ${list.unavailable}` })));
+    $('asset-count').textContent = '';
+    return;
+  }
   const rows = list.assets.map((asset) => element('tr', { 'data-asset-id': asset.asset_id, 'data-status': asset.status },
     element('td', { class: 'thumb' }, thumbnail(asset)),
     element('td', { text: asset.asset_id }),
@@ -147,7 +154,7 @@ function refresh() {
     try {
       const [status, list, plan] = await Promise.all([
         api('GET', '/api/status'),
-        api('GET', '/api/list_assets'),
+        api('GET', '/api/list_assets').catch((e) => ({ unavailable: e.message })),
         api('GET', '/api/reconcile_plan').catch((e) => ({ unavailable: e.message })),
       ]);
       renderStatus(status);
