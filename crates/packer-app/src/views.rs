@@ -226,6 +226,34 @@ impl WriteView {
     }
 }
 
+/// An `asset` parameter as every frontend reads it (SPEC §5): a number is an
+/// `asset_id`; a string an `asset_uuid` or a root, never an id (a root may be called
+/// `7`). The error says what was wrong, for the frontend to name the parameter.
+pub fn asset_query(value: &serde_json::Value) -> Result<AssetQuery, String> {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => number
+            .as_u64()
+            .map(|id| AssetQuery::Id(AssetId(id)))
+            .ok_or_else(|| format!("{number} is not an asset id (a whole number from 1)")),
+        Value::String(text) => match Uuid::try_parse(text) {
+            Ok(uuid) => Ok(AssetQuery::Uuid(uuid)),
+            Err(_) => AssetPath::new(text)
+                .map(AssetQuery::Root)
+                .map_err(|e| format!("`{text}` is neither an asset uuid nor a valid root: {e}")),
+        },
+        other => Err(format!(
+            "expected an asset id (a number) or an asset uuid or root (a string), not {}",
+            match other {
+                Value::Null => "null",
+                Value::Bool(_) => "a boolean",
+                Value::Array(_) => "an array",
+                _ => "an object",
+            }
+        )),
+    }
+}
+
 /// The registered asset `query` names, or a `not_found` error saying how it was named.
 pub fn find<'s>(snapshot: &'s Snapshot, query: &AssetQuery) -> Result<&'s AssetRecord, AppError> {
     if snapshot.state() == ProjectState::Failed && snapshot.registry().is_none() {

@@ -6,13 +6,11 @@
 //! an HTTP status that matches the code.
 
 use packer_app::error::{AppError, ErrorCode};
-use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::http::{Request, Response};
 use crate::page;
@@ -118,28 +116,8 @@ struct AssetParam(Value);
 
 impl AssetParam {
     fn query(&self) -> Result<AssetQuery, AppError> {
-        let read = match &self.0 {
-            Value::Number(number) => number
-                .as_u64()
-                .map(|id| AssetQuery::Id(AssetId(id)))
-                .ok_or_else(|| format!("{number} is not an asset id (a whole number from 1)")),
-            Value::String(text) => match Uuid::try_parse(text) {
-                Ok(uuid) => Ok(AssetQuery::Uuid(uuid)),
-                Err(_) => AssetPath::new(text).map(AssetQuery::Root).map_err(|e| {
-                    format!("`{text}` is neither an asset uuid nor a valid root: {e}")
-                }),
-            },
-            other => Err(format!(
-                "expected an asset id (a number) or an asset uuid or root (a string), not {}",
-                match other {
-                    Value::Null => "null",
-                    Value::Bool(_) => "a boolean",
-                    Value::Array(_) => "an array",
-                    _ => "an object",
-                }
-            )),
-        };
-        read.map_err(|message| invalid_params(format!("`asset`: {message}")))
+        packer_app::views::asset_query(&self.0)
+            .map_err(|message| invalid_params(format!("`asset`: {message}")))
     }
 }
 

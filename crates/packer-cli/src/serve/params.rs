@@ -6,11 +6,9 @@
 use packer_app::error::{AppError, ErrorCode};
 use packer_domain::declaration::AssetKind;
 use packer_domain::path::AssetPath;
-use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 /// A value reader: the value, or what is wrong with it in words.
 pub type Read<T> = fn(&Value) -> Result<T, String>;
@@ -112,22 +110,7 @@ pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
 
 /// An `asset` param: a number is an `asset_id`; a string an `asset_uuid` or a root.
 pub fn asset(value: &Value) -> Result<AssetQuery, String> {
-    match value {
-        Value::Number(number) => number
-            .as_u64()
-            .map(|id| AssetQuery::Id(AssetId(id)))
-            .ok_or_else(|| format!("{number} is not an asset id (a whole number from 1)")),
-        Value::String(text) => match Uuid::try_parse(text) {
-            Ok(uuid) => Ok(AssetQuery::Uuid(uuid)),
-            Err(_) => AssetPath::new(text)
-                .map(AssetQuery::Root)
-                .map_err(|e| format!("`{text}` is neither an asset uuid nor a valid root: {e}")),
-        },
-        other => Err(format!(
-            "expected an asset id (a number) or an asset uuid or root (a string), not {}",
-            type_name(other)
-        )),
-    }
+    packer_app::views::asset_query(value)
 }
 
 /// An asset root, relative to `assets/`.
