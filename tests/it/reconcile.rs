@@ -138,6 +138,16 @@ pub(crate) fn check(layout: &str, before: &[String], plan: &str, after: &[String
     assert_eq!(render(&fs.files()), render(&expected));
 }
 
+/// Opens `layout` filled with `before`, applies only the actions `ids` of its plan
+/// (with what they require) and expects a `ready` project; gives the disk after.
+pub(crate) fn apply_only(layout: &str, before: &[String], ids: &[u32]) -> MemFs {
+    let fs = MemFs::from_fixture(&fill(layout, before)).unwrap();
+    let (runtime, _) = open(&fs);
+    runtime.reconcile_apply(1, ids).unwrap();
+    assert_eq!(runtime.view().state, ProjectState::Ready);
+    fs
+}
+
 /// Only the plan of `before`.
 fn check_plan(before: &str, plan: &str) -> ReconcilePlan {
     let fs = MemFs::from_fixture(before).unwrap();
@@ -686,10 +696,7 @@ bytes of a
     check(layout, &before, plan, &after);
 
     // One action chosen: the one it requires comes with it.
-    let fs = MemFs::from_fixture(&fill(layout, &before)).unwrap();
-    let (runtime, _) = open(&fs);
-    runtime.reconcile_apply(1, &[2]).unwrap();
-    assert_eq!(runtime.view().state, ProjectState::Ready);
+    let fs = apply_only(layout, &before, &[2]);
     assert_eq!(
         fs.read(".prometeu/index.json").unwrap(),
         format!("{}\n", after[0]).as_bytes()

@@ -8,11 +8,11 @@ use packer_app::views::ListView;
 use packer_domain::command::{Command, DeclarationChanges};
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{AssetQuery, AssetStatus, ProjectState};
+use packer_domain::snapshot::{AssetQuery, AssetStatus};
 use packer_memfs::MemFs;
 
 use crate::fixture_text::{U1, U2, U3};
-use crate::reconcile::{check, decl, fill, hand_registry, registry, written};
+use crate::reconcile::{apply_only, check, decl, hand_registry, registry, written};
 use crate::runtime::open;
 
 /// `a` and `b` swapped by hand: asset 1's root `a` holds asset 2's folder, and back.
@@ -156,10 +156,7 @@ bytes of b
     check(layout, &before, &plan, &after);
 
     // The copy's action alone brings asset 2's relocation with it.
-    let fs = MemFs::from_fixture(&fill(layout, &before)).unwrap();
-    let (runtime, _) = open(&fs);
-    runtime.reconcile_apply(1, &[2]).unwrap();
-    assert_eq!(runtime.view().state, ProjectState::Ready);
+    apply_only(layout, &before, &[2]);
 }
 
 /// Two folders swapped, then each copied: each asset follows its uuid to one of its
