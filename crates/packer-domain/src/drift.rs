@@ -329,13 +329,20 @@ fn moving_assets<'a>(
 ) -> FxHashMap<AssetId, Destination<'a>> {
     // No `asset.json`, or one declaring another uuid. (One whose uuid cannot be read
     // stays: it is this asset's, broken.)
-    let left = |a: &&RegisteredView<'_>| match &a.found {
+    let has_left = |a: &&RegisteredView<'_>| match &a.found {
         None => true,
         Some(found) => found.asset_uuid.is_some_and(|u| u != a.asset_uuid),
     };
     let mut moving: FxHashMap<AssetId, Destination<'a>> = FxHashMap::default();
+    let left: Vec<&RegisteredView<'a>> = registered.iter().filter(has_left).collect();
+    if left.is_empty() {
+        return moving;
+    }
+    // The registered asset at each root, to know who must leave for another to come.
+    let holder: FxHashMap<&AssetPath, &RegisteredView<'a>> =
+        registered.iter().map(|a| (a.root, a)).collect();
     let mut owners: FxHashMap<Uuid, AssetId> = FxHashMap::default();
-    for asset in registered.iter().filter(left) {
+    for asset in left {
         let elsewhere: Vec<&'a AssetPath> = by_uuid
             .get(&asset.asset_uuid)
             .map(|roots| {
@@ -361,9 +368,8 @@ fn moving_assets<'a>(
                     .iter()
                     .copied()
                     .filter(|r| {
-                        registered
-                            .iter()
-                            .find(|other| other.root == *r)
+                        holder
+                            .get(r)
                             .and_then(|other| by_uuid.get(&other.asset_uuid))
                             .is_some_and(|at| at.as_slice().iter().any(|x| x != r))
                     })
@@ -377,9 +383,6 @@ fn moving_assets<'a>(
         };
         moving.insert(asset.asset_id, destination);
         owners.insert(asset.asset_uuid, asset.asset_id);
-    }
-    if moving.is_empty() {
-        return moving;
     }
     // Roots declaring another's uuid, with that uuid, and whether it is a copy's: a uuid
     // another asset is registered with, or one declared elsewhere too (rather than a
@@ -396,9 +399,6 @@ fn moving_assets<'a>(
             (declared != a.asset_uuid).then_some((a.asset_id, a.root, declared, copied))
         })
         .collect();
-    // The registered root each asset holds, to know who must leave for another to come.
-    let holder: FxHashMap<&AssetPath, AssetId> =
-        registered.iter().map(|a| (a.root, a.asset_id)).collect();
     loop {
         let mut changed = false;
         // A move into a registered root stands only while that root's asset leaves it
@@ -409,9 +409,9 @@ fn moving_assets<'a>(
                 let Destination::Moved(to) = destination else {
                     return None;
                 };
-                let other = holder.get(to)?;
+                let other = holder.get(to)?.asset_id;
                 let leaves = matches!(
-                    moving.get(other),
+                    moving.get(&other),
                     Some(Destination::Moved(_) | Destination::Nowhere)
                 );
                 (!leaves).then_some(*id)
