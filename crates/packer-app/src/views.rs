@@ -97,6 +97,15 @@ pub struct ListView {
 }
 
 impl ListView {
+    /// The list a runtime's view gives, in the view's state; `failed_state` when no
+    /// generation holds a registry (see [`require_registry`]).
+    pub fn of_view(view: &View) -> Result<ListView, AppError> {
+        require_registry(&view.snapshot)?;
+        let mut list = ListView::of(&view.snapshot);
+        list.state = view.state;
+        Ok(list)
+    }
+
     pub fn of(snapshot: &Snapshot) -> ListView {
         ListView {
             generation: snapshot.generation(),
@@ -224,6 +233,28 @@ impl WriteView {
                 .map(AssetView::of),
         }
     }
+}
+
+/// Refuses, with `failed_state`, a read that needs the registry (a list, a plan) when
+/// `snapshot` holds none: an empty answer would say the project has no assets, or
+/// nothing to reconcile. The message names the registry's first error.
+pub fn require_registry(snapshot: &Snapshot) -> Result<(), AppError> {
+    if snapshot.registry().is_some() {
+        return Ok(());
+    }
+    let first = snapshot.diagnostics().into_iter().next();
+    let reason = first.map_or_else(String::new, |d| {
+        let place = match (&d.file, d.line, d.column) {
+            (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
+            (Some(f), _, _) => format!("{f}: "),
+            _ => String::new(),
+        };
+        format!(": {place}{}", d.message)
+    });
+    Err(AppError::new(
+        ErrorCode::FailedState,
+        format!("the project is failed: the registry cannot be read{reason} (see `doctor`)"),
+    ))
 }
 
 /// An `asset` parameter as every frontend reads it (SPEC §5): a number is an

@@ -207,10 +207,6 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    /// One worker: reads requests while any are left, then takes work from the queue
-    /// until none is left anywhere, and returns what it listed. A worker busy with a
-    /// request counts as active, so the others wait for the directories it may still
-    /// take on.
     /// What a worker hands over once the walk is done: for `scan_reusing`, its entries
     /// sorted by path, sorted here on the worker's own thread.
     fn finish(&self, output: Output) -> Output {
@@ -224,6 +220,10 @@ impl Walker<'_> {
         }
     }
 
+    /// One worker: reads requests while any are left, then takes work from the queue
+    /// until none is left anywhere, and returns what it listed. A worker busy with a
+    /// request counts as active, so the others wait for the directories it may still
+    /// take on.
     fn run(&self) -> (Output, SeenPart) {
         if let Some(Reads { reads, sink }) = self.reads {
             loop {

@@ -27,7 +27,8 @@ use crate::error::DiskError;
 /// once the path names another directory than that one (see `ensure_in_place`).
 #[derive(Debug)]
 pub struct DiskWorkspace {
-    /// The canonical path, for messages only: operations go through `root_fd`.
+    /// The canonical path, for messages and for checking that `assets/` is still the
+    /// folder `root_fd` holds (`ensure_in_place`): operations go through `root_fd`.
     path: PathBuf,
     root_fd: OwnedFd,
     /// The directory opened for reading, for `syncfs`, which needs a real descriptor;

@@ -229,9 +229,6 @@ struct Frame {
     subdirs: Vec<CString>,
 }
 
-/// Removes the directory `name` below `parent` and everything in it, without following
-/// any link (a link is removed, never entered). Depth-first with an explicit stack, so a
-/// deep tree costs handles, not call stack.
 /// Gives the file `from_name` the permission bits of the regular file it is about to
 /// replace, if any: a commit changes what a file says, not who may read or write it (a
 /// group-writable registry stays so, a private one stays private).
@@ -258,6 +255,9 @@ fn keep_permissions(
     rustix::fs::chmodat(from_dir, from_name, mode, AtFlags::empty())
 }
 
+/// Removes the directory `name` below `parent` and everything in it, without following
+/// any link (a link is removed, never entered). Depth-first with an explicit stack, so a
+/// deep tree costs handles, not call stack.
 fn remove_tree_at(parent: BorrowedFd<'_>, name: &str) -> Result<(), Errno> {
     let mut buffer: Vec<MaybeUninit<u8>> = Vec::with_capacity(REMOVE_BUFFER);
     buffer.resize(REMOVE_BUFFER, MaybeUninit::uninit());

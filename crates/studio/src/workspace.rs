@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use packer_app::build::{BuildReport, BuildRequest};
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
-use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView};
+use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView, require_registry};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
@@ -157,13 +157,7 @@ impl AssetsWorkspace {
     /// `list_assets`; `failed_state` when no generation holds a registry, as under
     /// `serve --stdio`: an empty list would say the project has no assets.
     pub fn list_assets(&self) -> Result<ListView, AppError> {
-        let view = self.runtime.view();
-        if view.snapshot.registry().is_none() {
-            return Err(unreadable_registry());
-        }
-        let mut list = ListView::of(&view.snapshot);
-        list.state = view.state;
-        Ok(list)
+        ListView::of_view(&self.runtime.view())
     }
 
     pub fn get_asset(&self, query: &AssetQuery) -> Result<GetView, AppError> {
@@ -205,9 +199,7 @@ impl AssetsWorkspace {
     /// `reconcile_plan`: the runtime's plan for the current generation. Without a
     /// registry there is no plan, not an empty one (`failed_state`, as `serve --stdio`).
     pub fn reconcile_plan(&self) -> Result<ReconcilePlan, AppError> {
-        if self.runtime.snapshot().registry().is_none() {
-            return Err(unreadable_registry());
-        }
+        require_registry(&self.runtime.snapshot())?;
         Ok(self.runtime.reconcile_plan())
     }
 
@@ -292,15 +284,6 @@ impl AssetsWorkspace {
             let _ = thread.join();
         }
     }
-}
-
-/// The refusal of a read that needs the registry when no generation holds one (the
-/// project opened on an `index.json` it cannot read).
-fn unreadable_registry() -> AppError {
-    AppError::new(
-        ErrorCode::FailedState,
-        "the project is failed: the registry cannot be read (see `doctor`)",
-    )
 }
 
 impl Drop for AssetsWorkspace {

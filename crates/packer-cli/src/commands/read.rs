@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{View, read_only_view};
-use packer_app::views::{DoctorView, GetView, ListView, StatusView};
+use packer_app::views::{self, DoctorView, GetView, ListView, StatusView};
 use packer_domain::snapshot::{AssetQuery, ProjectState, Snapshot};
 use packer_fs::DiskWorkspace;
 
@@ -115,22 +114,5 @@ pub(crate) fn failed_outcome(out: &Output<'_>, view: &View) -> Outcome {
 /// Reads of the registered assets (and the reconcile plan) need a registry; say so
 /// plainly, and where it cannot be read, when there is none.
 pub(crate) fn require_registry(snapshot: &Snapshot) -> Result<(), Failure> {
-    if snapshot.registry().is_none() {
-        let first = snapshot.diagnostics().into_iter().next();
-        let reason = first.map_or_else(String::new, |d| {
-            let place = match (&d.file, d.line, d.column) {
-                (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
-                (Some(f), _, _) => format!("{f}: "),
-                _ => String::new(),
-            };
-            format!(": {place}{}", d.message)
-        });
-        return Err(Failure::App(AppError::new(
-            ErrorCode::FailedState,
-            format!(
-                "the project is failed: the registry cannot be read{reason} (see `prometeu-packer doctor`)"
-            ),
-        )));
-    }
-    Ok(())
+    views::require_registry(snapshot).map_err(Failure::App)
 }

@@ -57,13 +57,7 @@ pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Jso
         }
         "list_assets" => {
             params.finish()?;
-            let view = runtime.view();
-            if view.snapshot.registry().is_none() {
-                return Err(unreadable_registry());
-            }
-            let mut list = ListView::of(&view.snapshot);
-            list.state = view.state;
-            result(list)
+            result(ListView::of_view(&runtime.view())?)
         }
         "get_asset" => {
             let asset = params.required("asset", params::asset)?;
@@ -81,9 +75,7 @@ pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Jso
         "reconcile_plan" => {
             params.finish()?;
             // Without a registry there is no plan, not an empty one (as `reconcile`).
-            if runtime.snapshot().registry().is_none() {
-                return Err(unreadable_registry());
-            }
+            views::require_registry(&runtime.snapshot())?;
             result(runtime.reconcile_plan())
         }
         "reconcile_apply" => {
@@ -320,13 +312,6 @@ fn batch_commands(runtime: &Runtime, p: &mut Params) -> Result<Vec<Command>, App
             Ok(command)
         })
         .collect()
-}
-
-fn unreadable_registry() -> AppError {
-    AppError::new(
-        ErrorCode::FailedState,
-        "the project is failed: the registry cannot be read (see `doctor`)",
-    )
 }
 
 /// A result encoded as JSON text, its keys in the order of the shape's definition.
