@@ -292,8 +292,9 @@ fn refresh(
         // in the drifts; a registry that reads in a workspace that cannot be listed (a
         // folder's permission taken away, `assets/` replaced) has it in the diagnostics.
         let workspace_unreadable = new.registry().is_some();
+        let diagnostics = new.diagnostics();
         let error = if workspace_unreadable {
-            new.diagnostics().first().map_or_else(
+            diagnostics.first().map_or_else(
                 || "the workspace cannot be read".to_owned(),
                 |d| d.message.clone(),
             )
@@ -311,7 +312,7 @@ fn refresh(
                 state: ProjectState::Failed,
                 condition: Some(error),
                 pending_drifts: new.drifts().to_vec(),
-                pending_diagnostics: new.diagnostics(),
+                pending_diagnostics: diagnostics,
                 refreshed: Vec::new(),
                 unrefreshed: true,
                 ..before.clone()

@@ -357,8 +357,6 @@ impl<'s> Draft<'s> {
         })
     }
 
-    /// Refuses a root that is registered, or nests with a registered root (other than
-    /// `except`), or is the destination of a move in this batch.
     /// Refuses to register `root` with a uuid some asset already has.
     fn check_uuid_free(&self, root: &AssetPath, uuid: Uuid) -> Result<(), Refusal> {
         match self.entries.values().find(|e| e.asset_uuid == uuid) {
@@ -370,6 +368,8 @@ impl<'s> Draft<'s> {
         }
     }
 
+    /// Refuses a root that is registered, or nests with a registered root (other than
+    /// `except`), or is the destination of a move in this batch.
     fn check_free_root(&self, root: &AssetPath, except: Option<AssetId>) -> Result<(), Refusal> {
         self.check_free_root_unless(root, |id| Some(id) == except)
     }

@@ -11,14 +11,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::ser::SerializeMap;
 use uuid::Uuid;
 
 use crate::drift::Drift;
 use crate::path::AssetPath;
 use crate::registry::AssetId;
-use crate::snapshot::{AssetQuery, ProjectState, Snapshot};
+use crate::snapshot::{ProjectState, Snapshot};
 
 mod planner;
 
@@ -305,6 +305,21 @@ pub fn plan(snapshot: &Snapshot) -> ReconcilePlan {
 /// that takes that root's asset away (relocate or unregister). One whose root's asset no
 /// action takes away could never apply: it becomes unresolved, with what depends on it.
 fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
+    // The registered asset at each root an action registers, found in one pass.
+    let registering: FxHashSet<&AssetPath> = plan
+        .actions
+        .iter()
+        .filter_map(|p| p.action.registers())
+        .collect();
+    if registering.is_empty() {
+        return;
+    }
+    let holders: FxHashMap<AssetPath, AssetId> = snapshot
+        .assets()
+        .iter()
+        .filter(|a| registering.contains(&a.entry.root))
+        .map(|a| (a.entry.root.clone(), a.entry.asset_id))
+        .collect();
     loop {
         let leaving: FxHashMap<AssetId, u32> = plan
             .actions
@@ -320,10 +335,9 @@ fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
             let Some(to) = planned.action.registers() else {
                 continue;
             };
-            let Some(holder) = snapshot.find(&AssetQuery::Root(to.clone())) else {
+            let Some(&holder) = holders.get(to) else {
                 continue;
             };
-            let holder = holder.entry.asset_id;
             if let ReconcileAction::Relocate { asset_id, .. } = &planned.action
                 && holder == *asset_id
             {

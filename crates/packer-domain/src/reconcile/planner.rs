@@ -38,6 +38,8 @@ pub(super) struct Planner<'s> {
     leaving: FxHashSet<AssetId>,
     /// For each duplicated uuid, the root that keeps it (if any may).
     keepers: FxHashMap<Uuid, Option<&'s AssetPath>>,
+    /// The first unregistered folder whose `asset.json` has no readable uuid.
+    unreadable_loose: Option<&'s AssetPath>,
     /// Roots some action already concerns: one action per root.
     taken: BTreeSet<&'s AssetPath>,
     /// (drift position, drift, action) in drift order.
@@ -80,6 +82,11 @@ impl<'s> Planner<'s> {
             sorted_roots,
             moved_to,
             leaving,
+            unreadable_loose: snapshot
+                .unregistered()
+                .iter()
+                .find(|f| f.declaration.asset_uuid().is_none())
+                .map(|f| &f.root),
             keepers: FxHashMap::default(),
             taken: BTreeSet::new(),
             proposals: Vec::new(),
@@ -118,10 +125,11 @@ impl<'s> Planner<'s> {
     fn vacated(&self, root: &AssetPath) -> Option<AssetId> {
         let record = self.by_root.get(root.as_str())?;
         let id = record.entry.asset_id;
-        let left = self.moved_to.contains_key(&id) && self.leaving.contains(&id);
-        let arrived = self.moved_to.values().any(|to| *to == root);
+        let left = self.moved_to.contains_key(&id);
         let found = !matches!(record.declaration, DeclarationState::Missing);
-        (left && found && !arrived).then_some(id)
+        // Looked for only among the few moves, and only for a root that was left.
+        let arrived = || self.moved_to.values().any(|to| *to == root);
+        (left && found && !arrived()).then_some(id)
     }
 
     /// A registered root (other than `except`'s, and other than the one of the asset
@@ -235,7 +243,7 @@ impl<'s> Planner<'s> {
             Drift::RootMissing { asset_id, root } => {
                 // An `asset.json` whose uuid cannot be read may be this asset, moved and
                 // broken on the way: unregistering now would lose its id for good.
-                if let Some(unreadable) = self.unreadable_loose() {
+                if let Some(unreadable) = self.unreadable_loose {
                     let reason = format!(
                         "`{unreadable}/asset.json` cannot be read, so it cannot be told whether it is asset {asset_id} moved there; fix it (see `prometeu-packer doctor`), then plan again"
                     );
@@ -345,15 +353,6 @@ impl<'s> Planner<'s> {
             }
         };
         self.offer(position, drift, root, action);
-    }
-
-    /// The first unregistered folder whose `asset.json` has no readable uuid.
-    fn unreadable_loose(&self) -> Option<&'s AssetPath> {
-        self.snapshot
-            .unregistered()
-            .iter()
-            .find(|f| f.declaration.asset_uuid().is_none())
-            .map(|f| &f.root)
     }
 
     /// Why no fresh uuid may be written into the `asset.json` at `root`, which carries
