@@ -64,19 +64,6 @@ pub enum CommitError {
     RecoveryRefused { transaction: String, reason: String },
 }
 
-impl CommitError {
-    /// The `refused` outcome a refused recovery reports, if this is one.
-    pub fn refused_report(&self) -> Option<RecoveryReport> {
-        match self {
-            CommitError::RecoveryRefused { transaction, .. } => Some(RecoveryReport {
-                transaction: transaction.clone(),
-                outcome: packer_domain::event::RecoveryOutcome::Refused,
-            }),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for CommitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -42,8 +42,8 @@ pub fn tx_dir(name: &str) -> Result<WsPath, PortError> {
 
 /// Recovers every transaction in `tx/`, oldest name first. The caller holds the lock.
 /// Stops at the first transaction it must refuse, leaving it and the rest untouched.
-/// Gives what it did before stopping beside the result: a transaction rolled forward
-/// or discarded is reported even when a later one is refused.
+/// Gives what it did beside the result: a transaction rolled forward or discarded is
+/// reported even when a later one is refused, and the refused one ends the reports.
 pub fn recover_all(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Result<(), CommitError>) {
     let mut reports = Vec::new();
     let result = recover_each(port, &mut reports);
@@ -76,13 +76,20 @@ fn recover_each(
             port.sync_dir(&tx_root()).map_err(failed)?;
             continue;
         }
-        let outcome = recover_one(port, &dir).map_err(|outcome| match outcome {
-            Failure::Io(error) => failed(error),
-            Failure::Refused(reason) => CommitError::RecoveryRefused {
-                transaction: entry.name.clone(),
-                reason,
-            },
-        })?;
+        let outcome = match recover_one(port, &dir) {
+            Ok(outcome) => outcome,
+            Err(Failure::Io(error)) => return Err(failed(error)),
+            Err(Failure::Refused(reason)) => {
+                reports.push(RecoveryReport {
+                    transaction: entry.name.clone(),
+                    outcome: RecoveryOutcome::Refused,
+                });
+                return Err(CommitError::RecoveryRefused {
+                    transaction: entry.name,
+                    reason,
+                });
+            }
+        };
         reports.push(RecoveryReport {
             transaction: entry.name,
             outcome,

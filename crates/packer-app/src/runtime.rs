@@ -196,9 +196,7 @@ impl Runtime {
     pub fn open(ports: Ports) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
-        for report in reports {
-            ports.events.publish(recovery_event(1, &report));
-        }
+        announce_recovered(ports.events.as_ref(), 1, &reports);
         let mut view = View::of(snapshot);
         if condition.is_some() {
             view.state = ProjectState::Failed;
@@ -414,18 +412,23 @@ fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<Str
     let Ok(lock) = port.lock() else {
         return (Vec::new(), None);
     };
-    let (mut reports, result) = recovery::recover_all(port);
+    let (reports, result) = recovery::recover_all(port);
     drop(lock);
-    match result {
-        Ok(()) => (reports, None),
-        Err(error) => {
-            reports.extend(error.refused_report());
-            (reports, Some(error.to_string()))
-        }
+    (reports, result.err().map(|error| error.to_string()))
+}
+
+/// Publishes a `recovery_performed` for each of `reports`, in order.
+pub(crate) fn announce_recovered(
+    events: &dyn EventPort,
+    generation: u64,
+    reports: &[RecoveryReport],
+) {
+    for report in reports {
+        events.publish(recovery_event(generation, report));
     }
 }
 
-pub(crate) fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
+fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
     Event::RecoveryPerformed {
         generation,
         transaction: report.transaction.clone(),
@@ -510,12 +513,7 @@ pub(crate) fn publish_next(
     recovered: &[RecoveryReport],
     derived: Option<Snapshot>,
 ) -> Arc<View> {
-    for report in recovered {
-        shared
-            .ports
-            .events
-            .publish(recovery_event(generation, report));
-    }
+    announce_recovered(shared.ports.events.as_ref(), generation, recovered);
     let snapshot = Arc::new(
         derived.unwrap_or_else(|| Snapshot::load(shared.ports.workspace.as_ref(), generation + 1)),
     );
@@ -544,7 +542,7 @@ pub(crate) fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
     let port = shared.ports.workspace.as_ref();
     let view = shared.view.load_full();
     let generation = view.snapshot.generation();
-    let (mut reports, result) = match port.lock() {
+    let (reports, result) = match port.lock() {
         Ok(_lock) => recovery::recover_all(port),
         Err(error) => {
             let step = commit::Step::Lock;
@@ -554,13 +552,7 @@ pub(crate) fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
     match result {
         Ok(()) => Ok(reload(shared, generation, &reports)),
         Err(error) => {
-            reports.extend(error.refused_report());
-            for report in &reports {
-                shared
-                    .ports
-                    .events
-                    .publish(recovery_event(generation, report));
-            }
+            announce_recovered(shared.ports.events.as_ref(), generation, &reports);
             if matches!(error, CommitError::RecoveryRefused { .. }) {
                 // The project is failed for a new reason now: say that one.
                 fail(shared, &view, error.to_string());

@@ -15,7 +15,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::recovery::RecoveryReport;
 use crate::refresh::LaneState;
 use crate::runtime::{
-    Shared, View, WriteOutcome, WriteRequest, fail, heal, publish, publish_next, recovery_event,
+    Shared, View, WriteOutcome, WriteRequest, announce_recovered, fail, heal, publish, publish_next,
 };
 
 /// Publishes `write_rejected` and gives the error, whose detail names the command and
@@ -209,12 +209,7 @@ fn commit_error(
     name: &str,
 ) -> AppError {
     let generation = view.snapshot.generation();
-    for report in recovered {
-        shared
-            .ports
-            .events
-            .publish(recovery_event(generation, report));
-    }
+    announce_recovered(shared.ports.events.as_ref(), generation, recovered);
     match error {
         CommitError::Conflict(detail) => reject(
             shared,
@@ -238,13 +233,8 @@ fn commit_error(
             fail(shared, view, error.to_string());
             AppError::new(ErrorCode::Io, error.to_string())
         }
+        // Its `refused` report was among the recovered ones, announced above.
         error @ CommitError::RecoveryRefused { .. } => {
-            if let Some(report) = error.refused_report() {
-                shared
-                    .ports
-                    .events
-                    .publish(recovery_event(generation, &report));
-            }
             fail(shared, view, error.to_string());
             AppError::new(ErrorCode::FailedState, error.to_string())
         }
