@@ -293,17 +293,22 @@ struct Top {
 const REWATCH_FLUSH: Duration = Duration::from_secs(60);
 
 impl Top {
+    /// The paths of the entries at the top. An entry that cannot be read is gone, or
+    /// will be hinted when it changes.
+    fn top_entries(&self) -> std::io::Result<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(&self.base)?;
+        Ok(entries.filter_map(|e| Some(e.ok()?.path())).collect())
+    }
+
     /// Watches every entry of `assets/` that is a folder: `.prometeu` for its own entries,
     /// the others with everything they hold, the watchers taking the folders in turn as
     /// each is free. Reaching the watch limit, or failing to watch a folder, is a
     /// `Degraded` hint, after which what is left is covered by periodic verification.
     fn watch_entries(&self) -> Result<(), PortError> {
-        let entries = std::fs::read_dir(&self.base).map_err(|e| {
+        let folders = self.top_entries().map_err(|e| {
             PortError::new(PortErrorKind::Io, PortOp::Watch, &WsPath::root())
                 .with_detail(e.to_string())
         })?;
-        // An entry that cannot be read is gone, or will be hinted when it changes.
-        let folders: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let share = |lane: usize| {
@@ -367,9 +372,7 @@ impl Top {
             return;
         };
         // Unreadable: nothing is watched again, and the periodic verification remains.
-        let folders: Vec<PathBuf> = std::fs::read_dir(&self.base)
-            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
-            .unwrap_or_default();
+        let folders = self.top_entries().unwrap_or_default();
         for folder in folders {
             if self.stopping.load(Ordering::Relaxed) {
                 return;
