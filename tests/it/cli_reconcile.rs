@@ -110,7 +110,7 @@ fn refusals_change_nothing() {
     assert_eq!(
         run.json(),
         json!({"error": {"code": "invalid_params",
-            "message": "the plan of generation 1 has no action 3 (it has 2 actions)"}})
+            "message": "the plan of generation 1 has no action 3 (it has 2 actions)", "detail": {}}})
     );
     let run = project.run(&["reconcile", "--apply", "1", "1"]);
     assert_eq!(run.code, 1, "{run:?}");

@@ -236,7 +236,7 @@ fn every_method_answers_in_its_shape() {
     // A string is never an id: `"1"` is the root `1`.
     assert_eq!(
         s.error("get_asset", json!({"asset": "1"})),
-        json!({"code": "not_found", "message": "no registered asset has asset root `1`"})
+        json!({"code": "not_found", "message": "no registered asset has asset root `1`", "detail": {}})
     );
 
     // create_asset with its defaults: the name is the root's last segment, included.
@@ -363,7 +363,7 @@ fn every_method_answers_in_its_shape() {
 }
 
 /// Sends each line (adding its `\n` if it has none) and checks the response's `id`,
-/// error `code` and `detail` (`null` when the error has none); every case is followed by
+/// error `code` and `detail` (`{}` when the error has nothing more to say); every case is followed by
 /// a request that must still be answered, so a server that stopped or fell out of step
 /// fails here. Nothing may be written: no commit, not a byte of the project changed.
 fn check_bad_lines(cases: &[(&[u8], Value)]) {
@@ -400,7 +400,12 @@ fn check_bad_lines(cases: &[(&[u8], Value)]) {
 }
 
 fn parse_error(id: Value) -> Value {
-    json!({"id": id, "code": "parse_error", "detail": null})
+    json!({"id": id, "code": "parse_error", "detail": {}})
+}
+
+/// A line that is not JSON: the detail says where reading stopped.
+fn not_json(column: u64) -> Value {
+    json!({"id": null, "code": "parse_error", "detail": {"column": column}})
 }
 
 fn bad_param(id: u64, param: &str) -> Value {
@@ -410,11 +415,8 @@ fn bad_param(id: u64, param: &str) -> Value {
 #[test]
 fn lines_that_are_not_requests_are_parse_errors() {
     check_bad_lines(&[
-        (b"garbage\n", parse_error(Value::Null)),
-        (
-            b"{\"id\": 1, \"method\": \"status\"\n",
-            parse_error(Value::Null),
-        ),
+        (b"garbage\n", not_json(1)),
+        (b"{\"id\": 1, \"method\": \"status\"\n", not_json(29)),
         (b"[1, 2]\n", parse_error(Value::Null)),
         (b"\"status\"\n", parse_error(Value::Null)),
         (b"42\n", parse_error(Value::Null)),
@@ -438,15 +440,15 @@ fn lines_that_are_not_requests_are_parse_errors() {
         // The request on the line after blank ones is the next answered.
         (b"\n   \n\r\n{\"id\": 12}\n", parse_error(json!(12))),
         // Nested deeper than the JSON reader goes.
-        (&[b'['; 10_000], parse_error(Value::Null)),
+        (&[b'['; 10_000], not_json(65)),
         // A key given twice: which one was meant is not for the server to guess.
         (
             b"{\"id\": 13, \"method\": \"status\", \"method\": \"doctor\"}\n",
-            parse_error(Value::Null),
+            not_json(32),
         ),
         (
             b"{\"id\": 14, \"method\": \"remove_asset\", \"params\": {\"asset\": 1, \"asset\": 2}}\n",
-            parse_error(Value::Null),
+            not_json(61),
         ),
     ]);
 }
@@ -586,7 +588,7 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
         // Refusals from the runtime, not the params: nothing is written either.
         (
             b"{\"id\": 30, \"method\": \"get_asset\", \"params\": {\"asset\": 99}}\n",
-            json!({"id": 30, "code": "not_found", "detail": null}),
+            json!({"id": 30, "code": "not_found", "detail": {}}),
         ),
         (
             b"{\"id\": 31, \"method\": \"move_asset\", \"params\": {\"asset\": 1, \"to\": \"audio/jump/hero\"}}\n",

@@ -48,8 +48,9 @@ impl fmt::Display for ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
-    /// Structured facts about the failure (the path concerned, the diagnostics found).
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    /// Structured facts about the failure (the path concerned, the diagnostics found):
+    /// always an object, empty when the message says everything, so a client can look a
+    /// key up without checking the shape first.
     pub detail: serde_json::Value,
 }
 
@@ -58,8 +59,15 @@ impl AppError {
         AppError {
             code,
             message: message.into(),
-            detail: serde_json::Value::Null,
+            detail: serde_json::Value::Object(serde_json::Map::new()),
         }
+    }
+
+    /// Whether the error carries no structured facts beyond its code and message.
+    pub fn detail_is_empty(&self) -> bool {
+        self.detail
+            .as_object()
+            .is_some_and(serde_json::Map::is_empty)
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> AppError {

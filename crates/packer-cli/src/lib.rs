@@ -263,7 +263,7 @@ fn usage(e: &clap::Error, args: &[OsString], console: &mut Console<'_>) -> u8 {
         let first = text.split("\n\n").next().unwrap_or_default();
         let first = first.strip_prefix("error: ").unwrap_or(first);
         let message = first.split_whitespace().collect::<Vec<_>>().join(" ");
-        let error = serde_json::json!({"error": {"code": "invalid_params", "message": message}});
+        let error = serde_json::json!({"error": {"code": "invalid_params", "message": message, "detail": {}}});
         let _ = writeln!(console.stdout, "{error}");
     }
     code

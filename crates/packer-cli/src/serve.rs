@@ -196,7 +196,8 @@ impl Request {
                 parse_error(format!(
                     "the line is not JSON: {} at column {column}",
                     e.message
-                )),
+                ))
+                .with_detail(serde_json::json!({ "column": column })),
             ));
         }
         let value: Value = serde_json::from_str(text)

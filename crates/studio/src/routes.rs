@@ -2,7 +2,7 @@
 //! method of the stdio protocol with the same parameters and result shapes (reads are
 //! `GET`, writes `POST` with a JSON body); image thumbnails; the event stream.
 //!
-//! Errors have the protocol's shape, `{"error": {"code", "message", "detail"?}}`, with
+//! Errors have the protocol's shape, `{"error": {"code", "message", "detail"}}`, with
 //! an HTTP status that matches the code.
 
 use packer_app::error::{AppError, ErrorCode};

@@ -133,7 +133,7 @@ pub fn shutdown(runtime: &Runtime, params: Params) -> Result<Json, AppError> {
 
 /// An `invalid_params` error from the runtime names no param; the method knows which.
 fn name_param(error: AppError, param: &str) -> AppError {
-    if error.code == ErrorCode::InvalidParams && error.detail.is_null() {
+    if error.code == ErrorCode::InvalidParams && error.detail_is_empty() {
         error.with_detail(serde_json::json!({ "param": param }))
     } else {
         error
