@@ -118,6 +118,52 @@ fn watch_prints_readable_lines_and_stops_on_sigterm() {
     );
 }
 
+/// The next line that starts with `prefix`.
+fn line_starting(packer: &mut Packer, prefix: &str) -> String {
+    loop {
+        let line = packer.next_line(&format!("a line starting `{prefix}`"));
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+/// `state_changed` carries no reason, so the readable output gives it on the next line:
+/// for a registry broken while watching, and for one broken before the start.
+#[test]
+fn watch_says_why_the_project_failed() {
+    let project = project();
+    let mut packer = Packer::start(project.root(), &["watch"]);
+    assert_eq!(
+        packer.next_line("the start"),
+        "generation 1  runtime started (ready)"
+    );
+    project.put(".prometeu/index.json", b"{\"schema_version\": 1, \"next");
+    let why = "failed: assets/.prometeu/index.json:1:28: unterminated string";
+    let failed = line_starting(&mut packer, "generation 1  state stale -> failed");
+    assert_eq!(failed, "generation 1  state stale -> failed");
+    let reason = packer.next_line("the reason");
+    assert!(
+        reason.starts_with(&format!("generation 1  {why}")),
+        "{reason}"
+    );
+    packer.signal(Signal::INT);
+    assert!(packer.finish().status.success());
+
+    let mut packer = Packer::start(project.root(), &["watch"]);
+    assert_eq!(
+        packer.next_line("the start"),
+        "generation 1  runtime started (failed)"
+    );
+    let reason = packer.next_line("the reason");
+    assert!(
+        reason.starts_with(&format!("generation 1  {why}")),
+        "{reason}"
+    );
+    packer.signal(Signal::INT);
+    assert!(packer.finish().status.success());
+}
+
 /// `watch --json | head -1`: once whoever reads stdout has quit, the next event cannot
 /// be written, and `watch` stops (exit 0) instead of running on for nobody.
 #[test]

@@ -137,6 +137,20 @@ pub struct Runtime {
     observer: Option<Observer>,
 }
 
+/// Reads a runtime's current view; see [`Runtime::reader`]. Weak, so that an event port
+/// holding one makes no cycle with the runtime that holds the port.
+#[derive(Debug, Clone)]
+pub struct ViewReader {
+    shared: std::sync::Weak<Shared>,
+}
+
+impl ViewReader {
+    /// The current view, or `None` once the runtime was dropped.
+    pub fn view(&self) -> Option<Arc<View>> {
+        self.shared.upgrade().map(|shared| shared.view.load_full())
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) view: ArcSwap<View>,
@@ -288,6 +302,14 @@ impl Runtime {
     /// cheapest read for hot loops on several threads.
     pub fn with_view<R>(&self, read: impl FnOnce(&View) -> R) -> R {
         read(&self.shared.view.load())
+    }
+
+    /// A handle that reads the current view from anywhere, an event port among them,
+    /// without keeping the runtime alive: it reads nothing once the runtime is gone.
+    pub fn reader(&self) -> ViewReader {
+        ViewReader {
+            shared: Arc::downgrade(&self.shared),
+        }
     }
 
     /// The current snapshot.

@@ -164,6 +164,31 @@ impl DoctorView {
     }
 }
 
+/// Why the project is `failed`, on one line: the condition a runtime met, else the first
+/// error a file shows (`file:line:col: message`). `None` while it is not failed.
+pub fn failure_reason(view: &View) -> Option<String> {
+    if view.state != ProjectState::Failed {
+        return None;
+    }
+    let first = with_failure(view)
+        .into_iter()
+        .find(|d| d.severity == Severity::Error)?;
+    let place = [
+        first.file,
+        first.line.map(|l| l.to_string()),
+        first.column.map(|c| c.to_string()),
+    ]
+    .into_iter()
+    .map_while(|part| part)
+    .collect::<Vec<_>>()
+    .join(":");
+    Some(if place.is_empty() {
+        first.message
+    } else {
+        format!("{place}: {}", first.message)
+    })
+}
+
 /// The view's diagnostics, led by why the project is `failed` when no error among them
 /// says so (an interrupted commit, a refused recovery: nothing a file position shows).
 fn with_failure(view: &View) -> Vec<Diagnostic> {

@@ -5,13 +5,15 @@
 //! the command exits 0.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use packer_app::observer::ObserverConfig;
-use packer_app::runtime::{Ports, Runtime};
+use packer_app::runtime::{Ports, Runtime, ViewReader};
+use packer_app::views::failure_reason;
 use packer_domain::event::Event;
 use packer_domain::ports::EventPort;
+use packer_domain::snapshot::ProjectState;
 use packer_fs::{DiskWatcher, SystemClock};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
@@ -33,10 +35,12 @@ pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     } else {
         EventLines::human(Arc::clone(&sink))
     };
+    let reader = Arc::new(OnceLock::new());
     let events: Arc<dyn EventPort> = Arc::new(UntilClosed {
         lines,
-        sink,
+        sink: Arc::clone(&sink),
         stop: signals.handle(),
+        why_failed: (!out.json).then(|| Arc::clone(&reader)),
     });
     let runtime = Runtime::open_observed(
         Ports {
@@ -47,6 +51,16 @@ pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         Arc::new(watcher),
         ObserverConfig::default(),
     );
+    // The runtime exists only now: a project failed from the start is told here.
+    let _ = reader.set(runtime.reader());
+    let view = runtime.view();
+    if !out.json
+        && let Some(reason) = failure_reason(&view)
+    {
+        let generation = view.snapshot.generation();
+        sink.line(&format!("generation {generation}  failed: {reason}"));
+    }
+    drop(view);
     out.note(&format!(
         "watching {} (Ctrl-C to stop)",
         project.assets.display()
@@ -68,11 +82,33 @@ struct UntilClosed {
     lines: EventLines,
     sink: Arc<LineSink>,
     stop: Handle,
+    /// For readable lines: `state_changed` to `failed` names no reason (the event's
+    /// shape is the contract's), so the line after it gives the view's.
+    why_failed: Option<Arc<OnceLock<ViewReader>>>,
 }
 
 impl EventPort for UntilClosed {
     fn publish(&self, event: Event) {
+        let failed = matches!(
+            event,
+            Event::StateChanged {
+                to: ProjectState::Failed,
+                ..
+            }
+        );
+        let generation = event.generation();
         self.lines.publish(event);
+        if failed
+            && let Some(view) = self
+                .why_failed
+                .as_ref()
+                .and_then(|reader| reader.get())
+                .and_then(ViewReader::view)
+            && let Some(reason) = failure_reason(&view)
+        {
+            self.sink
+                .line(&format!("generation {generation}  failed: {reason}"));
+        }
         if self.sink.is_closed() {
             self.stop.close();
         }
