@@ -69,6 +69,9 @@ impl WorkspacePort for SyncFailsAfterCommitPoint {
     fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
         self.disk.stat(path)
     }
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        self.disk.check_writable(path)
+    }
     fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
         self.disk.create_dir_all(path)
     }

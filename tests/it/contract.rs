@@ -44,6 +44,7 @@ use reads::{
     stat_answers_for_files_and_absence,
 };
 use writes::{
+    check_writable_foretells_what_changing_entries_meets,
     create_dir_all_makes_every_missing_parent, fingerprints_follow_writes_and_renames,
     remove_dir_all_removes_a_tree_but_not_through_links, remove_file_removes_files_and_links_only,
     rename_errors, rename_moves_a_directory_with_its_content, rename_replaces_a_file_atomically,
@@ -59,6 +60,10 @@ trait Harness: Sync {
     /// Writes a file, creating its parents.
     fn put(&self, path: &str, bytes: &[u8]);
     fn mkdir(&self, path: &str);
+    /// `chmod a-w` on the directory `path` (or `u+w` back, with `false`).
+    fn set_read_only(&self, path: &str, read_only: bool);
+    /// Whether a read-only directory refuses this process (root passes on a disk).
+    fn enforces_permissions(&self) -> bool;
     /// A symbolic link with the raw target text `target`, relative to the link's folder.
     fn symlink(&self, link: &str, target: &str);
     /// An absolute link target naming a file outside the workspace.
@@ -92,6 +97,14 @@ impl Harness for MemHarness {
 
     fn mkdir(&self, path: &str) {
         self.fs.mkdir(path);
+    }
+
+    fn set_read_only(&self, path: &str, read_only: bool) {
+        self.fs.set_read_only(path, read_only);
+    }
+
+    fn enforces_permissions(&self) -> bool {
+        true
     }
 
     fn symlink(&self, link: &str, target: &str) {
@@ -141,6 +154,16 @@ impl Harness for DiskHarness {
 
     fn mkdir(&self, path: &str) {
         fs::create_dir_all(self.assets().join(path)).unwrap();
+    }
+
+    fn set_read_only(&self, path: &str, read_only: bool) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if read_only { 0o555 } else { 0o755 };
+        fs::set_permissions(self.assets().join(path), fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn enforces_permissions(&self) -> bool {
+        !rustix::process::geteuid().is_root()
     }
 
     fn symlink(&self, link: &str, target: &str) {
@@ -281,6 +304,7 @@ contract_tests!(
     rename_replaces_a_file_atomically,
     rename_moves_a_directory_with_its_content,
     rename_errors,
+    check_writable_foretells_what_changing_entries_meets,
     remove_file_removes_files_and_links_only,
     remove_dir_all_removes_a_tree_but_not_through_links,
     links_out_of_the_workspace_are_refused,

@@ -30,6 +30,7 @@ mod observe_failed;
 mod pack_format;
 mod plan;
 mod processes;
+mod read_only;
 mod reconcile;
 mod reconcile_apply;
 mod reconcile_damage;

@@ -210,6 +210,47 @@ fn check_preconditions(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Comm
             }
         }
     }
+    check_writable_dirs(port, plan).map_err(aborted)
+}
+
+/// Every directory whose entries the apply step changes may be changed: a folder the
+/// user cannot write (or a read-only mount) refuses the commit here, with nothing
+/// written, instead of failing it after its commit point and leaving the project
+/// `failed` until the permission is fixed. For a path still to be created, that is the
+/// nearest directory on its way that exists.
+fn check_writable_dirs(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), PortError> {
+    let parent = |path: &WsPath| path.parent().unwrap_or_else(WsPath::root);
+    let mut dirs = BTreeSet::new();
+    for change in &plan.changes {
+        match change {
+            FileChange::Write { path, .. } | FileChange::Delete { path, .. } => {
+                dirs.insert(parent(path));
+            }
+            FileChange::RenameDir { from, to } => {
+                dirs.insert(parent(from));
+                dirs.insert(parent(to));
+                if parent(from) != parent(to) {
+                    // A folder that changes parent has its `..` entry rewritten.
+                    dirs.insert(from.clone());
+                }
+            }
+            FileChange::Verify { .. } | FileChange::VerifyAbsent { .. } => {}
+        }
+    }
+    for dir in dirs {
+        let mut dir = dir;
+        loop {
+            match port.check_writable(&dir) {
+                Err(error) if error.kind == PortErrorKind::NotFound && !dir.is_root() => {
+                    dir = parent(&dir);
+                }
+                result => {
+                    result?;
+                    break;
+                }
+            }
+        }
+    }
     Ok(())
 }
 

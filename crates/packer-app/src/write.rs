@@ -220,7 +220,11 @@ fn commit_error(
         ),
         // Before the commit point nothing changed and no transaction is left: the
         // command's error says it all.
-        error @ CommitError::Aborted { .. } => AppError::new(ErrorCode::Io, error.to_string()),
+        CommitError::Aborted { step, error } => {
+            let detail = AppError::from(error.clone()).detail;
+            let error = CommitError::Aborted { step, error };
+            AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
+        }
         error @ CommitError::Interrupted { step, .. } => {
             shared.ports.events.publish(Event::CommitFailed {
                 generation,

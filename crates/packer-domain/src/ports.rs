@@ -490,6 +490,7 @@ pub enum PortOp {
     RemoveDir,
     Lock,
     Watch,
+    CheckWritable,
 }
 
 impl fmt::Display for PortOp {
@@ -508,6 +509,7 @@ impl fmt::Display for PortOp {
             PortOp::RemoveDir => "remove directory",
             PortOp::Lock => "lock",
             PortOp::Watch => "watch",
+            PortOp::CheckWritable => "change the entries of",
         })
     }
 }
@@ -679,6 +681,14 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// takes over its permissions where the adapter has any; a directory may only move to
     /// a path where nothing is. `to`'s parent must exist.
     fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError>;
+
+    /// Whether entries may be created in, removed from and renamed within the existing
+    /// directory `path` (links on the way followed): `PermissionDenied` when the system
+    /// says they may not (no write or search permission, a read-only file system),
+    /// `NotFound` when there is no such directory, `NotADirectory` for a file, `Ok`
+    /// otherwise. A check, not a promise: it lets a commit refuse before its commit
+    /// point what would otherwise fail after it.
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError>;
 
     /// Removes the regular file (or symbolic link) `path`.
     fn remove_file(&self, path: &WsPath) -> Result<(), PortError>;

@@ -193,6 +193,10 @@ impl WorkspacePort for DiskWorkspace {
         self.unlink_file(path)
     }
 
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        self.check_dir_writable(path)
+    }
+
     fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
         self.list_entries(path)
     }

@@ -123,6 +123,19 @@ impl DiskWorkspace {
         rustix::fs::fsync(&fd).map_err(|e| port_error(e, op, path))
     }
 
+    pub(crate) fn check_dir_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        let op = PortOp::CheckWritable;
+        // `O_PATH`: a directory without read permission can still take new entries.
+        let flags = OFlags::PATH | OFlags::DIRECTORY;
+        let fd = self.open_confined(path, flags, Mode::empty(), FinalLink::Follow, op)?;
+        // `.` from the directory itself: no name is resolved again, so no link can lead
+        // the check elsewhere. `EACCESS` asks about the effective ids, which the
+        // operations themselves run with.
+        let wanted = rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK;
+        rustix::fs::accessat(&fd, ".", wanted, AtFlags::EACCESS)
+            .map_err(|e| port_error(e, op, path))
+    }
+
     pub(crate) fn rename_entry(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
         let op = PortOp::Rename;
         let (from_dir, from_name) = self.parent_of(from, op)?;

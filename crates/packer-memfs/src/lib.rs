@@ -75,6 +75,9 @@
 //! * `create_dir_all` through a file, or onto a link that leads nowhere, is
 //!   `AlreadyExists`.
 //! * `sync_file` of a directory is `IsADirectory`, `sync_dir` of a file `NotADirectory`.
+//! * A directory a test made read-only ([`MemFs::set_read_only`]) takes no new entry,
+//!   loses none and renames none (`PermissionDenied`), nor moves to another parent;
+//!   `remove_dir_all` of a tree holding one is refused before anything is removed.
 //! * Symbolic links inside the workspace are followed on the way to any path, and at the
 //!   path itself by `read`, `stat`, `create_dir_all` and the syncs; `write_file`,
 //!   `rename`, `remove_file` and `remove_dir_all` act on (or refuse) the link itself. A

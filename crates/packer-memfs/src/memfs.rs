@@ -129,6 +129,16 @@ impl MemFs {
         });
     }
 
+    /// Makes the directory `path` read-only (or writable again), as `chmod a-w` does:
+    /// the port may not add, remove or rename its entries (`PermissionDenied`), and
+    /// `check_writable` says so. Files in it can still be rewritten in place.
+    #[track_caller]
+    pub fn set_read_only(&self, path: &str, read_only: bool) {
+        self.edit("set_read_only", path, |tree, path| {
+            person::set_read_only(tree, path, read_only)
+        });
+    }
+
     /// Every regular file's current bytes by path, `.prometeu` included.
     pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
         let mut files = BTreeMap::new();
@@ -374,6 +384,12 @@ impl WorkspacePort for MemFs {
     fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
         self.operate(PortOp::RemoveFile, path, path.to_string(), |tree| {
             port::remove_file(tree, path)
+        })
+    }
+
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        self.operate(PortOp::CheckWritable, path, path.to_string(), |tree| {
+            port::check_writable(tree, path)
         })
     }
 

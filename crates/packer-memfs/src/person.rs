@@ -157,3 +157,19 @@ fn directory(tree: &mut Tree, segments: &[&str], create: bool) -> Result<Ino, St
     }
     Ok(dir)
 }
+
+/// Makes the directory `path` read-only or writable again (`chmod a-w`, `chmod u+w`):
+/// the port may then not add, remove or rename its entries. A person's own edits pass.
+pub(crate) fn set_read_only(tree: &mut Tree, path: &WsPath, read_only: bool) -> Result<(), String> {
+    let segments: Vec<&str> = path.segments().collect();
+    match tree.resolve(&segments) {
+        Ok((_, Resolved::Dir(ino))) => {
+            if let Some(dir) = tree.dir_mut(ino) {
+                dir.read_only = read_only;
+            }
+            Ok(())
+        }
+        Ok((_, Resolved::File(_))) => Err(format!("`{path}` is a file, not a directory")),
+        Err(error) => Err(format!("`{path}` cannot be reached: {error:?}")),
+    }
+}

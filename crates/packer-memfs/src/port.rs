@@ -229,6 +229,9 @@ pub(crate) fn create_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortE
             )),
         );
     }
+    if !missing.is_empty() {
+        writable(tree, dir, op, path)?;
+    }
     for name in missing {
         let ino = tree.add_dir();
         tree.attach(dir, name, ino, false);
@@ -241,6 +244,7 @@ pub(crate) fn write_file(tree: &mut Tree, path: &WsPath, bytes: &[u8]) -> Result
     let op = PortOp::Write;
     let (dir, name) = parent(tree, path, op)?;
     let Some(existing) = tree.entry(dir, name) else {
+        writable(tree, dir, op, path)?;
         let ino = tree.add_file(bytes.to_vec(), false);
         tree.attach(dir, name, ino, false);
         return Ok(());
@@ -356,6 +360,12 @@ pub(crate) fn rename(tree: &mut Tree, from: &WsPath, to: &WsPath) -> Result<(), 
     {
         return Err(PortError::new(PortErrorKind::IsADirectory, op, to));
     }
+    writable(tree, from_dir, op, from)?;
+    writable(tree, to_dir, op, to)?;
+    if source_is_dir && from_dir != to_dir {
+        // Its `..` entry changes with its parent.
+        writable(tree, source, op, from)?;
+    }
     tree.detach(from_dir, from_name, false);
     tree.attach(to_dir, to_name, source, false);
     tree.touch_ctime(source);
@@ -375,6 +385,7 @@ pub(crate) fn remove_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortErro
         return Err(PortError::new(PortErrorKind::IsADirectory, op, path)
             .with_detail("use remove_dir_all for a directory"));
     }
+    writable(tree, dir, op, path)?;
     tree.tick();
     tree.detach(dir, name, false);
     Ok(())
@@ -398,8 +409,41 @@ pub(crate) fn remove_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortE
                 .with_detail("it is a symbolic link; remove it with remove_file"));
         }
     }
+    writable(tree, dir, op, path)?;
+    // Emptying the tree removes the entries of every directory in it.
+    let mut pending = vec![existing];
+    while let Some(ino) = pending.pop() {
+        writable(tree, ino, op, path)?;
+        if let Some(inner) = tree.dir(ino) {
+            pending.extend(
+                inner
+                    .entries
+                    .values()
+                    .copied()
+                    .filter(|&child| matches!(tree.node(child), Node::Dir(_))),
+            );
+        }
+    }
     tree.tick();
     tree.detach(dir, name, false);
+    Ok(())
+}
+
+pub(crate) fn check_writable(tree: &Tree, path: &WsPath) -> Result<(), PortError> {
+    let op = PortOp::CheckWritable;
+    match tree.resolve(&segments(path)) {
+        Ok((_, Resolved::Dir(ino))) => writable(tree, ino, op, path),
+        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Err(error) => Err(walk_error(error, op, path)),
+    }
+}
+
+/// `PermissionDenied` when a person made the directory `dir` read-only.
+fn writable(tree: &Tree, dir: Ino, op: PortOp, path: &WsPath) -> Result<(), PortError> {
+    if tree.dir(dir).is_some_and(|dir| dir.read_only) {
+        return Err(PortError::new(PortErrorKind::PermissionDenied, op, path)
+            .with_detail("a directory on the way is read-only"));
+    }
     Ok(())
 }
 

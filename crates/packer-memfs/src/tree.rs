@@ -47,6 +47,8 @@ pub(crate) struct DirNode {
     pub(crate) durable: BTreeMap<String, Ino>,
     /// When an entry was last created, removed or renamed: the directory's times.
     pub(crate) changed_ns: i64,
+    /// Set by a person (`chmod a-w`): the port may not add, remove or rename entries.
+    pub(crate) read_only: bool,
 }
 
 #[derive(Debug)]

@@ -281,3 +281,44 @@ pub(super) fn fingerprints_follow_writes_and_renames(h: &dyn Harness) {
     let scanned = scan(h, ScanOptions { fingerprints: true });
     assert_eq!(scanned["a/f.txt"].fingerprint, Some(third));
 }
+
+pub(super) fn check_writable_foretells_what_changing_entries_meets(h: &dyn Harness) {
+    h.put("ro/asset.json", b"{}");
+    h.put("file.txt", b"x");
+    h.symlink("via", "ro");
+    assert_eq!(h.port().check_writable(&p("ro")), Ok(()));
+    assert_eq!(h.port().check_writable(&WsPath::root()), Ok(()));
+    assert_eq!(
+        kind(h.port().check_writable(&p("missing"))),
+        PortErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(h.port().check_writable(&p("file.txt"))),
+        PortErrorKind::NotADirectory
+    );
+
+    h.set_read_only("ro", true);
+    let check = h.port().check_writable(&p("ro")).map_err(|e| e.kind);
+    let through_link = h.port().check_writable(&p("via")).map_err(|e| e.kind);
+    let create = h
+        .port()
+        .write_file(&p("ro/new.txt"), b"x")
+        .map_err(|e| e.kind);
+    let remove = h
+        .port()
+        .remove_file(&p("ro/asset.json"))
+        .map_err(|e| e.kind);
+    h.set_read_only("ro", false);
+    let denied = Err(PortErrorKind::PermissionDenied);
+    if h.enforces_permissions() {
+        assert_eq!(
+            (check, through_link, create, remove),
+            (denied, denied, denied, denied)
+        );
+        assert_eq!(read(h, "ro/asset.json"), b"{}", "a refused removal removed");
+    } else {
+        // Nothing refuses this process: the check says so too.
+        assert_eq!((check, through_link, create), (Ok(()), Ok(()), Ok(())));
+    }
+    assert_eq!(h.port().check_writable(&p("ro")), Ok(()));
+}
