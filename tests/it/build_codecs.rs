@@ -8,7 +8,7 @@ use packer_domain::declaration::{OutputOptions, PixelFormat, SampleFormat};
 use packer_pack::codec::{DecodeError, PartInfo, encode};
 use png::{BitDepth, ColorType};
 
-use crate::media::{Samples, png, rgba_png, wav, wav_with_format};
+use crate::media::{Samples, png, rgba_png, wav, wav_extensible, wav_with_format};
 
 const RGBA8: OutputOptions = OutputOptions::Image {
     format: PixelFormat::Rgba8,
@@ -450,6 +450,39 @@ fn wav_chunks_of_odd_length_and_long_fact_chunks_are_skipped_whole() {
         pcm16(&file[..file.len() - 3]).unwrap_err().to_string(),
         "the WAV file ends early: the file is truncated"
     );
+}
+
+#[test]
+fn extensible_wavs_read_their_valid_bits_from_the_top_of_each_container() {
+    let check = |file: &[u8], expected: &[i16]| {
+        let (info, got) = pcm16(file).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(
+            info,
+            PartInfo::Audio {
+                channels: 1,
+                sample_rate: 8000,
+                frames: expected.len() as u32,
+            }
+        );
+    };
+    // 16 valid bits in 16: the plain case.
+    check(
+        &wav_extensible(16, 16, 1, &[0x34, 0x12, 0xff, 0xff]),
+        &[0x1234, -1],
+    );
+    // 24 valid bits in a 32-bit container, left-justified: 0x123456 and -2.
+    check(
+        &wav_extensible(32, 24, 1, &[0x00, 0x56, 0x34, 0x12, 0x00, 0xfe, 0xff, 0xff]),
+        &[0x1234, -1],
+    );
+    // 20 valid bits in 24: 0x12345 and the most negative sample.
+    check(
+        &wav_extensible(24, 20, 1, &[0x50, 0x34, 0x12, 0x00, 0x00, 0x80]),
+        &[0x1234, -32768],
+    );
+    // Float samples in the extensible header.
+    check(&wav_extensible(32, 32, 3, &0.25f32.to_le_bytes()), &[8192]);
 }
 
 #[test]

@@ -25,8 +25,10 @@ fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     {
         return Err(DecodeError::WavUnsupported(describe_format(bytes)));
     }
-    let canonical = canonical_wav(bytes);
-    let readable_bytes = canonical.as_deref().unwrap_or(bytes);
+    let justified = with_valid_bits_of_container(bytes);
+    let bytes_read = justified.as_deref().unwrap_or(bytes);
+    let canonical = canonical_wav(bytes_read);
+    let readable_bytes = canonical.as_deref().unwrap_or(bytes_read);
     let mut reader =
         hound::WavReader::new(Cursor::new(readable_bytes)).map_err(|e| wav_error(e, bytes))?;
     let spec = reader.spec();
@@ -204,8 +206,35 @@ fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// A copy of an extensible file whose samples have fewer valid bits than their
+/// container, with the valid bits set to the container's. The format keeps the valid
+/// bits at the top of each container (the bits below are zero), so the whole container
+/// read as one integer is the sample at the container's width; `hound` instead takes the
+/// valid bits from the bottom (a 24-bit sample in 32 bits loses its high byte) or
+/// refuses the file (20 bits in 24). `None` when there is nothing to change.
+fn with_valid_bits_of_container(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = find_chunk_start(bytes, b"fmt ")?;
+    let fmt = bytes.get(body..body.checked_add(20)?)?;
+    let u16_at = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
+    let (tag, container, valid) = (u16_at(0), u16_at(14), u16_at(18));
+    // The extensible header's 22 extra bytes, whose first field is the valid bits.
+    if tag != 0xfffe || u16_at(16) < 22 || valid == 0 || valid >= container {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    out[body + 18..body + 20].copy_from_slice(&container.to_le_bytes());
+    Some(out)
+}
+
 /// The body of the first chunk `id` of a RIFF/WAVE file.
 fn find_chunk<'b>(bytes: &'b [u8], id: &[u8; 4]) -> Option<&'b [u8]> {
+    let body = find_chunk_start(bytes, id)?;
+    let len = u32::from_le_bytes(bytes.get(body - 4..body)?.try_into().ok()?) as usize;
+    bytes.get(body..body.checked_add(len)?.min(bytes.len()))
+}
+
+/// Where the body of the first chunk `id` of a RIFF/WAVE file starts.
+fn find_chunk_start(bytes: &[u8], id: &[u8; 4]) -> Option<usize> {
     if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
         return None;
     }
@@ -214,7 +243,7 @@ fn find_chunk<'b>(bytes: &'b [u8], id: &[u8; 4]) -> Option<&'b [u8]> {
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
         let body = at + 8;
         if &header[0..4] == id {
-            return bytes.get(body..body.checked_add(len)?.min(bytes.len()));
+            return Some(body);
         }
         // Chunks are padded to an even length.
         at = body.checked_add(len)?.checked_add(len % 2)?;
