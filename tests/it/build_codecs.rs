@@ -503,6 +503,11 @@ fn unsupported_and_damaged_wavs_are_refused_by_name() {
         &wav_with_format(0x55, 16),
         "unsupported WAV format: format tag 85 (MP3) with 16 bits per sample",
     );
+    check(
+        &wav_extensible(16, 16, 2, &[0; 4]),
+        "unsupported WAV format: format tag 65534 (extensible) of sub-format 2 \
+         (Microsoft ADPCM) with 16 bits per sample",
+    );
     let whole = wav(
         2,
         8000,

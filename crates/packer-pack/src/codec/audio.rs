@@ -148,7 +148,22 @@ fn describe_format(bytes: &[u8]) -> String {
     let Some((tag, bits)) = format_of(bytes) else {
         return "the file has no readable `fmt ` chunk".to_owned();
     };
-    let name = match tag {
+    let name = format_name(tag);
+    if tag == 0xfffe
+        && let Some(sub) = find_chunk(bytes, b"fmt ").and_then(|fmt| fmt.get(24..26))
+    {
+        // An extensible header's sub-format GUID starts with the format tag it stands for.
+        let sub = u16::from_le_bytes([sub[0], sub[1]]);
+        let sub_name = format_name(sub);
+        return format!(
+            "format tag {tag} ({name}) of sub-format {sub} ({sub_name}) with {bits} bits per sample"
+        );
+    }
+    format!("format tag {tag} ({name}) with {bits} bits per sample")
+}
+
+fn format_name(tag: u16) -> &'static str {
+    match tag {
         0x0001 => "integer PCM",
         0x0002 => "Microsoft ADPCM",
         0x0003 => "IEEE float",
@@ -158,8 +173,7 @@ fn describe_format(bytes: &[u8]) -> String {
         0x0055 => "MP3",
         0xfffe => "extensible",
         _ => "unknown",
-    };
-    format!("format tag {tag} ({name}) with {bits} bits per sample")
+    }
 }
 
 /// The file as its `fmt ` and `data` chunks alone, when a chunk before `data` would
