@@ -358,3 +358,47 @@ proptest! {
         prop_assert!(pack::read(&tail).is_err());
     }
 }
+
+/// The part table of `sample_pack`: five assets, so it starts at 64 + 5 × 88.
+const SAMPLE_PARTS_AT: usize = 64 + 5 * 88;
+
+/// `bytes` (the sample pack) with `edit` applied, then its payload hashes and index hash
+/// made right again, so that a reader gets past them to the rule under test.
+fn rehashed(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    edit(&mut bytes);
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    for asset in 0..5 {
+        let record = 64 + asset * 88;
+        let (offset, length) = (u64_at(&bytes, record + 40), u64_at(&bytes, record + 48));
+        if let Some(payload) = bytes.get(offset as usize..(offset + length) as usize) {
+            let hash = *blake3::hash(payload).as_bytes();
+            bytes[record + 56..record + 88].copy_from_slice(&hash);
+        }
+    }
+    let mut hashed = bytes[..32].to_vec();
+    hashed.extend_from_slice(&bytes[64..SAMPLE_PARTS_AT + 8 * 32]);
+    let hash = *blake3::hash(&hashed).as_bytes();
+    bytes[32..64].copy_from_slice(&hash);
+    bytes
+}
+
+#[test]
+fn metadata_meaning_more_bytes_than_a_u64_holds_is_refused() {
+    let bytes = sample_pack();
+    // Parts 0 (rgba8), 2 (indexed8) and 3 (audio) of the sample pack.
+    for (part, words) in [
+        (0, [u32::MAX, u32::MAX, 0, 0]),
+        (2, [u32::MAX, u32::MAX, 256, 0]),
+        (3, [u32::MAX, 11_025, u32::MAX, 0]),
+    ] {
+        let damaged = rehashed(&bytes, |b| {
+            let at = SAMPLE_PARTS_AT + part * 32 + 16;
+            for (i, word) in words.iter().enumerate() {
+                b[at + i * 4..at + i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+            }
+        });
+        let error = pack::read(&damaged).unwrap_err().to_string();
+        assert!(error.contains("its metadata means"), "part {part}: {error}");
+    }
+}
