@@ -200,6 +200,10 @@ fn independent(bytes: &[u8]) -> Result<Value, String> {
                     if w[0] == 0 || w[1] == 0 || !ok_palette || w[3] != 0 || want != pl {
                         return Err("image part".into());
                     }
+                    let pixels = &payload[(po + u64::from(w[2]) * 4) as usize..(po + pl) as usize];
+                    if indexed && pixels.iter().any(|&i| u32::from(i) >= w[2]) {
+                        return Err("palette index".into());
+                    }
                     part["width"] = w[0].into();
                     part["height"] = w[1].into();
                     if indexed {
@@ -401,4 +405,20 @@ fn metadata_meaning_more_bytes_than_a_u64_holds_is_refused() {
         let error = pack::read(&damaged).unwrap_err().to_string();
         assert!(error.contains("its metadata means"), "part {part}: {error}");
     }
+}
+
+#[test]
+fn an_indexed_pixel_past_its_palette_is_refused() {
+    let bytes = sample_pack();
+    assert!(pack::read(&rehashed(&bytes, |_| {})).is_ok());
+    // The indexed8 asset (id 5): a palette of 3 entries, then 4 pixels.
+    let payload = u64::from_le_bytes(bytes[64 + 88 + 40..64 + 88 + 48].try_into().unwrap());
+    let last_pixel = payload as usize + 3 * 4 + 3;
+    let damaged = rehashed(&bytes, |b| b[last_pixel] = 3);
+    let error = pack::read(&damaged).unwrap_err().to_string();
+    assert!(
+        error.contains("asset 5, part 0: pixel 3 is palette entry 3, but the palette has 3"),
+        "{error}"
+    );
+    assert!(independent(&damaged).is_err());
 }
