@@ -486,6 +486,36 @@ fn extensible_wavs_read_their_valid_bits_from_the_top_of_each_container() {
 }
 
 #[test]
+fn a_wav_written_to_a_pipe_reads_to_the_end_of_the_file() {
+    let plain = wav(
+        2,
+        8000,
+        &Samples::Int {
+            bits: 16,
+            values: vec![1, -2, 3, -4, 5, -6],
+        },
+    );
+    let expected = pcm16(&plain).unwrap();
+    // A writer that cannot seek back leaves both lengths at their placeholder.
+    let mut streamed = plain.clone();
+    streamed[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let data = plain.windows(4).position(|w| w == b"data").unwrap();
+    streamed[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(pcm16(&streamed).unwrap(), expected);
+    // A stream cut in the middle of a frame keeps its whole frames.
+    let (info, samples) = pcm16(&streamed[..streamed.len() - 3]).unwrap();
+    assert_eq!(samples, expected.1[..4]);
+    assert_eq!(
+        info,
+        PartInfo::Audio {
+            channels: 2,
+            sample_rate: 8000,
+            frames: 2
+        }
+    );
+}
+
+#[test]
 fn unsupported_and_damaged_wavs_are_refused_by_name() {
     let check = |file: &[u8], expected: &str| {
         let error = pcm16(file).unwrap_err();

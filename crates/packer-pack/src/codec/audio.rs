@@ -19,6 +19,11 @@ pub(super) fn decode(bytes: &[u8], format: SampleFormat) -> Result<Decoded, Deco
     }
 }
 
+/// The `data` length of a WAV written to a pipe (by `ffmpeg`, say), which cannot seek
+/// back to fill it in: the samples run to the end of the file. Never a real length: it
+/// is past the largest input the packer reads.
+const STREAMED_LENGTH: u32 = u32::MAX;
+
 fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if let Some((tag, bits)) = format_of(bytes)
         && !readable(tag, bits)
@@ -180,7 +185,8 @@ fn format_name(tag: u16) -> &'static str {
 /// lead `hound` astray: it skips a chunk of odd length without the pad byte RIFF adds,
 /// and reads only the first 4 bytes of a `fact` chunk. `None` when it reads the file
 /// as it is, or when the chunks cannot be walked (then `hound` says what is wrong).
-/// `data` keeps its stated length, so a cut file still reads as truncated.
+/// `data` keeps its stated length, so a cut file still reads as truncated, except the
+/// length [`STREAMED_LENGTH`], which becomes the rest of the file.
 fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
     if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
         return None;
@@ -194,19 +200,33 @@ fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
         let body = at + 8;
         if id == b"data" {
             let fmt = fmt?;
-            if !misleading {
+            let streamed = len == STREAMED_LENGTH;
+            if !misleading && !streamed {
                 return None;
             }
+            let data = bytes.get(body..)?;
+            // The whole frames of the rest of the file (a cut stream has nothing to tell
+            // its last whole frame from an end); the size limit on inputs keeps it below
+            // `u32::MAX`.
+            let len = if streamed {
+                let block = fmt
+                    .get(12..14)
+                    .map_or(1, |b| u16::from_le_bytes([b[0], b[1]]));
+                let rest = data.len() - data.len() % usize::from(block.max(1));
+                u32::try_from(rest).ok()?
+            } else {
+                len
+            };
             let fmt_len = u32::try_from(fmt.len()).ok()?;
             let riff_len = fmt_len.checked_add(4 + 8 + 8)?.saturating_add(len);
-            let data = bytes.get(body..)?;
             let mut out = Vec::with_capacity(28 + fmt.len() + data.len());
             out.extend_from_slice(b"RIFF");
             out.extend_from_slice(&riff_len.to_le_bytes());
             out.extend_from_slice(b"WAVEfmt ");
             out.extend_from_slice(&fmt_len.to_le_bytes());
             out.extend_from_slice(fmt);
-            out.extend_from_slice(header);
+            out.extend_from_slice(b"data");
+            out.extend_from_slice(&len.to_le_bytes());
             out.extend_from_slice(data);
             return Some(out);
         }
