@@ -345,6 +345,9 @@ fn truncated_and_damaged_pngs_are_refused() {
     bad_crc[32] ^= 0xff;
     let error = decode(RGBA8, &bad_crc).unwrap_err();
     assert!(error.to_string().to_lowercase().contains("crc"), "{error}");
+    // The chunk by its name, not as the decoder's debugging text.
+    assert!(error.to_string().contains("`IHDR`"), "{error}");
+    assert!(!error.to_string().contains("ChunkType"), "{error}");
     let error = decode(RGBA8, b"GIF89a not a png").unwrap_err();
     assert!(matches!(error, DecodeError::Png(_)), "{error:?}");
     assert!(error.to_string().starts_with("not a valid PNG"), "{error}");
