@@ -17,7 +17,7 @@ use crate::pack::{ALIGNMENT, align_up};
 
 /// The version of every codec's behaviour together. Bump it whenever a codec would
 /// produce different bytes for the same input and options.
-pub const CODEC_VERSION: u32 = 2;
+pub const CODEC_VERSION: u32 = 3;
 
 /// Most pixels an image may have (16384 × 16384 is 2^28): far above any sprite sheet,
 /// and its RGBA form still fits in memory.
