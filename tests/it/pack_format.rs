@@ -422,3 +422,12 @@ fn an_indexed_pixel_past_its_palette_is_refused() {
     );
     assert!(independent(&damaged).is_err());
 }
+
+#[test]
+fn an_asset_id_of_0_is_named_as_such() {
+    let damaged = rehashed(&sample_pack(), |b| {
+        b[64..72].copy_from_slice(&0u64.to_le_bytes())
+    });
+    let error = pack::read(&damaged).unwrap_err().to_string();
+    assert!(error.starts_with("asset id 0: ids start at 1"), "{error}");
+}

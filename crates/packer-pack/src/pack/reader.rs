@@ -82,6 +82,9 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
     for index in 0..u64::from(asset_count) {
         let record = assets_at + index * ASSET_RECORD_LEN;
         let asset_id = at.u64(record)?;
+        if asset_id == 0 {
+            return Err(PackError::at(record, "asset id 0: ids start at 1"));
+        }
         if asset_id <= previous_id {
             return Err(PackError::at(
                 record,
