@@ -248,10 +248,11 @@ fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
 /// refuses the file (20 bits in 24). `None` when there is nothing to change.
 fn with_valid_bits_of_container(bytes: &[u8]) -> Option<Vec<u8>> {
     let body = find_chunk_start(bytes, b"fmt ")?;
-    let fmt = bytes.get(body..body.checked_add(20)?)?;
+    // The 16 bytes of every format, then the extensible header's 2-byte size and its 22
+    // bytes, whose first field is the valid bits.
+    let fmt = find_chunk(bytes, b"fmt ").filter(|fmt| fmt.len() >= 40)?;
     let u16_at = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
     let (tag, container, valid) = (u16_at(0), u16_at(14), u16_at(18));
-    // The extensible header's 22 extra bytes, whose first field is the valid bits.
     if tag != 0xfffe || u16_at(16) < 22 || valid == 0 || valid >= container {
         return None;
     }
