@@ -8,7 +8,7 @@ use packer_domain::declaration::{OutputOptions, PixelFormat, SampleFormat};
 use packer_pack::codec::{DecodeError, PartInfo, encode};
 use png::{BitDepth, ColorType};
 
-use crate::media::{Samples, png, rgba_png, wav, wav_with_format};
+use crate::media::{Samples, png, rgba_png, wav, wav_extensible, wav_with_format};
 
 const RGBA8: OutputOptions = OutputOptions::Image {
     format: PixelFormat::Rgba8,
@@ -345,6 +345,9 @@ fn truncated_and_damaged_pngs_are_refused() {
     bad_crc[32] ^= 0xff;
     let error = decode(RGBA8, &bad_crc).unwrap_err();
     assert!(error.to_string().to_lowercase().contains("crc"), "{error}");
+    // The chunk by its name, not as the decoder's debugging text.
+    assert!(error.to_string().contains("`IHDR`"), "{error}");
+    assert!(!error.to_string().contains("ChunkType"), "{error}");
     let error = decode(RGBA8, b"GIF89a not a png").unwrap_err();
     assert!(matches!(error, DecodeError::Png(_)), "{error:?}");
     assert!(error.to_string().starts_with("not a valid PNG"), "{error}");
@@ -453,6 +456,69 @@ fn wav_chunks_of_odd_length_and_long_fact_chunks_are_skipped_whole() {
 }
 
 #[test]
+fn extensible_wavs_read_their_valid_bits_from_the_top_of_each_container() {
+    let check = |file: &[u8], expected: &[i16]| {
+        let (info, got) = pcm16(file).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(
+            info,
+            PartInfo::Audio {
+                channels: 1,
+                sample_rate: 8000,
+                frames: expected.len() as u32,
+            }
+        );
+    };
+    // 16 valid bits in 16: the plain case.
+    check(
+        &wav_extensible(16, 16, 1, &[0x34, 0x12, 0xff, 0xff]),
+        &[0x1234, -1],
+    );
+    // 24 valid bits in a 32-bit container, left-justified: 0x123456 and -2.
+    check(
+        &wav_extensible(32, 24, 1, &[0x00, 0x56, 0x34, 0x12, 0x00, 0xfe, 0xff, 0xff]),
+        &[0x1234, -1],
+    );
+    // 20 valid bits in 24: 0x12345 and the most negative sample.
+    check(
+        &wav_extensible(24, 20, 1, &[0x50, 0x34, 0x12, 0x00, 0x00, 0x80]),
+        &[0x1234, -32768],
+    );
+    // Float samples in the extensible header.
+    check(&wav_extensible(32, 32, 3, &0.25f32.to_le_bytes()), &[8192]);
+}
+
+#[test]
+fn a_wav_written_to_a_pipe_reads_to_the_end_of_the_file() {
+    let plain = wav(
+        2,
+        8000,
+        &Samples::Int {
+            bits: 16,
+            values: vec![1, -2, 3, -4, 5, -6],
+        },
+    );
+    let expected = pcm16(&plain).unwrap();
+    // A writer that cannot seek back leaves both lengths at their placeholder.
+    let mut streamed = plain.clone();
+    streamed[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let data = plain.windows(4).position(|w| w == b"data").unwrap();
+    streamed[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(pcm16(&streamed).unwrap(), expected);
+    // A stream cut in the middle of a frame keeps its whole frames.
+    let (info, samples) = pcm16(&streamed[..streamed.len() - 3]).unwrap();
+    assert_eq!(samples, expected.1[..4]);
+    assert_eq!(
+        info,
+        PartInfo::Audio {
+            channels: 2,
+            sample_rate: 8000,
+            frames: 2
+        }
+    );
+}
+
+#[test]
 fn unsupported_and_damaged_wavs_are_refused_by_name() {
     let check = |file: &[u8], expected: &str| {
         let error = pcm16(file).unwrap_err();
@@ -469,6 +535,11 @@ fn unsupported_and_damaged_wavs_are_refused_by_name() {
     check(
         &wav_with_format(0x55, 16),
         "unsupported WAV format: format tag 85 (MP3) with 16 bits per sample",
+    );
+    check(
+        &wav_extensible(16, 16, 2, &[0; 4]),
+        "unsupported WAV format: format tag 65534 (extensible) of sub-format 2 \
+         (Microsoft ADPCM) with 16 bits per sample",
     );
     let whole = wav(
         2,

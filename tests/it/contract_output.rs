@@ -141,3 +141,40 @@ fn a_failed_write_leaves_the_old_file_and_no_temporary() {
     assert!(memory.write_atomic("assets.pak", &[b"new"]).is_err());
     assert_eq!(memory.file("assets.pak").unwrap(), b"old");
 }
+
+#[test]
+fn temporaries_of_a_writer_that_died_go_with_the_next_write_of_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("build");
+    std::fs::create_dir(&build).unwrap();
+    // The id of a process that has ended (a test run does not cycle through every id
+    // before the write below), and of one still running: this one.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let alive = std::process::id();
+    let left = [
+        format!(".assets.pak.{dead}-0.tmp"),
+        format!(".assets.pak.{alive}-999.tmp"),
+        format!(".assets.manifest.json.{dead}-1.tmp"),
+        ".assets.pak.notes.tmp".to_owned(),
+    ];
+    for name in &left {
+        std::fs::write(build.join(name), b"half a pack").unwrap();
+    }
+    let out = DiskOutput::new(&build);
+    out.write_atomic("assets.pak", &[b"pack"]).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(&build)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut expected = vec![
+        format!(".assets.manifest.json.{dead}-1.tmp"),
+        format!(".assets.pak.{alive}-999.tmp"),
+        ".assets.pak.notes.tmp".to_owned(),
+        "assets.pak".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+}

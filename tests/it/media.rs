@@ -147,3 +147,36 @@ pub(crate) fn wav_with_format(format_tag: u16, bits: u16) -> Vec<u8> {
     out.extend_from_slice(&data);
     out
 }
+
+/// A mono `WAVE_FORMAT_EXTENSIBLE` file at 8000 Hz: `container` bits per sample of which
+/// `valid` are valid, the sub-format `sub_format` (1 integer PCM, 3 float, 2 ADPCM…),
+/// and `data` as the samples' bytes.
+pub(crate) fn wav_extensible(container: u16, valid: u16, sub_format: u16, data: &[u8]) -> Vec<u8> {
+    let rate: u32 = 8000;
+    let block_align = container / 8;
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&0xfffeu16.to_le_bytes());
+    fmt.extend_from_slice(&1u16.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    fmt.extend_from_slice(&block_align.to_le_bytes());
+    fmt.extend_from_slice(&container.to_le_bytes());
+    fmt.extend_from_slice(&22u16.to_le_bytes());
+    fmt.extend_from_slice(&valid.to_le_bytes());
+    // The channel mask: front centre.
+    fmt.extend_from_slice(&4u32.to_le_bytes());
+    // The sub-format GUID: the format tag, then the fixed tail of every such GUID.
+    fmt.extend_from_slice(&u32::from(sub_format).to_le_bytes());
+    fmt.extend_from_slice(&[
+        0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+    ]);
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(4 + 8 + fmt.len() as u32 + 8 + data.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    out.extend_from_slice(&fmt);
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}

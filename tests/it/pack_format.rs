@@ -200,6 +200,10 @@ fn independent(bytes: &[u8]) -> Result<Value, String> {
                     if w[0] == 0 || w[1] == 0 || !ok_palette || w[3] != 0 || want != pl {
                         return Err("image part".into());
                     }
+                    let pixels = &payload[(po + u64::from(w[2]) * 4) as usize..(po + pl) as usize];
+                    if indexed && pixels.iter().any(|&i| u32::from(i) >= w[2]) {
+                        return Err("palette index".into());
+                    }
                     part["width"] = w[0].into();
                     part["height"] = w[1].into();
                     if indexed {
@@ -357,4 +361,73 @@ proptest! {
         prop_assert!(pack::read(&bytes).is_err());
         prop_assert!(pack::read(&tail).is_err());
     }
+}
+
+/// The part table of `sample_pack`: five assets, so it starts at 64 + 5 × 88.
+const SAMPLE_PARTS_AT: usize = 64 + 5 * 88;
+
+/// `bytes` (the sample pack) with `edit` applied, then its payload hashes and index hash
+/// made right again, so that a reader gets past them to the rule under test.
+fn rehashed(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
+    edit(&mut bytes);
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    for asset in 0..5 {
+        let record = 64 + asset * 88;
+        let (offset, length) = (u64_at(&bytes, record + 40), u64_at(&bytes, record + 48));
+        if let Some(payload) = bytes.get(offset as usize..(offset + length) as usize) {
+            let hash = *blake3::hash(payload).as_bytes();
+            bytes[record + 56..record + 88].copy_from_slice(&hash);
+        }
+    }
+    let mut hashed = bytes[..32].to_vec();
+    hashed.extend_from_slice(&bytes[64..SAMPLE_PARTS_AT + 8 * 32]);
+    let hash = *blake3::hash(&hashed).as_bytes();
+    bytes[32..64].copy_from_slice(&hash);
+    bytes
+}
+
+#[test]
+fn metadata_meaning_more_bytes_than_a_u64_holds_is_refused() {
+    let bytes = sample_pack();
+    // Parts 0 (rgba8), 2 (indexed8) and 3 (audio) of the sample pack.
+    for (part, words) in [
+        (0, [u32::MAX, u32::MAX, 0, 0]),
+        (2, [u32::MAX, u32::MAX, 256, 0]),
+        (3, [u32::MAX, 11_025, u32::MAX, 0]),
+    ] {
+        let damaged = rehashed(&bytes, |b| {
+            let at = SAMPLE_PARTS_AT + part * 32 + 16;
+            for (i, word) in words.iter().enumerate() {
+                b[at + i * 4..at + i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+            }
+        });
+        let error = pack::read(&damaged).unwrap_err().to_string();
+        assert!(error.contains("its metadata means"), "part {part}: {error}");
+    }
+}
+
+#[test]
+fn an_indexed_pixel_past_its_palette_is_refused() {
+    let bytes = sample_pack();
+    assert!(pack::read(&rehashed(&bytes, |_| {})).is_ok());
+    // The indexed8 asset (id 5): a palette of 3 entries, then 4 pixels.
+    let payload = u64::from_le_bytes(bytes[64 + 88 + 40..64 + 88 + 48].try_into().unwrap());
+    let last_pixel = payload as usize + 3 * 4 + 3;
+    let damaged = rehashed(&bytes, |b| b[last_pixel] = 3);
+    let error = pack::read(&damaged).unwrap_err().to_string();
+    assert!(
+        error.contains("asset 5, part 0: pixel 3 is palette entry 3, but the palette has 3"),
+        "{error}"
+    );
+    assert!(independent(&damaged).is_err());
+}
+
+#[test]
+fn an_asset_id_of_0_is_named_as_such() {
+    let damaged = rehashed(&sample_pack(), |b| {
+        b[64..72].copy_from_slice(&0u64.to_le_bytes())
+    });
+    let error = pack::read(&damaged).unwrap_err().to_string();
+    assert!(error.starts_with("asset id 0: ids start at 1"), "{error}");
 }

@@ -750,7 +750,8 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// durably: the bytes go to a new temporary file in the folder, which is synced and
     /// renamed over `name`, and the folder is synced. The folder is created if missing.
     /// Whatever fails, `name` holds either its old content or the new one, never a mix,
-    /// and no temporary file is left behind by a failure the adapter could report.
+    /// and no temporary file is left behind by a failure the adapter could report; one
+    /// left by a writer that died mid-write goes with the next write of `name`.
     fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError>;
 
     /// The fingerprint of the regular file `name`; `None` when there is none (absent,

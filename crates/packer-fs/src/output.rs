@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
 use rustix::io::Errno;
+use rustix::process::Pid;
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp};
@@ -110,6 +111,36 @@ impl DiskOutput {
             .map_err(|errno| self.error(errno, op, name))
     }
 
+    /// Removes the temporary files of `name` that a writer left when it died mid-write
+    /// (Ctrl-C during a build, a kill, a crash): each is named after its writer's process
+    /// id, and one whose process is gone is never renamed into place. A temporary of a
+    /// running process is a write under way and stays. Best effort: a file that cannot
+    /// be removed is only clutter.
+    fn remove_abandoned_temporaries(&self, dir: &OwnedFd, name: &str) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!(".{name}.");
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            let writer = file_name
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".tmp"))
+                .and_then(|rest| rest.split_once('-'))
+                .filter(|(_, number)| number.parse::<u64>().is_ok())
+                .and_then(|(pid, _)| pid.parse::<i32>().ok())
+                .and_then(Pid::from_raw);
+            if let Some(pid) = writer
+                && rustix::process::test_kill_process(pid) == Err(Errno::SRCH)
+            {
+                let _ = rustix::fs::unlinkat(dir, file_name, AtFlags::empty());
+            }
+        }
+    }
+
     /// Writes the chunks to the new file `temporary` in the folder and syncs it.
     fn write_temporary(
         &self,
@@ -144,6 +175,7 @@ impl PackOutput for DiskOutput {
         self.check_name(name, PortOp::Write)?;
         std::fs::create_dir_all(&self.dir).map_err(|e| self.folder_error(&e))?;
         let dir = self.open_dir(PortOp::Write, name)?;
+        self.remove_abandoned_temporaries(&dir, name);
         let temporary = format!(
             ".{name}.{}-{}.tmp",
             std::process::id(),

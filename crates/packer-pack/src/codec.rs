@@ -17,7 +17,7 @@ use crate::pack::{ALIGNMENT, align_up};
 
 /// The version of every codec's behaviour together. Bump it whenever a codec would
 /// produce different bytes for the same input and options.
-pub const CODEC_VERSION: u32 = 2;
+pub const CODEC_VERSION: u32 = 3;
 
 /// Most pixels an image may have (16384 × 16384 is 2^28): far above any sprite sheet,
 /// and its RGBA form still fits in memory.
@@ -106,19 +106,22 @@ impl PartInfo {
         }
     }
 
-    /// How many bytes a part with this metadata has, when its kind fixes it.
+    /// How many bytes a part with this metadata has, when its kind fixes it. Metadata
+    /// read from a file can mean more than `u64::MAX` bytes, which no part has: that is
+    /// `u64::MAX`.
     pub fn expected_length(&self) -> Option<u64> {
         match *self {
             PartInfo::Image {
                 width,
                 height,
                 palette_len,
-            } => {
-                Some(u64::from(palette_len) * 4 + pixels(width, height) * pixel_bytes(palette_len))
-            }
+            } => Some(
+                (u64::from(palette_len) * 4)
+                    .saturating_add(pixels(width, height).saturating_mul(pixel_bytes(palette_len))),
+            ),
             PartInfo::Audio {
                 channels, frames, ..
-            } => Some(u64::from(channels) * u64::from(frames) * 2),
+            } => Some((u64::from(channels) * u64::from(frames)).saturating_mul(2)),
             PartInfo::Bytes => None,
         }
     }

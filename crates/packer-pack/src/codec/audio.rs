@@ -19,14 +19,21 @@ pub(super) fn decode(bytes: &[u8], format: SampleFormat) -> Result<Decoded, Deco
     }
 }
 
+/// The `data` length of a WAV written to a pipe (by `ffmpeg`, say), which cannot seek
+/// back to fill it in: the samples run to the end of the file. Never a real length: it
+/// is past the largest input the packer reads.
+const STREAMED_LENGTH: u32 = u32::MAX;
+
 fn decode_pcm16(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if let Some((tag, bits)) = format_of(bytes)
         && !readable(tag, bits)
     {
         return Err(DecodeError::WavUnsupported(describe_format(bytes)));
     }
-    let canonical = canonical_wav(bytes);
-    let readable_bytes = canonical.as_deref().unwrap_or(bytes);
+    let justified = with_valid_bits_of_container(bytes);
+    let bytes_read = justified.as_deref().unwrap_or(bytes);
+    let canonical = canonical_wav(bytes_read);
+    let readable_bytes = canonical.as_deref().unwrap_or(bytes_read);
     let mut reader =
         hound::WavReader::new(Cursor::new(readable_bytes)).map_err(|e| wav_error(e, bytes))?;
     let spec = reader.spec();
@@ -146,7 +153,22 @@ fn describe_format(bytes: &[u8]) -> String {
     let Some((tag, bits)) = format_of(bytes) else {
         return "the file has no readable `fmt ` chunk".to_owned();
     };
-    let name = match tag {
+    let name = format_name(tag);
+    if tag == 0xfffe
+        && let Some(sub) = find_chunk(bytes, b"fmt ").and_then(|fmt| fmt.get(24..26))
+    {
+        // An extensible header's sub-format GUID starts with the format tag it stands for.
+        let sub = u16::from_le_bytes([sub[0], sub[1]]);
+        let sub_name = format_name(sub);
+        return format!(
+            "format tag {tag} ({name}) of sub-format {sub} ({sub_name}) with {bits} bits per sample"
+        );
+    }
+    format!("format tag {tag} ({name}) with {bits} bits per sample")
+}
+
+fn format_name(tag: u16) -> &'static str {
+    match tag {
         0x0001 => "integer PCM",
         0x0002 => "Microsoft ADPCM",
         0x0003 => "IEEE float",
@@ -156,15 +178,15 @@ fn describe_format(bytes: &[u8]) -> String {
         0x0055 => "MP3",
         0xfffe => "extensible",
         _ => "unknown",
-    };
-    format!("format tag {tag} ({name}) with {bits} bits per sample")
+    }
 }
 
 /// The file as its `fmt ` and `data` chunks alone, when a chunk before `data` would
 /// lead `hound` astray: it skips a chunk of odd length without the pad byte RIFF adds,
 /// and reads only the first 4 bytes of a `fact` chunk. `None` when it reads the file
 /// as it is, or when the chunks cannot be walked (then `hound` says what is wrong).
-/// `data` keeps its stated length, so a cut file still reads as truncated.
+/// `data` keeps its stated length, so a cut file still reads as truncated, except the
+/// length [`STREAMED_LENGTH`], which becomes the rest of the file.
 fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
     if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
         return None;
@@ -178,19 +200,33 @@ fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
         let body = at + 8;
         if id == b"data" {
             let fmt = fmt?;
-            if !misleading {
+            let streamed = len == STREAMED_LENGTH;
+            if !misleading && !streamed {
                 return None;
             }
+            let data = bytes.get(body..)?;
+            // The whole frames of the rest of the file (a cut stream has nothing to tell
+            // its last whole frame from an end); the size limit on inputs keeps it below
+            // `u32::MAX`.
+            let len = if streamed {
+                let block = fmt
+                    .get(12..14)
+                    .map_or(1, |b| u16::from_le_bytes([b[0], b[1]]));
+                let rest = data.len() - data.len() % usize::from(block.max(1));
+                u32::try_from(rest).ok()?
+            } else {
+                len
+            };
             let fmt_len = u32::try_from(fmt.len()).ok()?;
             let riff_len = fmt_len.checked_add(4 + 8 + 8)?.saturating_add(len);
-            let data = bytes.get(body..)?;
             let mut out = Vec::with_capacity(28 + fmt.len() + data.len());
             out.extend_from_slice(b"RIFF");
             out.extend_from_slice(&riff_len.to_le_bytes());
             out.extend_from_slice(b"WAVEfmt ");
             out.extend_from_slice(&fmt_len.to_le_bytes());
             out.extend_from_slice(fmt);
-            out.extend_from_slice(header);
+            out.extend_from_slice(b"data");
+            out.extend_from_slice(&len.to_le_bytes());
             out.extend_from_slice(data);
             return Some(out);
         }
@@ -204,8 +240,36 @@ fn canonical_wav(bytes: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// A copy of an extensible file whose samples have fewer valid bits than their
+/// container, with the valid bits set to the container's. The format keeps the valid
+/// bits at the top of each container (the bits below are zero), so the whole container
+/// read as one integer is the sample at the container's width; `hound` instead takes the
+/// valid bits from the bottom (a 24-bit sample in 32 bits loses its high byte) or
+/// refuses the file (20 bits in 24). `None` when there is nothing to change.
+fn with_valid_bits_of_container(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = find_chunk_start(bytes, b"fmt ")?;
+    // The 16 bytes of every format, then the extensible header's 2-byte size and its 22
+    // bytes, whose first field is the valid bits.
+    let fmt = find_chunk(bytes, b"fmt ").filter(|fmt| fmt.len() >= 40)?;
+    let u16_at = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
+    let (tag, container, valid) = (u16_at(0), u16_at(14), u16_at(18));
+    if tag != 0xfffe || u16_at(16) < 22 || valid == 0 || valid >= container {
+        return None;
+    }
+    let mut out = bytes.to_vec();
+    out[body + 18..body + 20].copy_from_slice(&container.to_le_bytes());
+    Some(out)
+}
+
 /// The body of the first chunk `id` of a RIFF/WAVE file.
 fn find_chunk<'b>(bytes: &'b [u8], id: &[u8; 4]) -> Option<&'b [u8]> {
+    let body = find_chunk_start(bytes, id)?;
+    let len = u32::from_le_bytes(bytes.get(body - 4..body)?.try_into().ok()?) as usize;
+    bytes.get(body..body.checked_add(len)?.min(bytes.len()))
+}
+
+/// Where the body of the first chunk `id` of a RIFF/WAVE file starts.
+fn find_chunk_start(bytes: &[u8], id: &[u8; 4]) -> Option<usize> {
     if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
         return None;
     }
@@ -214,7 +278,7 @@ fn find_chunk<'b>(bytes: &'b [u8], id: &[u8; 4]) -> Option<&'b [u8]> {
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
         let body = at + 8;
         if &header[0..4] == id {
-            return bytes.get(body..body.checked_add(len)?.min(bytes.len()));
+            return Some(body);
         }
         // Chunks are padded to an even length.
         at = body.checked_add(len)?.checked_add(len % 2)?;

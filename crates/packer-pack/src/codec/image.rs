@@ -229,6 +229,29 @@ fn png_error(error: png::DecodingError) -> DecodeError {
         png::DecodingError::LimitsExceeded => {
             DecodeError::Png("the image needs more memory than the decoder allows".to_owned())
         }
-        other => DecodeError::Png(other.to_string()),
+        other => DecodeError::Png(chunk_names(&other.to_string())),
     }
+}
+
+/// `message` with each chunk type as its name: the `png` decoder's messages show one as
+/// `ChunkType { type: IDAT, critical: true, private: false, reserved: false, safecopy:
+/// false }`, which says no more to a person than `` `IDAT` ``.
+fn chunk_names(message: &str) -> String {
+    const OPENING: &str = "ChunkType { type: ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(OPENING) {
+        let after = &rest[start + OPENING.len()..];
+        let Some(end) = after.find(" }") else {
+            break;
+        };
+        let name = after[..end].split(',').next().unwrap_or_default();
+        out.push_str(&rest[..start]);
+        out.push('`');
+        out.push_str(name);
+        out.push('`');
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -82,6 +82,9 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
     for index in 0..u64::from(asset_count) {
         let record = assets_at + index * ASSET_RECORD_LEN;
         let asset_id = at.u64(record)?;
+        if asset_id == 0 {
+            return Err(PackError::at(record, "asset id 0: ids start at 1"));
+        }
         if asset_id <= previous_id {
             return Err(PackError::at(
                 record,
@@ -144,6 +147,7 @@ pub fn read(bytes: &[u8]) -> Result<Pack, PackError> {
                 format!("asset {asset_id}: the payload does not match its hash: it is damaged"),
             ));
         }
+        palette_indices(payload, &parts, asset_id, offset)?;
         entries.push(TocEntry {
             asset_id,
             asset_uuid,
@@ -251,6 +255,41 @@ fn parts(
         ));
     }
     Ok(parts)
+}
+
+/// Fails unless every pixel of each `indexed8` part is an index into its palette: a
+/// game looks a pixel's colour up there, so one past it would read outside the part.
+fn palette_indices(
+    payload: &[u8],
+    parts: &[Part],
+    asset_id: u64,
+    payload_offset: u64,
+) -> Result<(), PackError> {
+    for (i, part) in parts.iter().enumerate() {
+        let PartInfo::Image { palette_len, .. } = part.info else {
+            continue;
+        };
+        if palette_len == 0 {
+            continue;
+        }
+        // In the payload: the part's length is the one its metadata means.
+        let pixels_at = part.offset + u64::from(palette_len) * 4;
+        let pixels = usize::try_from(pixels_at)
+            .ok()
+            .zip(usize::try_from(part.offset + part.length).ok())
+            .and_then(|(start, end)| payload.get(start..end))
+            .unwrap_or_default();
+        if let Some(n) = pixels.iter().position(|&p| u32::from(p) >= palette_len) {
+            return Err(PackError::at(
+                payload_offset + pixels_at + n as u64,
+                format!(
+                    "asset {asset_id}, part {i}: pixel {n} is palette entry {}, but the palette has {palette_len}",
+                    pixels[n]
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Fails unless the `len` bytes at `offset` are zero.
