@@ -6,15 +6,14 @@
 
 use packer_app::error::ErrorCode;
 use packer_app::runtime::WriteRequest;
-use packer_domain::command::{Command, CreateAsset};
-use packer_domain::declaration::AssetKind;
+use packer_domain::command::Command;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::MemFs;
 
 use crate::fixture_text::{U1, U2, declaration, registry};
-use crate::runtime::open;
+use crate::runtime::{create, open};
 
 /// Asset 1 at `art/a`, asset 2 at `sfx/b`.
 fn project() -> MemFs {
@@ -33,17 +32,6 @@ fn root(path: &str) -> AssetPath {
 
 fn id(n: u64) -> AssetQuery {
     AssetQuery::Id(AssetId(n))
-}
-
-fn create(at: &str) -> Command {
-    Command::CreateAsset(CreateAsset {
-        root: root(at),
-        kind: AssetKind::Blob,
-        inputs: vec![root("x.bin")],
-        name: None,
-        output: None,
-        included_in_build: true,
-    })
 }
 
 /// `command` is refused while `read_only` cannot be changed, naming `named` in its

@@ -92,7 +92,7 @@ fn project(name: &str) -> MemFs {
 const LARGE_BATCH: usize = 20;
 const LARGE_BATCH_ONE_BY_ONE: &str = "large batch, one by one";
 
-fn create(at: &str) -> Command {
+pub(crate) fn create(at: &str) -> Command {
     Command::CreateAsset(CreateAsset {
         root: root(at),
         kind: AssetKind::Blob,
