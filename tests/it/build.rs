@@ -740,6 +740,26 @@ fn a_failed_output_write_leaves_the_old_pack() {
     assert_ne!(project.pack(), first);
 }
 
+/// The pack and its manifest change together: a manifest that cannot be written leaves
+/// the old pack too, not a new pack beside the old manifest.
+#[test]
+fn a_manifest_that_cannot_be_written_leaves_the_old_pack_too() {
+    let project = demo();
+    project.build().unwrap();
+    let (pack, manifest) = (project.pack(), project.out.file(MANIFEST_FILE));
+    project.fs.write("blobs/two/a.bin", "xyz");
+    project.out.inject(Fault::once(2, PortErrorKind::DiskFull));
+    let error = project.build().unwrap_err();
+    assert_eq!(
+        error.message,
+        "cannot write build/assets.manifest.json: no space left on device (injected fault)"
+    );
+    assert_eq!(
+        (project.pack(), project.out.file(MANIFEST_FILE)),
+        (pack, manifest)
+    );
+}
+
 #[test]
 fn a_cache_that_cannot_be_written_does_not_stop_the_build() {
     let mut project = demo();

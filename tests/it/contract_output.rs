@@ -142,6 +142,46 @@ fn a_failed_write_leaves_the_old_file_and_no_temporary() {
     assert_eq!(memory.file("assets.pak").unwrap(), b"old");
 }
 
+/// Several files as one change: a name a file cannot replace (a folder holds it) fails
+/// before any file is replaced, and no temporary is left.
+#[test]
+fn files_written_together_are_all_replaced_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("build");
+    let out = DiskOutput::new(&build);
+    out.write_all_atomic(&[("assets.pak", &[b"old"]), ("manifest", &[b"old"])])
+        .unwrap();
+    out.write_all_atomic(&[("assets.pak", &[b"new"]), ("manifest", &[b"new"])])
+        .unwrap();
+    assert_eq!(out.read("assets.pak", 10).unwrap(), b"new");
+    assert_eq!(out.read("manifest", 10).unwrap(), b"new");
+
+    std::fs::create_dir(build.join("held")).unwrap();
+    let error = out
+        .write_all_atomic(&[("assets.pak", &[b"newer"]), ("held", &[b"x"])])
+        .unwrap_err();
+    assert_eq!(error.kind, PortErrorKind::IsADirectory, "{error}");
+    assert_eq!(out.read("assets.pak", 10).unwrap(), b"new");
+    let mut names: Vec<String> = std::fs::read_dir(&build)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["assets.pak", "held", "manifest"]);
+
+    // In memory, a fault on the second file leaves the first as it was.
+    let memory = MemOutput::new();
+    memory.write_atomic("assets.pak", &[b"old"]).unwrap();
+    memory.inject(packer_memfs::Fault::once(2, PortErrorKind::DiskFull));
+    assert!(
+        memory
+            .write_all_atomic(&[("assets.pak", &[b"new"]), ("manifest", &[b"new"])])
+            .is_err()
+    );
+    assert_eq!(memory.file("assets.pak").unwrap(), b"old");
+    assert_eq!(memory.file("manifest"), None);
+}
+
 #[test]
 fn temporaries_of_a_writer_that_died_go_with_the_next_write_of_their_name() {
     let dir = tempfile::tempdir().unwrap();

@@ -746,13 +746,21 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// reports. The build cache also records what it last wrote under this name.
     fn location(&self) -> String;
 
-    /// Replaces the file `name` with the concatenation of `chunks`, atomically and
-    /// durably: the bytes go to a new temporary file in the folder, which is synced and
-    /// renamed over `name`, and the folder is synced. The folder is created if missing.
-    /// Whatever fails, `name` holds either its old content or the new one, never a mix,
-    /// and no temporary file is left behind by a failure the adapter could report; one
-    /// left by a writer that died mid-write goes with the next write of `name`.
-    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError>;
+    /// Replaces each named file with the concatenation of its chunks, durably, and as
+    /// one change as far as a folder allows: every file's bytes go to a new temporary
+    /// file in the folder and are synced before the first is renamed over its name, so
+    /// a failure while writing (a full disk) changes none of them, and a name that a
+    /// file cannot replace (a folder holds it) fails before any rename; then the
+    /// renames, in order, and the folder sync. The folder is created if missing.
+    /// Whatever fails, each name holds either its old content or its new one, never a
+    /// mix, and no temporary file is left behind by a failure the adapter could report;
+    /// one left by a writer that died mid-write goes with the next write of its name.
+    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError>;
+
+    /// [`write_all_atomic`](Self::write_all_atomic) of the one file `name`.
+    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
+        self.write_all_atomic(&[(name, chunks)])
+    }
 
     /// The fingerprint of the regular file `name`; `None` when there is none (absent,
     /// or something else than a regular file is there).

@@ -141,6 +141,45 @@ impl DiskOutput {
         }
     }
 
+    /// Writes and syncs a temporary for every file, checks that nothing a file cannot
+    /// replace holds a name, then renames each into place. `pending` keeps the
+    /// temporaries that are not in place (yet).
+    fn stage_and_replace(
+        &self,
+        dir: &OwnedFd,
+        files: &[(&str, &[&[u8]])],
+        pending: &mut Vec<String>,
+    ) -> Result<(), OutputError> {
+        for (name, chunks) in files {
+            self.remove_abandoned_temporaries(dir, name);
+            let temporary = format!(
+                ".{name}.{}-{}.tmp",
+                std::process::id(),
+                NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
+            );
+            pending.push(temporary.clone());
+            self.write_temporary(dir, &temporary, name, chunks)?;
+        }
+        for (name, _) in files {
+            match rustix::fs::statat(dir, *name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Directory => {
+                    return Err(self.error(Errno::ISDIR, PortOp::Rename, name));
+                }
+                Ok(_) | Err(Errno::NOENT) => {}
+                Err(errno) => return Err(self.error(errno, PortOp::Rename, name)),
+            }
+        }
+        let mut staged = std::mem::take(pending).into_iter();
+        for ((name, _), temporary) in files.iter().zip(staged.by_ref()) {
+            if let Err(errno) = rustix::fs::renameat(dir, temporary.as_str(), dir, *name) {
+                pending.push(temporary);
+                pending.extend(staged);
+                return Err(self.error(errno, PortOp::Rename, name));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the chunks to the new file `temporary` in the folder and syncs it.
     fn write_temporary(
         &self,
@@ -171,28 +210,24 @@ impl PackOutput for DiskOutput {
         self.location.clone()
     }
 
-    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
-        self.check_name(name, PortOp::Write)?;
+    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError> {
+        for (name, _) in files {
+            self.check_name(name, PortOp::Write)?;
+        }
+        let Some((first, _)) = files.first() else {
+            return Ok(());
+        };
         std::fs::create_dir_all(&self.dir).map_err(|e| self.folder_error(&e))?;
-        let dir = self.open_dir(PortOp::Write, name)?;
-        self.remove_abandoned_temporaries(&dir, name);
-        let temporary = format!(
-            ".{name}.{}-{}.tmp",
-            std::process::id(),
-            NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
-        );
-        let written = self
-            .write_temporary(&dir, &temporary, name, chunks)
-            .and_then(|()| {
-                rustix::fs::renameat(&dir, temporary.as_str(), &dir, name)
-                    .map_err(|errno| self.error(errno, PortOp::Rename, name))
-            });
-        if let Err(error) = written {
+        let dir = self.open_dir(PortOp::Write, first)?;
+        // The temporaries not yet renamed into place, to remove if anything fails.
+        let mut pending: Vec<String> = Vec::with_capacity(files.len());
+        let written = self.stage_and_replace(&dir, files, &mut pending);
+        for temporary in &pending {
             // Best effort: the failure reported is the one that matters.
             let _ = rustix::fs::unlinkat(&dir, temporary.as_str(), AtFlags::empty());
-            return Err(error);
         }
-        rustix::fs::fsync(&dir).map_err(|errno| self.error(errno, PortOp::SyncDir, name))
+        written?;
+        rustix::fs::fsync(&dir).map_err(|errno| self.error(errno, PortOp::SyncDir, first))
     }
 
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError> {

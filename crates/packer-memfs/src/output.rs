@@ -156,14 +156,20 @@ impl PackOutput for MemOutput {
         self.location.clone()
     }
 
-    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
-        self.operate(PortOp::Write, name, |state| {
+    /// One `Write` operation per file, in order; the files change only once every one
+    /// of them passed, so a fault on any leaves them all as they were.
+    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError> {
+        for (name, _) in files {
+            self.operate(PortOp::Write, name, |_| Ok(()))?;
+        }
+        let mut state = self.state();
+        for (name, chunks) in files {
             let bytes = chunks.concat();
             let inode = state.new_inode();
             let fingerprint = state.fingerprint(bytes.len(), inode);
-            state.files.insert(name.to_owned(), (bytes, fingerprint));
-            Ok(())
-        })
+            state.files.insert((*name).to_owned(), (bytes, fingerprint));
+        }
+        Ok(())
     }
 
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError> {

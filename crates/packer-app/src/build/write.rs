@@ -124,11 +124,10 @@ pub(crate) fn write_outputs(
         })
         .collect();
     let manifest = manifest(&image, &described);
+    // Both or neither: a manifest that fails to write must not leave a new pack beside
+    // the old manifest.
     output
-        .write_atomic(PACK_FILE, &image.chunks())
-        .map_err(output_error)?;
-    output
-        .write_atomic(MANIFEST_FILE, &[&manifest])
+        .write_all_atomic(&[(PACK_FILE, &image.chunks()), (MANIFEST_FILE, &[&manifest])])
         .map_err(output_error)?;
     let written = |name: &str| {
         output.stat(name).map_err(output_error)?.ok_or_else(|| {
