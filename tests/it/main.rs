@@ -41,4 +41,5 @@ mod serve;
 mod serve_observed;
 mod snapshot;
 mod studio;
+mod studio_edges;
 mod watch_cli;

@@ -198,6 +198,8 @@ impl Head {
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
+    /// Headers this answer adds to those every answer carries (`Allow` on a 405).
+    pub headers: Vec<(&'static str, &'static str)>,
     pub body: Vec<u8>,
 }
 
@@ -206,6 +208,7 @@ impl Response {
         Response {
             status,
             content_type,
+            headers: Vec::new(),
             body: body.into(),
         }
     }
@@ -231,7 +234,7 @@ impl Response {
             self.content_type,
             self.body.len()
         ));
-        for (name, value) in COMMON_HEADERS {
+        for (name, value) in COMMON_HEADERS.iter().chain(&self.headers) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");

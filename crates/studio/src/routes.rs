@@ -54,40 +54,49 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         }
         path => match path.strip_prefix("/api/thumbnail/") {
             Some(id) if get => thumbnail(shared, id),
-            _ if known(path) => error(&AppError::new(
-                ErrorCode::InvalidParams,
-                format!("{} is not accepted on {path}", request.method),
-            ))
-            .with_status(405),
-            _ => error(&AppError::new(
-                ErrorCode::UnknownMethod,
-                format!("nothing is served at {path}"),
-            )),
+            _ => match allowed_method(path) {
+                // RFC 9110 §15.5.6: a 405 says which methods the path does take.
+                Some(allowed) => error(&AppError::new(
+                    ErrorCode::InvalidParams,
+                    format!(
+                        "{} is not accepted on {path}; use {allowed}",
+                        request.method
+                    ),
+                ))
+                .with_status(405)
+                .with_header("Allow", allowed),
+                None => error(&AppError::new(
+                    ErrorCode::UnknownMethod,
+                    format!("nothing is served at {path}"),
+                )),
+            },
         },
     };
     Routed::Response(response)
 }
 
-/// Paths that exist, with some method.
-fn known(path: &str) -> bool {
-    matches!(
-        path,
-        "/" | "/index.html"
-            | "/app.js"
-            | "/style.css"
-            | "/api/events"
-            | "/api/status"
-            | "/api/list_assets"
-            | "/api/get_asset"
-            | "/api/doctor"
-            | "/api/journal"
-            | "/api/check_divergence"
-            | "/api/set_included"
-            | "/api/reconcile_plan"
-            | "/api/reconcile_apply"
-            | "/api/build"
-            | "/api/shutdown"
-    ) || path.starts_with("/api/thumbnail/")
+/// The method a path that exists is served with, for the `Allow` header of a 405.
+fn allowed_method(path: &str) -> Option<&'static str> {
+    match path {
+        "/"
+        | "/index.html"
+        | "/app.js"
+        | "/style.css"
+        | "/api/events"
+        | "/api/status"
+        | "/api/list_assets"
+        | "/api/get_asset"
+        | "/api/doctor"
+        | "/api/journal"
+        | "/api/reconcile_plan" => Some("GET"),
+        "/api/check_divergence"
+        | "/api/set_included"
+        | "/api/reconcile_apply"
+        | "/api/build"
+        | "/api/shutdown" => Some("POST"),
+        _ if path.starts_with("/api/thumbnail/") => Some("GET"),
+        _ => None,
+    }
 }
 
 fn get_asset(shared: &Shared, request: &Request) -> Result<Response, AppError> {
@@ -219,6 +228,11 @@ pub fn error(error: &AppError) -> Response {
 impl Response {
     fn with_status(mut self, status: u16) -> Response {
         self.status = status;
+        self
+    }
+
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Response {
+        self.headers.push((name, value));
         self
     }
 }
