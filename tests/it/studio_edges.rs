@@ -2,7 +2,9 @@
 //! not take, writes the runtime refuses, requests sent a byte at a time, event streams
 //! whose pages went away.
 
-use crate::studio::{check, exchange, project, start};
+use serde_json::json;
+
+use crate::studio::{check, exchange, next_event, open_events, post, project, start};
 
 #[test]
 fn a_wrong_method_is_told_which_one_the_path_takes() {
@@ -35,6 +37,33 @@ fn a_wrong_method_is_told_which_one_the_path_takes() {
         "PUT /api/nothing HTTP/1.1\r\nHost: {addr}\r\nX-Studio-Token: {token}\r\n\r\n",
         404,
         "unknown_method",
+    );
+    studio.shutdown();
+}
+
+#[test]
+fn a_write_for_an_asset_that_is_not_there_is_refused_by_the_writer_lane() {
+    let project = project();
+    let studio = start(&project);
+    let mut events = open_events(&studio, None);
+    next_event(&mut events, |e| e["event"] == "runtime_started");
+    let refused = post(
+        &studio,
+        "/api/set_included",
+        &json!({ "asset": 9, "included": false }),
+    );
+    assert_eq!(refused.status, 404, "{refused:?}");
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "not_found");
+    // As under `serve --stdio`: the refusal names its command, and the page's event log
+    // shows it next to the click.
+    let command_id = &error["detail"]["command_id"];
+    assert!(command_id.is_u64(), "{error}");
+    let (_, rejected) = next_event(&mut events, |e| e["event"] == "write_rejected");
+    assert_eq!(&rejected["command_id"], command_id);
+    assert!(
+        rejected["detail"].as_str().unwrap().contains("asset id 9"),
+        "{rejected}"
     );
     studio.shutdown();
 }

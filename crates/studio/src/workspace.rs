@@ -13,7 +13,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use packer_app::build::{BuildReport, BuildRequest};
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
-use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView, require_registry};
+use packer_app::views::{
+    AssetView, DoctorView, GetView, ListView, StatusView, WriteView, require_registry,
+};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
@@ -175,24 +177,21 @@ impl AssetsWorkspace {
         included: bool,
         expected_generation: Option<u64>,
     ) -> Result<WriteResult, AppError> {
-        let id = packer_app::views::find(&self.runtime.snapshot(), &asset)?
-            .entry
-            .asset_id;
+        // Straight to the writer lane, as under `serve --stdio`: an asset that is not
+        // there, or a failed project, is the lane's refusal, with its `write_rejected`
+        // event and command id, not a refusal of Studio's own.
+        let command = Command::SetIncluded { asset, included };
         let outcome = self.runtime.submit(WriteRequest {
-            command: Command::SetIncluded { asset, included },
+            command: command.clone(),
             expected_generation,
         })?;
-        // The asset as the write left it; if another generation came since, the write's
-        // own picture of it is gone, and a later one would be mislabelled.
-        let after = self.runtime.snapshot();
-        let asset = after
-            .asset(id)
-            .filter(|_| after.generation() == outcome.generation)
-            .map(AssetView::of);
+        // The asset as the write's own generation holds it, even if the observer has
+        // published a later one since.
+        let view = WriteView::of(&command, &outcome);
         Ok(WriteResult {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset,
+            generation: view.generation,
+            command_id: view.command_id,
+            asset: view.asset,
         })
     }
 
