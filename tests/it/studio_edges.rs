@@ -2,9 +2,20 @@
 //! not take, writes the runtime refuses, requests sent a byte at a time, event streams
 //! whose pages went away.
 
-use serde_json::json;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
-use crate::studio::{check, exchange, next_event, open_events, post, project, start};
+use packer_app::observer::ObserverConfig;
+use serde_json::json;
+use studio::container::ContainerConfig;
+use studio::server::ServerConfig;
+use studio::{Studio, StudioConfig};
+use tempfile::TempDir;
+
+use crate::studio::{
+    DEADLINE, check, connect, exchange, next_event, open_events, post, project, start,
+};
 
 #[test]
 fn a_wrong_method_is_told_which_one_the_path_takes() {
@@ -64,6 +75,64 @@ fn a_write_for_an_asset_that_is_not_there_is_refused_by_the_writer_lane() {
     assert!(
         rejected["detail"].as_str().unwrap().contains("asset id 9"),
         "{rejected}"
+    );
+    studio.shutdown();
+}
+
+/// Studio on the fixture project with `server`'s settings.
+fn start_with(project: &TempDir, server: ServerConfig) -> Studio {
+    Studio::start(StudioConfig {
+        project: project.path().to_path_buf(),
+        container: ContainerConfig::default(),
+        observer: ObserverConfig::default(),
+        server,
+    })
+    .unwrap()
+}
+
+/// Whether the server has closed `stream`, waiting up to `wait` for it to.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    match stream.read(&mut [0u8; 256]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
+}
+
+#[test]
+fn a_request_that_trickles_in_is_cut_off_at_its_deadline() {
+    let project = project();
+    let studio = start_with(
+        &project,
+        ServerConfig {
+            request_timeout: Duration::from_millis(300),
+            ..ServerConfig::default()
+        },
+    );
+    let mut stream = connect(studio.addr());
+    stream
+        .write_all(b"GET /api/status HTTP/1.1\r\nX-Pad: ")
+        .unwrap();
+    // One byte at a time, far more often than any per-read timeout, for as long as the
+    // server keeps the connection: it must close it once the request's time is up.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the trickling connection was never closed"
+        );
+        if stream.write_all(b"a").is_err() || closed_within(&mut stream, Duration::from_millis(20))
+        {
+            break;
+        }
+    }
+    // The server still answers everyone else.
+    check(
+        &studio,
+        "GET /api/status HTTP/1.1\r\nHost: {addr}\r\nX-Studio-Token: {token}\r\n\r\n",
+        200,
+        "\"state\":\"ready\"",
     );
     studio.shutdown();
 }

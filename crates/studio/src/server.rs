@@ -7,12 +7,12 @@
 //! already running (a build) finish first: their threads are joined, not abandoned.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -24,10 +24,22 @@ use crate::sse;
 use crate::workspace::AssetsWorkspace;
 
 /// How the server listens.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// How long a connection may take to send its whole request, however it trickles
+    /// in: a client that sends a byte now and then does not keep its connection.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            port: 0,
+            request_timeout: IO_TIMEOUT,
+        }
+    }
 }
 
 /// Connections served at once; more are answered 503 straight away. A page needs a
@@ -35,7 +47,7 @@ pub struct ServerConfig {
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// How long a connection may take to send its request, or to take a response.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running server.
 #[derive(Debug)]
@@ -51,6 +63,7 @@ pub(crate) struct Shared {
     pub(crate) workspace: Arc<AssetsWorkspace>,
     pub(crate) token: Token,
     port: u16,
+    request_timeout: Duration,
     stopping: AtomicBool,
     connections: Mutex<Connections>,
     /// Dropped at shutdown: every event stream selects on `closed` and ends.
@@ -87,6 +100,7 @@ impl Server {
             workspace,
             token,
             port: addr.port(),
+            request_timeout: config.request_timeout,
             stopping: AtomicBool::new(false),
             connections: Mutex::new(Connections::default()),
             closing: Mutex::new(Some(closing)),
@@ -175,7 +189,6 @@ fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
                 continue;
             }
         };
-        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
         let mut connections = lock(&shared.connections);
         reap(&mut connections);
@@ -219,10 +232,11 @@ fn reap(connections: &mut Connections) {
 
 /// Serves the one request of a connection.
 fn serve(shared: &Shared, mut stream: TcpStream) {
+    let until = Instant::now() + shared.request_timeout;
     // Refusals are decided on the head alone: an unauthorised body is never read.
-    let request = match http::read_head(&mut stream) {
+    let request = match http::read_head(&mut Deadline::new(&stream, until)) {
         Ok(head) => match guard::check(&head.request, shared.port, &shared.token) {
-            Ok(()) => head.read_body(&mut stream),
+            Ok(()) => head.read_body(&mut Deadline::new(&stream, until)),
             Err(refusal) => {
                 let _ = Response::text(403, refusal.message()).write_to(&mut stream);
                 return;
@@ -252,6 +266,32 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
     }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Reads a connection against one deadline for the whole request, not a timeout per
+/// read, which a byte every few seconds would renew for ever.
+struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    fn new(stream: &'a TcpStream, until: Instant) -> Deadline<'a> {
+        Deadline { stream, until }
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "the request took too long"))?;
+        self.stream.set_read_timeout(Some(left))?;
+        let mut stream = self.stream;
+        stream.read(buffer)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
