@@ -136,3 +136,46 @@ fn a_request_that_trickles_in_is_cut_off_at_its_deadline() {
     );
     studio.shutdown();
 }
+
+/// The status of a `GET /api/status` with the token, or `None` when the connection
+/// broke (a server at its limit answers 503 without reading the request).
+fn status_code(studio: &Studio) -> Option<u16> {
+    let mut stream = TcpStream::connect(studio.addr()).ok()?;
+    stream.set_read_timeout(Some(DEADLINE)).ok()?;
+    let request = format!(
+        "GET /api/status HTTP/1.1\r\nHost: {}\r\nX-Studio-Token: {}\r\n\r\n",
+        studio.addr(),
+        studio.token().as_str()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+#[test]
+fn event_streams_whose_pages_went_away_free_their_connections() {
+    let project = project();
+    // No heartbeat in the test's time: only the hang-up itself can end a stream.
+    let studio = start_with(
+        &project,
+        ServerConfig {
+            heartbeat: Duration::from_secs(3600),
+            ..ServerConfig::default()
+        },
+    );
+    // Pages that open their stream and go away, more of them than the server serves
+    // connections at once.
+    for _ in 0..studio::server::MAX_CONNECTIONS {
+        let mut events = open_events(&studio, None);
+        next_event(&mut events, |e| e["event"] == "runtime_started");
+    }
+    let deadline = Instant::now() + DEADLINE;
+    while status_code(&studio) != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "the streams of pages that went away still hold their connections"
+        );
+    }
+    studio.shutdown();
+}

@@ -18,7 +18,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::StudioError;
 use crate::guard::{self, Token};
-use crate::http::{self, Response};
+use crate::http::{self, Request, Response};
 use crate::routes::{self, Routed};
 use crate::sse;
 use crate::workspace::AssetsWorkspace;
@@ -31,6 +31,9 @@ pub struct ServerConfig {
     /// How long a connection may take to send its whole request, however it trickles
     /// in: a client that sends a byte now and then does not keep its connection.
     pub request_timeout: Duration,
+    /// How often an idle event stream sends a comment line, for proxies that close
+    /// quiet connections.
+    pub heartbeat: Duration,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
         ServerConfig {
             port: 0,
             request_timeout: IO_TIMEOUT,
+            heartbeat: HEARTBEAT,
         }
     }
 }
@@ -48,6 +52,9 @@ pub const MAX_CONNECTIONS: usize = 64;
 
 /// How long a connection may take to send its request, or to take a response.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an idle event stream sends a keep-alive comment, by default.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// A running server.
 #[derive(Debug)]
@@ -64,6 +71,7 @@ pub(crate) struct Shared {
     pub(crate) token: Token,
     port: u16,
     request_timeout: Duration,
+    pub(crate) heartbeat: Duration,
     stopping: AtomicBool,
     connections: Mutex<Connections>,
     /// Dropped at shutdown: every event stream selects on `closed` and ends.
@@ -101,6 +109,7 @@ impl Server {
             token,
             port: addr.port(),
             request_timeout: config.request_timeout,
+            heartbeat: config.heartbeat,
             stopping: AtomicBool::new(false),
             connections: Mutex::new(Connections::default()),
             closing: Mutex::new(Some(closing)),
@@ -258,14 +267,47 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
             let _ = response.write_to(&mut stream);
         }
         Routed::EventStream => {
-            // The stream is written for as long as the page listens; it has nothing
-            // more to read.
             let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-            let _ = sse::stream(shared, &request, &mut stream);
+            stream_events(shared, &request, &stream);
         }
     }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Writes the event stream for as long as the page listens. The page sends nothing
+/// more, so a read on the connection ends only when it hangs up (or shutdown closes the
+/// connection): a watcher thread waits for that, and the stream then ends at once
+/// instead of holding its connection until a write fails, a heartbeat later.
+fn stream_events(shared: &Shared, request: &Request, stream: &TcpStream) {
+    let _ = stream.set_read_timeout(None);
+    let (hung_up, gone) = crossbeam_channel::bounded::<()>(0);
+    std::thread::scope(|scope| {
+        let watcher = std::thread::Builder::new()
+            .name("studio-stream-watch".to_owned())
+            .spawn_scoped(scope, move || {
+                let _hung_up = hung_up;
+                let mut reader = stream;
+                let mut sink = [0u8; 512];
+                loop {
+                    match reader.read(&mut sink) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        // Without a watcher the stream ends when a write fails, as it always can.
+        let gone = if watcher.is_ok() {
+            gone
+        } else {
+            crossbeam_channel::never()
+        };
+        let _ = sse::stream(shared, request, &mut { stream }, &gone);
+        // Ends the watcher's read if the page is still there.
+        let _ = stream.shutdown(Shutdown::Read);
+    });
 }
 
 /// Reads a connection against one deadline for the whole request, not a timeout per
