@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::commands::{Failure, build};
 use crate::serve::Served;
-use crate::serve::params::{self, Params, invalid, typed};
+use packer_app::params::{self, Params, invalid, typed};
 
 /// The methods that write, as a batch item may name them.
 const WRITE_METHODS: [&str; 6] = [
