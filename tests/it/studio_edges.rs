@@ -7,12 +7,14 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use packer_app::observer::ObserverConfig;
-use serde_json::json;
+use serde_json::{Value, json};
 use studio::container::ContainerConfig;
 use studio::server::ServerConfig;
 use studio::{Studio, StudioConfig};
 use tempfile::TempDir;
 
+use crate::cli::hero_and_jump;
+use crate::serve::Session;
 use crate::studio::{
     DEADLINE, check, connect, exchange, next_event, open_events, post, project, start,
 };
@@ -177,5 +179,83 @@ fn event_streams_whose_pages_went_away_free_their_connections() {
             "the streams of pages that went away still hold their connections"
         );
     }
+    studio.shutdown();
+}
+
+#[test]
+fn bad_parameters_are_refused_in_the_words_of_serve_stdio() {
+    let project = hero_and_jump("sprites/hero", &[]);
+    let studio = start_with(&project.dir, ServerConfig::default());
+    let mut session = Session::start(&project);
+    for (method, params) in [
+        ("set_included", json!({})),
+        ("set_included", json!({ "asset": 1 })),
+        ("set_included", json!({ "asset": 1, "included": "yes" })),
+        ("set_included", json!({ "asset": -1, "included": true })),
+        ("set_included", json!({ "asset": "../x", "included": true })),
+        (
+            "set_included",
+            json!({ "asset": 1, "included": true, "extra": 1 }),
+        ),
+        ("set_included", json!([])),
+        ("reconcile_apply", json!({ "plan_id": 1 })),
+        (
+            "reconcile_apply",
+            json!({ "plan_id": "1", "action_ids": [1] }),
+        ),
+        ("reconcile_apply", json!({ "plan_id": 1, "action_ids": [] })),
+        ("build", json!({ "bogus": 1 })),
+        ("check_divergence", json!({ "bogus": 1 })),
+    ] {
+        let expected = session.error(method, params.clone());
+        let answer = post(&studio, &format!("/api/{method}"), &params);
+        assert_eq!(answer.status, 400, "{method} {params}: {answer:?}");
+        let got = &answer.json()["error"];
+        for key in ["code", "message", "detail"] {
+            assert_eq!(got[key], expected[key], "{method} {params}: {key}");
+        }
+    }
+    session.call("shutdown", Value::Null);
+    session.finish();
+    // What only a body can say: a key given twice, and no JSON at all.
+    for body in [r#"{"asset": 1, "asset": 2, "included": true}"#, "{bad"] {
+        check(
+            &studio,
+            &format!(
+                "POST /api/set_included HTTP/1.1\r\nHost: {{addr}}\r\nX-Studio-Token: {{token}}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            400,
+            "\"code\":\"parse_error\"",
+        );
+    }
+    studio.shutdown();
+}
+
+#[test]
+fn posts_without_parameters_must_still_be_json() {
+    let project = project();
+    let studio = start(&project);
+    for path in ["/api/check_divergence", "/api/shutdown", "/api/build"] {
+        check(
+            &studio,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: {{addr}}\r\nX-Studio-Token: {{token}}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{{}}"
+            ),
+            400,
+            "must be JSON",
+        );
+    }
+    assert!(
+        studio.stop_requests().try_recv().is_err(),
+        "a text/plain post asked Studio to stop"
+    );
+    // An empty JSON body is `{}`.
+    check(
+        &studio,
+        "POST /api/check_divergence HTTP/1.1\r\nHost: {addr}\r\nX-Studio-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n",
+        200,
+        "\"state\":\"ready\"",
+    );
     studio.shutdown();
 }

@@ -30,6 +30,15 @@ pub fn invalid(param: &str, message: impl Into<String>) -> AppError {
         .with_detail(serde_json::json!({ "param": param }))
 }
 
+/// An `invalid_params` error from the runtime names no param; the method knows which.
+pub fn name_param(error: AppError, param: &str) -> AppError {
+    if error.code == ErrorCode::InvalidParams && error.detail.is_null() {
+        error.with_detail(serde_json::json!({ "param": param }))
+    } else {
+        error
+    }
+}
+
 impl Params {
     /// The params object found at `at` (named `name` in errors); absent and `null` are
     /// the same as `{}`.
