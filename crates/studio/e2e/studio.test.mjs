@@ -183,6 +183,21 @@ test('the Assets Workspace in a browser, while the project is edited by hand', a
       await page.screenshot({ path: path.join(screenshots, 'ready.png'), fullPage: true });
     });
 
+    await t.test('a refused build says so and leaves no progress bar running', async () => {
+      const declaration = path.join(project, 'assets', 'data', 'level1', 'asset.json');
+      const good = fs.readFileSync(declaration, 'utf8');
+      fs.writeFileSync(declaration, '{ "broken"');
+      await page.locator('tr[data-asset-id="4"] span.status[data-status="invalid"]').waitFor({ timeout: STEP });
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/build'), { timeout: STEP });
+      await page.locator('#build').click();
+      assert.equal((await answered).status(), 422);
+      await page.locator('#build-result:text-is("build failed")').waitFor({ timeout: STEP });
+      await page.locator('#notice:has-text("the build is refused")').waitFor({ timeout: STEP });
+      await page.locator('#build-progress').waitFor({ state: 'hidden', timeout: STEP });
+      fs.writeFileSync(declaration, good);
+      await page.locator('tr[data-asset-id="4"] span.status[data-status="ok"]').waitFor({ timeout: STEP });
+    });
+
     await t.test('requests without the token, or from a foreign Host or Origin, are refused', async () => {
       assert.equal((await request(api('/api/status'))).status, 403);
       assert.equal((await request(api('/'))).status, 403);

@@ -209,6 +209,8 @@ function build() {
       $('build-result').textContent = `${report.assets} assets (${report.reused} reused), ${report.bytes} bytes → ${report.pack}`;
       return report;
     } catch (e) {
+      // No build runs any more: a bar left spinning would say one does.
+      progress.hidden = true;
       $('build-result').textContent = 'build failed';
       throw e;
     }
