@@ -6,10 +6,13 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use packer_app::error::ErrorCode;
 use packer_app::observer::ObserverConfig;
 use serde_json::{Value, json};
-use studio::container::ContainerConfig;
+use studio::container::{Container, ContainerConfig};
+use studio::packer::PackerHost;
 use studio::server::ServerConfig;
+use studio::workspace::AssetsWorkspace;
 use studio::{Studio, StudioConfig};
 use tempfile::TempDir;
 
@@ -258,4 +261,24 @@ fn posts_without_parameters_must_still_be_json() {
         "\"state\":\"ready\"",
     );
     studio.shutdown();
+}
+
+#[test]
+fn a_build_is_stopped_by_the_shutdown_instead_of_holding_it_up() {
+    let project = project();
+    let container = Container::new(ContainerConfig::default()).boot();
+    let host =
+        PackerHost::bootstrap(&container, project.path(), ObserverConfig::default()).unwrap();
+    let workspace = AssetsWorkspace::new(&container, &host).unwrap();
+    // What `Studio::shutdown` does first: a build running then stops at its next asset.
+    workspace.stop_builds();
+    let error = workspace.build().unwrap_err();
+    assert_eq!(error.code, ErrorCode::Io, "{error:?}");
+    assert!(error.message.contains("stopped"), "{error:?}");
+    assert!(
+        !project.path().join("build/assets.pak").exists(),
+        "a stopped build wrote its pack"
+    );
+    workspace.shutdown();
+    host.shutdown();
 }

@@ -4,7 +4,8 @@
 //! Shutdown is a flag and three wake-ups: the event streams hear their `closing`
 //! channel disconnect, the accept loop is woken by a connection to itself, and every
 //! connection still reading is shut down under its thread, which then ends. Requests
-//! already running (a build) finish first: their threads are joined, not abandoned.
+//! already running finish first (a build, told to stop by then, at its next asset):
+//! their threads are joined, not abandoned.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};

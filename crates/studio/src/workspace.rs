@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -62,6 +63,9 @@ pub struct AssetsWorkspace {
     build_dir: PathBuf,
     /// Held while a build runs: a second build at once would write the same files.
     building: Mutex<()>,
+    /// Set when Studio stops: a running build stops at its next asset, with `build/` as
+    /// it was, instead of holding up the shutdown until its end.
+    stopping: Arc<AtomicBool>,
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
@@ -112,6 +116,7 @@ impl AssetsWorkspace {
             runtime: host.shared_runtime(),
             build_dir: host.project().join(BUILD_DIR),
             building: Mutex::new(()),
+            stopping: Arc::new(AtomicBool::new(false)),
             bus,
             queue_capacity,
             journal,
@@ -227,10 +232,20 @@ impl AssetsWorkspace {
             ));
         };
         let output = DiskOutput::new(&self.build_dir).with_location(BUILD_DIR);
+        let request = BuildRequest {
+            stop: Some(Arc::clone(&self.stopping)),
+            ..BuildRequest::new(Arc::new(output))
+        };
         // Progress reaches the page as `build_progress` events through the bus; the
         // callback has nothing more to add.
-        self.runtime
-            .build(&BuildRequest::new(Arc::new(output)), &|_| {})
+        self.runtime.build(&request, &|_| {})
+    }
+
+    /// Stops the build that runs, if any, at its next asset, and refuses later ones:
+    /// the first step of Studio's shutdown, so that Ctrl-C does not wait for a whole
+    /// build. The build's request is answered with the runtime's refusal.
+    pub fn stop_builds(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
     }
 
     /// The bytes of a registered image asset's first input, read through the runtime's
