@@ -147,7 +147,7 @@ fn build(shared: &Shared, request: &Request) -> Result<Response, AppError> {
     Ok(Response::json(200, &shared.workspace.build()?))
 }
 
-/// A `POST` that takes no parameters: its body must still be JSON, and empty.
+/// A `POST` that takes no parameters: its body must still be JSON, with no key.
 fn no_params(request: &Request) -> Result<(), AppError> {
     params(request)?.finish()
 }
@@ -179,18 +179,21 @@ fn params(request: &Request) -> Result<Params, AppError> {
     }
     // The strict reader first, as under `serve --stdio`: `serde_json` would take the
     // last of a key given twice, and a request that says two things is not one to act on.
-    let not_json = |message: String, column: u32| {
+    let not_json = |message: String| {
         AppError::new(
             ErrorCode::ParseError,
-            format!("the body is not JSON: {message} at column {column}"),
+            format!("the body is not JSON: {message}"),
         )
     };
     if let Err(e) = packer_domain::json::parse(&request.body) {
-        let (_, column) = e.line_col(&request.body);
-        return Err(not_json(e.message, column));
+        let (line, column) = e.line_col(&request.body);
+        return Err(not_json(format!(
+            "{} at line {line} column {column}",
+            e.message
+        )));
     }
-    let value: Value = serde_json::from_slice(&request.body)
-        .map_err(|e| not_json(e.to_string(), u32::try_from(e.column()).unwrap_or(u32::MAX)))?;
+    let value: Value =
+        serde_json::from_slice(&request.body).map_err(|e| not_json(e.to_string()))?;
     Params::new(Some(value), "params", "")
 }
 
