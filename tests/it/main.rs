@@ -42,4 +42,5 @@ mod serve;
 mod serve_observed;
 mod snapshot;
 mod studio;
+mod studio_edges;
 mod watch_cli;

@@ -26,10 +26,10 @@ use studio::{Studio, StudioConfig};
 use tempfile::TempDir;
 
 /// How long any one exchange may take before the test fails.
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Two assets: 1 an image at `sprites/hero`, 2 a blob at `audio/jump`.
-fn fixture() -> String {
+pub(crate) fn fixture() -> String {
     format!(
         r#"
 //- .prometeu/index.json
@@ -48,14 +48,14 @@ samples
 }
 
 /// The demo project's hero sprite: a real PNG.
-fn hero_png() -> Vec<u8> {
+pub(crate) fn hero_png() -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/demo-project/assets/sprites/hero/hero.png");
     std::fs::read(path).unwrap()
 }
 
 /// A project on disk with the fixture's files under `assets/`.
-fn project() -> TempDir {
+pub(crate) fn project() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     fs.write("sprites/hero/hero.png", hero_png());
@@ -67,7 +67,7 @@ fn project() -> TempDir {
     dir
 }
 
-fn start(project: &TempDir) -> Studio {
+pub(crate) fn start(project: &TempDir) -> Studio {
     Studio::start(StudioConfig {
         project: project.path().to_path_buf(),
         container: ContainerConfig::default(),
@@ -79,31 +79,31 @@ fn start(project: &TempDir) -> Studio {
 
 /// An answer: status, head and body.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-fn connect(addr: SocketAddr) -> TcpStream {
+pub(crate) fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     stream
 }
 
 /// Sends `request` (`{addr}` and `{token}` filled in) as it is and reads the whole answer.
-fn exchange(studio: &Studio, request: &str) -> Answer {
+pub(crate) fn exchange(studio: &Studio, request: &str) -> Answer {
     let request = request
         .replace("{addr}", &studio.addr().to_string())
         .replace("{token}", studio.token().as_str());
@@ -129,7 +129,7 @@ fn exchange(studio: &Studio, request: &str) -> Answer {
 }
 
 /// A `GET` of `target` with the Host header of the server and `headers` added.
-fn get(studio: &Studio, target: &str, headers: &str) -> Answer {
+pub(crate) fn get(studio: &Studio, target: &str, headers: &str) -> Answer {
     exchange(
         studio,
         &format!("GET {target} HTTP/1.1\r\nHost: {{addr}}\r\n{headers}\r\n"),
@@ -137,7 +137,7 @@ fn get(studio: &Studio, target: &str, headers: &str) -> Answer {
 }
 
 /// A `POST` of JSON `body` to `target` with the token.
-fn post(studio: &Studio, target: &str, body: &Value) -> Answer {
+pub(crate) fn post(studio: &Studio, target: &str, body: &Value) -> Answer {
     let body = body.to_string();
     exchange(
         studio,
@@ -149,7 +149,7 @@ fn post(studio: &Studio, target: &str, body: &Value) -> Answer {
 }
 
 /// Sends `request` and expects `status` with `body_has` in the body.
-fn check(studio: &Studio, request: &str, status: u16, body_has: &str) {
+pub(crate) fn check(studio: &Studio, request: &str, status: u16, body_has: &str) {
     let answer = exchange(studio, request);
     assert_eq!(answer.status, status, "{request:?} got {answer:?}");
     assert!(
@@ -374,7 +374,7 @@ fn thumbnails_serve_only_image_inputs() {
 
 /// Reads server-sent events from `stream` until one whose data satisfies `pred`; gives
 /// its `id` and data.
-fn next_event(
+pub(crate) fn next_event(
     reader: &mut BufReader<TcpStream>,
     pred: impl Fn(&Value) -> bool,
 ) -> (Option<u64>, Value) {
@@ -404,7 +404,7 @@ fn next_event(
     }
 }
 
-fn open_events(studio: &Studio, since: Option<u64>) -> BufReader<TcpStream> {
+pub(crate) fn open_events(studio: &Studio, since: Option<u64>) -> BufReader<TcpStream> {
     let mut stream = connect(studio.addr());
     let last = since.map_or_else(String::new, |seq| format!("Last-Event-ID: {seq}\r\n"));
     let request = format!(

@@ -8,7 +8,6 @@
 //! and exits 0.
 
 mod methods;
-mod params;
 mod stop;
 
 use std::io::BufReader;
@@ -28,8 +27,8 @@ use crate::lines::{self, EventLines, Line, LineSink, MAX_LINE_BYTES};
 use crate::output::Output;
 use crate::project::ProjectDir;
 use crate::serve::methods::Json;
-use crate::serve::params::Params;
 use crate::serve::stop::StoppableStdin;
+use packer_app::params::{self, Params};
 
 /// Serves the project on the process's stdin and stdout until `shutdown` or the end of
 /// stdin. Stdout carries nothing but protocol lines; a failure to start is said on

@@ -58,9 +58,9 @@ function registry(project) {
   return JSON.parse(fs.readFileSync(path.join(project, 'assets', '.prometeu', 'index.json'), 'utf8'));
 }
 
-// Starts the binary and resolves with its printed URL.
-function startStudio(project) {
-  const child = spawn(studioBin, ['--project', project], { stdio: ['ignore', 'pipe', 'pipe'] });
+// Starts the binary (with `args` added) and resolves with its printed URL.
+function startStudio(project, ...args) {
+  const child = spawn(studioBin, ['--project', project, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(`[studio] ${chunk}`); });
   const url = new Promise((resolve, reject) => {
@@ -112,7 +112,7 @@ async function banner(page, state) {
 
 test('the Assets Workspace in a browser, while the project is edited by hand', async (t) => {
   const project = makeProject();
-  const studio = startStudio(project);
+  let studio = startStudio(project);
   const url = await studio.url;
   const token = url.searchParams.get('token');
   const api = (p) => new URL(`${p}`, url.origin);
@@ -183,6 +183,21 @@ test('the Assets Workspace in a browser, while the project is edited by hand', a
       await page.screenshot({ path: path.join(screenshots, 'ready.png'), fullPage: true });
     });
 
+    await t.test('a refused build says so and leaves no progress bar running', async () => {
+      const declaration = path.join(project, 'assets', 'data', 'level1', 'asset.json');
+      const good = fs.readFileSync(declaration, 'utf8');
+      fs.writeFileSync(declaration, '{ "broken"');
+      await page.locator('tr[data-asset-id="4"] span.status[data-status="invalid"]').waitFor({ timeout: STEP });
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/build'), { timeout: STEP });
+      await page.locator('#build').click();
+      assert.equal((await answered).status(), 422);
+      await page.locator('#build-result:text-is("build failed")').waitFor({ timeout: STEP });
+      await page.locator('#notice:has-text("the build is refused")').waitFor({ timeout: STEP });
+      await page.locator('#build-progress').waitFor({ state: 'hidden', timeout: STEP });
+      fs.writeFileSync(declaration, good);
+      await page.locator('tr[data-asset-id="4"] span.status[data-status="ok"]').waitFor({ timeout: STEP });
+    });
+
     await t.test('requests without the token, or from a foreign Host or Origin, are refused', async () => {
       assert.equal((await request(api('/api/status'))).status, 403);
       assert.equal((await request(api('/'))).status, 403);
@@ -199,6 +214,17 @@ test('the Assets Workspace in a browser, while the project is edited by hand', a
       });
       assert.equal(write.status, 403);
       assert.equal(registry(project).assets.find((a) => a.asset_id === 2).included_in_build, false);
+    });
+
+    await t.test('a page left open across a restart is told why it is refused', async () => {
+      studio.child.kill('SIGTERM');
+      const { code } = await studio.exited;
+      assert.equal(code, 0, 'prometeu-studio stops cleanly on SIGTERM');
+      // The same port, a new token: the page's stream is refused and the browser gives
+      // up on it; the page must say why instead of "reconnecting" for ever.
+      studio = startStudio(project, '--port', url.port);
+      await studio.url;
+      await page.locator('#notice:has-text("a valid token is required")').waitFor({ timeout: STEP });
     });
 
     assert.deepEqual(pageErrors, [], 'no script error on the page');

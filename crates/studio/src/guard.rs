@@ -11,7 +11,7 @@ use crate::http::Request;
 /// and images carry it in the `token` query parameter.
 pub const TOKEN_HEADER: &str = "x-studio-token";
 
-/// The secret a request must carry: 128 random bits (a v4 UUID from the operating
+/// The secret a request must carry: 122 random bits (a v4 UUID from the operating
 /// system's random source), in hexadecimal.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);

@@ -133,14 +133,17 @@ pub fn read_head(stream: &mut impl Read) -> Result<Head, ReadError> {
         }
     }
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
-    let path = percent_decode(raw_path)
+    let path = percent_decode(raw_path, Plus::Literal)
         .ok_or_else(|| ReadError::Malformed(format!("bad escape in path {raw_path}")))?;
     let query = raw_query
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match (percent_decode(name), percent_decode(value)) {
+            match (
+                percent_decode(name, Plus::Space),
+                percent_decode(value, Plus::Space),
+            ) {
                 (Some(name), Some(value)) => Ok((name, value)),
                 _ => Err(ReadError::Malformed(format!("bad escape in query {pair}"))),
             }
@@ -198,6 +201,8 @@ impl Head {
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
+    /// Headers this answer adds to those every answer carries (`Allow` on a 405).
+    pub headers: Vec<(&'static str, &'static str)>,
     pub body: Vec<u8>,
 }
 
@@ -206,6 +211,7 @@ impl Response {
         Response {
             status,
             content_type,
+            headers: Vec::new(),
             body: body.into(),
         }
     }
@@ -231,7 +237,7 @@ impl Response {
             self.content_type,
             self.body.len()
         ));
-        for (name, value) in COMMON_HEADERS {
+        for (name, value) in COMMON_HEADERS.iter().chain(&self.headers) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
@@ -284,9 +290,16 @@ fn status_line(status: u16) -> String {
     format!("HTTP/1.1 {status} {reason}\r\n")
 }
 
-/// `%XX` escapes and `+` (in queries, a space) decoded; `None` for a broken escape or
-/// bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+/// What a `+` stands for: a space in a query (form encoding), itself in a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plus {
+    Space,
+    Literal,
+}
+
+/// `%XX` escapes decoded, and `+` as `plus` says; `None` for a broken escape or bytes
+/// that are not UTF-8.
+fn percent_decode(text: &str, plus: Plus) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -298,7 +311,7 @@ fn percent_decode(text: &str) -> Option<String> {
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus == Plus::Space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -337,6 +350,14 @@ mod tests {
         check(
             "GET /?token=ab%2Fc+d HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n",
             r#"GET / [("token", "ab/c d")] "#,
+        );
+    }
+
+    #[test]
+    fn a_plus_is_a_space_in_the_query_only() {
+        check(
+            "GET /a+b%2B?q=a+b%2B HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n",
+            r#"GET /a+b+ [("q", "a b+")] "#,
         );
     }
 

@@ -95,8 +95,10 @@ impl Studio {
     }
 
     /// Stops in reverse boot order, joining every thread: the server and its
-    /// connections, the workspace's journal, the packer's writer lane.
+    /// connections (a running build first told to stop at its next asset), the
+    /// workspace's journal, the packer's writer lane.
     pub fn shutdown(self) {
+        self.workspace.stop_builds();
         self.server.shutdown();
         if let Ok(workspace) = Arc::try_unwrap(self.workspace) {
             workspace.shutdown();

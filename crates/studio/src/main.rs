@@ -49,7 +49,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         project: project.clone(),
         container: ContainerConfig::default(),
         observer: ObserverConfig::default(),
-        server: ServerConfig { port: args.port },
+        server: ServerConfig {
+            port: args.port,
+            ..ServerConfig::default()
+        },
     })?;
     {
         let mut out = std::io::stdout().lock();

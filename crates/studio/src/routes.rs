@@ -6,10 +6,9 @@
 //! an HTTP status that matches the code.
 
 use packer_app::error::{AppError, ErrorCode};
+use packer_app::params::{self, Params, typed};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::http::{Request, Response};
@@ -39,130 +38,118 @@ pub fn route(shared: &Shared, request: &Request) -> Routed {
         "/api/get_asset" if get => answer(get_asset(shared, request)),
         "/api/doctor" if get => Response::json(200, &workspace.doctor()),
         "/api/journal" if get => Response::json(200, &workspace.journal()),
-        "/api/check_divergence" if post => Response::json(200, &workspace.check_divergence()),
+        "/api/check_divergence" if post => {
+            answer(no_params(request).map(|()| Response::json(200, &workspace.check_divergence())))
+        }
         "/api/set_included" if post => answer(set_included(shared, request)),
         "/api/reconcile_plan" if get => {
             answer(workspace.reconcile_plan().map(|v| Response::json(200, &v)))
         }
         "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
         "/api/build" if post => answer(build(shared, request)),
-        "/api/shutdown" if post => {
+        "/api/shutdown" if post => answer(no_params(request).map(|()| {
             // A second request while the first is pending finds the slot taken: the
             // host is already stopping.
             let _ = shared.stop_request.try_send(());
             Response::json(200, &serde_json::json!({ "stopping": true }))
-        }
+        })),
         path => match path.strip_prefix("/api/thumbnail/") {
             Some(id) if get => thumbnail(shared, id),
-            _ if known(path) => error(&AppError::new(
-                ErrorCode::InvalidParams,
-                format!("{} is not accepted on {path}", request.method),
-            ))
-            .with_status(405),
-            _ => error(&AppError::new(
-                ErrorCode::UnknownMethod,
-                format!("nothing is served at {path}"),
-            )),
+            _ => match allowed_method(path) {
+                // RFC 9110 §15.5.6: a 405 says which methods the path does take.
+                Some(allowed) => error(&AppError::new(
+                    ErrorCode::InvalidParams,
+                    format!(
+                        "{} is not accepted on {path}; use {allowed}",
+                        request.method
+                    ),
+                ))
+                .with_status(405)
+                .with_header("Allow", allowed),
+                None => error(&AppError::new(
+                    ErrorCode::UnknownMethod,
+                    format!("nothing is served at {path}"),
+                )),
+            },
         },
     };
     Routed::Response(response)
 }
 
-/// Paths that exist, with some method.
-fn known(path: &str) -> bool {
-    matches!(
-        path,
-        "/" | "/index.html"
-            | "/app.js"
-            | "/style.css"
-            | "/api/events"
-            | "/api/status"
-            | "/api/list_assets"
-            | "/api/get_asset"
-            | "/api/doctor"
-            | "/api/journal"
-            | "/api/check_divergence"
-            | "/api/set_included"
-            | "/api/reconcile_plan"
-            | "/api/reconcile_apply"
-            | "/api/build"
-            | "/api/shutdown"
-    ) || path.starts_with("/api/thumbnail/")
+/// The method a path that exists is served with, for the `Allow` header of a 405.
+fn allowed_method(path: &str) -> Option<&'static str> {
+    match path {
+        "/"
+        | "/index.html"
+        | "/app.js"
+        | "/style.css"
+        | "/api/events"
+        | "/api/status"
+        | "/api/list_assets"
+        | "/api/get_asset"
+        | "/api/doctor"
+        | "/api/journal"
+        | "/api/reconcile_plan" => Some("GET"),
+        "/api/check_divergence"
+        | "/api/set_included"
+        | "/api/reconcile_apply"
+        | "/api/build"
+        | "/api/shutdown" => Some("POST"),
+        _ if path.starts_with("/api/thumbnail/") => Some("GET"),
+        _ => None,
+    }
 }
 
 fn get_asset(shared: &Shared, request: &Request) -> Result<Response, AppError> {
     let asset = request
         .query("asset")
-        .ok_or_else(|| invalid_params("`asset` is required"))?;
-    let query = AssetQuery::parse(asset).map_err(invalid_params)?;
+        .ok_or_else(|| params::invalid("asset", "`asset` is required"))?;
+    // A query string has no numbers: `1` is asset id 1 here, as on the command line.
+    let query =
+        AssetQuery::parse(asset).map_err(|e| params::invalid("asset", format!("`asset`: {e}")))?;
     let view = shared.workspace.get_asset(&query)?;
     Ok(Response::json(200, &view))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetIncludedParams {
-    asset: AssetParam,
-    included: bool,
-    #[serde(default)]
-    expected_generation: Option<u64>,
-}
-
-/// An `asset` parameter as the stdio protocol reads it: a number is an `asset_id`; a
-/// string an `asset_uuid` or a root, never an id (a root may be called `7`).
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-struct AssetParam(Value);
-
-impl AssetParam {
-    fn query(&self) -> Result<AssetQuery, AppError> {
-        packer_app::views::asset_query(&self.0)
-            .map_err(|message| invalid_params(format!("`asset`: {message}")))
-    }
-}
-
 fn set_included(shared: &Shared, request: &Request) -> Result<Response, AppError> {
-    let params: SetIncludedParams = params(request)?;
-    let result = shared.workspace.set_included(
-        params.asset.query()?,
-        params.included,
-        params.expected_generation,
-    )?;
+    let mut p = params(request)?;
+    let asset = p.required("asset", params::asset)?;
+    let included = p.required("included", typed)?;
+    let expected_generation = p.optional("expected_generation", typed)?;
+    p.finish()?;
+    let result = shared
+        .workspace
+        .set_included(asset, included, expected_generation)?;
     Ok(Response::json(200, &result))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReconcileApplyParams {
-    plan_id: u64,
-    action_ids: Vec<u32>,
 }
 
 fn reconcile_apply(shared: &Shared, request: &Request) -> Result<Response, AppError> {
-    let params: ReconcileApplyParams = params(request)?;
+    let mut p = params(request)?;
+    let plan_id = p.required("plan_id", typed)?;
+    let action_ids: Vec<u32> = p.required("action_ids", typed)?;
+    p.finish()?;
     let result = shared
         .workspace
-        .reconcile_apply(params.plan_id, &params.action_ids)?;
+        .reconcile_apply(plan_id, &action_ids)
+        .map_err(|error| params::name_param(error, "action_ids"))?;
     Ok(Response::json(200, &result))
 }
 
-/// `build`'s parameters: the stdio method's `out` is refused, so that no request can
-/// make Studio write outside the project's `build/`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuildParams {
-    #[serde(default)]
-    out: Option<serde_json::Value>,
+/// `build`: the stdio method's `out` is refused, so that no request can make Studio
+/// write outside the project's `build/`.
+fn build(shared: &Shared, request: &Request) -> Result<Response, AppError> {
+    let p = params(request)?;
+    p.refuse(
+        "out",
+        "is not accepted here: Studio builds into the project's build/ folder (use `prometeu-packer build --out DIR`)",
+    )?;
+    p.finish()?;
+    Ok(Response::json(200, &shared.workspace.build()?))
 }
 
-fn build(shared: &Shared, request: &Request) -> Result<Response, AppError> {
-    let params: BuildParams = params(request)?;
-    if params.out.is_some() {
-        return Err(invalid_params(
-            "Studio builds into the project's build/ folder; `out` is not accepted here (use `prometeu-packer build --out DIR`)",
-        ));
-    }
-    Ok(Response::json(200, &shared.workspace.build()?))
+/// A `POST` that takes no parameters: its body must still be JSON, with no key.
+fn no_params(request: &Request) -> Result<(), AppError> {
+    params(request)?.finish()
 }
 
 fn thumbnail(shared: &Shared, id: &str) -> Response {
@@ -175,24 +162,39 @@ fn thumbnail(shared: &Shared, id: &str) -> Response {
     }
 }
 
-/// The request's JSON body as `T`.
-fn params<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+/// The parameters of a `POST`: its JSON body, read as `serve --stdio` reads a request's
+/// `params` (an empty body is `{}`, as absent `params` are).
+fn params(request: &Request) -> Result<Params, AppError> {
     let declared = request.header("content-type").unwrap_or_default();
     if !declared.starts_with("application/json") {
         // A form or text/plain post is what another site can send without asking the
         // browser first; the page always sends JSON.
-        return Err(invalid_params(
+        return Err(AppError::new(
+            ErrorCode::InvalidParams,
             "the body must be JSON (Content-Type: application/json)",
         ));
     }
-    serde_json::from_slice(&request.body).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() {
-            ErrorCode::ParseError
-        } else {
-            ErrorCode::InvalidParams
-        };
-        AppError::new(code, format!("bad parameters: {e}"))
-    })
+    if request.body.is_empty() {
+        return Params::new(None, "params", "");
+    }
+    // The strict reader first, as under `serve --stdio`: `serde_json` would take the
+    // last of a key given twice, and a request that says two things is not one to act on.
+    let not_json = |message: String| {
+        AppError::new(
+            ErrorCode::ParseError,
+            format!("the body is not JSON: {message}"),
+        )
+    };
+    if let Err(e) = packer_domain::json::parse(&request.body) {
+        let (line, column) = e.line_col(&request.body);
+        return Err(not_json(format!(
+            "{} at line {line} column {column}",
+            e.message
+        )));
+    }
+    let value: Value =
+        serde_json::from_slice(&request.body).map_err(|e| not_json(e.to_string()))?;
+    Params::new(Some(value), "params", "")
 }
 
 fn answer(result: Result<Response, AppError>) -> Response {
@@ -219,6 +221,11 @@ pub fn error(error: &AppError) -> Response {
 impl Response {
     fn with_status(mut self, status: u16) -> Response {
         self.status = status;
+        self
+    }
+
+    fn with_header(mut self, name: &'static str, value: &'static str) -> Response {
+        self.headers.push((name, value));
         self
     }
 }

@@ -4,30 +4,47 @@
 //! Shutdown is a flag and three wake-ups: the event streams hear their `closing`
 //! channel disconnect, the accept loop is woken by a connection to itself, and every
 //! connection still reading is shut down under its thread, which then ends. Requests
-//! already running (a build) finish first: their threads are joined, not abandoned.
+//! already running finish first (a build, told to stop by then, at its next asset):
+//! their threads are joined, not abandoned.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::StudioError;
 use crate::guard::{self, Token};
-use crate::http::{self, Response};
+use crate::http::{self, Request, Response};
 use crate::routes::{self, Routed};
 use crate::sse;
 use crate::workspace::AssetsWorkspace;
 
 /// How the server listens.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// How long a connection may take to send its whole request, however it trickles
+    /// in: a client that sends a byte now and then does not keep its connection.
+    pub request_timeout: Duration,
+    /// How often an idle event stream sends a comment line, for proxies that close
+    /// quiet connections.
+    pub heartbeat: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            port: 0,
+            request_timeout: IO_TIMEOUT,
+            heartbeat: HEARTBEAT,
+        }
+    }
 }
 
 /// Connections served at once; more are answered 503 straight away. A page needs a
@@ -35,7 +52,10 @@ pub struct ServerConfig {
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// How long a connection may take to send its request, or to take a response.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often an idle event stream sends a keep-alive comment, by default.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// A running server.
 #[derive(Debug)]
@@ -51,6 +71,8 @@ pub(crate) struct Shared {
     pub(crate) workspace: Arc<AssetsWorkspace>,
     pub(crate) token: Token,
     port: u16,
+    request_timeout: Duration,
+    pub(crate) heartbeat: Duration,
     stopping: AtomicBool,
     connections: Mutex<Connections>,
     /// Dropped at shutdown: every event stream selects on `closed` and ends.
@@ -87,6 +109,8 @@ impl Server {
             workspace,
             token,
             port: addr.port(),
+            request_timeout: config.request_timeout,
+            heartbeat: config.heartbeat,
             stopping: AtomicBool::new(false),
             connections: Mutex::new(Connections::default()),
             closing: Mutex::new(Some(closing)),
@@ -175,7 +199,6 @@ fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
                 continue;
             }
         };
-        let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
         let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
         let mut connections = lock(&shared.connections);
         reap(&mut connections);
@@ -219,10 +242,11 @@ fn reap(connections: &mut Connections) {
 
 /// Serves the one request of a connection.
 fn serve(shared: &Shared, mut stream: TcpStream) {
+    let until = Instant::now() + shared.request_timeout;
     // Refusals are decided on the head alone: an unauthorised body is never read.
-    let request = match http::read_head(&mut stream) {
+    let request = match http::read_head(&mut Deadline::new(&stream, until)) {
         Ok(head) => match guard::check(&head.request, shared.port, &shared.token) {
-            Ok(()) => head.read_body(&mut stream),
+            Ok(()) => head.read_body(&mut Deadline::new(&stream, until)),
             Err(refusal) => {
                 let _ = Response::text(403, refusal.message()).write_to(&mut stream);
                 return;
@@ -244,14 +268,73 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
             let _ = response.write_to(&mut stream);
         }
         Routed::EventStream => {
-            // The stream is written for as long as the page listens; it has nothing
-            // more to read.
             let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-            let _ = sse::stream(shared, &request, &mut stream);
+            stream_events(shared, &request, &stream);
         }
     }
     let _ = stream.flush();
     let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Writes the event stream for as long as the page listens. The page sends nothing
+/// more, so a read on the connection ends only when it hangs up (or shutdown closes the
+/// connection): a watcher thread waits for that, and the stream then ends at once
+/// instead of holding its connection until a write fails, a heartbeat later.
+fn stream_events(shared: &Shared, request: &Request, stream: &TcpStream) {
+    let _ = stream.set_read_timeout(None);
+    let (hung_up, gone) = crossbeam_channel::bounded::<()>(0);
+    std::thread::scope(|scope| {
+        let watcher = std::thread::Builder::new()
+            .name("studio-stream-watch".to_owned())
+            .spawn_scoped(scope, move || {
+                let _hung_up = hung_up;
+                let mut reader = stream;
+                let mut sink = [0u8; 512];
+                loop {
+                    match reader.read(&mut sink) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        // Without a watcher the stream ends when a write fails, as it always can.
+        let gone = if watcher.is_ok() {
+            gone
+        } else {
+            crossbeam_channel::never()
+        };
+        let _ = sse::stream(shared, request, &mut { stream }, &gone);
+        // Ends the watcher's read if the page is still there.
+        let _ = stream.shutdown(Shutdown::Read);
+    });
+}
+
+/// Reads a connection against one deadline for the whole request, not a timeout per
+/// read, which a byte every few seconds would renew for ever.
+struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    fn new(stream: &'a TcpStream, until: Instant) -> Deadline<'a> {
+        Deadline { stream, until }
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "the request took too long"))?;
+        self.stream.set_read_timeout(Some(left))?;
+        let mut stream = self.stream;
+        stream.read(buffer)
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -7,19 +7,23 @@
 //! as `event: subscriber_lagged`.
 
 use std::io::{self, Write};
-use std::time::Duration;
+
+use crossbeam_channel::Receiver;
 
 use crate::bus::SubscriberLagged;
 use crate::http::{self, Request};
 use crate::packer::PackerEvent;
 use crate::server::Shared;
 
-/// A comment line this often keeps proxies from closing the stream and tells the
-/// server when the page has gone (the write fails).
-const HEARTBEAT: Duration = Duration::from_secs(15);
-
-/// Writes the stream until the page goes away or the server shuts down.
-pub fn stream(shared: &Shared, request: &Request, out: &mut impl Write) -> io::Result<()> {
+/// Writes the stream until the page goes away (`gone` disconnects, or a write fails) or
+/// the server shuts down. A comment line every `shared.heartbeat` keeps proxies from
+/// closing a quiet stream.
+pub fn stream(
+    shared: &Shared,
+    request: &Request,
+    out: &mut impl Write,
+    gone: &Receiver<()>,
+) -> io::Result<()> {
     let workspace = &shared.workspace;
     // Subscribed before the journal is read: an event published in between is in the
     // queue, in the journal or both, and the numbers sort that out.
@@ -73,7 +77,8 @@ pub fn stream(shared: &Shared, request: &Request, out: &mut impl Write) -> io::R
                 send(out, "subscriber_lagged", None, &report)?;
             }
             recv(shared.closed) -> _ => return Ok(()),
-            default(HEARTBEAT) => out.write_all(b": keep-alive\n\n")?,
+            recv(gone) -> _ => return Ok(()),
+            default(shared.heartbeat) => out.write_all(b": keep-alive\n\n")?,
         }
         out.flush()?;
     }

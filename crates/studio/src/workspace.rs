@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -13,7 +14,9 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use packer_app::build::{BuildReport, BuildRequest};
 use packer_app::error::{AppError, ErrorCode};
 use packer_app::runtime::{Runtime, WriteRequest};
-use packer_app::views::{AssetView, DoctorView, GetView, ListView, StatusView, require_registry};
+use packer_app::views::{
+    AssetView, DoctorView, GetView, ListView, StatusView, WriteView, require_registry,
+};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::CommandId;
@@ -60,6 +63,9 @@ pub struct AssetsWorkspace {
     build_dir: PathBuf,
     /// Held while a build runs: a second build at once would write the same files.
     building: Mutex<()>,
+    /// Set when Studio stops: a running build stops at its next asset, with `build/` as
+    /// it was, instead of holding up the shutdown until its end.
+    stopping: Arc<AtomicBool>,
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
@@ -110,6 +116,7 @@ impl AssetsWorkspace {
             runtime: host.shared_runtime(),
             build_dir: host.project().join(BUILD_DIR),
             building: Mutex::new(()),
+            stopping: Arc::new(AtomicBool::new(false)),
             bus,
             queue_capacity,
             journal,
@@ -175,24 +182,21 @@ impl AssetsWorkspace {
         included: bool,
         expected_generation: Option<u64>,
     ) -> Result<WriteResult, AppError> {
-        let id = packer_app::views::find(&self.runtime.snapshot(), &asset)?
-            .entry
-            .asset_id;
+        // Straight to the writer lane, as under `serve --stdio`: an asset that is not
+        // there, or a failed project, is the lane's refusal, with its `write_rejected`
+        // event and command id, not a refusal of Studio's own.
+        let command = Command::SetIncluded { asset, included };
         let outcome = self.runtime.submit(WriteRequest {
-            command: Command::SetIncluded { asset, included },
+            command: command.clone(),
             expected_generation,
         })?;
-        // The asset as the write left it; if another generation came since, the write's
-        // own picture of it is gone, and a later one would be mislabelled.
-        let after = self.runtime.snapshot();
-        let asset = after
-            .asset(id)
-            .filter(|_| after.generation() == outcome.generation)
-            .map(AssetView::of);
+        // The asset as the write's own generation holds it, even if the observer has
+        // published a later one since.
+        let view = WriteView::of(&command, &outcome);
         Ok(WriteResult {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset,
+            generation: view.generation,
+            command_id: view.command_id,
+            asset: view.asset,
         })
     }
 
@@ -228,10 +232,20 @@ impl AssetsWorkspace {
             ));
         };
         let output = DiskOutput::new(&self.build_dir).with_location(BUILD_DIR);
+        let request = BuildRequest {
+            stop: Some(Arc::clone(&self.stopping)),
+            ..BuildRequest::new(Arc::new(output))
+        };
         // Progress reaches the page as `build_progress` events through the bus; the
         // callback has nothing more to add.
-        self.runtime
-            .build(&BuildRequest::new(Arc::new(output)), &|_| {})
+        self.runtime.build(&request, &|_| {})
+    }
+
+    /// Stops the build that runs, if any, at its next asset, and refuses later ones:
+    /// the first step of Studio's shutdown, so that Ctrl-C does not wait for a whole
+    /// build. The build's request is answered with the runtime's refusal.
+    pub fn stop_builds(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
     }
 
     /// The bytes of a registered image asset's first input, read through the runtime's

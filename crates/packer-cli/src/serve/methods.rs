@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::commands::{Failure, build};
 use crate::serve::Served;
-use crate::serve::params::{self, Params, invalid, typed};
+use packer_app::params::{self, Params, invalid, name_param, typed};
 
 /// The methods that write, as a batch item may name them.
 const WRITE_METHODS: [&str; 6] = [
@@ -129,15 +129,6 @@ pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Jso
 pub fn shutdown(runtime: &Runtime, params: Params) -> Result<Json, AppError> {
     params.finish()?;
     result(serde_json::json!({ "generation": runtime.snapshot().generation() }))
-}
-
-/// An `invalid_params` error from the runtime names no param; the method knows which.
-fn name_param(error: AppError, param: &str) -> AppError {
-    if error.code == ErrorCode::InvalidParams && error.detail_is_empty() {
-        error.with_detail(serde_json::json!({ "param": param }))
-    } else {
-        error
-    }
 }
 
 fn write(

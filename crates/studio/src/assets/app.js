@@ -209,6 +209,8 @@ function build() {
       $('build-result').textContent = `${report.assets} assets (${report.reused} reused), ${report.bytes} bytes → ${report.pack}`;
       return report;
     } catch (e) {
+      // No build runs any more: a bar left spinning would say one does.
+      progress.hidden = true;
       $('build-result').textContent = 'build failed';
       throw e;
     }
@@ -266,6 +268,13 @@ function connect() {
   stream.addEventListener('error', () => {
     $('live').dataset.live = 'no';
     $('live').textContent = 'reconnecting';
+    if (stream.readyState !== EventSource.CLOSED) return;
+    // The stream was answered with an error (a Studio restarted with a new token
+    // refuses this page; a busy one answers 503), and the browser gives up on it. Try
+    // again a little later; reading the views now puts the reason in the notice.
+    stream.close();
+    refresh();
+    setTimeout(connect, 2000);
   });
   stream.addEventListener('packer', onPacker);
   stream.addEventListener('lagged', (message) => {

@@ -1,9 +1,11 @@
-//! Reading a request's `params`: key by key, each value through serde or a reader of the
-//! domain's own types, so that every error is `invalid_params` naming the param at fault
-//! (`detail.param`, with its place in a batch: `commands[2].params.asset`). Keys nobody
-//! read are refused: a misspelt optional param must not be silently ignored.
+//! Reading a request's `params`, for every frontend that takes them as JSON (the stdio
+//! protocol, Studio's API), so that they refuse alike: key by key, each value through
+//! serde or a reader of the domain's own types, so that every error is `invalid_params`
+//! naming the param at fault (`detail.param`, with its place in a batch:
+//! `commands[2].params.asset`). Keys nobody read are refused: a misspelt optional param
+//! must not be silently ignored.
 
-use packer_app::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode};
 use packer_domain::declaration::AssetKind;
 use packer_domain::path::AssetPath;
 use packer_domain::snapshot::AssetQuery;
@@ -26,6 +28,15 @@ pub struct Params {
 pub fn invalid(param: &str, message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::InvalidParams, message)
         .with_detail(serde_json::json!({ "param": param }))
+}
+
+/// An `invalid_params` error from the runtime names no param; the method knows which.
+pub fn name_param(error: AppError, param: &str) -> AppError {
+    if error.code == ErrorCode::InvalidParams && error.detail_is_empty() {
+        error.with_detail(serde_json::json!({ "param": param }))
+    } else {
+        error
+    }
 }
 
 impl Params {
@@ -110,7 +121,7 @@ pub fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
 
 /// An `asset` param: a number is an `asset_id`; a string an `asset_uuid` or a root.
 pub fn asset(value: &Value) -> Result<AssetQuery, String> {
-    packer_app::views::asset_query(value)
+    crate::views::asset_query(value)
 }
 
 /// An asset root, relative to `assets/`.
