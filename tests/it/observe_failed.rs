@@ -163,6 +163,25 @@ fn a_workspace_that_cannot_be_listed_keeps_the_last_good_generation() {
     assert_eq!(view.snapshot.assets().len(), 2);
 }
 
+/// `assets/` moved away and back: the watcher hints the workspace itself each time.
+/// The first look fails, and so does the project; the second finds the disk exactly as
+/// the observer knew it before the failure, and must still bring the project back,
+/// which is `failed` until a load succeeds.
+#[test]
+fn a_workspace_back_as_it_was_after_a_failed_look_is_ready_again() {
+    let o = start();
+    // The look at the hinted workspace, then the load's scan.
+    o.fs.inject(Fault::once(1, PortErrorKind::NotFound));
+    o.fs.inject(Fault::once(2, PortErrorKind::NotFound));
+    o.watcher.changed("");
+    o.reaches(ProjectState::Failed);
+    assert_eq!(o.view().snapshot.generation(), 1);
+
+    o.watcher.changed("");
+    o.reaches(ProjectState::Ready);
+    assert_eq!(o.view().snapshot.generation(), 2);
+}
+
 /// A project whose registry does not parse from the start: the observer's verification
 /// finds the same `registry_invalid` the snapshot holds, and it is listed once. The
 /// declarations the failed snapshot cannot hold are no news: the state never leaves

@@ -179,3 +179,31 @@ fn two_servers_writing_to_one_project_at_once_lose_nothing() {
         assert!(finished.status.success(), "{}", finished.stderr);
     }
 }
+
+/// `assets/` moved away makes the project `failed` (the packer will not follow the folder
+/// elsewhere); moved back, the same folder is in place again, and the project comes back
+/// with it, without a restart.
+#[test]
+fn assets_moved_away_and_back_fail_the_project_and_then_recover_it() {
+    let project = project();
+    let mut s = Session::start(&project);
+    assert_eq!(s.result("status", Value::Null)["state"], "ready");
+    let assets = project.root().join("assets");
+    let away = project.root().join("elsewhere");
+
+    std::fs::rename(&assets, &away).unwrap();
+    s.event_where("state_changed", |e| e["to"] == "failed");
+    std::fs::rename(&away, &assets).unwrap();
+
+    let status = s.result("check_divergence", Value::Null);
+    assert_eq!(status["state"], "ready", "{status}");
+    assert!(status["generation"].as_u64().unwrap() > 1, "{status}");
+    assert_eq!(
+        s.result("list_assets", Value::Null)["assets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    s.finish();
+}

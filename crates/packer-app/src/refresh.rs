@@ -216,7 +216,14 @@ fn changed_paths(
         (Scope::Paths(paths), Some(facts)) => {
             let mut changed = Vec::new();
             for path in paths {
-                let part = DiskFacts::scan_under(port, path, now, Some(facts)).ok()?;
+                let Ok(part) = DiskFacts::scan_under(port, path, now, Some(facts)) else {
+                    // As after a full scan that failed: the facts no longer say what the
+                    // disk holds, and the next look compares the disk as a whole. Kept,
+                    // a disk back as it was (`assets/` moved away and back) would match
+                    // them, and the failed project would never be refreshed.
+                    lane.facts = None;
+                    return None;
+                };
                 changed.extend(facts.replace_under(path, part));
             }
             Some(changed)
