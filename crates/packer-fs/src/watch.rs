@@ -409,12 +409,19 @@ impl Top {
         } else {
             (lane, RecursiveMode::Recursive)
         };
-        match self.add(lane, path, mode) {
-            Added::Watching => {
-                self.owners().insert(path.to_path_buf(), lane);
-                None
-            }
-            Added::Gone => None,
+        // Noted before the watch starts: once it does, a change below the folder can be
+        // heard, and whoever hears it may count on the folder's watcher being known.
+        let previous = self.owners().insert(path.to_path_buf(), lane);
+        let added = self.add(lane, path, mode);
+        if !matches!(added, Added::Watching) {
+            let mut owners = self.owners();
+            match previous {
+                Some(previous) => owners.insert(path.to_path_buf(), previous),
+                None => owners.remove(path),
+            };
+        }
+        match added {
+            Added::Watching | Added::Gone => None,
             Added::Limit => Some(limit_reason()),
             Added::Failed(e) => Some(format!(
                 "{} cannot be watched ({e}): it is covered by periodic verification only",
