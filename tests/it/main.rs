@@ -12,6 +12,7 @@ mod build_stop;
 mod child;
 mod cli;
 mod cli_concurrent;
+mod cli_edges;
 mod cli_read_edges;
 mod cli_reconcile;
 mod cli_recovery;
