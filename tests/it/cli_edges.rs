@@ -3,11 +3,18 @@
 //! `assets/`. Each is said plainly, with the path, and never left as a half-done commit
 //! or a wrong answer.
 
+use packer_app::error::ErrorCode;
+use packer_app::runtime::read_only_view;
+use packer_app::views::{ListView, StatusView, require_registry};
+use packer_domain::ports::PortErrorKind;
+use packer_domain::snapshot::ProjectState;
+use packer_memfs::{Fault, MemFs};
 use serde_json::json;
 
 use crate::cli::{Project, declaration, registry};
 use crate::cli_write::{transactions, tree_but_lock};
 use crate::fixture_text::U1;
+use crate::observe::fixture;
 
 /// Asset 1 at `sprites/hero`, whole.
 fn project() -> Project {
@@ -80,5 +87,37 @@ fn a_name_longer_than_a_folder_entry_is_a_usage_error() {
     assert_eq!(
         project.run(&["status", "--json"]).json(),
         json!({"generation": 1, "state": "ready", "drifts": []})
+    );
+}
+
+/// A registry that reads in a workspace whose folders cannot be listed (a permission
+/// taken away): the project is `failed` and its assets are unknown, not absent. The
+/// reads of the CLI (and of a runtime that never had a good generation) refuse to list
+/// assets or a plan rather than say "no assets are registered", and `status` says why
+/// it is failed.
+#[test]
+fn a_workspace_that_cannot_be_listed_is_not_an_empty_project() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    // The load's scan is the first operation.
+    fs.inject(Fault::once(1, PortErrorKind::PermissionDenied));
+    let view = read_only_view(&fs);
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(view.snapshot.registry().map(|r| r.assets().len()), Some(2));
+
+    let refusal = ListView::of_view(&view).unwrap_err();
+    assert_eq!(refusal.code, ErrorCode::FailedState);
+    assert_eq!(
+        refusal.message,
+        "the project is failed: the workspace cannot be scanned: cannot scan assets: \
+         permission denied (injected fault) (see `doctor`)"
+    );
+    assert_eq!(
+        require_registry(&view.snapshot).unwrap_err().message,
+        refusal.message
+    );
+    assert_eq!(
+        serde_json::to_value(StatusView::of_view(&view)).unwrap(),
+        json!({"generation": 1, "state": "failed", "drifts": [],
+            "condition": "the workspace cannot be scanned: cannot scan assets: permission denied (injected fault)"})
     );
 }

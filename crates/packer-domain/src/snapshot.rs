@@ -405,6 +405,13 @@ impl Snapshot {
     pub(crate) fn workspace_errors(&self) -> &[Diagnostic] {
         &self.workspace_errors
     }
+
+    /// Why the workspace could not be scanned (a folder that cannot be listed), if it
+    /// could not: the snapshot then holds no asset, even with a readable registry, so
+    /// its empty lists say nothing about the project.
+    pub fn scan_error(&self) -> Option<&Diagnostic> {
+        self.workspace_errors.first()
+    }
 }
 
 /// Input errors are positioned diagnostics but drift too: a declaration whose input
