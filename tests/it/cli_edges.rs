@@ -121,3 +121,45 @@ fn a_workspace_that_cannot_be_listed_is_not_an_empty_project() {
             "condition": "the workspace cannot be scanned: cannot scan assets: permission denied (injected fault)"})
     );
 }
+
+/// `init` in a folder of another project's `assets/` (its root, an asset folder, a
+/// folder yet to be made, `.prometeu`) would make a project whose files the outer one
+/// takes for assets of its own: refused, nothing created. Beside `assets/` is fine.
+#[test]
+fn init_inside_the_assets_of_another_project_is_refused() {
+    let project = project();
+    let root = project.root().to_str().unwrap().to_owned();
+    for dir in [
+        "assets",
+        "assets/sprites/hero",
+        "assets/sprites/new/deeper",
+        "assets/.prometeu",
+        "assets/sprites/../other",
+    ] {
+        let before = project.tree();
+        let run = project.run_in("", &["init", dir, "--json"]);
+        assert_eq!(run.code, 1, "{dir}: {run:?}");
+        assert_eq!(
+            run.json(),
+            json!({"error": {"code": "invalid", "message": format!(
+                "{root}/{dir} is in the assets folder of the project in {root}: a project \
+                 there would have its files taken for that project's assets; create it \
+                 outside {root}/assets"
+            )}}),
+            "{dir}"
+        );
+        assert_eq!(project.tree(), before, "{dir}: a refused init wrote");
+    }
+    // From inside `assets/`, without DIR: the current folder is refused the same way.
+    let run = project.run_in("assets/sprites", &["init"]);
+    assert_eq!(run.code, 1, "{run:?}");
+
+    let run = project.run_in(".", &["init", "tools/editor"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        project
+            .root()
+            .join("tools/editor/assets/.prometeu/index.json")
+            .is_file()
+    );
+}
