@@ -9,6 +9,7 @@ use packer_app::views::{ListView, StatusView, require_registry};
 use packer_domain::ports::PortErrorKind;
 use packer_domain::snapshot::ProjectState;
 use packer_memfs::{Fault, MemFs};
+use rustix::fs::{CWD, Mode};
 use serde_json::json;
 
 use crate::cli::{Project, declaration, registry};
@@ -162,4 +163,35 @@ fn init_inside_the_assets_of_another_project_is_refused() {
             .join("tools/editor/assets/.prometeu/index.json")
             .is_file()
     );
+}
+
+/// A project whose `index.json` is not a file (a folder made by mistake, a FIFO) is
+/// still the project found from inside it: the commands say what is wrong with its
+/// registry, instead of "no project here", or of the project of a folder further up.
+#[test]
+fn a_registry_that_is_not_a_file_is_still_the_project_found() {
+    let outer = Project::new(&[(".prometeu/index.json", &registry(&[]))]);
+    let inner = outer.root().join("tools/game");
+    let index = inner.join("assets/.prometeu/index.json");
+    std::fs::create_dir_all(&index).unwrap();
+    let run = outer.run_in("tools/game", &["status", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()["state"], "failed", "{run:?}");
+    assert_eq!(
+        run.json()["drifts"][0]["error"]["message"],
+        "cannot read assets/.prometeu/index.json: is a directory"
+    );
+
+    std::fs::remove_dir(&index).unwrap();
+    rustix::fs::mkfifoat(CWD, &index, Mode::from_raw_mode(0o600)).unwrap();
+    let before = outer.tree();
+    // Never blocks on the FIFO: it is not opened for reading.
+    let run = outer.run_in("tools/game/assets", &["list", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.json()["error"]["code"], "failed_state", "{run:?}");
+    assert!(
+        run.stderr.contains("assets/.prometeu/index.json"),
+        "{run:?}"
+    );
+    assert_eq!(outer.tree(), before, "a read wrote");
 }

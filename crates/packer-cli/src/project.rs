@@ -35,11 +35,15 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir>
     }
     let mut dir: Option<&Path> = Some(cwd);
     while let Some(candidate) = dir {
+        // Whatever `index.json` is (a file, or by mistake a folder, a FIFO or a broken
+        // link), this is the project: the load says what is wrong with it, instead of
+        // the search going on to a project further up, or to none.
         if candidate
             .join("assets")
             .join(".prometeu")
             .join("index.json")
-            .is_file()
+            .symlink_metadata()
+            .is_ok()
         {
             return Ok(ProjectDir::at(candidate.to_path_buf()));
         }
