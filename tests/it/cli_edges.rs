@@ -195,3 +195,42 @@ fn a_registry_that_is_not_a_file_is_still_the_project_found() {
     );
     assert_eq!(outer.tree(), before, "a read wrote");
 }
+
+/// `--project` naming a folder inside a project (its `assets/`, an asset folder) or a
+/// file is a mistake said as such, with the folder meant; never the advice to `init`
+/// there, which would nest a project in another one's assets.
+#[test]
+fn project_naming_a_folder_inside_a_project_points_at_the_project() {
+    let project = project();
+    let root = project.root().to_str().unwrap().to_owned();
+    for inside in [
+        "assets",
+        "assets/",
+        "assets/sprites/hero",
+        "assets/.prometeu",
+    ] {
+        let run = project.run_in("", &["--project", inside, "status", "--json"]);
+        assert_eq!(run.code, 1, "{inside}: {run:?}");
+        assert_eq!(
+            run.json()["error"]["message"],
+            format!(
+                "{root}/{inside} is inside the project in {root}: --project names the folder \
+                 that holds assets/ (use --project {root})"
+            ),
+            "{inside}"
+        );
+    }
+    let run = project.run_in("", &["--project", "assets/sprites/hero/hero.bin", "list"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is inside the project in"), "{run:?}");
+    let run = project.run_in("", &["--project", "assets/sprites/hero/hero.bin/x", "list"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    std::fs::write(project.root().join("notes.txt"), "a file").unwrap();
+    let run = project.run_in("", &["--project", "notes.txt", "list"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("notes.txt is not a Prometeu project: it is not a folder"),
+        "{run:?}"
+    );
+}

@@ -27,6 +27,24 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir>
         if dir.join("assets").join(".prometeu").is_dir() {
             return Ok(ProjectDir::at(dir.to_path_buf()));
         }
+        // `--project assets` or `--project assets/.prometeu/index.json`: the project
+        // meant is plain, and `init` there (the usual advice) would nest a project.
+        if let Some(root) = dir.ancestors().skip(1).find(|a| {
+            a.join("assets").join(".prometeu").is_dir() && dir.starts_with(a.join("assets"))
+        }) {
+            bail!(
+                "{} is inside the project in {}: --project names the folder that holds assets/ (use --project {})",
+                dir.display(),
+                root.display(),
+                root.display()
+            );
+        }
+        if dir.exists() && !dir.is_dir() {
+            bail!(
+                "{} is not a Prometeu project: it is not a folder (--project names the folder that holds assets/)",
+                dir.display()
+            );
+        }
         bail!(
             "{} is not a Prometeu project: it has no assets/.prometeu/index.json (create one with `prometeu-packer init {}`)",
             dir.display(),
