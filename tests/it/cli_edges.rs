@@ -234,3 +234,67 @@ fn project_naming_a_folder_inside_a_project_points_at_the_project() {
         "{run:?}"
     );
 }
+
+/// Usage errors of every command, with `--json` anywhere before `--`: exit code 2 and
+/// one error object on stdout naming the problem; after `--` it is an argument.
+#[test]
+fn usage_errors_under_json_are_one_json_error() {
+    let project = project();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["show"],
+            "the following required arguments were not provided: <ASSET>",
+        ),
+        (&["show", "1", "2"], "unexpected argument '2' found"),
+        (
+            &["move", "1"],
+            "the following required arguments were not provided: <NEW_ROOT>",
+        ),
+        (&["list", "extra"], "unexpected argument 'extra' found"),
+        (&["status", "--frob"], "unexpected argument '--frob' found"),
+        (
+            &[
+                "add", "x", "--kind", "blob", "--kind", "data", "--input", "a",
+            ],
+            "the argument '--kind <KIND>' cannot be used multiple times",
+        ),
+        (
+            &["reconcile", "--apply", "x"],
+            "invalid value 'x' for '--apply <ID>...': invalid digit found in string",
+        ),
+        (
+            &["reconcile", "--apply", "1", "--apply-all"],
+            "the argument '--apply <ID>...' cannot be used with '--apply-all'",
+        ),
+        (
+            &["serve"],
+            "the following required arguments were not provided: --stdio",
+        ),
+        (&["show", "--", "1", "2"], "unexpected argument '2' found"),
+        (
+            &["show", "../x"],
+            "`../x` is neither an asset id, a uuid nor a valid root: the path has a `..` segment; it may not leave its base",
+        ),
+    ];
+    for (args, message) in cases {
+        for json in ["--json", "--json=true"] {
+            let mut argv = vec![json];
+            argv.extend_from_slice(args);
+            let before = tree_but_lock(&project);
+            let run = project.run(&argv);
+            assert_eq!(run.code, 2, "{argv:?}: {run:?}");
+            assert_eq!(run.stdout.lines().count(), 1, "{argv:?}: {run:?}");
+            let error = &run.json()["error"];
+            assert_eq!(error["code"], "invalid_params", "{argv:?}");
+            if json == "--json" {
+                assert_eq!(error["message"], *message, "{argv:?}");
+            }
+            assert!(run.stderr.starts_with("error: "), "{argv:?}: {run:?}");
+            assert_eq!(tree_but_lock(&project), before, "{argv:?} wrote");
+        }
+    }
+    // After `--`, `--json` is an argument: human usage only.
+    let run = project.run(&["show", "--", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "", "{run:?}");
+}
