@@ -298,3 +298,35 @@ fn usage_errors_under_json_are_one_json_error() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(run.stdout, "", "{run:?}");
 }
+
+/// `remove` of an asset whose `asset.json` is not a file it could read (a folder made in
+/// its place, a link out of the workspace) unregisters it and leaves that in place; it
+/// does not claim to have deleted it.
+#[test]
+fn remove_says_what_it_deleted() {
+    let project = project();
+    let declaration_path = project.root().join("assets/sprites/hero/asset.json");
+    std::fs::remove_file(&declaration_path).unwrap();
+    std::fs::create_dir(&declaration_path).unwrap();
+    let run = project.run(&["remove", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "removed asset 1 (sprites/hero) · generation 2\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "it had no readable asset.json in sprites/hero: nothing there was deleted\n"
+    );
+    assert!(declaration_path.is_dir());
+
+    let project = self::project();
+    let declaration_path = project.root().join("assets/sprites/hero/asset.json");
+    let run = project.run(&["remove", "1"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "its asset.json was deleted; the input files in sprites/hero were kept\n"
+    );
+    assert!(!declaration_path.exists());
+}
