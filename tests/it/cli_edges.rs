@@ -330,3 +330,38 @@ fn remove_says_what_it_deleted() {
     );
     assert!(!declaration_path.exists());
 }
+
+/// Run from a folder that was deleted under the shell (the binary then knows no current
+/// folder): commands that need it say so, instead of "neither `` nor any parent".
+#[test]
+fn an_unknown_current_folder_is_said_as_such() {
+    let project = project();
+    let run = |args: &[&str]| {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut argv = vec!["prometeu-packer"];
+        argv.extend_from_slice(args);
+        let code = packer_cli::run(
+            argv,
+            packer_cli::Console {
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+                cwd: std::path::PathBuf::new(),
+            },
+        );
+        (code, String::from_utf8(stderr).unwrap())
+    };
+    let (code, stderr) = run(&["status"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "error: the current folder cannot be read (was it deleted?): change to a folder of \
+         the project, or use --project DIR\n"
+    );
+    let (code, stderr) = run(&["init", "game"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("give the new project's folder as an absolute path"));
+    // An absolute --project needs no current folder.
+    let root = project.root().to_str().unwrap().to_owned();
+    let (code, stderr) = run(&["--project", &root, "list"]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -102,6 +102,12 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> Com
         (None, Some(project)) => project.to_path_buf(),
         (None, None) => out.cwd(),
     };
+    if dir.is_relative() {
+        // Only an unknown current folder leaves a relative one (see `project::locate`).
+        return Err(Failure::Other(anyhow::anyhow!(
+            "the current folder cannot be read (was it deleted?): give the new project's folder as an absolute path"
+        )));
+    }
     if let Some(outer) = enclosing_project(&dir) {
         return Err(Failure::App(AppError::new(
             ErrorCode::Invalid,

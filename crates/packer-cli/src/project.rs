@@ -51,6 +51,13 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir>
             dir.display()
         );
     }
+    // The binary passes an empty path when it cannot tell its current folder (deleted
+    // from under the shell): say that, not "neither `` nor any parent".
+    if cwd.as_os_str().is_empty() {
+        bail!(
+            "the current folder cannot be read (was it deleted?): change to a folder of the project, or use --project DIR"
+        );
+    }
     let mut dir: Option<&Path> = Some(cwd);
     while let Some(candidate) = dir {
         // Whatever `index.json` is (a file, or by mistake a folder, a FIFO or a broken
