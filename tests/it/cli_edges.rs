@@ -365,3 +365,25 @@ fn an_unknown_current_folder_is_said_as_such() {
     let (code, stderr) = run(&["--project", &root, "list"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// A declaration so long (a thousand long input names) that the packer would not read
+/// it back is never written: `add` is refused as `invalid`, and nothing changes.
+#[test]
+fn add_never_writes_a_declaration_too_large_to_read_back() {
+    let project = project();
+    // Long names (three folders of 250 bytes each) make the file large with few inputs.
+    let folders = ["a", "b", "c"].map(|c| c.repeat(250)).join("/");
+    let names: Vec<String> = (0..1400).map(|i| format!("{folders}/{i:04}")).collect();
+    let mut args = vec!["add", "big", "--kind", "blob", "--json", "--input"];
+    args.extend(names.iter().map(String::as_str));
+    let before = tree_but_lock(&project);
+    let run = project.run(&args);
+    assert_eq!(run.code, 1, "{:?}", run.stderr);
+    assert_eq!(
+        run.json()["error"]["message"],
+        "the asset.json would be 1065547 bytes, more than the 1048576 the packer reads; \
+         declare fewer inputs"
+    );
+    assert_eq!(run.json()["error"]["code"], "invalid");
+    assert_eq!(tree_but_lock(&project), before);
+}
