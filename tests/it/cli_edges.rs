@@ -387,3 +387,48 @@ fn add_never_writes_a_declaration_too_large_to_read_back() {
     assert_eq!(run.json()["error"]["code"], "invalid");
     assert_eq!(tree_but_lock(&project), before);
 }
+
+/// Messages quote what files hold; a key, a uuid or a format holding terminal control
+/// sequences is shown escaped in human output, never sent raw to the terminal. JSON
+/// output escapes them as JSON does.
+#[test]
+fn control_characters_from_files_never_reach_the_terminal() {
+    let project = Project::new(&[
+        (".prometeu/index.json", &registry(&[])),
+        (
+            "e/asset.json",
+            &format!(
+                "{{\"schema_version\": 1, \"asset_uuid\": \"{U1}\", \"name\": \"e\", \
+                 \"kind\": \"image\", \"inputs\": [\"x\"], \
+                 \"output\": {{\"format\": \"x\\u001b[2J\", \"k\\u001b[5m\": 1}}}}"
+            ),
+        ),
+    ]);
+    for args in [
+        &["doctor"][..],
+        &["status"],
+        &["reconcile"],
+        &["adopt", "e"],
+    ] {
+        let run = project.run(args);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains('\u{1b}'), "{args:?}: {all:?}");
+        if args == ["doctor"] {
+            assert!(
+                all.contains("unknown key `k\\u{1b}[5m` in `output`"),
+                "{all}"
+            );
+        }
+    }
+    let doctor = project.run(&["doctor", "--json"]).json();
+    let messages: Vec<&str> = doctor["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"unknown key `k\u{1b}[5m` in `output`"),
+        "{messages:?}"
+    );
+}
