@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::cli::{Project, declaration, registry};
 use crate::cli_write::{transactions, tree_but_lock};
-use crate::fixture_text::U1;
+use crate::fixture_text::{U1, U2};
 use crate::observe::fixture;
 
 /// Asset 1 at `sprites/hero`, whole.
@@ -430,5 +430,38 @@ fn control_characters_from_files_never_reach_the_terminal() {
     assert!(
         messages.contains(&"unknown key `k\u{1b}[5m` in `output`"),
         "{messages:?}"
+    );
+}
+
+/// `list` lines its columns up in terminal columns: a name in Japanese or with an
+/// emoji takes two per character.
+#[test]
+fn list_columns_line_up_with_wide_characters() {
+    let project = Project::new(&[
+        (
+            ".prometeu/index.json",
+            &registry(&[(1, U1, "sprites/勇者"), (2, U2, "sprites/hero")]),
+        ),
+        (
+            "sprites/勇者/asset.json",
+            &declaration(U1, "勇者😀", &["a.bin"]),
+        ),
+        ("sprites/勇者/a.bin", "x"),
+        (
+            "sprites/hero/asset.json",
+            &declaration(U2, "hero", &["a.bin"]),
+        ),
+        ("sprites/hero/a.bin", "x"),
+    ]);
+    let run = project.run(&["list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "project ready · generation 1 · 2 assets\n\
+             ID  NAME    KIND  ROOT          BUILD  STATUS  UUID\n\
+             1   勇者😀  blob  sprites/勇者  yes    ok      {U1}\n\
+             2   hero    blob  sprites/hero  yes    ok      {U2}\n"
+        )
     );
 }
