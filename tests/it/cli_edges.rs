@@ -181,6 +181,12 @@ fn a_registry_that_is_not_a_file_is_still_the_project_found() {
         run.json()["drifts"][0]["error"]["message"],
         "cannot read assets/.prometeu/index.json: is a directory"
     );
+    // Its hint is about what the file is, not about permissions.
+    let doctor = outer.run_in("tools/game", &["doctor", "--json"]).json();
+    assert_eq!(
+        doctor["diagnostics"][0]["hint"],
+        "index.json must be a regular file inside the workspace; restore it from version control"
+    );
 
     std::fs::remove_dir(&index).unwrap();
     rustix::fs::mkfifoat(CWD, &index, Mode::from_raw_mode(0o600)).unwrap();
