@@ -471,3 +471,19 @@ fn list_columns_line_up_with_wide_characters() {
         )
     );
 }
+
+/// A `tx` that is a file (made by mistake) cannot be looked into: the read commands say
+/// that its transactions cannot be recovered, not that "the commit failed": they ran
+/// none.
+#[test]
+fn a_transaction_folder_that_cannot_be_read_is_named_by_reads() {
+    let project = project();
+    project.put(".prometeu/tx", b"not a folder");
+    let run = project.run(&["status", "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.json()["condition"],
+        "the interrupted commits in assets/.prometeu/tx cannot be recovered: cannot scan \
+         assets/.prometeu/tx: not a directory (Not a directory (os error 20))"
+    );
+}
