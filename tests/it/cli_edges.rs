@@ -487,3 +487,38 @@ fn a_transaction_folder_that_cannot_be_read_is_named_by_reads() {
          assets/.prometeu/tx: not a directory (Not a directory (os error 20))"
     );
 }
+
+/// `reconcile --apply-all` on a project that recovery left `failed` (a transaction it
+/// refuses) has nothing to apply, yet the project is failed: exit code 1 with the
+/// reason, as the plan itself gives, not a success.
+#[test]
+fn apply_all_on_a_failed_project_with_nothing_to_apply_exits_1() {
+    let project = project();
+    let tx = "00000000000000000001-1";
+    project.put(
+        &format!(
+            ".prometeu/tx/{tx}/{}",
+            packer_domain::transaction::INTENT_COMMITTED
+        ),
+        b"garbage",
+    );
+    let before = tree_but_lock(&project);
+    for json in [false, true] {
+        let mut args = vec!["reconcile", "--apply-all"];
+        if json {
+            args.push("--json");
+        }
+        let run = project.run(&args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "error: the project is failed: recovery_conflict: transaction {tx}"
+            )),
+            "{run:?}"
+        );
+        if json {
+            assert_eq!(run.json(), json!({"generation": 1}));
+        }
+    }
+    assert_eq!(tree_but_lock(&project), before, "a refused recovery wrote");
+}
