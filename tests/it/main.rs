@@ -28,6 +28,7 @@ mod model;
 mod observe;
 mod observe_disk;
 mod observe_failed;
+mod observe_links;
 mod pack_format;
 mod plan;
 mod processes;
