@@ -410,7 +410,7 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
             "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
             pending.join(", ")
         )),
-        Err(error) => Some(error.to_string()),
+        Err(error) => Some(recovery_condition(&error)),
     };
     let mut view = View::of(snapshot);
     if condition.is_some() {
@@ -436,7 +436,21 @@ fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<Str
     };
     let (reports, result) = recovery::recover_all(port);
     drop(lock);
-    (reports, result.err().map(|error| error.to_string()))
+    (
+        reports,
+        result.err().map(|error| recovery_condition(&error)),
+    )
+}
+
+/// Why the project is `failed` when recovery on open (or a read's look at `tx/`) fails:
+/// no command ran, so not "the commit failed", but what could not be recovered.
+fn recovery_condition(error: &CommitError) -> String {
+    match error {
+        CommitError::Aborted { error, .. } => {
+            format!("the interrupted commits in assets/.prometeu/tx cannot be recovered: {error}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Publishes a `recovery_performed` for each of `reports`, in order.

@@ -82,7 +82,12 @@ impl StatusView {
             generation: view.snapshot.generation(),
             state: view.state,
             drifts: view.drifts(),
-            condition: view.condition.clone(),
+            // A workspace that could not be scanned is a reason of its own: without it
+            // a `failed` state with no drift would not say why.
+            condition: view.condition.clone().or_else(|| {
+                let error = view.snapshot.scan_error()?;
+                Some(error.message.clone())
+            }),
             degraded: view.degraded.clone(),
         }
     }
@@ -261,11 +266,19 @@ impl WriteView {
 }
 
 /// Refuses, with `failed_state`, a read that needs the registry (a list, a plan) when
-/// `snapshot` holds none: an empty answer would say the project has no assets, or
-/// nothing to reconcile. The message names the registry's first error.
+/// `snapshot` holds none, or holds no asset because the workspace could not be scanned:
+/// an empty answer would say the project has no assets, or nothing to reconcile. The
+/// message names the registry's first error, or why the scan failed.
 pub fn require_registry(snapshot: &Snapshot) -> Result<(), AppError> {
     if snapshot.registry().is_some() {
-        return Ok(());
+        let Some(error) = snapshot.scan_error() else {
+            return Ok(());
+        };
+        // The message names the folder that could not be listed.
+        return Err(AppError::new(
+            ErrorCode::FailedState,
+            format!("the project is failed: {} (see `doctor`)", error.message),
+        ));
     }
     let first = snapshot.diagnostics().into_iter().next();
     let reason = first.map_or_else(String::new, |d| {

@@ -102,6 +102,23 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> Com
         (None, Some(project)) => project.to_path_buf(),
         (None, None) => out.cwd(),
     };
+    if dir.is_relative() {
+        // Only an unknown current folder leaves a relative one (see `project::locate`).
+        return Err(Failure::Other(anyhow::anyhow!(
+            "the current folder cannot be read (was it deleted?): give the new project's folder as an absolute path"
+        )));
+    }
+    if let Some(outer) = enclosing_project(&dir) {
+        return Err(Failure::App(AppError::new(
+            ErrorCode::Invalid,
+            format!(
+                "{} is in the assets folder of the project in {}: a project there would have its files taken for that project's assets; create it outside {}",
+                dir.display(),
+                outer.display(),
+                outer.join("assets").display()
+            ),
+        )));
+    }
     let assets = dir.join("assets");
     std::fs::create_dir_all(&assets)
         .with_context(|| format!("cannot create {}", assets.display()))?;
@@ -123,6 +140,19 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> Com
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// The project whose `assets/` holds `dir` (or is `dir`), if any: the root of the
+/// nearest such project, found from the deepest folder of `dir` that exists, with
+/// links and `..` resolved.
+fn enclosing_project(dir: &Path) -> Option<std::path::PathBuf> {
+    let existing = dir.ancestors().find(|a| a.exists())?;
+    let real = std::fs::canonicalize(existing).ok()?;
+    real.ancestors()
+        .filter(|a| a.file_name() == Some("assets".as_ref()))
+        .find(|a| a.join(".prometeu").join("index.json").is_file())
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
 }
 
 /// Whether two paths name one folder, spelt alike or not (`a/../b` and `b`).

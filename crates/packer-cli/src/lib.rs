@@ -255,7 +255,8 @@ fn usage(e: &clap::Error, args: &[OsString], console: &mut Console<'_>) -> u8 {
         .iter()
         .skip(1)
         .take_while(|arg| *arg != "--")
-        .any(|arg| arg == "--json");
+        // `--json=true` asks for JSON too, however wrongly.
+        .any(|arg| arg == "--json" || arg.to_str().is_some_and(|a| a.starts_with("--json=")));
     if code == 2 && json {
         // The error is the first paragraph (a list of missing arguments follows on
         // lines of its own); the usage after it is for people.

@@ -146,11 +146,12 @@ impl EventLines {
 impl EventPort for EventLines {
     fn publish(&self, event: Event) {
         if self.human {
-            self.sink.line(&format!(
+            let text = format!(
                 "generation {}  {}",
                 event.generation(),
                 crate::events::describe(&event)
-            ));
+            );
+            self.sink.line(&crate::output::printable(&text));
         } else {
             self.sink.json(&event);
         }

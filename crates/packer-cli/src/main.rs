@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use packer_cli::Console;
 
 fn main() -> ExitCode {
+    // Empty when the current folder is gone: the commands that need it say so.
     let cwd = std::env::current_dir().unwrap_or_default();
     // The streams are not locked for the whole run: `serve` and `watch` write from
     // several threads (events come from the runtime's), each line under its own lock.

@@ -3,6 +3,7 @@
 //! confirmations of work done. The streams are injected, so the whole CLI runs
 //! in-process in tests. A closed pipe is not an error.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ impl<'a> Output<'a> {
     pub fn stdout(&self, text: &str) {
         let mut console = self.console.borrow_mut();
         // A reader that went away (`| head`) is not our failure.
-        let _ = writeln!(console.stdout, "{text}");
+        let _ = writeln!(console.stdout, "{}", printable(text));
         let _ = console.stdout.flush();
     }
 
@@ -71,7 +72,43 @@ impl<'a> Output<'a> {
     /// An error for people on stderr (never silenced).
     pub fn error(&self, text: &str) {
         let mut console = self.console.borrow_mut();
-        let _ = writeln!(console.stderr, "{text}");
+        let _ = writeln!(console.stderr, "{}", printable(text));
         let _ = console.stderr.flush();
+    }
+}
+
+/// `text` with its control characters (but line breaks and tabs) escaped, `\u{1b}` for
+/// ESC: messages quote what files hold (a key, a uuid, a format), and a file must not
+/// be able to move the cursor, recolour or clear the terminal it is reported on. JSON
+/// output holds none: it escapes them itself.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_but_line_breaks_and_tabs() {
+        assert_eq!(printable("plain · héros\n\tnext"), "plain · héros\n\tnext");
+        assert_eq!(
+            printable("unknown key `k\u{1b}[5m`\r\u{9b}2J"),
+            "unknown key `k\\u{1b}[5m`\\r\\u{9b}2J"
+        );
     }
 }

@@ -27,19 +27,48 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir>
         if dir.join("assets").join(".prometeu").is_dir() {
             return Ok(ProjectDir::at(dir.to_path_buf()));
         }
+        // `--project assets` or `--project assets/.prometeu/index.json`: the project
+        // meant is plain, and `init` there (the usual advice) would nest a project.
+        if let Some(root) = dir.ancestors().skip(1).find(|a| {
+            a.join("assets").join(".prometeu").is_dir() && dir.starts_with(a.join("assets"))
+        }) {
+            bail!(
+                "{} is inside the project in {}: --project names the folder that holds assets/ (use --project {})",
+                dir.display(),
+                root.display(),
+                root.display()
+            );
+        }
+        if dir.exists() && !dir.is_dir() {
+            bail!(
+                "{} is not a Prometeu project: it is not a folder (--project names the folder that holds assets/)",
+                dir.display()
+            );
+        }
         bail!(
             "{} is not a Prometeu project: it has no assets/.prometeu/index.json (create one with `prometeu-packer init {}`)",
             dir.display(),
             dir.display()
         );
     }
+    // The binary passes an empty path when it cannot tell its current folder (deleted
+    // from under the shell): say that, not "neither `` nor any parent".
+    if cwd.as_os_str().is_empty() {
+        bail!(
+            "the current folder cannot be read (was it deleted?): change to a folder of the project, or use --project DIR"
+        );
+    }
     let mut dir: Option<&Path> = Some(cwd);
     while let Some(candidate) = dir {
+        // Whatever `index.json` is (a file, or by mistake a folder, a FIFO or a broken
+        // link), this is the project: the load says what is wrong with it, instead of
+        // the search going on to a project further up, or to none.
         if candidate
             .join("assets")
             .join(".prometeu")
             .join("index.json")
-            .is_file()
+            .symlink_metadata()
+            .is_ok()
         {
             return Ok(ProjectDir::at(candidate.to_path_buf()));
         }

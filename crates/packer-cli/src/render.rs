@@ -12,6 +12,7 @@ use packer_domain::location::{Excerpt, LineIndex};
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::snapshot::{AssetStatus, MAX_DECLARATION_BYTES, MAX_REGISTRY_BYTES};
+use unicode_width::UnicodeWidthStr as _;
 
 /// Where the offending line of a diagnostic made without one (a drift placed in
 /// `index.json` or an `asset.json`) is read from: the workspace port, which reads only
@@ -304,18 +305,19 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Left-aligned columns, widths measured in characters.
+/// Left-aligned columns, widths measured in terminal columns: a name in Japanese or
+/// with an emoji takes two per character, and the columns after it still line up.
 fn table<const N: usize>(out: &mut String, header: &[&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(|h| h.width());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.width());
         }
     }
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut text = String::new();
         for (i, cell) in cells.enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
+            let pad = widths[i].saturating_sub(cell.width());
             text.push_str(cell);
             if i + 1 < N {
                 text.push_str(&" ".repeat(pad + 2));

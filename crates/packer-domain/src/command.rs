@@ -16,7 +16,8 @@ use crate::path::{AssetPath, WsPath};
 use crate::reconcile::ReconcileAction;
 use crate::registry::{AssetId, Registry, RegistryEntry};
 use crate::snapshot::{
-    AssetQuery, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot, registry_path,
+    AssetQuery, ContentHash, DeclarationState, MAX_DECLARATION_BYTES, ProjectState, RegistryState,
+    Snapshot, registry_path,
 };
 
 /// `create_asset`: a new `asset.json` with a fresh uuid, registered.
@@ -506,13 +507,13 @@ impl<'s> Draft<'s> {
                 "the fresh uuid is already registered; try again".to_owned(),
             ));
         }
+        let bytes = declaration_bytes(&declaration)?;
         let id = self.issue_id()?;
         let expected = match self.deletes.remove(root) {
             Some(hash) => Expected::Content(hash),
             None => Expected::Absent,
         };
-        self.writes
-            .insert(root.clone(), (declaration.to_bytes(), expected));
+        self.writes.insert(root.clone(), (bytes, expected));
         self.entries.insert(
             id,
             RegistryEntry {
@@ -691,6 +692,7 @@ impl<'s> Draft<'s> {
             // however it is formatted, stays as it is.
             return Ok(());
         }
+        let bytes = declaration_bytes(&declaration)?;
         // A declaration is written where its directory is before this commit's renames.
         let disk_root = self.disk_root(&root);
         let expected = match self.writes.remove(&disk_root) {
@@ -703,8 +705,7 @@ impl<'s> Draft<'s> {
                 }
             }
         };
-        self.writes
-            .insert(disk_root, (declaration.to_bytes(), expected));
+        self.writes.insert(disk_root, (bytes, expected));
         self.record(id, Some(declaration), on_disk);
         Ok(())
     }
@@ -795,6 +796,19 @@ fn check_inputs(inputs: &[AssetPath]) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+/// The bytes of `declaration` as written, refused when the packer would not read them
+/// back (so many inputs that the file passes [`MAX_DECLARATION_BYTES`]).
+fn declaration_bytes(declaration: &Declaration) -> Result<Vec<u8>, Refusal> {
+    let bytes = declaration.to_bytes();
+    if bytes.len() as u64 > MAX_DECLARATION_BYTES {
+        return Err(Refusal::Invalid(format!(
+            "the asset.json would be {} bytes, more than the {MAX_DECLARATION_BYTES} the packer reads; declare fewer inputs",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn check_output(kind: AssetKind, output: OutputOptions) -> Result<(), Refusal> {

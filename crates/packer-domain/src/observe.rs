@@ -683,6 +683,14 @@ fn agrees(fact: Option<&Fact>, stamp: Option<&crate::snapshot::FileStamp>) -> bo
         (Some(Fact::File { fingerprint, hash }), Some(stamp)) => {
             *fingerprint == stamp.fingerprint || *hash == Some(stamp.hash)
         }
+        // A link to a file inside the workspace was read through: the stamp is its
+        // target's, as the fact is.
+        (Some(Fact::Link(LinkFact::File(fingerprint))), Some(stamp)) => {
+            *fingerprint == stamp.fingerprint
+        }
+        // A link the snapshot could not read through (out of the workspace, dangling, to
+        // a FIFO) has no stamp, and still cannot be read: nothing contradicts it.
+        (Some(Fact::Link(link)), None) => !matches!(link, LinkFact::File(_)),
         _ => false,
     }
 }

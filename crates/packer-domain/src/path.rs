@@ -37,11 +37,20 @@ pub enum PathError {
     NotASegment,
     #[error("the path is {0} bytes long; the limit is {MAX_PATH_BYTES}")]
     TooLong(usize),
+    #[error(
+        "a file or folder name in the path is {0} bytes long; the limit is {MAX_SEGMENT_BYTES}"
+    )]
+    SegmentTooLong(usize),
 }
 
 /// Longest path, in bytes, the packer accepts: far above any real project and below
 /// the `PATH_MAX` of common file systems.
 pub const MAX_PATH_BYTES: usize = 1024;
+
+/// Longest file or folder name, in bytes: the `NAME_MAX` of common file systems. A
+/// longer name can never exist on disk, so a command that would create one must be
+/// refused before its commit point rather than fail while applying it.
+pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// A normalised, relative, `/`-separated UTF-8 path inside the workspace.
 ///
@@ -311,6 +320,7 @@ fn segment_error(segment: &[u8]) -> Option<PathError> {
         b"" => Some(PathError::EmptySegment),
         b"." => Some(PathError::CurrentDir),
         b".." => Some(PathError::ParentDir),
+        _ if segment.len() > MAX_SEGMENT_BYTES => Some(PathError::SegmentTooLong(segment.len())),
         _ => None,
     }
 }
@@ -381,6 +391,11 @@ mod tests {
         check("héros/épée.png", Ok("héros/épée.png"));
         check(".hidden/x", Ok(".hidden/x"));
         check("a/.prometeu", Ok("a/.prometeu"));
+        let longest = "x".repeat(MAX_SEGMENT_BYTES);
+        check(
+            &format!("{longest}/{longest}"),
+            Ok(&format!("{longest}/{longest}")),
+        );
     }
 
     #[test]
@@ -398,6 +413,12 @@ mod tests {
         check(".prometeu/index.json", Err(PathError::Reserved));
         check("a\0b", Err(PathError::ControlCharacter));
         check(&"x".repeat(2000), Err(PathError::TooLong(2000)));
+        // A name no file system can hold: refused before a commit would try to create it.
+        check(
+            &format!("a/{}", "x".repeat(256)),
+            Err(PathError::SegmentTooLong(256)),
+        );
+        check(&"é".repeat(128), Err(PathError::SegmentTooLong(256)));
     }
 
     /// The single-pass check against the obvious one, on paths mixing every problem.
@@ -424,14 +445,31 @@ mod tests {
                     "" => return Err(PathError::EmptySegment),
                     "." => return Err(PathError::CurrentDir),
                     ".." => return Err(PathError::ParentDir),
+                    _ if segment.len() > MAX_SEGMENT_BYTES => {
+                        return Err(PathError::SegmentTooLong(segment.len()));
+                    }
                     _ => {}
                 }
             }
             Ok(())
         }
+        let long = "é".repeat(128);
         let parts = [
-            "a", "", ".", "..", "\\", "x\u{1}", "\u{7f}", "\u{85}", "\u{9f}", "\u{a0}", "é",
-            "\u{200b}", "C:", "/",
+            "a",
+            "",
+            ".",
+            "..",
+            "\\",
+            "x\u{1}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{9f}",
+            "\u{a0}",
+            "é",
+            "\u{200b}",
+            "C:",
+            "/",
+            long.as_str(),
         ];
         for a in parts {
             for b in parts {

@@ -58,6 +58,8 @@ pub enum RegistryError {
     NestedRoot { outer: AssetPath, inner: AssetPath },
     #[error("next_asset_id {next} must be greater than every asset id (highest: {highest})")]
     NextIdTooLow { next: u64, highest: AssetId },
+    #[error("next_asset_id 0 is not allowed; ids start at 1")]
+    ZeroNextId,
 }
 
 impl Registry {
@@ -368,6 +370,10 @@ fn registry_problem(offset: usize, problem: &RegistryError) -> FormatError {
             Code::NextAssetIdTooLow,
             "set next_asset_id to one more than the highest asset_id",
         ),
+        RegistryError::ZeroNextId => (
+            Code::NextAssetIdTooLow,
+            "set next_asset_id to 1 (no asset has been registered yet)",
+        ),
     };
     let code = if matches!(problem, RegistryError::ZeroId) {
         Code::InvalidValue
@@ -439,13 +445,7 @@ fn check_rules(
             ));
         }
     } else if next_asset_id == 0 {
-        problems.push((
-            None,
-            RegistryError::NextIdTooLow {
-                next: 0,
-                highest: AssetId(0),
-            },
-        ));
+        problems.push((None, RegistryError::ZeroNextId));
     }
     problems
 }
@@ -599,6 +599,11 @@ mod tests {
         check(
             r#"{"schema_version": 1, "next_asset_id": 1, "assets": [], "assets": []}"#,
             "1:57 json_syntax duplicate key `assets` in the object",
+        );
+        // No asset: the message names no "highest" id that does not exist.
+        check(
+            r#"{"schema_version": 1, "next_asset_id": 0, "assets": []}"#,
+            "1:40 next_asset_id_too_low next_asset_id 0 is not allowed; ids start at 1",
         );
     }
 }

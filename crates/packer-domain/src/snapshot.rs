@@ -260,8 +260,15 @@ impl AssetQuery {
     /// Reads `ASSET` as written by a person: a number is an id, a UUID a uuid, anything
     /// else a root path.
     pub fn parse(text: &str) -> Result<AssetQuery, String> {
-        if let Ok(id) = text.parse::<u64>() {
-            return Ok(AssetQuery::Id(AssetId(id)));
+        // Digits only: `+1` or ` 1` is a folder's name, as any other text is. A number too
+        // large for an id is not quietly taken for a folder either.
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse::<u64>().map(|id| AssetQuery::Id(AssetId(id))).map_err(|_| {
+                format!(
+                    "`{text}` is not an asset id: the largest is {}; for a folder of that name write `./{text}`",
+                    u64::MAX
+                )
+            });
         }
         if let Ok(uuid) = Uuid::try_parse(text) {
             return Ok(AssetQuery::Uuid(uuid));
@@ -405,6 +412,13 @@ impl Snapshot {
     pub(crate) fn workspace_errors(&self) -> &[Diagnostic] {
         &self.workspace_errors
     }
+
+    /// Why the workspace could not be scanned (a folder that cannot be listed), if it
+    /// could not: the snapshot then holds no asset, even with a readable registry, so
+    /// its empty lists say nothing about the project.
+    pub fn scan_error(&self) -> Option<&Diagnostic> {
+        self.workspace_errors.first()
+    }
 }
 
 /// Input errors are positioned diagnostics but drift too: a declaration whose input
@@ -426,5 +440,44 @@ pub(crate) fn input_error(
         line,
         column,
         message: format!("the input `{input}` is not usable: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: Result<&str, &str>) {
+        let got = AssetQuery::parse(text).map(|query| match query {
+            AssetQuery::Id(id) => format!("id {}", id.0),
+            AssetQuery::Uuid(uuid) => format!("uuid {uuid}"),
+            AssetQuery::Root(root) => format!("root {root}"),
+        });
+        assert_eq!(
+            got.as_deref(),
+            expected.map_err(str::to_owned).as_deref(),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn an_asset_is_named_by_digits_a_uuid_or_a_root() {
+        check("7", Ok("id 7"));
+        check("007", Ok("id 7"));
+        check("18446744073709551615", Ok("id 18446744073709551615"));
+        check(
+            "6F1C2D0E-8A57-4B6E-9A53-0C0B6A1D2E11",
+            Ok("uuid 6f1c2d0e-8a57-4b6e-9a53-0c0b6a1d2e11"),
+        );
+        check("./2024/", Ok("root 2024"));
+        // Only digits make an id: a sign or a space belongs to a folder's name.
+        check("+1", Ok("root +1"));
+        check("-1", Ok("root -1"));
+        check("1.0", Ok("root 1.0"));
+        check(
+            "18446744073709551616",
+            Err("`18446744073709551616` is not an asset id: the largest is \
+                 18446744073709551615; for a folder of that name write `./18446744073709551616`"),
+        );
     }
 }

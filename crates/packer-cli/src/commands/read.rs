@@ -59,11 +59,11 @@ pub fn status(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
     let status = StatusView::of_view(&view);
     if out.json {
         out.json(&status);
-        if let Some(condition) = &view.condition {
+        if let Some(condition) = &status.condition {
             out.error(&format!("error: the project is failed: {condition}"));
         }
     } else {
-        out.stdout(render::status_report(&status, view.condition.as_deref()).trim_end());
+        out.stdout(render::status_report(&status, status.condition.as_deref()).trim_end());
     }
     Ok(if status.state == ProjectState::Failed {
         Outcome::FoundErrors

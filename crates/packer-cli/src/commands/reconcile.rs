@@ -74,7 +74,9 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
         ));
     }
     if ids.is_empty() {
-        // `--apply-all` with nothing to apply: nothing to commit either.
+        // `--apply-all` with nothing to apply: nothing to commit either. A project still
+        // `failed` (a recovery refused) is said, and exits 1, as a read does.
+        let view = runtime.view();
         runtime.shutdown();
         events.print(out);
         if out.json {
@@ -85,7 +87,7 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
                 plan.generation
             ));
         }
-        return Ok(Outcome::Success);
+        return Ok(failed_outcome(out, &view));
     }
     // Actions that others require are applied with them.
     let applied = plan.select(&ids).map_or(ids.len(), |actions| actions.len());

@@ -140,6 +140,15 @@ fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: 
     // exactly the one asset it names.
     let id = outcome.asset.or_else(|| outcome.changed.first().copied());
     let removed = matches!(command, Command::RemoveAsset { .. });
+    // Only a declaration the snapshot read is deleted: one that is gone, a folder in its
+    // place or a link out of the workspace is left as it is, and the asset only
+    // unregistered.
+    let deleted = |id| {
+        before
+            .asset(id)
+            .and_then(|record| record.own_declaration()?.stamp())
+            .is_some()
+    };
     if out.json {
         out.json(&WriteView::of(command, outcome));
         return;
@@ -179,9 +188,13 @@ fn present(out: &Output<'_>, command: &Command, outcome: &WriteOutcome, before: 
         }
     };
     out.done(&format!("{what} · generation {}", outcome.generation));
-    if removed {
+    if removed && deleted(id) {
         out.note(&format!(
             "its asset.json was deleted; the input files in {old_root} were kept"
+        ));
+    } else if removed {
+        out.note(&format!(
+            "it had no readable asset.json in {old_root}: nothing there was deleted"
         ));
     }
 }

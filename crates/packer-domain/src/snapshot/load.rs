@@ -396,7 +396,15 @@ fn registry_state(result: Result<FileView<'_>, PortError>) -> RegistryState {
                     Code::FileTooLarge,
                     "the registry is far larger than any project needs; restore it from version control",
                 ),
-                _ => (Code::ReadFailed, "check the file's permissions"),
+                PortErrorKind::PermissionDenied => {
+                    (Code::ReadFailed, "check the file's permissions")
+                }
+                // A folder, a FIFO or a link out of the workspace in its place: a
+                // permission would not be the cause.
+                _ => (
+                    Code::ReadFailed,
+                    "index.json must be a regular file inside the workspace; restore it from version control",
+                ),
             };
             return RegistryState::Invalid {
                 errors: vec![FileError::unreadable(
@@ -512,7 +520,13 @@ pub(super) fn parse_declaration(
                     Code::InputNotConfined,
                     "asset.json must be a file inside the workspace, not a link out of it",
                 ),
-                _ => (Code::ReadFailed, "check the file's permissions"),
+                PortErrorKind::PermissionDenied => {
+                    (Code::ReadFailed, "check the file's permissions")
+                }
+                _ => (
+                    Code::ReadFailed,
+                    "asset.json must be a regular file (not a link to a FIFO or a device)",
+                ),
             };
             return DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: vec![FileError::unreadable(
