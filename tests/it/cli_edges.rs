@@ -42,7 +42,7 @@ fn check_usage(project: &Project, args: &[&str], message: &str) {
     assert_eq!(run.code, 2, "{args:?}: {run:?}");
     assert_eq!(
         run.json(),
-        json!({"error": {"code": "invalid_params", "message": message}}),
+        json!({"error": {"code": "invalid_params", "message": message, "detail": {}}}),
         "{args:?}"
     );
     assert_eq!(tree_but_lock(project), before, "{args:?} wrote something");
@@ -146,7 +146,7 @@ fn init_inside_the_assets_of_another_project_is_refused() {
                 "{root}/{dir} is in the assets folder of the project in {root}: a project \
                  there would have its files taken for that project's assets; create it \
                  outside {root}/assets"
-            )}}),
+            ), "detail": {}}}),
             "{dir}"
         );
         assert_eq!(project.tree(), before, "{dir}: a refused init wrote");
