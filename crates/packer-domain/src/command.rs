@@ -788,14 +788,13 @@ fn check_inputs(inputs: &[AssetPath]) -> Result<(), Refusal> {
             "an asset needs at least one input".to_owned(),
         ));
     }
-    for (i, input) in inputs.iter().enumerate() {
-        if inputs[..i].contains(input) {
-            return Err(Refusal::Invalid(format!(
-                "the input `{input}` is listed twice"
-            )));
-        }
+    let mut seen = std::collections::HashSet::with_capacity(inputs.len());
+    match inputs.iter().find(|input| !seen.insert(*input)) {
+        Some(input) => Err(Refusal::Invalid(format!(
+            "the input `{input}` is listed twice"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The bytes of `declaration` as written, refused when the packer would not read them

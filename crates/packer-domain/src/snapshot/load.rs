@@ -25,7 +25,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::declaration::{Declaration, DeclarationFailure};
 use crate::diagnostics::{Code, Diagnostic, FileError, FormatError, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
-use crate::location::{LineIndex, line_col};
+use crate::location::LineIndex;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
     EntryKind, FileView, ListedDir, Listing, PortError, PortErrorKind, ReadRequest, ScanDelivery,
@@ -542,17 +542,22 @@ pub(super) fn parse_declaration(
     };
     let stamp = FileStamp::of(read);
     match Declaration::parse(read.bytes) {
-        Ok(parsed) => DeclarationState::Valid(Arc::new(ValidDeclaration {
-            uuid_position: line_col(read.bytes, parsed.uuid_offset),
-            input_positions: parsed
-                .input_offsets
-                .iter()
-                .map(|&o| line_col(read.bytes, o))
-                .collect(),
-            inputs: Vec::new(),
-            declaration: parsed.declaration,
-            stamp,
-        })),
+        Ok(parsed) => {
+            // One pass over the text for every position: thousands of inputs on one
+            // long line would otherwise each count from the start.
+            let lines = LineIndex::new(read.bytes);
+            DeclarationState::Valid(Arc::new(ValidDeclaration {
+                uuid_position: lines.line_col(parsed.uuid_offset),
+                input_positions: parsed
+                    .input_offsets
+                    .iter()
+                    .map(|&o| lines.line_col(o))
+                    .collect(),
+                inputs: Vec::new(),
+                declaration: parsed.declaration,
+                stamp,
+            }))
+        }
         Err(DeclarationFailure { errors, asset_uuid }) => {
             DeclarationState::Invalid(Arc::new(InvalidDeclaration {
                 errors: file_errors(&errors, &file(), read.bytes),
