@@ -396,7 +396,8 @@ fn add_never_writes_a_declaration_too_large_to_read_back() {
 
 /// Messages quote what files hold; a key, a uuid or a format holding terminal control
 /// sequences is shown escaped in human output, never sent raw to the terminal. JSON
-/// output escapes them as JSON does.
+/// output escapes them all as JSON escapes (DEL and the C1 controls included, which a
+/// JSON encoder may leave raw), and reads back as the same text.
 #[test]
 fn control_characters_from_files_never_reach_the_terminal() {
     let project = Project::new(&[
@@ -406,7 +407,7 @@ fn control_characters_from_files_never_reach_the_terminal() {
             &format!(
                 "{{\"schema_version\": 1, \"asset_uuid\": \"{U1}\", \"name\": \"e\", \
                  \"kind\": \"image\", \"inputs\": [\"x\"], \
-                 \"output\": {{\"format\": \"x\\u001b[2J\", \"k\\u001b[5m\": 1}}}}"
+                 \"output\": {{\"format\": \"x\\u001b[2J\", \"k\\u001b[5m\\u007f\\u009b\": 1}}}}"
             ),
         ),
     ]);
@@ -418,15 +419,24 @@ fn control_characters_from_files_never_reach_the_terminal() {
     ] {
         let run = project.run(args);
         let all = format!("{}{}", run.stdout, run.stderr);
-        assert!(!all.contains('\u{1b}'), "{args:?}: {all:?}");
+        assert!(
+            !all.contains(['\u{1b}', '\u{7f}', '\u{9b}']),
+            "{args:?}: {all:?}"
+        );
         if args == ["doctor"] {
             assert!(
-                all.contains("unknown key `k\\u{1b}[5m` in `output`"),
+                all.contains("unknown key `k\\u{1b}[5m\\u{7f}\\u{9b}` in `output`"),
                 "{all}"
             );
         }
     }
-    let doctor = project.run(&["doctor", "--json"]).json();
+    let run = project.run(&["doctor", "--json"]);
+    assert!(
+        !run.stdout.contains(['\u{1b}', '\u{7f}', '\u{9b}']),
+        "{:?}",
+        run.stdout
+    );
+    let doctor = run.json();
     let messages: Vec<&str> = doctor["diagnostics"]
         .as_array()
         .unwrap()
@@ -434,7 +444,7 @@ fn control_characters_from_files_never_reach_the_terminal() {
         .filter_map(|d| d["message"].as_str())
         .collect();
     assert!(
-        messages.contains(&"unknown key `k\u{1b}[5m` in `output`"),
+        messages.contains(&"unknown key `k\u{1b}[5m\u{7f}\u{9b}` in `output`"),
         "{messages:?}"
     );
 }

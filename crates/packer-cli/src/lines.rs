@@ -113,8 +113,14 @@ impl LineSink {
         // which always encode; should one not, the line is dropped rather than half
         // written.
         if let Ok(text) = serde_json::to_string(value) {
-            self.line(&text);
+            self.line(&crate::output::json_printable(&text));
         }
+    }
+
+    /// Writes a line for people, its control characters escaped
+    /// ([`printable`](crate::output::printable)).
+    pub fn text(&self, text: &str) {
+        self.line(&crate::output::printable(text));
     }
 
     /// Whether a write has failed (the reader of the output went away).
@@ -151,7 +157,7 @@ impl EventPort for EventLines {
                 event.generation(),
                 crate::events::describe(&event)
             );
-            self.sink.line(&crate::output::printable(&text));
+            self.sink.text(&text);
         } else {
             self.sink.json(&event);
         }

@@ -41,16 +41,20 @@ impl<'a> Output<'a> {
     /// Writes a value as one line of JSON on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
         match serde_json::to_string(value) {
-            Ok(text) => self.stdout(&text),
+            Ok(text) => self.write_stdout(&json_printable(&text)),
             Err(e) => self.error(&format!("cannot encode the result as JSON: {e}")),
         }
     }
 
     /// Writes primary human output (with its own line breaks) on stdout.
     pub fn stdout(&self, text: &str) {
+        self.write_stdout(&printable(text));
+    }
+
+    fn write_stdout(&self, text: &str) {
         let mut console = self.console.borrow_mut();
         // A reader that went away (`| head`) is not our failure.
-        let _ = writeln!(console.stdout, "{}", printable(text));
+        let _ = writeln!(console.stdout, "{text}");
         let _ = console.stdout.flush();
     }
 
@@ -79,8 +83,7 @@ impl<'a> Output<'a> {
 
 /// `text` with its control characters (but line breaks and tabs) escaped, `\u{1b}` for
 /// ESC: messages quote what files hold (a key, a uuid, a format), and a file must not
-/// be able to move the cursor, recolour or clear the terminal it is reported on. JSON
-/// output holds none: it escapes them itself.
+/// be able to move the cursor, recolour or clear the terminal it is reported on.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if !text
         .chars()
@@ -99,9 +102,38 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text with the control characters its encoder leaves as they are (DEL and the C1
+/// controls: it escapes only those below U+0020) written as `\u00XX` escapes, which
+/// read back as the same characters: `--json` output is read on terminals too. Such a
+/// character can only stand inside a string, where the escape is valid.
+pub(crate) fn json_printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::printable;
+    use super::{json_printable, printable};
+
+    #[test]
+    fn json_output_escapes_the_controls_its_encoder_leaves() {
+        let value = serde_json::json!({"name": "del\u{7f} csi\u{9b}2J esc\u{1b}"});
+        let text = serde_json::to_string(&value).unwrap();
+        let shown = json_printable(&text);
+        assert_eq!(shown, r#"{"name":"del\u007f csi\u009b2J esc\u001b"}"#);
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
+    }
 
     #[test]
     fn control_characters_are_escaped_but_line_breaks_and_tabs() {

@@ -260,7 +260,11 @@ fn first_key(object: &Map<String, Value>) -> Option<&str> {
 
 /// A success line, `{"id", "result"}`, around a result already encoded.
 fn success(id: &Number, result: &Json) -> String {
-    format!("{{\"id\":{id},\"result\":{}}}", result.0)
+    let line = format!("{{\"id\":{id},\"result\":{}}}", result.0);
+    if let std::borrow::Cow::Owned(escaped) = crate::output::json_printable(&line) {
+        return escaped;
+    }
+    line
 }
 
 /// An error line, `{"id", "error"}`.

@@ -58,7 +58,7 @@ pub fn watch(out: &Output<'_>, explicit: Option<&Path>) -> CommandResult {
         && let Some(reason) = failure_reason(&view)
     {
         let generation = view.snapshot.generation();
-        sink.line(&format!("generation {generation}  failed: {reason}"));
+        failed_line(&sink, generation, &reason);
     }
     drop(view);
     out.note(&format!(
@@ -106,11 +106,15 @@ impl EventPort for UntilClosed {
                 .and_then(ViewReader::view)
             && let Some(reason) = failure_reason(&view)
         {
-            self.sink
-                .line(&format!("generation {generation}  failed: {reason}"));
+            failed_line(&self.sink, generation, &reason);
         }
         if self.sink.is_closed() {
             self.stop.close();
         }
     }
+}
+
+/// The readable line that follows a change to `failed`: why.
+fn failed_line(sink: &LineSink, generation: u64, reason: &str) {
+    sink.text(&format!("generation {generation}  failed: {reason}"));
 }
