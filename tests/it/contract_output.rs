@@ -24,16 +24,16 @@ impl Disk {
 }
 
 fn write_replaces_a_file_whole(out: &dyn PackOutput) {
-    out.write_atomic("assets.pak", &[b"he", b"", b"llo"])
+    out.write_all_atomic(&[("assets.pak", &[b"he", b"", b"llo"])])
         .unwrap();
     assert_eq!(out.read("assets.pak", 100).unwrap(), b"hello");
     let first = out.stat("assets.pak").unwrap().unwrap();
     assert_eq!(first.size, 5);
-    out.write_atomic("assets.pak", &[b"x"]).unwrap();
+    out.write_all_atomic(&[("assets.pak", &[b"x"])]).unwrap();
     assert_eq!(out.read("assets.pak", 100).unwrap(), b"x");
     let second = out.stat("assets.pak").unwrap().unwrap();
     assert_ne!(first, second);
-    out.write_atomic("other", &[]).unwrap();
+    out.write_all_atomic(&[("other", &[])]).unwrap();
     assert_eq!(out.read("other", 0).unwrap(), b"");
 }
 
@@ -46,16 +46,16 @@ fn a_missing_file_is_none_or_not_found(out: &dyn PackOutput) {
 
 fn names_are_single_file_names(out: &dyn PackOutput) {
     for name in ["", "a/b", "..", ".", "/etc/passwd"] {
-        let error = out.write_atomic(name, &[b"x"]).unwrap_err();
+        let error = out.write_all_atomic(&[(name, &[b"x"])]).unwrap_err();
         assert_eq!(error.kind, PortErrorKind::Io, "{name:?}");
         assert!(out.stat(name).is_err(), "{name:?}");
         assert!(out.read(name, 10).is_err(), "{name:?}");
     }
-    out.write_atomic("fine", &[b"x"]).unwrap();
+    out.write_all_atomic(&[("fine", &[b"x"])]).unwrap();
 }
 
 fn read_refuses_more_than_the_limit(out: &dyn PackOutput) {
-    out.write_atomic("big", &[&[7u8; 10]]).unwrap();
+    out.write_all_atomic(&[("big", &[&[7u8; 10]])]).unwrap();
     assert_eq!(
         out.read("big", 9).unwrap_err().kind,
         PortErrorKind::TooLarge
@@ -106,7 +106,7 @@ fn a_link_at_the_name_is_replaced_not_followed() {
         out.read("assets.pak", 100).unwrap_err().kind,
         PortErrorKind::Io
     );
-    out.write_atomic("assets.pak", &[b"pack"]).unwrap();
+    out.write_all_atomic(&[("assets.pak", &[b"pack"])]).unwrap();
     assert_eq!(std::fs::read(&secret).unwrap(), b"keep me");
     let meta = std::fs::symlink_metadata(build.join("assets.pak")).unwrap();
     assert!(meta.file_type().is_file());
@@ -122,11 +122,11 @@ fn a_link_at_the_name_is_replaced_not_followed() {
 fn a_failed_write_leaves_the_old_file_and_no_temporary() {
     let dir = tempfile::tempdir().unwrap();
     let out = DiskOutput::new(dir.path().join("build"));
-    out.write_atomic("assets.pak", &[b"old"]).unwrap();
+    out.write_all_atomic(&[("assets.pak", &[b"old"])]).unwrap();
     // A folder with content holds the name: the rename over it fails.
     std::fs::create_dir(dir.path().join("build/manifest")).unwrap();
     std::fs::write(dir.path().join("build/manifest/x"), b"x").unwrap();
-    assert!(out.write_atomic("manifest", &[b"new"]).is_err());
+    assert!(out.write_all_atomic(&[("manifest", &[b"new"])]).is_err());
     assert_eq!(out.read("assets.pak", 10).unwrap(), b"old");
     let mut names: Vec<String> = std::fs::read_dir(dir.path().join("build"))
         .unwrap()
@@ -136,9 +136,15 @@ fn a_failed_write_leaves_the_old_file_and_no_temporary() {
     assert_eq!(names, ["assets.pak", "manifest"]);
     // The in-memory folder fails the same way on an injected fault.
     let memory = MemOutput::new();
-    memory.write_atomic("assets.pak", &[b"old"]).unwrap();
+    memory
+        .write_all_atomic(&[("assets.pak", &[b"old"])])
+        .unwrap();
     memory.inject(packer_memfs::Fault::once(1, PortErrorKind::DiskFull));
-    assert!(memory.write_atomic("assets.pak", &[b"new"]).is_err());
+    assert!(
+        memory
+            .write_all_atomic(&[("assets.pak", &[b"new"])])
+            .is_err()
+    );
     assert_eq!(memory.file("assets.pak").unwrap(), b"old");
 }
 
@@ -171,7 +177,9 @@ fn files_written_together_are_all_replaced_or_none() {
 
     // In memory, a fault on the second file leaves the first as it was.
     let memory = MemOutput::new();
-    memory.write_atomic("assets.pak", &[b"old"]).unwrap();
+    memory
+        .write_all_atomic(&[("assets.pak", &[b"old"])])
+        .unwrap();
     memory.inject(packer_memfs::Fault::once(2, PortErrorKind::DiskFull));
     assert!(
         memory
@@ -203,7 +211,7 @@ fn temporaries_of_a_writer_that_died_go_with_the_next_write_of_their_name() {
         std::fs::write(build.join(name), b"half a pack").unwrap();
     }
     let out = DiskOutput::new(&build);
-    out.write_atomic("assets.pak", &[b"pack"]).unwrap();
+    out.write_all_atomic(&[("assets.pak", &[b"pack"])]).unwrap();
     let mut names: Vec<String> = std::fs::read_dir(&build)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

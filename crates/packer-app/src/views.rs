@@ -13,7 +13,7 @@ use packer_domain::snapshot::{
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
-use crate::runtime::{View, WriteOutcome};
+use crate::runtime::{Runtime, View, WriteOutcome, WriteRequest};
 
 /// One registered asset.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -175,23 +175,10 @@ pub fn failure_reason(view: &View) -> Option<String> {
     if view.state != ProjectState::Failed {
         return None;
     }
-    let first = with_failure(view)
+    with_failure(view)
         .into_iter()
-        .find(|d| d.severity == Severity::Error)?;
-    let place = [
-        first.file,
-        first.line.map(|l| l.to_string()),
-        first.column.map(|c| c.to_string()),
-    ]
-    .into_iter()
-    .map_while(|part| part)
-    .collect::<Vec<_>>()
-    .join(":");
-    Some(if place.is_empty() {
-        first.message
-    } else {
-        format!("{place}: {}", first.message)
-    })
+        .find(|d| d.severity == Severity::Error)
+        .map(|d| d.one_line())
 }
 
 /// The view's diagnostics, led by why the project is `failed` when no error among them
@@ -236,6 +223,30 @@ pub struct WriteView {
 }
 
 impl WriteView {
+    /// Submits `command` to `runtime`'s writer lane, as every frontend does, and gives
+    /// its result.
+    pub fn submit(
+        runtime: &Runtime,
+        command: Command,
+        expected_generation: Option<u64>,
+    ) -> Result<WriteView, AppError> {
+        let outcome = runtime.submit(WriteRequest {
+            command: command.clone(),
+            expected_generation,
+        })?;
+        Ok(WriteView::of(&command, &outcome))
+    }
+
+    /// The result of an applied reconcile: several assets may have changed, so it
+    /// names none.
+    pub fn of_reconcile(outcome: &WriteOutcome) -> WriteView {
+        WriteView {
+            generation: outcome.generation,
+            command_id: outcome.command_id,
+            asset: None,
+        }
+    }
+
     /// The result of `command`, which committed as `outcome` (or found nothing to
     /// change).
     pub fn of(command: &Command, outcome: &WriteOutcome) -> WriteView {
@@ -281,14 +292,7 @@ pub fn require_registry(snapshot: &Snapshot) -> Result<(), AppError> {
         ));
     }
     let first = snapshot.diagnostics().into_iter().next();
-    let reason = first.map_or_else(String::new, |d| {
-        let place = match (&d.file, d.line, d.column) {
-            (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: "),
-            (Some(f), _, _) => format!("{f}: "),
-            _ => String::new(),
-        };
-        format!(": {place}{}", d.message)
-    });
+    let reason = first.map_or_else(String::new, |d| format!(": {}", d.one_line()));
     Err(AppError::new(
         ErrorCode::FailedState,
         format!("the project is failed: the registry cannot be read{reason} (see `doctor`)"),

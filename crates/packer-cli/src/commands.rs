@@ -108,7 +108,7 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> Com
             "the current folder cannot be read (was it deleted?): give the new project's folder as an absolute path"
         )));
     }
-    if let Some(outer) = enclosing_project(&dir) {
+    if let Some(outer) = project::enclosing_project(&dir) {
         return Err(Failure::App(AppError::new(
             ErrorCode::Invalid,
             format!(
@@ -140,19 +140,6 @@ pub fn init(out: &Output<'_>, dir: Option<&Path>, project: Option<&Path>) -> Com
         ));
     }
     Ok(Outcome::Success)
-}
-
-/// The project whose `assets/` holds `dir` (or is `dir`), if any: the root of the
-/// nearest such project, found from the deepest folder of `dir` that exists, with
-/// links and `..` resolved.
-fn enclosing_project(dir: &Path) -> Option<std::path::PathBuf> {
-    let existing = dir.ancestors().find(|a| a.exists())?;
-    let real = std::fs::canonicalize(existing).ok()?;
-    real.ancestors()
-        .filter(|a| a.file_name() == Some("assets".as_ref()))
-        .find(|a| a.join(".prometeu").join("index.json").is_file())
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
 }
 
 /// Whether two paths name one folder, spelt alike or not (`a/../b` and `b`).

@@ -19,6 +19,19 @@ impl ProjectDir {
     }
 }
 
+/// The project whose `assets/` holds `dir` (or is `dir`), if any: the root of the
+/// nearest such project (one with `assets/.prometeu/`, its registry readable or not),
+/// found from the deepest folder of `dir` that exists, with links and `..` resolved.
+pub fn enclosing_project(dir: &Path) -> Option<PathBuf> {
+    let existing = dir.ancestors().find(|a| a.exists())?;
+    let real = std::fs::canonicalize(existing).ok()?;
+    real.ancestors()
+        .filter(|a| a.file_name() == Some("assets".as_ref()))
+        .find(|a| a.join(".prometeu").is_dir())
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
 /// Locates the project from `explicit` (`--project`) or the current directory.
 pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir> {
     if let Some(dir) = explicit {
@@ -29,9 +42,7 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> anyhow::Result<ProjectDir>
         }
         // `--project assets` or `--project assets/.prometeu/index.json`: the project
         // meant is plain, and `init` there (the usual advice) would nest a project.
-        if let Some(root) = dir.ancestors().skip(1).find(|a| {
-            a.join("assets").join(".prometeu").is_dir() && dir.starts_with(a.join("assets"))
-        }) {
+        if let Some(root) = enclosing_project(dir) {
             bail!(
                 "{} is inside the project in {}: --project names the folder that holds assets/ (use --project {})",
                 dir.display(),

@@ -119,6 +119,20 @@ pub struct Diagnostic {
     pub asset_id: Option<AssetId>,
 }
 
+impl Diagnostic {
+    /// The finding on one line, placed as far as it is known: `file:line:col: message`,
+    /// `file: message`, or the message alone.
+    pub fn one_line(&self) -> String {
+        match (&self.file, self.line, self.column) {
+            (Some(file), Some(line), Some(column)) => {
+                format!("{file}:{line}:{column}: {}", self.message)
+            }
+            (Some(file), _, _) => format!("{file}: {}", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
 /// A problem found while decoding a file, at a byte offset of that file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatError {

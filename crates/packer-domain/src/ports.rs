@@ -757,11 +757,6 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// one left by a writer that died mid-write goes with the next write of its name.
     fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError>;
 
-    /// [`write_all_atomic`](Self::write_all_atomic) of the one file `name`.
-    fn write_atomic(&self, name: &str, chunks: &[&[u8]]) -> Result<(), OutputError> {
-        self.write_all_atomic(&[(name, chunks)])
-    }
-
     /// The fingerprint of the regular file `name`; `None` when there is none (absent,
     /// or something else than a regular file is there).
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError>;

@@ -111,23 +111,24 @@ impl DiskOutput {
             .map_err(|errno| self.error(errno, op, name))
     }
 
-    /// Removes the temporary files of `name` that a writer left when it died mid-write
-    /// (Ctrl-C during a build, a kill, a crash): each is named after its writer's process
-    /// id, and one whose process is gone is never renamed into place. A temporary of a
-    /// running process is a write under way and stays. Best effort: a file that cannot
-    /// be removed is only clutter.
-    fn remove_abandoned_temporaries(&self, dir: &OwnedFd, name: &str) {
+    /// Removes the temporary files of `names` that writers left when they died
+    /// mid-write (Ctrl-C during a build, a kill, a crash): each is named after its
+    /// writer's process id, and one whose process is gone is never renamed into place. A
+    /// temporary of a running process is a write under way and stays. Best effort: a
+    /// file that cannot be removed is only clutter.
+    fn remove_abandoned_temporaries(&self, dir: &OwnedFd, names: &[&str]) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let prefix = format!(".{name}.");
+        let prefixes: Vec<String> = names.iter().map(|name| format!(".{name}.")).collect();
         for entry in entries.flatten() {
             let file_name = entry.file_name();
             let Some(file_name) = file_name.to_str() else {
                 continue;
             };
-            let writer = file_name
-                .strip_prefix(&prefix)
+            let writer = prefixes
+                .iter()
+                .find_map(|prefix| file_name.strip_prefix(prefix.as_str()))
                 .and_then(|rest| rest.strip_suffix(".tmp"))
                 .and_then(|rest| rest.split_once('-'))
                 .filter(|(_, number)| number.parse::<u64>().is_ok())
@@ -150,8 +151,9 @@ impl DiskOutput {
         files: &[(&str, &[&[u8]])],
         pending: &mut Vec<String>,
     ) -> Result<(), OutputError> {
+        let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+        self.remove_abandoned_temporaries(dir, &names);
         for (name, chunks) in files {
-            self.remove_abandoned_temporaries(dir, name);
             let temporary = format!(
                 ".{name}.{}-{}.tmp",
                 std::process::id(),

@@ -13,13 +13,10 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use packer_app::build::{BuildReport, BuildRequest};
 use packer_app::error::{AppError, ErrorCode};
-use packer_app::runtime::{Runtime, WriteRequest};
-use packer_app::views::{
-    AssetView, DoctorView, GetView, ListView, StatusView, WriteView, require_registry,
-};
+use packer_app::runtime::Runtime;
+use packer_app::views::{DoctorView, GetView, ListView, StatusView, WriteView, require_registry};
 use packer_domain::command::Command;
 use packer_domain::declaration::AssetKind;
-use packer_domain::event::CommandId;
 use packer_domain::reconcile::ReconcilePlan;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, DeclarationState};
@@ -69,17 +66,6 @@ pub struct AssetsWorkspace {
     /// Dropped to stop the journal thread.
     stop: Option<Sender<()>>,
     journal_thread: Option<JoinHandle<()>>,
-}
-
-/// A write's result, as the stdio protocol gives it: `{"generation", "command_id",
-/// "asset"?}`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct WriteResult {
-    pub generation: u64,
-    pub command_id: CommandId,
-    /// The asset the write concerned, as the new generation has it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub asset: Option<AssetView>,
 }
 
 /// The recent packer events, oldest first, and how many the journal itself missed.
@@ -181,23 +167,13 @@ impl AssetsWorkspace {
         asset: AssetQuery,
         included: bool,
         expected_generation: Option<u64>,
-    ) -> Result<WriteResult, AppError> {
+    ) -> Result<WriteView, AppError> {
         // Straight to the writer lane, as under `serve --stdio`: an asset that is not
         // there, or a failed project, is the lane's refusal, with its `write_rejected`
-        // event and command id, not a refusal of Studio's own.
+        // event and command id, not a refusal of Studio's own. The asset comes as the
+        // write's own generation holds it, even if the observer published a later one.
         let command = Command::SetIncluded { asset, included };
-        let outcome = self.runtime.submit(WriteRequest {
-            command: command.clone(),
-            expected_generation,
-        })?;
-        // The asset as the write's own generation holds it, even if the observer has
-        // published a later one since.
-        let view = WriteView::of(&command, &outcome);
-        Ok(WriteResult {
-            generation: view.generation,
-            command_id: view.command_id,
-            asset: view.asset,
-        })
+        WriteView::submit(&self.runtime, command, expected_generation)
     }
 
     /// `reconcile_plan`: the runtime's plan for the current generation. Without a
@@ -209,17 +185,9 @@ impl AssetsWorkspace {
 
     /// `reconcile_apply`: the chosen actions of plan `plan_id`, applied by the runtime
     /// as one commit.
-    pub fn reconcile_apply(
-        &self,
-        plan_id: u64,
-        action_ids: &[u32],
-    ) -> Result<WriteResult, AppError> {
+    pub fn reconcile_apply(&self, plan_id: u64, action_ids: &[u32]) -> Result<WriteView, AppError> {
         let outcome = self.runtime.reconcile_apply(plan_id, action_ids)?;
-        Ok(WriteResult {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset: None,
-        })
+        Ok(WriteView::of_reconcile(&outcome))
     }
 
     /// `build`: the runtime packs every included asset of the current generation into

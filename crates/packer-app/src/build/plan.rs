@@ -178,12 +178,6 @@ fn failure_of(snapshot: &Snapshot) -> String {
         .find(|d| d.severity == Severity::Error)
         .map_or_else(
             || "the snapshot cannot be trusted".to_owned(),
-            |d| match (d.file, d.line, d.column) {
-                (Some(file), Some(line), Some(column)) => {
-                    format!("{file}:{line}:{column}: {}", d.message)
-                }
-                (Some(file), _, _) => format!("{file}: {}", d.message),
-                _ => d.message,
-            },
+            |d| d.one_line(),
         )
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use packer_app::build::BuildRequest;
 use packer_app::error::{AppError, ErrorCode};
-use packer_app::runtime::{Runtime, WriteRequest};
+use packer_app::runtime::Runtime;
 use packer_app::views::{self, DoctorView, GetView, ListView, StatusView, WriteView};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::{AssetKind, OutputOptions};
@@ -85,12 +85,7 @@ pub fn call(served: &Served<'_>, method: &str, mut params: Params) -> Result<Jso
             let outcome = runtime
                 .reconcile_apply(plan_id, &action_ids)
                 .map_err(|error| name_param(error, "action_ids"))?;
-            // Several assets may change: the result names none.
-            result(WriteView {
-                generation: outcome.generation,
-                command_id: outcome.command_id,
-                asset: None,
-            })
+            result(WriteView::of_reconcile(&outcome))
         }
         "build" => {
             let out: Option<String> = params.optional("out", typed)?;
@@ -136,11 +131,7 @@ fn write(
     command: Command,
     expected_generation: Option<u64>,
 ) -> Result<Json, AppError> {
-    let outcome = runtime.submit(WriteRequest {
-        command: command.clone(),
-        expected_generation,
-    })?;
-    result(WriteView::of(&command, &outcome))
+    result(WriteView::submit(runtime, command, expected_generation)?)
 }
 
 /// The command of a write method, from its params (a whole request's, or a batch
