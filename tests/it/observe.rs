@@ -613,6 +613,83 @@ fn a_watcher_that_cannot_start_leaves_periodic_verification() {
     assert_eq!(runtime.view().snapshot.generation(), 2);
 }
 
+/// Degraded, the observer tries at each periodic verification to watch everything
+/// again; once it can (the limit raised), it says so, and the view is no longer
+/// flagged.
+#[test]
+fn a_degraded_observer_watches_everything_again_once_it_can() {
+    let o = start_with(
+        &fixture(),
+        ObserverConfig {
+            degraded_periodic: Duration::from_millis(5),
+            ..config()
+        },
+    );
+    o.watcher
+        .degrade("the system's limit on file watches was reached");
+    o.events
+        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
+        .unwrap();
+    // Periodic verifications while nothing more can be watched: still degraded.
+    o.fs.write(
+        "b/asset.json",
+        declaration(U2, "seen while degraded", "y.bin"),
+    );
+    o.refreshed(2);
+    assert!(o.view().degraded.is_some());
+    assert!(
+        !o.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::ObserverRestored { .. }))
+    );
+
+    o.watcher.can_watch_again(true);
+    o.events
+        .wait_for(|e| matches!(e, Event::ObserverRestored { .. }), DEADLINE)
+        .unwrap();
+    assert_eq!(o.view().degraded, None);
+}
+
+/// A watch that could not start at all is started again once it can.
+#[test]
+fn a_watch_that_could_not_start_is_started_again_once_it_can() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let watcher = Arc::new(ScriptedWatcher::new());
+    watcher.refuse_start(true);
+    let events = EventLog::new();
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: Arc::new(fs.clone()),
+            events: Arc::new(events.clone()),
+            clock: Arc::new(ManualClock::new()),
+        },
+        watcher.clone(),
+        ObserverConfig {
+            degraded_periodic: Duration::from_millis(5),
+            ..config()
+        },
+    );
+    events
+        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
+        .unwrap();
+    assert_eq!(watcher.sessions(), 0);
+    watcher.refuse_start(false);
+    watcher.can_watch_again(true);
+    events
+        .wait_for(|e| matches!(e, Event::ObserverRestored { .. }), DEADLINE)
+        .unwrap();
+    assert_eq!(watcher.sessions(), 1);
+    assert_eq!(runtime.view().degraded, None);
+    // Hints are heard again.
+    fs.write("a/asset.json", declaration(U1, "heard", "x.bin"));
+    watcher.changed("a/asset.json");
+    events
+        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
+        .unwrap();
+    runtime.shutdown();
+}
+
 #[test]
 fn a_half_written_declaration_is_given_time_before_it_is_reported() {
     let o = start_with(

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use packer_domain::path::WsPath;
-use packer_domain::ports::{HintSink, WatchHint, WatchPort};
+use packer_domain::ports::{HintSink, WatchHint, WatchPort, WatchSession};
 use packer_domain::snapshot::registry_path;
 
 use crate::runtime::{Message, View};
@@ -105,7 +105,7 @@ impl Observer {
                 let sink: HintSink = Arc::new(move |hint| {
                     let _ = hint_sender.send(hint);
                 });
-                let session = match watcher.watch(sink) {
+                let session = match watcher.watch(Arc::clone(&sink)) {
                     Ok(session) => {
                         // What setting up the watch left queued (a large tree's overflow,
                         // say) is heard before the first verification is asked for, so
@@ -128,8 +128,13 @@ impl Observer {
                     requeued,
                     stopped,
                 };
-                run(&lane, session.is_none(), channels, config);
-                drop(session);
+                let mut watch = Watch {
+                    watcher,
+                    sink,
+                    session,
+                };
+                run(&lane, &mut watch, channels, config);
+                drop(watch);
             })
             .ok()?;
         Some(Observer { stop, thread })
@@ -198,6 +203,33 @@ impl Pending {
     }
 }
 
+/// The watch the observer runs, and what it needs to start one again.
+struct Watch {
+    watcher: Arc<dyn WatchPort>,
+    sink: HintSink,
+    /// `None` while nothing at all could be watched.
+    session: Option<Box<dyn WatchSession>>,
+}
+
+impl Watch {
+    /// While degraded: whether the whole workspace can be watched now (the system's
+    /// limit raised, say), starting the watch again if it never started.
+    fn whole_again(&mut self) -> bool {
+        if let Some(session) = &self.session {
+            return session.watch_again();
+        }
+        match self.watcher.watch(Arc::clone(&self.sink)) {
+            Ok(session) => {
+                session.flush(FLUSH_TIMEOUT);
+                let whole = session.watch_again();
+                self.session = Some(session);
+                whole
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 /// What the observer thread listens to, and where files not finished yet come back.
 struct Channels {
     hints: Receiver<WatchHint>,
@@ -206,7 +238,8 @@ struct Channels {
     stopped: Receiver<()>,
 }
 
-fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: ObserverConfig) {
+fn run(lane: &Sender<Message>, watch: &mut Watch, channels: Channels, config: ObserverConfig) {
+    let mut degraded = watch.session.is_none();
     let Channels {
         mut hints,
         requeue: requeue_sender,
@@ -276,6 +309,14 @@ fn run(lane: &Sender<Message>, mut degraded: bool, channels: Channels, config: O
             }
             sent_first = true;
         } else if next_periodic.is_some_and(|at| at <= now) {
+            if degraded && watch.whole_again() {
+                // Watched whole from now on; this verification covers what changed
+                // while part of it was not.
+                degraded = false;
+                if lane.send(Message::Degraded(None)).is_err() {
+                    break;
+                }
+            }
             pending.full = true;
             pending.touch(now);
             pending.last = Some(now - config.debounce);

@@ -122,12 +122,11 @@ pub(crate) fn degraded(shared: &Shared, reason: Option<String>) {
         },
     );
     // Said once the view holds it, so that a reader woken by the event sees it.
-    if let Some(reason) = reason {
-        shared.ports.events.publish(Event::ObserverDegraded {
-            generation: view.snapshot.generation(),
-            reason,
-        });
-    }
+    let generation = view.snapshot.generation();
+    shared.ports.events.publish(match reason {
+        Some(reason) => Event::ObserverDegraded { generation, reason },
+        None => Event::ObserverRestored { generation },
+    });
 }
 
 /// Gives the paths to verify again later (files not finished yet); empty when done.

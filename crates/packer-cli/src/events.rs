@@ -163,6 +163,9 @@ pub fn describe(event: &Event) -> String {
             format!("recovery: transaction {transaction} {outcome}")
         }
         Event::ObserverDegraded { reason, .. } => format!("observer degraded: {reason}"),
+        Event::ObserverRestored { .. } => {
+            "observer restored: the whole workspace is watched again".to_owned()
+        }
         Event::ReconcileStarted { command_id, .. } => {
             format!("command {command_id} reconcile started")
         }

@@ -94,6 +94,11 @@ pub enum Event {
         generation: u64,
         reason: String,
     },
+    /// The observer watches the whole workspace again (the watch limit was raised):
+    /// changes are heard as they happen once more.
+    ObserverRestored {
+        generation: u64,
+    },
     ReconcileStarted {
         generation: u64,
         command_id: CommandId,
@@ -135,6 +140,7 @@ impl Event {
             Event::CommitFailed { .. } => "commit_failed",
             Event::RecoveryPerformed { .. } => "recovery_performed",
             Event::ObserverDegraded { .. } => "observer_degraded",
+            Event::ObserverRestored { .. } => "observer_restored",
             Event::ReconcileStarted { .. } => "reconcile_started",
             Event::ReconcileCompleted { .. } => "reconcile_completed",
             Event::BuildStarted { .. } => "build_started",
@@ -155,6 +161,7 @@ impl Event {
             | Event::CommitFailed { generation, .. }
             | Event::RecoveryPerformed { generation, .. }
             | Event::ObserverDegraded { generation, .. }
+            | Event::ObserverRestored { generation }
             | Event::ReconcileStarted { generation, .. }
             | Event::ReconcileCompleted { generation, .. }
             | Event::BuildStarted { generation, .. }
@@ -179,7 +186,8 @@ impl Event {
             | Event::SnapshotRefreshed { .. }
             | Event::DivergenceDetected { .. }
             | Event::RecoveryPerformed { .. }
-            | Event::ObserverDegraded { .. } => None,
+            | Event::ObserverDegraded { .. }
+            | Event::ObserverRestored { .. } => None,
         }
     }
 }

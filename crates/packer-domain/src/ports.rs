@@ -828,4 +828,12 @@ pub trait WatchSession: Send + fmt::Debug {
         let _ = timeout;
         true
     }
+
+    /// Tries again to watch what the session could not (after the system's limit on
+    /// watches was raised, say): `true` when the whole workspace is watched now. Called
+    /// every few seconds while degraded, so it must cost little when nothing changed
+    /// that would let it succeed. By default nothing more can be watched.
+    fn watch_again(&self) -> bool {
+        false
+    }
 }

@@ -78,7 +78,8 @@ impl DiskWatcher {
                 .with_detail(e.to_string())
         })?;
         let (arrivals, arrived) = crossbeam_channel::unbounded();
-        let (watchers, flushes) = start_watchers(&base, &sink, &arrivals)?;
+        let unwatched = Arc::new(Unwatched::default());
+        let (watchers, flushes) = start_watchers(&base, &sink, &arrivals, &unwatched)?;
         let top = Arc::new(Top {
             base,
             sink,
@@ -87,6 +88,7 @@ impl DiskWatcher {
             next_lane: AtomicUsize::new(0),
             owners: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            unwatched,
         });
         // The top itself: without it nothing at all is watched.
         match top.add(0, &top.base, RecursiveMode::NonRecursive) {
@@ -120,6 +122,7 @@ fn start_watchers(
     base: &Path,
     sink: &HintSink,
     arrivals: &Sender<Arrival>,
+    unwatched: &Arc<Unwatched>,
 ) -> Result<(Vec<Mutex<RecommendedWatcher>>, Vec<Flush>), PortError> {
     let lanes = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_LANES));
     let mut watchers = Vec::with_capacity(lanes);
@@ -139,6 +142,7 @@ fn start_watchers(
             sentinel: Arc::clone(&sentinel),
             flushed,
             rewatching: Arc::clone(&rewatching),
+            unwatched: Arc::clone(unwatched),
         };
         let config = notify::Config::default().with_follow_symlinks(false);
         match RecommendedWatcher::new(
@@ -222,6 +226,10 @@ impl std::fmt::Debug for DiskWatchSession {
 }
 
 impl WatchSession for DiskWatchSession {
+    fn watch_again(&self) -> bool {
+        self.top.watch_again()
+    }
+
     fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         // Every watcher, even after one ran out of time: each is waited for once.
@@ -287,12 +295,82 @@ struct Top {
     owners: Mutex<HashMap<PathBuf, usize>>,
     /// Set when the session ends: a flush in progress gives up.
     stopping: AtomicBool,
+    /// Whether part of the workspace went unwatched, shared with the handlers.
+    unwatched: Arc<Unwatched>,
+}
+
+/// Whether part of the workspace went unwatched, and the system's limit on watches at
+/// that moment: only a higher limit lets a new try watch more.
+#[derive(Debug, Default)]
+struct Unwatched(Mutex<Option<Option<u64>>>);
+
+impl Unwatched {
+    /// Notes that something went unwatched, under the limit in force now.
+    fn note(&self) {
+        self.note_under(max_user_watches());
+    }
+
+    fn note_under(&self, limit: Option<u64>) {
+        *lock(&self.0) = Some(limit);
+    }
+
+    /// `Some(the limit then)` while something is unwatched.
+    fn since(&self) -> Option<Option<u64>> {
+        *lock(&self.0)
+    }
+
+    fn clear(&self) {
+        *lock(&self.0) = None;
+    }
+}
+
+/// The system's limit on inotify watches per user, when it can be read.
+fn max_user_watches() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches").ok()?;
+    text.trim().parse().ok()
 }
 
 /// How long watching again after an overflow waits for what it overflowed to be heard.
 const REWATCH_FLUSH: Duration = Duration::from_secs(60);
 
 impl Top {
+    /// Says that part of the workspace goes unwatched.
+    fn degrade(&self, reason: String) {
+        self.unwatched.note();
+        (self.sink)(WatchHint::Degraded { reason });
+    }
+
+    /// Watches again every top-level folder that went unwatched, once the system's
+    /// limit on watches is higher than when it was reached (folders watched already
+    /// stay as they are). `true` when nothing is left unwatched.
+    fn watch_again(&self) -> bool {
+        self.watch_again_under(max_user_watches())
+    }
+
+    /// [`watch_again`](Self::watch_again) with the system's limit now at `limit`.
+    fn watch_again_under(&self, limit: Option<u64>) -> bool {
+        let Some(limit_then) = self.unwatched.since() else {
+            return true;
+        };
+        if limit <= limit_then {
+            // The same limit: the same folders would fail the same way.
+            return false;
+        }
+        self.unwatched.clear();
+        for folder in self.top_entries().unwrap_or_default() {
+            let owner = self.owners().get(&folder).copied();
+            let lane = owner.unwrap_or_else(|| {
+                self.next_lane.fetch_add(1, Ordering::Relaxed) % self.watchers.len()
+            });
+            if self.add_entry(lane, &folder).is_some() {
+                // Still short: noted under the new limit, for the next raise.
+                self.unwatched.note_under(limit);
+                return false;
+            }
+        }
+        self.unwatched.since().is_none()
+    }
+
     /// The paths of the entries at the top. An entry that cannot be read is gone, or
     /// will be hinted when it changes.
     fn top_entries(&self) -> std::io::Result<Vec<PathBuf>> {
@@ -318,7 +396,7 @@ impl Top {
                 };
                 if let Some(reason) = self.add_entry(lane, folder) {
                     stop.store(true, Ordering::Relaxed);
-                    (self.sink)(WatchHint::Degraded { reason });
+                    self.degrade(reason);
                 }
             }
         };
@@ -347,7 +425,7 @@ impl Top {
                                 (self.sink)(WatchHint::Changed(path));
                             }
                         }
-                        Some(reason) => (self.sink)(WatchHint::Degraded { reason }),
+                        Some(reason) => self.degrade(reason),
                     }
                 }
                 Ok(Arrival::Left(path)) => {
@@ -383,7 +461,7 @@ impl Top {
                 None => lane == 0,
             };
             if mine && let Some(reason) = self.add_entry(lane, &folder) {
-                (self.sink)(WatchHint::Degraded { reason });
+                self.degrade(reason);
                 break;
             }
         }
@@ -488,6 +566,7 @@ struct Handler {
     flushed: Sender<()>,
     /// The watcher's [`Flush::rewatching`].
     rewatching: Arc<AtomicBool>,
+    unwatched: Arc<Unwatched>,
 }
 
 impl Handler {
@@ -496,6 +575,7 @@ impl Handler {
         let event = match result {
             Ok(event) => event,
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
+                self.unwatched.note();
                 sink(WatchHint::Degraded {
                     reason: limit_reason(),
                 });

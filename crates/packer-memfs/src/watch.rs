@@ -27,6 +27,8 @@ struct State {
     waiting: Vec<WatchHint>,
     next: u64,
     refuse_start: bool,
+    /// What a session's `watch_again` answers.
+    watches_again: bool,
 }
 
 impl std::fmt::Debug for State {
@@ -73,6 +75,12 @@ impl ScriptedWatcher {
     /// Makes the next starts fail, as a watcher that cannot watch anything would.
     pub fn refuse_start(&self, refuse: bool) {
         self.lock().refuse_start = refuse;
+    }
+
+    /// Whether a degraded session can now watch everything, as after the system's
+    /// limit on watches was raised: what `watch_again` answers from now on.
+    pub fn can_watch_again(&self, can: bool) {
+        self.lock().watches_again = can;
     }
 
     /// How many sessions are running.
@@ -127,7 +135,14 @@ struct Session {
     state: Arc<Mutex<State>>,
 }
 
-impl WatchSession for Session {}
+impl WatchSession for Session {
+    fn watch_again(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .watches_again
+    }
+}
 
 impl Drop for Session {
     fn drop(&mut self) {

@@ -272,3 +272,34 @@ fn running_out_of_inotify_instances_names_the_limit() {
     ));
     assert!(!watch_error(&other).detail.contains("max_user_instances"));
 }
+
+/// A folder left unwatched (as the system's limit on watches leaves one) is watched
+/// again once the limit is higher than when it was reached, and not before.
+#[test]
+fn an_unwatched_folder_is_watched_again_once_the_limit_is_raised() {
+    let fx = Fixture::new();
+    fx.write("art/a.bin", b"0");
+    let (sender, hints) = crossbeam_channel::unbounded();
+    let sink: HintSink = Arc::new(move |hint| {
+        let _ = sender.send(hint);
+    });
+    let session = DiskWatcher::new(&fx.assets).start(sink).unwrap();
+    let top = Arc::clone(&session.top);
+    let watching = Watching {
+        session: Box::new(session),
+        hints,
+    };
+    watching.probe(&fx, "art/a.bin");
+    // The folder goes unwatched, under a limit of 100 watches.
+    let art = top.base.join("art");
+    let lane = top.owners().remove(&art).unwrap();
+    lock(&top.watchers[lane]).unwatch(&art).unwrap();
+    top.unwatched.note_under(Some(100));
+
+    assert!(!top.watch_again_under(Some(100)), "the same limit");
+    assert!(!top.owners().contains_key(&art));
+    assert!(top.watch_again_under(Some(200)));
+    assert!(top.owners().contains_key(&art));
+    assert_eq!(top.unwatched.since(), None);
+    watching.probe(&fx, "art/a.bin");
+}
