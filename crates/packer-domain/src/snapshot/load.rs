@@ -396,6 +396,10 @@ fn registry_state(result: Result<FileView<'_>, PortError>) -> RegistryState {
                     Code::FileTooLarge,
                     "the registry is far larger than any project needs; restore it from version control",
                 ),
+                PortErrorKind::OutsideWorkspace => (
+                    Code::ReadFailed,
+                    "index.json must be a file inside .prometeu, not a symbolic link out of it",
+                ),
                 _ => (Code::ReadFailed, "check the file's permissions"),
             };
             return RegistryState::Invalid {
@@ -511,6 +515,12 @@ pub(super) fn parse_declaration(
                 PortErrorKind::OutsideWorkspace => (
                     Code::InputNotConfined,
                     "asset.json must be a file inside the workspace, not a link out of it",
+                ),
+                // The scan listed the name, so what is not found is what it leads to
+                // (a link to nothing), or the file went in between.
+                PortErrorKind::NotFound => (
+                    Code::ReadFailed,
+                    "the file is gone or is a symbolic link to nothing; restore it from version control",
                 ),
                 _ => (Code::ReadFailed, "check the file's permissions"),
             };
