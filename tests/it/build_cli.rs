@@ -262,3 +262,45 @@ fn inspect_refuses_what_is_not_a_file_without_waiting_on_it() {
         run.stderr
     );
 }
+
+/// `inspect --json` keeps the key order docs/cli.md shows, as every other `--json`
+/// result does: a tool or a person reading the raw line finds `pack` first, then the
+/// table's fields in the order of the pack format.
+#[test]
+fn inspect_json_keeps_its_documented_key_order() {
+    let project = Project::demo();
+    let run = project.run(&["build", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inspected = project.run(&["inspect", "build/assets.pak", "--json"]);
+    assert_eq!(inspected.code, 0, "{}", inspected.stderr);
+    let line = inspected.stdout.as_str();
+    assert!(
+        line.starts_with(
+            "{\"pack\":\"build/assets.pak\",\"valid\":true,\"version\":1,\"bytes\":124128,\"index_blake3\":\""
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            "\"assets\":[{\"asset_id\":1,\"asset_uuid\":\"20db63a0-2e7e-4517-af1c-a5a45b309e62\",\"kind\":\"image\",\"format\":\"rgba8\",\"offset\":1536,\"length\":1024,\"blake3\":\""
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("\"parts\":[{\"offset\":0,\"length\":1024,\"width\":16,\"height\":16}]}"),
+        "{line}"
+    );
+    assert!(
+        line.contains("\"width\":64,\"height\":16,\"palette\":11}"),
+        "{line}"
+    );
+    assert!(
+        line.contains("\"channels\":2,\"sample_rate\":22050,\"frames\":22048}"),
+        "{line}"
+    );
+    // `data` and `blob` carry no `format`: the uuid is followed by the kind, then the offset.
+    assert!(
+        line.contains("\"kind\":\"blob\",\"offset\":123888,"),
+        "{line}"
+    );
+}

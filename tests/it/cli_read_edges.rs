@@ -196,6 +196,13 @@ fn usage_errors_are_plain_text_and_json_under_json() {
         let json = project.run_in(".", &json_args);
         assert_eq!(json.code, 2, "{json:?}");
         assert_eq!(json.json()["error"]["code"], "invalid_params", "{json:?}");
+        // The keys in the order of every other error object: code, message, detail.
+        assert!(
+            json.stdout
+                .starts_with("{\"error\":{\"code\":\"invalid_params\",\"message\":")
+                && json.stdout.ends_with(",\"detail\":{}}}\n"),
+            "{json:?}"
+        );
         let message = json.json()["error"]["message"].as_str().unwrap().to_owned();
         let said: Vec<&str> = run.stderr.split_whitespace().collect();
         assert!(

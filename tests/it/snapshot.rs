@@ -430,3 +430,48 @@ drift {'kind':'declaration_invalid','asset_id':2,'error':{'file':'assets/b/asset
 error input_not_confined assets/b/asset.json:1:1 cannot read assets/b/asset.json: leads outside the workspace (a symbolic link on the way leads outside the workspace, or between it and .prometeu)",
     );
 }
+
+/// The code and hint of the one diagnostic of `fixture`, on memfs and on the real disk.
+fn only_hint_both(fixture: &str) -> Vec<(String, String)> {
+    let fs = MemFs::from_fixture(fixture).unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let assets = project.path().join("assets");
+    write_to_disk(fixture, &assets);
+    let port = packer_fs::DiskWorkspace::open(&assets).unwrap();
+    [Snapshot::load(&fs, 1), Snapshot::load(&port, 1)]
+        .iter()
+        .map(|snapshot| {
+            let diagnostics = snapshot.diagnostics();
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+            let d = &diagnostics[0];
+            (d.code.to_string(), d.hint.clone().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn a_link_to_nothing_or_out_of_prometeu_is_not_called_a_permission_problem() {
+    // An `asset.json` that is a link to nothing: the scan saw its name, the read found
+    // nothing behind it. Permissions have nothing to do with it.
+    let dangling = format!(
+        "{}//- a/asset.json -> nothing.json\n",
+        registry(&[(1, U1, "a", true)])
+    );
+    let expected = (
+        "read_failed".to_owned(),
+        "the file is gone or is a symbolic link to nothing; restore it from version control"
+            .to_owned(),
+    );
+    assert_eq!(only_hint_both(&dangling), vec![expected.clone(), expected]);
+
+    // An `index.json` that is a link leading out of `.prometeu`.
+    let outside = format!(
+        "//- .prometeu/index.json -> ../registry.json\n//- registry.json\n{}",
+        fixture_text::registry(1, &[])
+    );
+    let expected = (
+        "read_failed".to_owned(),
+        "index.json must be a file inside .prometeu, not a symbolic link out of it".to_owned(),
+    );
+    assert_eq!(only_hint_both(&outside), vec![expected.clone(), expected]);
+}

@@ -72,17 +72,19 @@ impl Failure {
             Failure::Other(e) => (AppError::new(ErrorCode::Io, format!("{e:#}")), 1),
         };
         if out.json {
-            // Encoded straight from the struct, so that its keys keep the order of the
-            // protocol's error responses (`code`, `message`, `detail`).
-            #[derive(serde::Serialize)]
-            struct ErrorOutput<'a> {
-                error: &'a AppError,
-            }
             out.json(&ErrorOutput { error: &error });
         }
         out.error(&format!("error: {}", error.message));
         exit
     }
+}
+
+/// `{"error": {...}}`, the `--json` form of a failure. Encoded straight from the
+/// struct, so that its keys keep the order of the protocol's error responses (`code`,
+/// `message`, `detail`).
+#[derive(serde::Serialize)]
+pub(crate) struct ErrorOutput<'a> {
+    pub(crate) error: &'a AppError,
 }
 
 pub type CommandResult = Result<Outcome, Failure>;

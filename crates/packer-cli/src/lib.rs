@@ -19,6 +19,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use packer_app::error::{AppError, ErrorCode};
 use packer_domain::declaration::AssetKind;
 
 use crate::commands::reconcile::{self, Apply};
@@ -264,8 +265,10 @@ fn usage(e: &clap::Error, args: &[OsString], console: &mut Console<'_>) -> u8 {
         let first = text.split("\n\n").next().unwrap_or_default();
         let first = first.strip_prefix("error: ").unwrap_or(first);
         let message = first.split_whitespace().collect::<Vec<_>>().join(" ");
-        let error = serde_json::json!({"error": {"code": "invalid_params", "message": message, "detail": {}}});
-        let _ = writeln!(console.stdout, "{error}");
+        let error = AppError::new(ErrorCode::InvalidParams, message);
+        if let Ok(line) = serde_json::to_string(&commands::ErrorOutput { error: &error }) {
+            let _ = writeln!(console.stdout, "{line}");
+        }
     }
     code
 }

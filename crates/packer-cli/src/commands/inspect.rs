@@ -6,9 +6,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
-use packer_pack::codec::PartInfo;
+use packer_domain::snapshot::ContentHash;
+use packer_pack::codec::{Part, PartInfo};
 use packer_pack::pack::{self, Pack, TocEntry, format_name};
-use serde_json::{Value, json};
+use serde_json::json;
+use uuid::Uuid;
 
 use crate::commands::build::size;
 use crate::commands::{CommandResult, Outcome};
@@ -52,49 +54,108 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The `--json` form: `{"pack", "valid", "version", "bytes", "index_blake3", "assets"}`.
-fn to_json(shown: &str, pack: &Pack) -> Value {
-    json!({
-        "pack": shown,
-        "valid": true,
-        "version": pack.version,
-        "bytes": pack.len,
-        "index_blake3": pack.index_hash,
-        "assets": pack.entries.iter().map(entry_json).collect::<Vec<_>>(),
-    })
+/// Structs, not a `serde_json::Value`, so the keys keep this order (a `Value` sorts
+/// them).
+#[derive(serde::Serialize)]
+struct PackJson<'a> {
+    pack: &'a str,
+    valid: bool,
+    version: u32,
+    bytes: u64,
+    index_blake3: ContentHash,
+    assets: Vec<EntryJson>,
 }
 
-fn entry_json(entry: &TocEntry) -> Value {
-    let mut value = json!({
-        "asset_id": entry.asset_id,
-        "asset_uuid": entry.asset_uuid,
-        "kind": entry.kind().as_str(),
-        "offset": entry.offset,
-        "length": entry.length,
-        "blake3": entry.hash,
-        "parts": entry.parts.iter().map(|part| {
-            let mut value = json!({ "offset": part.offset, "length": part.length });
-            match part.info {
-                PartInfo::Image { width, height, palette_len } => {
-                    value["width"] = width.into();
-                    value["height"] = height.into();
-                    if palette_len > 0 {
-                        value["palette"] = palette_len.into();
-                    }
-                }
-                PartInfo::Audio { channels, sample_rate, frames } => {
-                    value["channels"] = channels.into();
-                    value["sample_rate"] = sample_rate.into();
-                    value["frames"] = frames.into();
-                }
-                PartInfo::Bytes => {}
-            }
-            value
-        }).collect::<Vec<_>>(),
-    });
-    if let Some(format) = format_name(&entry.output) {
-        value["format"] = format.into();
+/// One table entry, in the pack format's order; `format` only for kinds that have one.
+#[derive(serde::Serialize)]
+struct EntryJson {
+    asset_id: u64,
+    asset_uuid: Uuid,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    offset: u64,
+    length: u64,
+    blake3: ContentHash,
+    parts: Vec<PartJson>,
+}
+
+/// One part: where it lies in the payload, and what the codec says of it.
+#[derive(serde::Serialize)]
+struct PartJson {
+    offset: u64,
+    length: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    palette: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channels: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sample_rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<u32>,
+}
+
+fn to_json<'a>(shown: &'a str, pack: &Pack) -> PackJson<'a> {
+    PackJson {
+        pack: shown,
+        valid: true,
+        version: pack.version,
+        bytes: pack.len,
+        index_blake3: pack.index_hash,
+        assets: pack.entries.iter().map(entry_json).collect(),
     }
-    value
+}
+
+fn entry_json(entry: &TocEntry) -> EntryJson {
+    EntryJson {
+        asset_id: entry.asset_id,
+        asset_uuid: entry.asset_uuid,
+        kind: entry.kind().as_str(),
+        format: format_name(&entry.output),
+        offset: entry.offset,
+        length: entry.length,
+        blake3: entry.hash,
+        parts: entry.parts.iter().map(part_json).collect(),
+    }
+}
+
+fn part_json(part: &Part) -> PartJson {
+    let mut json = PartJson {
+        offset: part.offset,
+        length: part.length,
+        width: None,
+        height: None,
+        palette: None,
+        channels: None,
+        sample_rate: None,
+        frames: None,
+    };
+    match part.info {
+        PartInfo::Image {
+            width,
+            height,
+            palette_len,
+        } => {
+            json.width = Some(width);
+            json.height = Some(height);
+            json.palette = (palette_len > 0).then_some(palette_len);
+        }
+        PartInfo::Audio {
+            channels,
+            sample_rate,
+            frames,
+        } => {
+            json.channels = Some(channels);
+            json.sample_rate = Some(sample_rate);
+            json.frames = Some(frames);
+        }
+        PartInfo::Bytes => {}
+    }
+    json
 }
 
 /// A header line and one row per asset.

@@ -399,8 +399,12 @@ fn registry_state(result: Result<FileView<'_>, PortError>) -> RegistryState {
                 PortErrorKind::PermissionDenied => {
                     (Code::ReadFailed, "check the file's permissions")
                 }
-                // A folder, a FIFO or a link out of the workspace in its place: a
-                // permission would not be the cause.
+                PortErrorKind::OutsideWorkspace => (
+                    Code::ReadFailed,
+                    "index.json must be a file inside .prometeu, not a symbolic link out of it",
+                ),
+                // A folder, a FIFO or a broken link in its place: a permission would not
+                // be the cause.
                 _ => (
                     Code::ReadFailed,
                     "index.json must be a regular file inside the workspace; restore it from version control",
@@ -523,6 +527,12 @@ pub(super) fn parse_declaration(
                 PortErrorKind::PermissionDenied => {
                     (Code::ReadFailed, "check the file's permissions")
                 }
+                // The scan listed the name, so what is not found is what it leads to
+                // (a link to nothing), or the file went in between.
+                PortErrorKind::NotFound => (
+                    Code::ReadFailed,
+                    "the file is gone or is a symbolic link to nothing; restore it from version control",
+                ),
                 _ => (
                     Code::ReadFailed,
                     "asset.json must be a regular file (not a link to a FIFO or a device)",
