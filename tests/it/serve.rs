@@ -450,6 +450,11 @@ fn lines_that_are_not_requests_are_parse_errors() {
             b"{\"id\": 14, \"method\": \"remove_asset\", \"params\": {\"asset\": 1, \"asset\": 2}}\n",
             not_json(61),
         ),
+        // A number no JSON value can hold.
+        (
+            b"{\"id\": 15, \"method\": \"status\", \"params\": {\"x\": 1e400}}\n",
+            not_json(48),
+        ),
     ]);
 }
 

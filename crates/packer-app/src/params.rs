@@ -24,6 +24,20 @@ pub struct Params {
     at: String,
 }
 
+/// A JSON text as a request's value, read by the strict reader: a key given twice, which
+/// `serde_json` would settle by taking the last, is refused (a request that says two
+/// things is not one to act on), as is a number no JSON value can hold. On error, the
+/// message and the byte offset where reading stopped.
+pub fn read_json(text: &[u8]) -> Result<Value, packer_domain::json::JsonError> {
+    let parsed = packer_domain::json::parse(text)?;
+    parsed
+        .to_serde_exact()
+        .map_err(|offset| packer_domain::json::JsonError {
+            offset,
+            message: "the number is too large".to_owned(),
+        })
+}
+
 /// An `invalid_params` error about `param`.
 pub fn invalid(param: &str, message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::InvalidParams, message)

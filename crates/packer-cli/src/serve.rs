@@ -176,31 +176,26 @@ impl Request {
     /// could be read, so the client can still match the answer.
     fn parse(line: &[u8]) -> Result<Request, (Option<Number>, AppError)> {
         let parse_error = |message: String| AppError::new(ErrorCode::ParseError, message);
-        let text = std::str::from_utf8(line).map_err(|e| {
-            (
+        if let Err(e) = std::str::from_utf8(line) {
+            return Err((
                 None,
                 parse_error(format!(
                     "the line is not UTF-8: invalid byte at offset {}",
                     e.valid_up_to()
                 )),
-            )
-        })?;
-        // The strict reader first: `serde_json` would take the last of a key given twice
-        // (`"asset": 1, "asset": 2`), and a request that says two things is not one to act
-        // on.
-        if let Err(e) = packer_domain::json::parse(line) {
+            ));
+        }
+        let value = packer_app::params::read_json(line).map_err(|e| {
             let (_, column) = e.line_col(line);
-            return Err((
+            (
                 None,
                 parse_error(format!(
                     "the line is not JSON: {} at column {column}",
                     e.message
                 ))
                 .with_detail(serde_json::json!({ "column": column })),
-            ));
-        }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| (None, parse_error(format!("the line is not JSON: {e}"))))?;
+            )
+        })?;
         let Value::Object(mut object) = value else {
             return Err((
                 None,

@@ -107,6 +107,31 @@ impl JsonKind<'_> {
 }
 
 impl JsonValue<'_> {
+    /// Converts to a `serde_json::Value`, key order kept, refusing a number it cannot
+    /// hold (beyond `f64`'s range) with that number's offset, where
+    /// [`to_serde`](Self::to_serde) would make it `null`.
+    pub fn to_serde_exact(&self) -> Result<serde_json::Value, usize> {
+        Ok(match &self.kind {
+            JsonKind::Number(n) => n
+                .parse::<serde_json::Number>()
+                .map(serde_json::Value::Number)
+                .map_err(|_| self.offset)?,
+            JsonKind::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(JsonValue::to_serde_exact)
+                    .collect::<Result<_, _>>()?,
+            ),
+            JsonKind::Object(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .map(|m| Ok((m.key.to_string(), m.value.to_serde_exact()?)))
+                    .collect::<Result<_, usize>>()?,
+            ),
+            _ => self.to_serde(),
+        })
+    }
+
     /// Converts to a `serde_json::Value` (for opaque option blocks). Key order is kept.
     pub fn to_serde(&self) -> serde_json::Value {
         match &self.kind {

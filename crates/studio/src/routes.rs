@@ -9,7 +9,6 @@ use packer_app::error::{AppError, ErrorCode};
 use packer_app::params::{self, Params, typed};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::AssetQuery;
-use serde_json::Value;
 
 use crate::http::{Request, Response};
 use crate::page;
@@ -177,23 +176,17 @@ fn params(request: &Request) -> Result<Params, AppError> {
     if request.body.is_empty() {
         return Params::new(None, "params", "");
     }
-    // The strict reader first, as under `serve --stdio`: `serde_json` would take the
-    // last of a key given twice, and a request that says two things is not one to act on.
-    let not_json = |message: String| {
+    // Read as `serve --stdio` reads a request line.
+    let value = packer_app::params::read_json(&request.body).map_err(|e| {
+        let (line, column) = e.line_col(&request.body);
         AppError::new(
             ErrorCode::ParseError,
-            format!("the body is not JSON: {message}"),
+            format!(
+                "the body is not JSON: {} at line {line} column {column}",
+                e.message
+            ),
         )
-    };
-    if let Err(e) = packer_domain::json::parse(&request.body) {
-        let (line, column) = e.line_col(&request.body);
-        return Err(not_json(format!(
-            "{} at line {line} column {column}",
-            e.message
-        )));
-    }
-    let value: Value =
-        serde_json::from_slice(&request.body).map_err(|e| not_json(e.to_string()))?;
+    })?;
     Params::new(Some(value), "params", "")
 }
 
