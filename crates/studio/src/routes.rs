@@ -22,60 +22,64 @@ pub enum Routed {
 }
 
 pub fn route(shared: &Shared, request: &Request) -> Routed {
+    let path = request.path.as_str();
+    let Some(method) = allowed_method(path) else {
+        return Routed::Response(error(&AppError::new(
+            ErrorCode::UnknownMethod,
+            format!("nothing is served at {path}"),
+        )));
+    };
+    if request.method != method {
+        // RFC 9110 §15.5.6: a 405 says which methods the path does take.
+        return Routed::Response(
+            error(&AppError::new(
+                ErrorCode::InvalidParams,
+                format!("{} is not accepted on {path}; use {method}", request.method),
+            ))
+            .with_status(405)
+            .with_header("Allow", method),
+        );
+    }
     let workspace = &shared.workspace;
-    let get = request.method == "GET";
-    let post = request.method == "POST";
-    let response = match request.path.as_str() {
-        "/api/events" if get => return Routed::EventStream,
-        "/" | "/index.html" if get => page::index(&shared.token),
-        "/app.js" if get => page::script(),
-        "/style.css" if get => page::style(),
-        "/api/status" if get => Response::json(200, &workspace.status()),
-        "/api/list_assets" if get => {
-            answer(workspace.list_assets().map(|v| Response::json(200, &v)))
-        }
-        "/api/get_asset" if get => answer(get_asset(shared, request)),
-        "/api/doctor" if get => Response::json(200, &workspace.doctor()),
-        "/api/journal" if get => Response::json(200, &workspace.journal()),
-        "/api/check_divergence" if post => {
+    let response = match path {
+        "/api/events" => return Routed::EventStream,
+        "/" | "/index.html" => page::index(&shared.token),
+        "/app.js" => page::script(),
+        "/style.css" => page::style(),
+        "/api/status" => Response::json(200, &workspace.status()),
+        "/api/list_assets" => answer(workspace.list_assets().map(|v| Response::json(200, &v))),
+        "/api/get_asset" => answer(get_asset(shared, request)),
+        "/api/doctor" => Response::json(200, &workspace.doctor()),
+        "/api/journal" => Response::json(200, &workspace.journal()),
+        "/api/check_divergence" => {
             answer(no_params(request).map(|()| Response::json(200, &workspace.check_divergence())))
         }
-        "/api/set_included" if post => answer(set_included(shared, request)),
-        "/api/reconcile_plan" if get => {
+        "/api/set_included" => answer(set_included(shared, request)),
+        "/api/reconcile_plan" => {
             answer(workspace.reconcile_plan().map(|v| Response::json(200, &v)))
         }
-        "/api/reconcile_apply" if post => answer(reconcile_apply(shared, request)),
-        "/api/build" if post => answer(build(shared, request)),
-        "/api/shutdown" if post => answer(no_params(request).map(|()| {
+        "/api/reconcile_apply" => answer(reconcile_apply(shared, request)),
+        "/api/build" => answer(build(shared, request)),
+        "/api/shutdown" => answer(no_params(request).map(|()| {
             // A second request while the first is pending finds the slot taken: the
             // host is already stopping.
             let _ = shared.stop_request.try_send(());
             Response::json(200, &serde_json::json!({ "stopping": true }))
         })),
-        path => match path.strip_prefix("/api/thumbnail/") {
-            Some(id) if get => thumbnail(shared, id),
-            _ => match allowed_method(path) {
-                // RFC 9110 §15.5.6: a 405 says which methods the path does take.
-                Some(allowed) => error(&AppError::new(
-                    ErrorCode::InvalidParams,
-                    format!(
-                        "{} is not accepted on {path}; use {allowed}",
-                        request.method
-                    ),
-                ))
-                .with_status(405)
-                .with_header("Allow", allowed),
-                None => error(&AppError::new(
-                    ErrorCode::UnknownMethod,
-                    format!("nothing is served at {path}"),
-                )),
-            },
+        // `allowed_method` knows no other path.
+        _ => match path.strip_prefix("/api/thumbnail/") {
+            Some(id) => thumbnail(shared, id),
+            None => error(&AppError::new(
+                ErrorCode::UnknownMethod,
+                format!("nothing is served at {path}"),
+            )),
         },
     };
     Routed::Response(response)
 }
 
-/// The method a path that exists is served with, for the `Allow` header of a 405.
+/// The method each path is served with, the one table of what Studio serves: `None` for
+/// a path it does not serve, and the `Allow` header of a 405 otherwise.
 fn allowed_method(path: &str) -> Option<&'static str> {
     match path {
         "/"
