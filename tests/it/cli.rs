@@ -374,6 +374,35 @@ fn show_finds_an_asset_by_id_uuid_or_root() {
     assert!(human.stdout.contains("asset 1: hero"), "{human:?}");
 }
 
+/// An asset with no declaration at its root says why in `show`'s first line: moved
+/// elsewhere, gone, or a file that cannot be read.
+#[test]
+fn show_says_why_an_asset_has_no_declaration() {
+    let project = Project::new(&[
+        (
+            ".prometeu/index.json",
+            &registry(&[(1, U1, "sprites/hero"), (2, U2, "sprites/gone")]),
+        ),
+        (
+            "moved/hero/asset.json",
+            &declaration(U1, "hero", &["hero.bin"]),
+        ),
+        ("moved/hero/hero.bin", "x"),
+    ]);
+    let first_line = |asset: &str| {
+        let run = project.run(&["show", asset]);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.lines().next().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        first_line("1"),
+        "asset 1: (its folder moved: see the drift below)"
+    );
+    assert_eq!(first_line("2"), "asset 2: (its folder is gone)");
+    project.put("sprites/gone/asset.json", b"{ not json");
+    assert_eq!(first_line("2"), "asset 2: (declaration unreadable)");
+}
+
 #[test]
 fn every_drift_kind_is_reported_without_writing() {
     let project = Project::new(&[

@@ -92,7 +92,12 @@ pub fn show(
     sources: &Sources<'_>,
 ) -> String {
     let mut out = String::new();
-    let name = asset.name.as_deref().unwrap_or("(declaration unreadable)");
+    // Without a name there is no declaration at the root: say why, as the status does.
+    let name = asset.name.as_deref().unwrap_or(match asset.status {
+        AssetStatus::Moved => "(its folder moved: see the drift below)",
+        AssetStatus::Missing => "(its folder is gone)",
+        _ => "(declaration unreadable)",
+    });
     let _ = writeln!(out, "asset {}: {name}", asset.asset_id);
     let inputs = asset.inputs.as_ref().map(|inputs| {
         inputs
