@@ -312,3 +312,38 @@ fn a_batch_of_thousands_of_commands_is_planned_in_one_pass_each() {
     );
     runtime.shutdown();
 }
+
+/// An `asset.json` 1,000 folders deep lies deeper than a registered root may be (1,024
+/// bytes): the plan says so instead of offering to adopt it, which wrote a registry
+/// that could not be read again and left the project `failed`.
+#[test]
+fn an_asset_json_deeper_than_a_root_may_be_is_not_offered_for_adoption() {
+    let deep = vec!["d"; 1_000].join("/");
+    let project = Project::new(&[
+        (".prometeu/index.json", &registry(&[])),
+        (
+            &format!("{deep}/asset.json"),
+            &declaration(U1, "deep", &["x.bin"]),
+        ),
+        (&format!("{deep}/x.bin"), "x"),
+    ]);
+    let run = project.run(&["--json", "reconcile"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let plan = run.json();
+    assert_eq!(plan["actions"], serde_json::json!([]), "{plan}");
+    assert_eq!(
+        plan["unresolved"][0]["reason"],
+        format!(
+            "`{deep}` cannot be registered: the path is 1999 bytes long; the limit is 1024; move the folder higher up, then plan again"
+        )
+    );
+    let before = std::fs::read(project.root().join("assets/.prometeu/index.json")).unwrap();
+    let run = project.run(&["reconcile", "--apply-all"]);
+    assert_eq!(
+        std::fs::read(project.root().join("assets/.prometeu/index.json")).unwrap(),
+        before,
+        "{run:?}"
+    );
+    let run = project.run(&["--json", "status"]);
+    assert_eq!(run.json()["state"], "diverged", "{run:?}");
+}
