@@ -347,3 +347,26 @@ fn an_asset_json_deeper_than_a_root_may_be_is_not_offered_for_adoption() {
     let run = project.run(&["--json", "status"]);
     assert_eq!(run.json()["state"], "diverged", "{run:?}");
 }
+
+/// A snapshot finds an asset by root or uuid through maps made once: a client asking
+/// for every asset of a large project by root, one request each, made each request a
+/// pass over the registry (10,000 requests on 100,000 assets took 9.8 s).
+#[test]
+fn every_asset_is_found_by_root_and_by_uuid_in_one_pass_each() {
+    const ASSETS: usize = 40_000;
+    let fs = many_assets(ASSETS);
+    let snapshot = Snapshot::load(&fs, 1);
+    for i in (0..ASSETS).rev() {
+        let id = AssetId(i as u64 + 1);
+        let by_root = snapshot.find(&AssetQuery::Root(
+            AssetPath::new(&format!("a/{i}")).unwrap(),
+        ));
+        assert_eq!(by_root.map(|a| a.entry.asset_id), Some(id));
+        let by_uuid = snapshot.find(&AssetQuery::Uuid(uuid(i).parse().unwrap()));
+        assert_eq!(by_uuid.map(|a| a.entry.asset_id), Some(id));
+    }
+    let unknown = AssetPath::new("a/nowhere").unwrap();
+    assert!(snapshot.find(&AssetQuery::Root(unknown)).is_none());
+    // Having looked up does not make a snapshot differ from a fresh one.
+    assert_eq!(snapshot, Snapshot::load(&fs, 1));
+}

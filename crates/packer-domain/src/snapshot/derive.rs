@@ -279,6 +279,7 @@ impl Snapshot {
             state: ProjectState::from_drifts(&parts.drifts, false),
             registry: registry_state,
             ids: super::ids_of(&parts.assets),
+            lookup: super::Lookup::default(),
             assets: parts.assets,
             unregistered: parts.unregistered,
             drifts: parts.drifts,
@@ -337,6 +338,7 @@ impl Snapshot {
             assets,
             // Every asset kept its id.
             ids: std::sync::Arc::clone(&self.ids),
+            lookup: super::Lookup::default(),
             unregistered: self.unregistered.clone(),
             drifts: self.drifts.clone(),
             workspace_errors: Vec::new(),
