@@ -40,6 +40,7 @@ mod reconcile_moves;
 mod recovery_reports;
 mod registration;
 mod runtime;
+mod scale;
 mod serve;
 mod serve_observed;
 mod snapshot;

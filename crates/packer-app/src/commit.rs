@@ -4,14 +4,12 @@
 //! truth, and an interrupted one is finished by recovery.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use packer_domain::command::{Expected, FileChange, Plan};
 use packer_domain::path::WsPath;
-use packer_domain::ports::{
-    DirEntry, DirEntryKind, PortError, PortErrorKind, SyncAll, WorkspacePort,
-};
+use packer_domain::ports::{DirEntryKind, PortError, PortErrorKind, SyncAll, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
 use packer_domain::transaction::{INTENT_COMMITTED, INTENT_STAGED, Intent, TxOp};
 
@@ -254,9 +252,11 @@ fn check_writable_dirs(port: &dyn WorkspacePort, plan: &Plan) -> Result<(), Port
     Ok(())
 }
 
-/// The entries of the directories looked at so far (`None`: no such directory), so
-/// that the creations of one batch list each directory once.
-type Listings = BTreeMap<WsPath, Option<Vec<DirEntry>>>;
+/// The entries of the directories looked at so far, by name (`None`: no such
+/// directory), so that the creations of one batch list each directory once and find
+/// each name in it without a pass over it (a batch may create thousands of roots side
+/// by side).
+type Listings = BTreeMap<WsPath, Option<HashMap<String, DirEntryKind>>>;
 
 /// `path` can be created as the commit creates it, and found there afterwards: every
 /// existing directory on the way is a real directory, not a file (creating the rest
@@ -343,7 +343,7 @@ fn entry_kind(
         Entry::Occupied(entry) => entry.into_mut(),
         Entry::Vacant(entry) => {
             let listed = match port.list_dir(entry.key()) {
-                Ok(entries) => Some(entries),
+                Ok(entries) => Some(entries.into_iter().map(|e| (e.name, e.kind)).collect()),
                 Err(PortError {
                     kind: PortErrorKind::NotFound,
                     ..
@@ -359,9 +359,9 @@ fn entry_kind(
         }
     };
     Ok(entries
-        .as_deref()
-        .and_then(|entries| entries.iter().find(|e| e.name == current.file_name()))
-        .map(|e| e.kind))
+        .as_ref()
+        .and_then(|entries| entries.get(current.file_name()))
+        .copied())
 }
 
 /// Whether a folder on the way to `path` (not `path` itself) is a symbolic link, or

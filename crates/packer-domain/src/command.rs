@@ -4,20 +4,24 @@
 
 mod entries;
 mod reconcile;
+mod roots;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::command::entries::DraftEntries;
+use crate::command::roots::RootSet;
 use crate::declaration::{AssetKind, Declaration, OutputOptions, check_name};
 use crate::path::{AssetPath, WsPath};
 use crate::reconcile::ReconcileAction;
 use crate::registry::{AssetId, Registry, RegistryEntry};
 use crate::snapshot::{
-    AssetQuery, ContentHash, DeclarationState, MAX_DECLARATION_BYTES, ProjectState, RegistryState,
-    Snapshot, registry_path,
+    AssetQuery, AssetRecord, ContentHash, DeclarationState, MAX_DECLARATION_BYTES, ProjectState,
+    RegistryState, Snapshot, registry_path,
 };
 
 /// `create_asset`: a new `asset.json` with a fresh uuid, registered.
@@ -269,10 +273,15 @@ struct Draft<'s> {
     absent: BTreeSet<AssetPath>,
     /// Directory renames, in order: (from, to) as they are on disk.
     renames: Vec<(AssetPath, AssetPath)>,
+    /// Both ends of every rename, numbered `2 * i` (from) and `2 * i + 1` (to) for
+    /// `renames[i]`, to find those that overlap a path without a pass over them all.
+    rename_ends: RootSet,
     changed: Vec<AssetId>,
     created: Option<AssetId>,
     /// Assets this batch created (not adopted): they cannot move in the same commit.
     created_here: BTreeSet<AssetId>,
+    /// The snapshot's registered assets by root, made when first asked.
+    registered_roots: OnceCell<FxHashMap<&'s AssetPath, &'s AssetRecord>>,
 }
 
 impl<'s> Draft<'s> {
@@ -287,9 +296,11 @@ impl<'s> Draft<'s> {
             verifies: BTreeMap::new(),
             absent: BTreeSet::new(),
             renames: Vec::new(),
+            rename_ends: RootSet::default(),
             changed: Vec::new(),
             created: None,
             created_here: BTreeSet::new(),
+            registered_roots: OnceCell::new(),
         }
     }
 
@@ -321,10 +332,13 @@ impl<'s> Draft<'s> {
             Command::RemoveAsset { asset } => self.remove(asset),
             Command::SetIncluded { asset, included } => {
                 let id = self.find(asset)?;
-                if let Some(entry) = self.entries.get_mut(&id)
-                    && entry.included_in_build != *included
+                if self
+                    .entries
+                    .get(&id)
+                    .is_some_and(|e| e.included_in_build != *included)
                 {
-                    entry.included_in_build = *included;
+                    self.entries
+                        .update(&id, |e| e.included_in_build = *included);
                     self.changed.push(id);
                 }
                 Ok(())
@@ -338,16 +352,8 @@ impl<'s> Draft<'s> {
     fn find(&self, query: &AssetQuery) -> Result<AssetId, Refusal> {
         let found = match query {
             AssetQuery::Id(id) => self.entries.get(id).map(|e| e.asset_id),
-            AssetQuery::Uuid(uuid) => self
-                .entries
-                .values()
-                .find(|e| e.asset_uuid == *uuid)
-                .map(|e| e.asset_id),
-            AssetQuery::Root(root) => self
-                .entries
-                .values()
-                .find(|e| e.root == *root)
-                .map(|e| e.asset_id),
+            AssetQuery::Uuid(uuid) => self.entries.with_uuid(*uuid).map(|e| e.asset_id),
+            AssetQuery::Root(root) => self.entries.at_root(root).first().map(|e| e.asset_id),
         };
         found.ok_or_else(|| {
             Refusal::NotFound(match query {
@@ -360,7 +366,7 @@ impl<'s> Draft<'s> {
 
     /// Refuses to register `root` with a uuid some asset already has.
     fn check_uuid_free(&self, root: &AssetPath, uuid: Uuid) -> Result<(), Refusal> {
-        match self.entries.values().find(|e| e.asset_uuid == uuid) {
+        match self.entries.with_uuid(uuid) {
             Some(owner) => Err(Refusal::Invalid(format!(
                 "the uuid of `{root}` already belongs to asset {} at `{}`; reconcile the duplicate instead",
                 owner.asset_id, owner.root
@@ -382,26 +388,17 @@ impl<'s> Draft<'s> {
         root: &AssetPath,
         ignored: impl Fn(AssetId) -> bool,
     ) -> Result<(), Refusal> {
-        for entry in self.entries.values() {
-            if ignored(entry.asset_id) {
-                continue;
-            }
-            if entry.root == *root {
-                return Err(Refusal::Invalid(format!(
-                    "`{root}` is already the root of asset {}",
-                    entry.asset_id
-                )));
-            }
-            if root.as_ws().starts_with(entry.root.as_ws())
-                || entry.root.as_ws().starts_with(root.as_ws())
-            {
-                return Err(Refusal::Invalid(format!(
-                    "`{root}` and the root `{}` of asset {} would be nested; asset roots may not contain one another",
-                    entry.root, entry.asset_id
-                )));
-            }
+        match self.entries.nested_with(root, ignored) {
+            None => Ok(()),
+            Some(entry) if entry.root == *root => Err(Refusal::Invalid(format!(
+                "`{root}` is already the root of asset {}",
+                entry.asset_id
+            ))),
+            Some(entry) => Err(Refusal::Invalid(format!(
+                "`{root}` and the root `{}` of asset {} would be nested; asset roots may not contain one another",
+                entry.root, entry.asset_id
+            ))),
         }
-        Ok(())
     }
 
     /// Refuses a root at or inside a folder this batch moves, or moves to: declarations
@@ -410,19 +407,24 @@ impl<'s> Draft<'s> {
     /// inside a destination is refused as nested with the moved asset too, unless the
     /// batch removed that asset since.)
     fn check_not_moving(&self, root: &AssetPath) -> Result<(), Refusal> {
-        for (from, to) in &self.renames {
-            if root.as_ws().starts_with(from.as_ws()) {
-                return Err(Refusal::Invalid(format!(
-                    "`{root}` lies in `{from}`, which this batch moves; do it in a separate commit"
-                )));
-            }
-            if root.as_ws().starts_with(to.as_ws()) {
-                return Err(Refusal::Invalid(format!(
-                    "`{root}` lies in `{to}`, where this batch moves a folder; do it in a separate commit"
-                )));
-            }
+        // The first rename concerned, and of it the folder moved before the destination.
+        let Some(end) = self.rename_ends.at_or_above(root).into_iter().min() else {
+            return Ok(());
+        };
+        let Some((from, to)) = usize::try_from(end / 2)
+            .ok()
+            .and_then(|i| self.renames.get(i))
+        else {
+            return Ok(());
+        };
+        if end % 2 == 0 {
+            return Err(Refusal::Invalid(format!(
+                "`{root}` lies in `{from}`, which this batch moves; do it in a separate commit"
+            )));
         }
-        Ok(())
+        Err(Refusal::Invalid(format!(
+            "`{root}` lies in `{to}`, where this batch moves a folder; do it in a separate commit"
+        )))
     }
 
     fn issue_id(&mut self) -> Result<AssetId, Refusal> {
@@ -478,7 +480,7 @@ impl<'s> Draft<'s> {
         let root = &create.root;
         self.check_free_root(root, None)?;
         self.check_not_moving(root)?;
-        if self.snapshot.unregistered().iter().any(|f| f.root == *root)
+        if roots::found_at(self.snapshot.unregistered(), root).is_some()
             && !self.deletes.contains_key(root)
         {
             return Err(Refusal::Invalid(format!(
@@ -502,7 +504,7 @@ impl<'s> Draft<'s> {
             inputs: create.inputs.clone(),
             output,
         };
-        if self.entries.values().any(|e| e.asset_uuid == uuid) {
+        if self.entries.with_uuid(uuid).is_some() {
             return Err(Refusal::Invalid(
                 "the fresh uuid is already registered; try again".to_owned(),
             ));
@@ -530,14 +532,9 @@ impl<'s> Draft<'s> {
     }
 
     fn adopt(&mut self, root: &AssetPath) -> Result<(), Refusal> {
-        let found = self
-            .snapshot
-            .unregistered()
-            .iter()
-            .find(|f| f.root == *root)
-            .ok_or_else(|| {
-                Refusal::NotFound(format!("`{root}` holds no unregistered asset.json"))
-            })?;
+        let found = roots::found_at(self.snapshot.unregistered(), root).ok_or_else(|| {
+            Refusal::NotFound(format!("`{root}` holds no unregistered asset.json"))
+        })?;
         let (declaration, hash) = match &found.declaration {
             DeclarationState::Valid(valid) => (valid.declaration.clone(), valid.stamp.hash),
             _ => {
@@ -586,21 +583,15 @@ impl<'s> Draft<'s> {
         self.check_free_root(to, Some(id))?;
         // Renames of one commit must be independent of each other, so that recovery can
         // tell each one done or pending on its own.
-        let overlaps = |a: &AssetPath, b: &AssetPath| {
-            a.as_ws().starts_with(b.as_ws()) || b.as_ws().starts_with(a.as_ws())
-        };
         let disk_from = self.disk_root(&from);
-        if self.renames.iter().any(|(f, t)| {
-            overlaps(f, &disk_from) || overlaps(t, &disk_from) || overlaps(f, to) || overlaps(t, to)
-        }) {
+        if !self.rename_ends.nested(&disk_from).is_empty()
+            || !self.rename_ends.nested(to).is_empty()
+        {
             return Err(Refusal::Invalid(format!(
                 "`{from}` or `{to}` overlaps a folder this batch already moves; move it in a separate commit"
             )));
         }
-        let overlaps_unregistered = self.snapshot.unregistered().iter().any(|f| {
-            f.root.as_ws().starts_with(to.as_ws()) || to.as_ws().starts_with(f.root.as_ws())
-        });
-        if overlaps_unregistered {
+        if roots::nests_with_found(self.snapshot.unregistered(), to) {
             return Err(Refusal::Invalid(format!(
                 "`{to}` overlaps an unregistered asset folder"
             )));
@@ -616,10 +607,11 @@ impl<'s> Draft<'s> {
             };
             self.verifies.insert(disk_root, hash);
         }
+        let number = 2 * self.renames.len() as u64;
+        self.rename_ends.insert(&from, number);
+        self.rename_ends.insert(to, number + 1);
         self.renames.push((from, to.clone()));
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.root = to.clone();
-        }
+        self.entries.update(&id, |e| e.root = to.clone());
         self.changed.push(id);
         Ok(())
     }
@@ -712,11 +704,20 @@ impl<'s> Draft<'s> {
 
     /// Where the directory that will be at `root` after this batch's renames is now.
     fn disk_root(&self, root: &AssetPath) -> AssetPath {
+        // Back through the renames, latest first, each one into where we are now.
         let mut current = root.clone();
-        for (from, to) in self.renames.iter().rev() {
-            if current == *to {
-                current = from.clone();
-            }
+        let mut before = self.renames.len();
+        while let Some((i, (from, _))) = self
+            .rename_ends
+            .at(current.as_str())
+            .filter(|end| end % 2 == 1)
+            .filter_map(|end| usize::try_from(end / 2).ok())
+            .filter(|&i| i < before)
+            .max()
+            .and_then(|i| Some((i, self.renames.get(i)?)))
+        {
+            current = from.clone();
+            before = i;
         }
         current
     }

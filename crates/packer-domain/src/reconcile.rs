@@ -8,8 +8,9 @@
 //! What cannot be offered that way is listed as unresolved, with the reason, so a person
 //! knows what to fix by hand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::ser::SerializeMap;
@@ -129,7 +130,9 @@ impl fmt::Display for ReconcileAction {
 pub struct PlannedAction {
     /// From 1, in drift order.
     pub action_id: u32,
-    pub drift: Drift,
+    /// Shared by the actions of one drift: the copies of a folder copied a thousand
+    /// times are a thousand actions of one drift that names every copy.
+    pub drift: Arc<Drift>,
     pub action: ReconcileAction,
     /// Actions applied with this one whenever it is chosen: a relocation into the root
     /// another asset left needs that asset's own action (a chain of moves, a swap).
@@ -164,15 +167,44 @@ impl ReconcilePlan {
         ids.into_iter().collect()
     }
 
+    /// The first `limit` of [`applied_with`](Self::applied_with), those fewest steps
+    /// away first, in plan order, and whether there are more. Listing them all beside
+    /// each action of a chain of ten thousand moves would be fifty million numbers.
+    pub fn applied_with_first(&self, action_id: u32, limit: usize) -> (Vec<u32>, bool) {
+        let mut seen = BTreeSet::from([action_id]);
+        let mut pending = VecDeque::from([action_id]);
+        let mut found = Vec::new();
+        let mut more = false;
+        'walk: while let Some(id) = pending.pop_front() {
+            for &required in self.requires_of(id) {
+                if seen.insert(required) {
+                    if found.len() == limit {
+                        more = true;
+                        break 'walk;
+                    }
+                    found.push(required);
+                    pending.push_back(required);
+                }
+            }
+        }
+        found.sort_unstable();
+        (found, more)
+    }
+
+    /// The actions `action_id` requires directly.
+    fn requires_of(&self, action_id: u32) -> &[u32] {
+        usize::try_from(action_id)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| self.actions.get(i))
+            .map_or(&[][..], |p| p.requires.as_slice())
+    }
+
     /// Adds to `ids` every action they require, and so on.
     fn with_requirements(&self, ids: &mut BTreeSet<u32>) {
         let mut pending: Vec<u32> = ids.iter().copied().collect();
         while let Some(id) = pending.pop() {
-            let planned = usize::try_from(id)
-                .ok()
-                .and_then(|i| i.checked_sub(1))
-                .and_then(|i| self.actions.get(i));
-            for &required in planned.map_or(&[][..], |p| p.requires.as_slice()) {
+            for &required in self.requires_of(id) {
                 if ids.insert(required) {
                     pending.push(required);
                 }
@@ -220,7 +252,7 @@ impl serde::Serialize for PlannedAction {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("action_id", &self.action_id)?;
         map.serialize_entry("kind", self.action.kind_name())?;
-        map.serialize_entry("drift", &self.drift)?;
+        map.serialize_entry("drift", self.drift.as_ref())?;
         if !self.requires.is_empty() {
             map.serialize_entry("requires", &self.requires)?;
         }
@@ -283,14 +315,21 @@ pub fn plan(snapshot: &Snapshot) -> ReconcilePlan {
         planner.drift(position, drift);
     }
     let (actions, unresolved) = planner.finish();
+    // The actions of one drift come one after the other: each shares the drift's copy.
+    let mut last: Option<(&Drift, Arc<Drift>)> = None;
     for (drift, action) in actions {
         // Four billion actions are far beyond any project; stop numbering rather than wrap.
         let Ok(action_id) = u32::try_from(plan.actions.len() + 1) else {
             break;
         };
+        let shared = match &last {
+            Some((of, shared)) if std::ptr::eq(*of, drift) => Arc::clone(shared),
+            _ => Arc::new(drift.clone()),
+        };
+        last = Some((drift, Arc::clone(&shared)));
         plan.actions.push(PlannedAction {
             action_id,
-            drift: drift.clone(),
+            drift: shared,
             action,
             requires: Vec::new(),
         });
@@ -359,7 +398,7 @@ fn link_requirements(snapshot: &Snapshot, plan: &mut ReconcilePlan) {
         let removed = plan.actions.remove(index);
         if let Some(to) = removed.action.registers() {
             plan.unresolved.push(Unresolved {
-                drift: removed.drift.clone(),
+                drift: Drift::clone(&removed.drift),
                 reason: format!(
                     "`{to}` is still the root of asset {holder}, and no action of this plan takes asset {holder} away from it; resolve asset {holder} first, then plan again"
                 ),

@@ -11,8 +11,9 @@ mod inputs;
 mod load;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::declaration::Declaration;
@@ -310,6 +311,60 @@ pub struct Snapshot {
     drifts: Vec<Drift>,
     /// Problems with the workspace as a whole (a folder that cannot be listed).
     workspace_errors: Vec<Diagnostic>,
+    /// The assets by root and by uuid, for [`Snapshot::find`].
+    lookup: Lookup,
+}
+
+/// The positions of the registered assets by root and by uuid, made the first time a
+/// read looks one up that way: a client asking for thousands of assets by root, one
+/// request each, made each request a pass over the whole registry. Not part of what a
+/// snapshot is: two snapshots are equal whether or not either made it.
+#[derive(Default)]
+struct Lookup(OnceLock<LookupMaps>);
+
+struct LookupMaps {
+    by_root: FxHashMap<AssetPath, usize>,
+    by_uuid: FxHashMap<Uuid, usize>,
+}
+
+impl Lookup {
+    fn maps(&self, assets: &[AssetRecord]) -> &LookupMaps {
+        self.0.get_or_init(|| {
+            let mut maps = LookupMaps {
+                by_root: FxHashMap::default(),
+                by_uuid: FxHashMap::default(),
+            };
+            maps.by_root.reserve(assets.len());
+            maps.by_uuid.reserve(assets.len());
+            // The first of a root or uuid listed twice, as a search in id order finds.
+            for (i, asset) in assets.iter().enumerate() {
+                maps.by_root.entry(asset.entry.root.clone()).or_insert(i);
+                maps.by_uuid.entry(asset.entry.asset_uuid).or_insert(i);
+            }
+            maps
+        })
+    }
+}
+
+impl Clone for Lookup {
+    /// A copy starts without the maps: the copy's assets may change before it is read.
+    fn clone(&self) -> Lookup {
+        Lookup::default()
+    }
+}
+
+impl PartialEq for Lookup {
+    fn eq(&self, _: &Lookup) -> bool {
+        true
+    }
+}
+
+impl Eq for Lookup {}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Lookup")
+    }
 }
 
 /// The ids of `assets`, in order, for [`Snapshot::asset`].
@@ -347,6 +402,7 @@ impl Snapshot {
             registry,
             assets: Vec::new(),
             ids: Arc::from([]),
+            lookup: Lookup::default(),
             unregistered: Vec::new(),
             drifts,
             workspace_errors,
@@ -389,8 +445,14 @@ impl Snapshot {
     pub fn find(&self, query: &AssetQuery) -> Option<&AssetRecord> {
         match query {
             AssetQuery::Id(id) => self.asset(*id),
-            AssetQuery::Uuid(uuid) => self.assets.iter().find(|a| a.entry.asset_uuid == *uuid),
-            AssetQuery::Root(root) => self.assets.iter().find(|a| a.entry.root == *root),
+            AssetQuery::Uuid(uuid) => {
+                let i = self.lookup.maps(&self.assets).by_uuid.get(uuid)?;
+                self.assets.get(*i)
+            }
+            AssetQuery::Root(root) => {
+                let i = self.lookup.maps(&self.assets).by_root.get(root)?;
+                self.assets.get(*i)
+            }
         }
     }
 

@@ -111,6 +111,10 @@ fn apply_actions(out: &Output<'_>, explicit: Option<&Path>, ids: Option<&[u32]>)
     Ok(Outcome::Success)
 }
 
+/// How many of the actions applied with one are named beside it: a long chain of moves
+/// would otherwise name the whole rest of the chain on every line.
+const APPLIED_WITH_SHOWN: usize = 10;
+
 /// The plan for people: one numbered line per action, then what no action resolves.
 fn plan_text(plan: &ReconcilePlan) -> String {
     let mut text = String::new();
@@ -131,10 +135,11 @@ fn plan_text(plan: &ReconcilePlan) -> String {
     );
     for planned in &plan.actions {
         let _ = write!(text, "  {:>2}  {}", planned.action_id, planned.action);
-        let with = plan.applied_with(planned.action_id);
+        let (with, more) = plan.applied_with_first(planned.action_id, APPLIED_WITH_SHOWN);
         if !with.is_empty() {
             let with: Vec<String> = with.iter().map(u32::to_string).collect();
-            let _ = write!(text, "   (applied with {})", with.join(", "));
+            let more = if more { ", …" } else { "" };
+            let _ = write!(text, "   (applied with {}{more})", with.join(", "));
         }
         text.push('\n');
     }

@@ -8,9 +8,9 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{AssetQuery, DeclarationState};
+use crate::snapshot::{AssetRecord, DeclarationState, Snapshot};
 
-impl Draft<'_> {
+impl<'s> Draft<'s> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
     /// the plan would not offer (a drift that is gone, an action made up by a client)
     /// no longer makes sense against this snapshot.
@@ -100,6 +100,22 @@ impl Draft<'_> {
             .ok_or_else(|| Refusal::Invalid(format!("asset {id} is not registered at `{root}`")))
     }
 
+    /// The asset the snapshot has registered at `root`. Every action of a plan asks:
+    /// by a map made once, not a pass over the registry each.
+    fn registered_at(&self, root: &AssetPath) -> Option<&'s AssetRecord> {
+        let snapshot: &'s Snapshot = self.snapshot;
+        self.registered_roots
+            .get_or_init(|| {
+                snapshot
+                    .assets()
+                    .iter()
+                    .map(|a| (&a.entry.root, a))
+                    .collect()
+            })
+            .get(root)
+            .copied()
+    }
+
     /// The `asset.json` at `root` that the registry does not list: at an unregistered
     /// root, or at the root of an asset these actions take away (the folder that came
     /// after it left).
@@ -116,8 +132,7 @@ impl Draft<'_> {
             .and_then(|i| unregistered.get(i))
             .map(|f| &f.declaration);
         let vacated = || {
-            self.snapshot
-                .find(&AssetQuery::Root(root.clone()))
+            self.registered_at(root)
                 .filter(|r| leaving.contains(&r.entry.asset_id))
                 .map(|r| &r.declaration)
                 .filter(|d| !matches!(d, DeclarationState::Missing))
@@ -135,8 +150,7 @@ impl Draft<'_> {
         leaving: &FxHashSet<AssetId>,
     ) -> Result<(), Refusal> {
         let holder = self
-            .snapshot
-            .find(&AssetQuery::Root(root.clone()))
+            .registered_at(root)
             .map(|r| r.entry.asset_id)
             .filter(|id| leaving.contains(id));
         self.check_free_root_unless(root, |id| Some(id) == holder)
@@ -165,7 +179,7 @@ impl Draft<'_> {
 
     /// A fresh uuid that no asset has and no unregistered `asset.json` carries.
     fn fresh(&self, uuid: Uuid) -> Result<Uuid, Refusal> {
-        let used = self.entries.values().any(|e| e.asset_uuid == uuid)
+        let used = self.entries.with_uuid(uuid).is_some()
             || self
                 .snapshot
                 .unregistered()
@@ -190,7 +204,7 @@ impl Draft<'_> {
         // The folder it moved to is unregistered, or the root another asset left.
         let state = match self.unregistered(to, &FxHashSet::default()) {
             Ok(found) => found,
-            Err(refusal) => match self.snapshot.find(&AssetQuery::Root(to.clone())) {
+            Err(refusal) => match self.registered_at(to) {
                 Some(record) if record.entry.asset_id != id => &record.declaration,
                 _ => return Err(refusal),
             },
@@ -206,8 +220,9 @@ impl Draft<'_> {
         let declaration = state.declaration().cloned();
         if let Some(holder) = self
             .entries
-            .values()
-            .find(|e| e.root == *to && e.asset_id != id && !leaving.contains(&e.asset_id))
+            .at_root(to)
+            .into_iter()
+            .find(|e| e.asset_id != id && !leaving.contains(&e.asset_id))
         {
             return Err(Refusal::Invalid(format!(
                 "`{to}` is still the root of asset {}; apply the action that relocates or unregisters asset {} in the same commit",
@@ -219,9 +234,7 @@ impl Draft<'_> {
         // there, which stays as it is.
         self.keep_or_absent(id, from);
         self.verifies.insert(to.clone(), hash);
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.root = to.clone();
-        }
+        self.entries.update(&id, |e| e.root = to.clone());
         self.record(id, declaration, Some(hash));
         Ok(())
     }
@@ -320,9 +333,8 @@ impl Draft<'_> {
             root.clone(),
             (declaration.to_bytes(), Expected::Content(hash)),
         );
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.asset_uuid = declaration.asset_uuid;
-        }
+        self.entries
+            .update(&id, |e| e.asset_uuid = declaration.asset_uuid);
         self.record(id, Some(declaration), Some(hash));
         Ok(())
     }
@@ -343,16 +355,14 @@ impl Draft<'_> {
                 )));
             }
         };
-        if let Some(owner) = self.entries.values().find(|e| e.asset_uuid == declared) {
+        if let Some(owner) = self.entries.with_uuid(declared) {
             return Err(Refusal::Invalid(format!(
                 "the uuid {declared} already belongs to asset {} at `{}`",
                 owner.asset_id, owner.root
             )));
         }
         self.verifies.insert(root.clone(), hash);
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.asset_uuid = declared;
-        }
+        self.entries.update(&id, |e| e.asset_uuid = declared);
         self.changed.push(id);
         Ok(())
     }

@@ -225,6 +225,16 @@ impl<'s> Planner<'s> {
         action: ReconcileAction,
     ) {
         self.taken.insert(root);
+        // A folder found deeper than a registered root may be: registering it would write
+        // a registry that no packer can read again.
+        if let Some(to) = action.registers()
+            && let Err(error) = AssetPath::new(to.as_str())
+        {
+            let reason = format!(
+                "`{to}` cannot be registered: {error}; move the folder higher up, then plan again"
+            );
+            return self.refuse(position, drift, reason);
+        }
         self.proposals.push((position, drift, action));
     }
 

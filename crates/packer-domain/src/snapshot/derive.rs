@@ -279,6 +279,7 @@ impl Snapshot {
             state: ProjectState::from_drifts(&parts.drifts, false),
             registry: registry_state,
             ids: super::ids_of(&parts.assets),
+            lookup: super::Lookup::default(),
             assets: parts.assets,
             unregistered: parts.unregistered,
             drifts: parts.drifts,
@@ -337,6 +338,7 @@ impl Snapshot {
             assets,
             // Every asset kept its id.
             ids: std::sync::Arc::clone(&self.ids),
+            lookup: super::Lookup::default(),
             unregistered: self.unregistered.clone(),
             drifts: self.drifts.clone(),
             workspace_errors: Vec::new(),
@@ -399,21 +401,19 @@ fn inputs_in_folder(
         return None;
     }
     let entries = port.list_dir(root.as_ws()).ok()?;
+    // By name, not by a search of the listing for each input: an asset may declare
+    // tens of thousands of inputs in its folder.
+    let kinds: FxHashMap<&str, DirEntryKind> =
+        entries.iter().map(|e| (e.name.as_str(), e.kind)).collect();
     inputs
         .iter()
-        .map(|input| {
-            match entries
-                .iter()
-                .find(|e| e.name == input.as_str())
-                .map(|e| e.kind)
-            {
-                Some(DirEntryKind::File) => Some(InputState::Present),
-                Some(DirEntryKind::Dir) => Some(InputState::NotConfined(
-                    "it is a directory, not a file".to_owned(),
-                )),
-                None | Some(DirEntryKind::Other) => Some(InputState::Missing),
-                Some(DirEntryKind::Symlink) => None,
-            }
+        .map(|input| match kinds.get(input.as_str()).copied() {
+            Some(DirEntryKind::File) => Some(InputState::Present),
+            Some(DirEntryKind::Dir) => Some(InputState::NotConfined(
+                "it is a directory, not a file".to_owned(),
+            )),
+            None | Some(DirEntryKind::Other) => Some(InputState::Missing),
+            Some(DirEntryKind::Symlink) => None,
         })
         .collect()
 }

@@ -111,6 +111,7 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
         state: ProjectState::from_drifts(&parts.drifts, false),
         registry: registry_of(registry),
         ids: super::ids_of(&parts.assets),
+        lookup: super::Lookup::default(),
         assets: parts.assets,
         unregistered: parts.unregistered,
         drifts: parts.drifts,
