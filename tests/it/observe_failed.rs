@@ -12,7 +12,7 @@ use packer_domain::drift::Drift;
 use packer_domain::event::Event;
 use packer_domain::ports::PortErrorKind;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_domain::snapshot::{AssetQuery, DeclarationState, ProjectState};
 use packer_memfs::Fault;
 
 use crate::fixture_text::{U1, U2, U3, declaration, registry};
@@ -83,6 +83,64 @@ fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generati
         other => panic!("{other:?}"),
     }
     assert_eq!(o.view().state, ProjectState::Ready);
+}
+
+#[test]
+fn a_declaration_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+    let o = start();
+    o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
+    o.watcher.changed(".prometeu/index.json");
+    o.reaches(ProjectState::Failed);
+    o.events.clear();
+
+    // Only a declaration is edited next: the registry is still unreadable, so the
+    // refresh cannot start from the last good generation's registry.
+    o.fs.write("a/asset.json", declaration(U1, "renamed", "x.bin"));
+    o.watcher.changed("a/asset.json");
+    let settled = o
+        .events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        from: ProjectState::Stale,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never settled: {:#?}", o.events.events()));
+    assert!(
+        matches!(
+            settled,
+            Event::StateChanged {
+                to: ProjectState::Failed,
+                ..
+            }
+        ),
+        "{:#?}",
+        o.events.events()
+    );
+    let view = o.view();
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(view.snapshot.generation(), 1);
+    let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
+    assert_eq!(kinds.first(), Some(&"registry_invalid"), "{kinds:?}");
+    o.write_is_refused_as_failed();
+
+    // Fixed by hand: the next generation holds the edit.
+    o.fs.write(".prometeu/index.json", good_registry());
+    o.watcher.changed(".prometeu/index.json");
+    o.refreshed(2);
+    let view = o.view();
+    assert_eq!(view.state, ProjectState::Ready);
+    let name = match view.snapshot.asset(AssetId(1)).map(|a| &a.declaration) {
+        Some(DeclarationState::Valid(valid)) => valid.declaration.name.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(name, "renamed");
 }
 
 #[test]
