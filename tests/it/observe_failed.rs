@@ -1,6 +1,7 @@
 //! The observer around a `failed` project and files caught half-written: a write refused
 //! while `index.json` cannot be read leaves reads on the last good generation; a
-//! half-written file seen in the same burst as other changes is looked at again; and a
+//! half-written file seen in the same burst as other changes is looked at again; an edit
+//! while `index.json` cannot be read leaves the project failed; and a
 //! workspace that could not be scanned, then restored as it was, is `ready` again.
 
 use std::time::Duration;
@@ -85,18 +86,18 @@ fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generati
     assert_eq!(o.view().state, ProjectState::Ready);
 }
 
-#[test]
-fn a_declaration_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+/// Breaks the registry, then edits only `path` (a declaration or an input): the refresh
+/// cannot start from the last good generation's registry, so the project stays `failed`
+/// until `index.json` is fixed, and the next generation then holds the edit.
+fn check_edit_while_the_registry_is_unreadable(path: &str, content: &str) -> Observed {
     let o = start();
     o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
     o.watcher.changed(".prometeu/index.json");
     o.reaches(ProjectState::Failed);
     o.events.clear();
 
-    // Only a declaration is edited next: the registry is still unreadable, so the
-    // refresh cannot start from the last good generation's registry.
-    o.fs.write("a/asset.json", declaration(U1, "renamed", "x.bin"));
-    o.watcher.changed("a/asset.json");
+    o.fs.write(path, content);
+    o.watcher.changed(path);
     let settled = o
         .events
         .wait_for(
@@ -130,17 +131,30 @@ fn a_declaration_edited_while_the_registry_is_unreadable_leaves_the_project_fail
     assert_eq!(kinds.first(), Some(&"registry_invalid"), "{kinds:?}");
     o.write_is_refused_as_failed();
 
-    // Fixed by hand: the next generation holds the edit.
     o.fs.write(".prometeu/index.json", good_registry());
     o.watcher.changed(".prometeu/index.json");
     o.refreshed(2);
+    assert_eq!(o.view().state, ProjectState::Ready);
+    o
+}
+
+#[test]
+fn a_declaration_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+    let o = check_edit_while_the_registry_is_unreadable(
+        "a/asset.json",
+        &declaration(U1, "renamed", "x.bin"),
+    );
     let view = o.view();
-    assert_eq!(view.state, ProjectState::Ready);
     let name = match view.snapshot.asset(AssetId(1)).map(|a| &a.declaration) {
         Some(DeclarationState::Valid(valid)) => valid.declaration.name.clone(),
         other => panic!("{other:?}"),
     };
     assert_eq!(name, "renamed");
+}
+
+#[test]
+fn an_input_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+    check_edit_while_the_registry_is_unreadable("a/x.bin", "new bytes of a\n");
 }
 
 #[test]
