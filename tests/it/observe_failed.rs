@@ -1,6 +1,7 @@
 //! The observer around a `failed` project and files caught half-written: a write refused
 //! while `index.json` cannot be read leaves reads on the last good generation; a
-//! half-written file seen in the same burst as other changes is looked at again; and a
+//! half-written file seen in the same burst as other changes is looked at again; an edit
+//! while `index.json` cannot be read leaves the project failed; and a
 //! workspace that could not be scanned, then restored as it was, is `ready` again.
 
 use std::time::Duration;
@@ -12,7 +13,7 @@ use packer_domain::drift::Drift;
 use packer_domain::event::Event;
 use packer_domain::ports::PortErrorKind;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{AssetQuery, ProjectState};
+use packer_domain::snapshot::{AssetQuery, DeclarationState, ProjectState};
 use packer_memfs::Fault;
 
 use crate::fixture_text::{U1, U2, U3, declaration, registry};
@@ -83,6 +84,77 @@ fn a_write_refused_while_the_registry_is_unreadable_keeps_the_last_good_generati
         other => panic!("{other:?}"),
     }
     assert_eq!(o.view().state, ProjectState::Ready);
+}
+
+/// Breaks the registry, then edits only `path` (a declaration or an input): the refresh
+/// cannot start from the last good generation's registry, so the project stays `failed`
+/// until `index.json` is fixed, and the next generation then holds the edit.
+fn check_edit_while_the_registry_is_unreadable(path: &str, content: &str) -> Observed {
+    let o = start();
+    o.fs.write(".prometeu/index.json", "{ \"schema_version\": 1, ");
+    o.watcher.changed(".prometeu/index.json");
+    o.reaches(ProjectState::Failed);
+    o.events.clear();
+
+    o.fs.write(path, content);
+    o.watcher.changed(path);
+    let settled = o
+        .events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        from: ProjectState::Stale,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never settled: {:#?}", o.events.events()));
+    assert!(
+        matches!(
+            settled,
+            Event::StateChanged {
+                to: ProjectState::Failed,
+                ..
+            }
+        ),
+        "{:#?}",
+        o.events.events()
+    );
+    let view = o.view();
+    assert_eq!(view.state, ProjectState::Failed);
+    assert_eq!(view.snapshot.generation(), 1);
+    let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
+    assert_eq!(kinds.first(), Some(&"registry_invalid"), "{kinds:?}");
+    o.write_is_refused_as_failed();
+
+    o.fs.write(".prometeu/index.json", good_registry());
+    o.watcher.changed(".prometeu/index.json");
+    o.refreshed(2);
+    assert_eq!(o.view().state, ProjectState::Ready);
+    o
+}
+
+#[test]
+fn a_declaration_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+    let o = check_edit_while_the_registry_is_unreadable(
+        "a/asset.json",
+        &declaration(U1, "renamed", "x.bin"),
+    );
+    let view = o.view();
+    let name = match view.snapshot.asset(AssetId(1)).map(|a| &a.declaration) {
+        Some(DeclarationState::Valid(valid)) => valid.declaration.name.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(name, "renamed");
+}
+
+#[test]
+fn an_input_edited_while_the_registry_is_unreadable_leaves_the_project_failed() {
+    check_edit_while_the_registry_is_unreadable("a/x.bin", "new bytes of a\n");
 }
 
 #[test]

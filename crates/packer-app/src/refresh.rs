@@ -290,7 +290,12 @@ fn refresh(
     let port = shared.ports.workspace.as_ref();
     let old = &before.snapshot;
     let next = old.generation() + 1;
-    let new = edited_declarations(old, relevant, facts)
+    // A view failed by an unreadable registry or workspace serves the last good
+    // generation, whose registry is not the one on disk: only a full load says whether
+    // the project reads again.
+    let new = (!before.unrefreshed)
+        .then(|| edited_declarations(old, relevant, facts))
+        .flatten()
         .and_then(|roots| old.with_declarations_reread(port, &roots, next))
         .unwrap_or_else(|| Snapshot::load(port, next));
     if new.state() == ProjectState::Failed {

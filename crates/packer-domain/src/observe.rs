@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
@@ -84,6 +84,9 @@ pub enum Touched {
     Declaration,
     /// A declared input of a registered asset.
     Input(AssetId),
+    /// A declared input of an `asset.json` the registry does not list (a folder moved or
+    /// copied by hand, a new one): what `doctor` says of that folder depends on it.
+    UnregisteredInput,
 }
 
 impl DiskFacts {
@@ -484,11 +487,13 @@ fn diff_maps(old: &BTreeMap<WsPath, Fact>, new: &BTreeMap<WsPath, Fact>) -> Vec<
     changed.into_iter().cloned().collect()
 }
 
-/// Every declared input of every registered asset, by path, for telling what a changed
-/// path is.
+/// Every declared input of every registered asset, by path, and those of the
+/// `asset.json` files the registry does not list, for telling what a changed path is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputIndex {
     by_path: FxHashMap<String, AssetId>,
+    /// Few (folders waiting for a reconcile): built anew with each generation.
+    unregistered: FxHashSet<String>,
 }
 
 impl InputIndex {
@@ -497,6 +502,7 @@ impl InputIndex {
         for asset in snapshot.assets() {
             index.insert(asset);
         }
+        index.unregistered = unregistered_inputs(snapshot);
         index
     }
 
@@ -545,6 +551,7 @@ impl InputIndex {
         for record in added {
             self.insert(record);
         }
+        self.unregistered = unregistered_inputs(new);
     }
 
     fn insert(&mut self, record: &AssetRecord) {
@@ -565,7 +572,13 @@ impl InputIndex {
         if path.file_name() == DECLARATION_FILE {
             return Some(Touched::Declaration);
         }
-        self.by_path.get(path.as_str()).copied().map(Touched::Input)
+        match self.by_path.get(path.as_str()) {
+            Some(id) => Some(Touched::Input(*id)),
+            None => self
+                .unregistered
+                .contains(path.as_str())
+                .then_some(Touched::UnregisteredInput),
+        }
     }
 
     /// Why `path` matters to the snapshot and by which path: `path` itself, or, where
@@ -594,6 +607,20 @@ fn input_paths(record: &AssetRecord) -> impl Iterator<Item = AssetPath> + '_ {
         _ => &[],
     };
     inputs.iter().map(|input| record.entry.root.join(input))
+}
+
+/// The workspace paths of the inputs declared by the `asset.json` files the registry
+/// does not list.
+fn unregistered_inputs(snapshot: &Snapshot) -> FxHashSet<String> {
+    let mut out = FxHashSet::default();
+    for found in snapshot.unregistered() {
+        if let DeclarationState::Valid(valid) = &found.declaration {
+            for input in &valid.declaration.inputs {
+                out.insert(found.root.join(input).as_str().to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// Whether two records of an asset declare the same inputs at the same root.
@@ -650,10 +677,21 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
             out.push(path);
         }
     }
-    for asset in snapshot.assets() {
-        if let DeclarationState::Valid(valid) = &asset.declaration {
+    // The inputs of unregistered folders too: `doctor` reports the missing ones.
+    let declared = snapshot
+        .assets()
+        .iter()
+        .map(|a| (&a.entry.root, &a.declaration))
+        .chain(
+            snapshot
+                .unregistered()
+                .iter()
+                .map(|u| (&u.root, &u.declaration)),
+        );
+    for (root, declaration) in declared {
+        if let DeclarationState::Valid(valid) = declaration {
             for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
-                let path = asset.entry.root.join(input);
+                let path = root.join(input);
                 let present = facts.get(path.as_str()).is_some();
                 // The scan does not descend into linked folders: a file reached through
                 // one is never in the facts, which then say nothing about it.

@@ -256,13 +256,18 @@ fn folders_moved_within_are_followed_and_still_watched() {
     disk.write("art/a/asset.json", declaration(U1, "moved", "x.bin"));
     let event = disk.wait(mark, "refresh", is_refresh);
     assert_eq!(event, refreshed_event(3, &["art/a/asset.json"], &[]));
-    // Moving a parent moves what lies below, watches included.
+    // Moving a parent moves what lies below, watches included. The moved copy's input
+    // is named where it was, as a registered asset's is.
     let mark = disk.mark();
     disk.rename("art", "gallery");
     let event = disk.wait(mark, "refresh", is_refresh);
     assert_eq!(
         event,
-        refreshed_event(4, &["art/a/asset.json", "gallery/a/asset.json"], &[])
+        refreshed_event(
+            4,
+            &["art/a/asset.json", "art/a/x.bin", "gallery/a/asset.json"],
+            &[]
+        )
     );
     assert_eq!(
         disk.runtime.view().snapshot.drifts(),
