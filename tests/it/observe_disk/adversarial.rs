@@ -260,23 +260,38 @@ fn folders_moved_within_are_followed_and_still_watched() {
     // is named where it was, as a registered asset's is.
     let mark = disk.mark();
     disk.rename("art", "gallery");
-    let event = disk.wait(mark, "refresh", is_refresh);
+    // The watcher may hear the two ends of the rename in one burst or in two: what the
+    // refreshes name, together, is the same.
+    disk.until("moved to gallery", |v| {
+        v.snapshot.drifts() == [moved("a", "gallery/a")]
+    });
+    let mut paths: Vec<String> = disk
+        .since(mark)
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::SnapshotRefreshed { paths, .. } => Some(paths),
+            _ => None,
+        })
+        .flatten()
+        .map(|path| path.to_string())
+        .collect();
+    paths.sort();
+    paths.dedup();
     assert_eq!(
-        event,
-        refreshed_event(
-            4,
-            &["art/a/asset.json", "art/a/x.bin", "gallery/a/asset.json"],
-            &[]
-        )
-    );
-    assert_eq!(
-        disk.runtime.view().snapshot.drifts(),
-        [moved("a", "gallery/a")]
+        paths,
+        ["art/a/asset.json", "art/a/x.bin", "gallery/a/asset.json"]
     );
     let mark = disk.mark();
     disk.write("gallery/a/asset.json", declaration(U1, "again", "x.bin"));
     let event = disk.wait(mark, "refresh", is_refresh);
-    assert_eq!(event, refreshed_event(5, &["gallery/a/asset.json"], &[]));
+    // Its generation depends on how many refreshes the rename above took.
+    let Event::SnapshotRefreshed { generation, .. } = event else {
+        unreachable!("is_refresh");
+    };
+    assert_eq!(
+        event,
+        refreshed_event(generation, &["gallery/a/asset.json"], &[])
+    );
     // Back where the registry says, it is whole again.
     let mark = disk.mark();
     disk.rename("gallery/a", "a");
