@@ -5,7 +5,7 @@
 use packer_domain::snapshot::ContentHash;
 use uuid::Uuid;
 
-use crate::codec::PartInfo;
+use crate::codec::{Part, PartInfo};
 use crate::pack::{PACK_FILE, PackImage, VERSION, format_name};
 
 /// What the manifest says of an asset beyond the table of contents, in the same order.
@@ -45,20 +45,65 @@ struct AssetJson<'a> {
 #[derive(serde::Serialize)]
 struct PartJson<'a> {
     input: &'a str,
-    offset: u64,
-    length: u64,
+    #[serde(flatten)]
+    facts: PartFacts,
+}
+
+/// What the pack says of one part, as the manifest and `inspect --json` show it: where
+/// it lies in the payload, and what its codec says of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PartFacts {
+    pub offset: u64,
+    pub length: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
+    pub width: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
+    pub height: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    palette: Option<u32>,
+    pub palette: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    channels: Option<u32>,
+    pub channels: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    sample_rate: Option<u32>,
+    pub sample_rate: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    frames: Option<u32>,
+    pub frames: Option<u32>,
+}
+
+impl PartFacts {
+    pub fn of(part: &Part) -> PartFacts {
+        let mut facts = PartFacts {
+            offset: part.offset,
+            length: part.length,
+            width: None,
+            height: None,
+            palette: None,
+            channels: None,
+            sample_rate: None,
+            frames: None,
+        };
+        match part.info {
+            PartInfo::Image {
+                width,
+                height,
+                palette_len,
+            } => {
+                facts.width = Some(width);
+                facts.height = Some(height);
+                facts.palette = (palette_len > 0).then_some(palette_len);
+            }
+            PartInfo::Audio {
+                channels,
+                sample_rate,
+                frames,
+            } => {
+                facts.channels = Some(channels);
+                facts.sample_rate = Some(sample_rate);
+                facts.frames = Some(frames);
+            }
+            PartInfo::Bytes => {}
+        }
+        facts
+    }
 }
 
 /// The manifest of `pack`, whose table of contents lists the assets of `assets` in the
@@ -82,40 +127,9 @@ pub fn manifest(pack: &PackImage<'_>, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
                 .parts
                 .iter()
                 .enumerate()
-                .map(|(i, part)| {
-                    let mut json = PartJson {
-                        input: extra.inputs.get(i).copied().unwrap_or_default(),
-                        offset: part.offset,
-                        length: part.length,
-                        width: None,
-                        height: None,
-                        palette: None,
-                        channels: None,
-                        sample_rate: None,
-                        frames: None,
-                    };
-                    match part.info {
-                        PartInfo::Image {
-                            width,
-                            height,
-                            palette_len,
-                        } => {
-                            json.width = Some(width);
-                            json.height = Some(height);
-                            json.palette = (palette_len > 0).then_some(palette_len);
-                        }
-                        PartInfo::Audio {
-                            channels,
-                            sample_rate,
-                            frames,
-                        } => {
-                            json.channels = Some(channels);
-                            json.sample_rate = Some(sample_rate);
-                            json.frames = Some(frames);
-                        }
-                        PartInfo::Bytes => {}
-                    }
-                    json
+                .map(|(i, part)| PartJson {
+                    input: extra.inputs.get(i).copied().unwrap_or_default(),
+                    facts: PartFacts::of(part),
                 })
                 .collect(),
         })

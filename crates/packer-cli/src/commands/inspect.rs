@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
 use packer_domain::snapshot::ContentHash;
-use packer_pack::codec::{Part, PartInfo};
+use packer_pack::codec::PartInfo;
+use packer_pack::manifest::PartFacts;
 use packer_pack::pack::{self, Pack, TocEntry, format_name};
 use serde_json::json;
 use uuid::Uuid;
@@ -77,26 +78,7 @@ struct EntryJson {
     offset: u64,
     length: u64,
     blake3: ContentHash,
-    parts: Vec<PartJson>,
-}
-
-/// One part: where it lies in the payload, and what the codec says of it.
-#[derive(serde::Serialize)]
-struct PartJson {
-    offset: u64,
-    length: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    palette: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channels: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sample_rate: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frames: Option<u32>,
+    parts: Vec<PartFacts>,
 }
 
 fn to_json<'a>(shown: &'a str, pack: &Pack) -> PackJson<'a> {
@@ -119,43 +101,8 @@ fn entry_json(entry: &TocEntry) -> EntryJson {
         offset: entry.offset,
         length: entry.length,
         blake3: entry.hash,
-        parts: entry.parts.iter().map(part_json).collect(),
+        parts: entry.parts.iter().map(PartFacts::of).collect(),
     }
-}
-
-fn part_json(part: &Part) -> PartJson {
-    let mut json = PartJson {
-        offset: part.offset,
-        length: part.length,
-        width: None,
-        height: None,
-        palette: None,
-        channels: None,
-        sample_rate: None,
-        frames: None,
-    };
-    match part.info {
-        PartInfo::Image {
-            width,
-            height,
-            palette_len,
-        } => {
-            json.width = Some(width);
-            json.height = Some(height);
-            json.palette = (palette_len > 0).then_some(palette_len);
-        }
-        PartInfo::Audio {
-            channels,
-            sample_rate,
-            frames,
-        } => {
-            json.channels = Some(channels);
-            json.sample_rate = Some(sample_rate);
-            json.frames = Some(frames);
-        }
-        PartInfo::Bytes => {}
-    }
-    json
 }
 
 /// A header line and one row per asset.
