@@ -686,7 +686,7 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// directory `path` (links on the way followed): `PermissionDenied` when the system
     /// says they may not (no write or search permission, a read-only file system),
     /// `NotFound` when there is no such directory, `NotADirectory` for a file, `Ok`
-    /// otherwise. A check, not a promise: it lets a commit refuse before its commit
+    /// otherwise, and when the system cannot tell. A check, not a promise: it lets a commit refuse before its commit
     /// point what would otherwise fail after it.
     fn check_writable(&self, path: &WsPath) -> Result<(), PortError>;
 
