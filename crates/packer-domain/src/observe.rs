@@ -635,6 +635,21 @@ fn same_inputs(a: &AssetRecord, b: &AssetRecord) -> bool {
         }
 }
 
+/// Every `asset.json` the snapshot holds: the registered assets' at their roots, then
+/// those the registry does not list.
+fn every_declaration(snapshot: &Snapshot) -> impl Iterator<Item = (&AssetPath, &DeclarationState)> {
+    snapshot
+        .assets()
+        .iter()
+        .map(|a| (&a.entry.root, &a.declaration))
+        .chain(
+            snapshot
+                .unregistered()
+                .iter()
+                .map(|u| (&u.root, &u.declaration)),
+        )
+}
+
 /// The paths where `facts` (a scan of the whole workspace) contradict what `snapshot`
 /// was built from: `index.json` and every `asset.json` by their stamps, and the
 /// presence of every declared input. Used when there are no earlier facts to compare
@@ -655,17 +670,7 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
         return out;
     }
     let mut known = std::collections::HashSet::new();
-    let declarations = snapshot
-        .assets()
-        .iter()
-        .map(|a| (&a.entry.root, &a.declaration))
-        .chain(
-            snapshot
-                .unregistered()
-                .iter()
-                .map(|u| (&u.root, &u.declaration)),
-        );
-    for (root, declaration) in declarations {
+    for (root, declaration) in every_declaration(snapshot) {
         let path = root.declaration_path();
         known.insert(path.as_str().to_owned());
         let fact = facts.get(path.as_str());
@@ -678,17 +683,7 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
         }
     }
     // The inputs of unregistered folders too: `doctor` reports the missing ones.
-    let declared = snapshot
-        .assets()
-        .iter()
-        .map(|a| (&a.entry.root, &a.declaration))
-        .chain(
-            snapshot
-                .unregistered()
-                .iter()
-                .map(|u| (&u.root, &u.declaration)),
-        );
-    for (root, declaration) in declared {
+    for (root, declaration) in every_declaration(snapshot) {
         if let DeclarationState::Valid(valid) = declaration {
             for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
                 let path = root.join(input);
