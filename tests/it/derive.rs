@@ -117,6 +117,14 @@ fn observed() -> (MemFs, Runtime) {
 /// As [`observed`], on the project `fixture`.
 fn observed_on(fixture: &str) -> (MemFs, Runtime) {
     let fs = MemFs::from_fixture(fixture).unwrap();
+    let runtime = quietly_observed(&fs);
+    (fs, runtime)
+}
+
+/// A runtime over `fs` with an observer that never acts on its own (so that commits
+/// publish derived snapshots, and only commits change what is published), once it has
+/// verified the disk.
+pub(crate) fn quietly_observed(fs: &MemFs) -> Runtime {
     let runtime = Runtime::open_observed(
         Ports {
             workspace: Arc::new(fs.clone()),
@@ -132,7 +140,7 @@ fn observed_on(fixture: &str) -> (MemFs, Runtime) {
         },
     );
     runtime.check_divergence();
-    (fs, runtime)
+    runtime
 }
 
 fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {

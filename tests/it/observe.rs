@@ -582,8 +582,9 @@ fn a_watcher_out_of_watches_degrades_to_periodic_scans_and_says_so() {
     assert!(o.view().degraded.as_deref().unwrap().contains("limit"));
 }
 
-#[test]
-fn a_watcher_that_cannot_start_leaves_periodic_verification() {
+/// A runtime whose watcher refuses to start, verifying every 5 ms instead, once it has
+/// said that it is degraded.
+fn started_without_a_watch() -> (MemFs, Arc<ScriptedWatcher>, EventLog, Runtime) {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     let watcher = Arc::new(ScriptedWatcher::new());
     watcher.refuse_start(true);
@@ -603,6 +604,12 @@ fn a_watcher_that_cannot_start_leaves_periodic_verification() {
     events
         .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
         .unwrap();
+    (fs, watcher, events, runtime)
+}
+
+#[test]
+fn a_watcher_that_cannot_start_leaves_periodic_verification() {
+    let (fs, _watcher, events, runtime) = started_without_a_watch();
     fs.write(
         "b/asset.json",
         declaration(U2, "seen by a periodic scan", "y.bin"),
@@ -654,25 +661,7 @@ fn a_degraded_observer_watches_everything_again_once_it_can() {
 /// A watch that could not start at all is started again once it can.
 #[test]
 fn a_watch_that_could_not_start_is_started_again_once_it_can() {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
-    let watcher = Arc::new(ScriptedWatcher::new());
-    watcher.refuse_start(true);
-    let events = EventLog::new();
-    let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(events.clone()),
-            clock: Arc::new(ManualClock::new()),
-        },
-        watcher.clone(),
-        ObserverConfig {
-            degraded_periodic: Duration::from_millis(5),
-            ..config()
-        },
-    );
-    events
-        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
-        .unwrap();
+    let (fs, watcher, events, runtime) = started_without_a_watch();
     assert_eq!(watcher.sessions(), 0);
     watcher.refuse_start(false);
     watcher.can_watch_again(true);

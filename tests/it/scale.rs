@@ -4,13 +4,11 @@
 //! would not finish if one step searched a list once per item.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cli::{Project, declaration, registry};
 use crate::fixture_text::U1;
 use crate::runtime::open;
-use packer_app::observer::ObserverConfig;
-use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_app::runtime::{Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
 use packer_domain::drift::Drift;
@@ -18,27 +16,7 @@ use packer_domain::path::AssetPath;
 use packer_domain::reconcile;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
-use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
-
-/// A runtime with an observer (so that commits publish derived snapshots) over `fs`.
-fn observed(fs: &MemFs) -> Runtime {
-    let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(EventLog::new()),
-            clock: Arc::new(ManualClock::new()),
-        },
-        Arc::new(ScriptedWatcher::new()),
-        ObserverConfig {
-            periodic: None,
-            debounce: Duration::from_secs(3600),
-            max_delay: Duration::from_secs(3600),
-            ..ObserverConfig::default()
-        },
-    );
-    runtime.check_divergence();
-    runtime
-}
+use packer_memfs::MemFs;
 
 fn one_asset(inputs: usize) -> MemFs {
     let fs = MemFs::from_fixture(&format!(
@@ -65,7 +43,7 @@ fn an_update_to_tens_of_thousands_of_inputs_is_derived_in_one_pass() {
     // As many as the 1 MiB an asset.json may take hold, with names this short.
     const INPUTS: usize = 90_000;
     let fs = one_asset(INPUTS);
-    let runtime = observed(&fs);
+    let runtime = crate::derive::quietly_observed(&fs);
     let mut inputs: Vec<AssetPath> = (0..INPUTS)
         .map(|i| AssetPath::new(&i.to_string()).unwrap())
         .collect();

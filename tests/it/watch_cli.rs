@@ -86,11 +86,7 @@ fn watch_json_prints_the_events_of_hand_edits_and_stops_on_sigint() {
 #[test]
 fn watch_prints_readable_lines_and_stops_on_sigterm() {
     let project = project();
-    let mut packer = Packer::start(project.root(), &["watch"]);
-    assert_eq!(
-        packer.next_line("the start"),
-        "generation 1  runtime started (ready)"
-    );
+    let mut packer = watching(&project, "ready");
     project.put(
         "sprites/hero/asset.json",
         declaration(U1, "Hero", &["hero.bin"]).as_bytes(),
@@ -118,6 +114,22 @@ fn watch_prints_readable_lines_and_stops_on_sigterm() {
     );
 }
 
+/// Readable `watch` on `project`, once it said it started in `state`.
+fn watching(project: &Project, state: &str) -> Packer {
+    let mut packer = Packer::start(project.root(), &["watch"]);
+    assert_eq!(
+        packer.next_line("the start"),
+        format!("generation 1  runtime started ({state})")
+    );
+    packer
+}
+
+/// Ctrl-C, and a clean exit.
+fn stop(packer: Packer) {
+    packer.signal(Signal::INT);
+    assert!(packer.finish().status.success());
+}
+
 /// The next line that starts with `prefix`.
 fn line_starting(packer: &mut Packer, prefix: &str) -> String {
     loop {
@@ -133,11 +145,7 @@ fn line_starting(packer: &mut Packer, prefix: &str) -> String {
 #[test]
 fn watch_says_why_the_project_failed() {
     let project = project();
-    let mut packer = Packer::start(project.root(), &["watch"]);
-    assert_eq!(
-        packer.next_line("the start"),
-        "generation 1  runtime started (ready)"
-    );
+    let mut packer = watching(&project, "ready");
     project.put(".prometeu/index.json", b"{\"schema_version\": 1, \"next");
     let why = "failed: assets/.prometeu/index.json:1:28: unterminated string";
     let failed = line_starting(&mut packer, "generation 1  state stale -> failed");
@@ -147,21 +155,15 @@ fn watch_says_why_the_project_failed() {
         reason.starts_with(&format!("generation 1  {why}")),
         "{reason}"
     );
-    packer.signal(Signal::INT);
-    assert!(packer.finish().status.success());
+    stop(packer);
 
-    let mut packer = Packer::start(project.root(), &["watch"]);
-    assert_eq!(
-        packer.next_line("the start"),
-        "generation 1  runtime started (failed)"
-    );
+    let mut packer = watching(&project, "failed");
     let reason = packer.next_line("the reason");
     assert!(
         reason.starts_with(&format!("generation 1  {why}")),
         "{reason}"
     );
-    packer.signal(Signal::INT);
-    assert!(packer.finish().status.success());
+    stop(packer);
 }
 
 /// `watch --json | head -1`: once whoever reads stdout has quit, the next event cannot

@@ -54,9 +54,8 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The `--json` form: `{"pack", "valid", "version", "bytes", "index_blake3", "assets"}`.
-/// Structs, not a `serde_json::Value`, so the keys keep this order (a `Value` sorts
-/// them).
+/// The `--json` form: `{"pack", "valid", "version", "bytes", "index_blake3", "assets"}`,
+/// the manifest's shape without what only the project knows (roots, names, inputs).
 #[derive(serde::Serialize)]
 struct PackJson<'a> {
     pack: &'a str,

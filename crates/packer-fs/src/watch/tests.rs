@@ -16,12 +16,22 @@ struct Watching {
 
 impl Watching {
     fn start(fx: &Fixture) -> Watching {
+        Watching::start_with_top(fx).0
+    }
+
+    /// A watch, and its top for a test that looks inside it.
+    fn start_with_top(fx: &Fixture) -> (Watching, Arc<Top>) {
         let (sender, hints) = crossbeam_channel::unbounded();
         let sink: HintSink = Arc::new(move |hint| {
             let _ = sender.send(hint);
         });
-        let session = DiskWatcher::new(&fx.assets).watch(sink).unwrap();
-        Watching { session, hints }
+        let session = DiskWatcher::new(&fx.assets).start(sink).unwrap();
+        let top = Arc::clone(&session.top);
+        let watching = Watching {
+            session: Box::new(session),
+            hints,
+        };
+        (watching, top)
     }
 
     /// Every path hinted until one equal to `wanted` is, which is last; panics at the
@@ -207,16 +217,7 @@ fn a_folder_made_while_the_queue_overflowed_is_watched_after_it() {
 #[test]
 fn folders_that_leave_the_top_are_forgotten() {
     let fx = Fixture::new();
-    let (sender, hints) = crossbeam_channel::unbounded();
-    let sink: HintSink = Arc::new(move |hint| {
-        let _ = sender.send(hint);
-    });
-    let session = DiskWatcher::new(&fx.assets).start(sink).unwrap();
-    let top = Arc::clone(&session.top);
-    let watching = Watching {
-        session: Box::new(session),
-        hints,
-    };
+    let (watching, top) = Watching::start_with_top(&fx);
     let names: Vec<String> = (0..20).map(|i| format!("passing-{i}")).collect();
     for name in &names {
         fx.mkdir(name);
@@ -279,16 +280,7 @@ fn running_out_of_inotify_instances_names_the_limit() {
 fn an_unwatched_folder_is_watched_again_once_the_limit_is_raised() {
     let fx = Fixture::new();
     fx.write("art/a.bin", b"0");
-    let (sender, hints) = crossbeam_channel::unbounded();
-    let sink: HintSink = Arc::new(move |hint| {
-        let _ = sender.send(hint);
-    });
-    let session = DiskWatcher::new(&fx.assets).start(sink).unwrap();
-    let top = Arc::clone(&session.top);
-    let watching = Watching {
-        session: Box::new(session),
-        hints,
-    };
+    let (watching, top) = Watching::start_with_top(&fx);
     watching.probe(&fx, "art/a.bin");
     // The folder goes unwatched, under a limit of 100 watches.
     let art = top.base.join("art");
