@@ -7,11 +7,9 @@ mod entries;
 mod reconcile;
 mod roots;
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::command::entries::DraftEntries;
@@ -21,8 +19,7 @@ use crate::path::{AssetPath, WsPath};
 use crate::reconcile::ReconcileAction;
 use crate::registry::{AssetId, Registry, RegistryEntry};
 use crate::snapshot::{
-    AssetQuery, AssetRecord, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot,
-    registry_path,
+    AssetQuery, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot, registry_path,
 };
 
 /// `create_asset`: a new `asset.json` with a fresh uuid, registered.
@@ -281,8 +278,6 @@ struct Draft<'s> {
     created: Option<AssetId>,
     /// Assets this batch created (not adopted): they cannot move in the same commit.
     created_here: BTreeSet<AssetId>,
-    /// The snapshot's registered assets by root, made when first asked.
-    registered_roots: OnceCell<FxHashMap<&'s AssetPath, &'s AssetRecord>>,
 }
 
 impl<'s> Draft<'s> {
@@ -301,7 +296,6 @@ impl<'s> Draft<'s> {
             changed: Vec::new(),
             created: None,
             created_here: BTreeSet::new(),
-            registered_roots: OnceCell::new(),
         }
     }
 

@@ -133,14 +133,13 @@ impl<'s> Draft<'s> {
         }
         // A declaration written in this batch is written before the renames; otherwise
         // the one on disk must still be the one the snapshot saw.
-        let disk_root = self.disk_root(&from);
-        if !self.writes.contains_key(&disk_root) {
+        if !self.writes.contains_key(&disk_from) {
             let Some(hash) = self.declaration(id).and_then(|d| d.on_disk) else {
                 return Err(Refusal::Invalid(format!(
                     "asset {id} has no asset.json at `{from}` to move; see `prometeu-packer reconcile`"
                 )));
             };
-            self.verifies.insert(disk_root, hash);
+            self.verifies.insert(disk_from, hash);
         }
         let number = 2 * self.renames.len() as u64;
         self.rename_ends.insert(&from, number);

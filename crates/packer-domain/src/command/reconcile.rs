@@ -8,7 +8,7 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{AssetRecord, DeclarationState, Snapshot};
+use crate::snapshot::{AssetQuery, AssetRecord, DeclarationState, Snapshot};
 
 impl<'s> Draft<'s> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
@@ -100,20 +100,11 @@ impl<'s> Draft<'s> {
             .ok_or_else(|| Refusal::Invalid(format!("asset {id} is not registered at `{root}`")))
     }
 
-    /// The asset the snapshot has registered at `root`. Every action of a plan asks:
-    /// by a map made once, not a pass over the registry each.
+    /// The asset the snapshot has registered at `root` (every action of a plan asks;
+    /// the snapshot finds it by a map it makes once).
     fn registered_at(&self, root: &AssetPath) -> Option<&'s AssetRecord> {
         let snapshot: &'s Snapshot = self.snapshot;
-        self.registered_roots
-            .get_or_init(|| {
-                snapshot
-                    .assets()
-                    .iter()
-                    .map(|a| (&a.entry.root, a))
-                    .collect()
-            })
-            .get(root)
-            .copied()
+        snapshot.find(&AssetQuery::Root(root.clone()))
     }
 
     /// The `asset.json` at `root` that the registry does not list: at an unregistered
