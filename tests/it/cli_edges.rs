@@ -437,6 +437,21 @@ fn control_characters_from_files_never_reach_the_terminal() {
         run.stdout
     );
     let doctor = run.json();
+    // A usage error quotes the argument given, which may hold them too.
+    let usage = project.run(&["--json", "bogus\u{7f}\u{9b}"]);
+    assert_eq!(usage.code, 2, "{usage:?}");
+    assert!(
+        !usage.stdout.contains(['\u{7f}', '\u{9b}']),
+        "{:?}",
+        usage.stdout
+    );
+    assert!(
+        usage.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("bogus") && m.contains('\u{9b}')),
+        "{:?}",
+        usage.stdout
+    );
     let messages: Vec<&str> = doctor["diagnostics"]
         .as_array()
         .unwrap()

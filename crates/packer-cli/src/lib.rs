@@ -266,7 +266,7 @@ fn usage(e: &clap::Error, args: &[OsString], console: &mut Console<'_>) -> u8 {
         let first = first.strip_prefix("error: ").unwrap_or(first);
         let message = first.split_whitespace().collect::<Vec<_>>().join(" ");
         let error = AppError::new(ErrorCode::InvalidParams, message);
-        if let Ok(line) = serde_json::to_string(&commands::ErrorOutput { error: &error }) {
+        if let Ok(line) = output::json_line(&commands::ErrorOutput { error: &error }) {
             let _ = writeln!(console.stdout, "{line}");
         }
     }

@@ -112,8 +112,8 @@ impl LineSink {
         // Every value written here is made of maps with string keys and plain data,
         // which always encode; should one not, the line is dropped rather than half
         // written.
-        if let Ok(text) = serde_json::to_string(value) {
-            self.line(&crate::output::json_printable(&text));
+        if let Ok(text) = crate::output::json_line(value) {
+            self.line(&text);
         }
     }
 

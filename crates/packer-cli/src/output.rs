@@ -40,8 +40,8 @@ impl<'a> Output<'a> {
 
     /// Writes a value as one line of JSON on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
-        match serde_json::to_string(value) {
-            Ok(text) => self.write_stdout(&json_printable(&text)),
+        match json_line(value) {
+            Ok(text) => self.write_stdout(&text),
             Err(e) => self.error(&format!("cannot encode the result as JSON: {e}")),
         }
     }
@@ -102,11 +102,21 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `value` as one line of JSON, every control character in it escaped
+/// ([`json_printable`]): how every JSON line the CLI writes is made.
+pub(crate) fn json_line<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let text = serde_json::to_string(value)?;
+    Ok(match json_printable(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(escaped) => escaped,
+    })
+}
+
 /// JSON text with the control characters its encoder leaves as they are (DEL and the C1
 /// controls: it escapes only those below U+0020) written as `\u00XX` escapes, which
 /// read back as the same characters: `--json` output is read on terminals too. Such a
 /// character can only stand inside a string, where the escape is valid.
-pub(crate) fn json_printable(text: &str) -> Cow<'_, str> {
+fn json_printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }

@@ -255,11 +255,8 @@ fn first_key(object: &Map<String, Value>) -> Option<&str> {
 
 /// A success line, `{"id", "result"}`, around a result already encoded.
 fn success(id: &Number, result: &Json) -> String {
-    let line = format!("{{\"id\":{id},\"result\":{}}}", result.0);
-    if let std::borrow::Cow::Owned(escaped) = crate::output::json_printable(&line) {
-        return escaped;
-    }
-    line
+    // The result was escaped when it was encoded, and a number has nothing to escape.
+    format!("{{\"id\":{id},\"result\":{}}}", result.0)
 }
 
 /// An error line, `{"id", "error"}`.

@@ -300,8 +300,9 @@ fn batch_commands(runtime: &Runtime, p: &mut Params) -> Result<Vec<Command>, App
 #[derive(Debug)]
 pub struct Json(pub String);
 
+/// The result encoded (its control characters escaped, as every JSON line's are).
 fn result<T: Serialize>(value: T) -> Result<Json, AppError> {
-    serde_json::to_string(&value)
+    crate::output::json_line(&value)
         .map(Json)
         .map_err(|e| AppError::new(ErrorCode::Io, format!("cannot encode the result: {e}")))
 }
