@@ -111,46 +111,49 @@ impl JsonValue<'_> {
     /// hold (beyond `f64`'s range) with that number's offset, where
     /// [`to_serde`](Self::to_serde) would make it `null`.
     pub fn to_serde_exact(&self) -> Result<serde_json::Value, usize> {
-        Ok(match &self.kind {
-            JsonKind::Number(n) => n
+        self.convert(&|value: &JsonValue<'_>, number: &str| {
+            number
                 .parse::<serde_json::Number>()
                 .map(serde_json::Value::Number)
-                .map_err(|_| self.offset)?,
-            JsonKind::Array(items) => serde_json::Value::Array(
-                items
-                    .iter()
-                    .map(JsonValue::to_serde_exact)
-                    .collect::<Result<_, _>>()?,
-            ),
-            JsonKind::Object(members) => serde_json::Value::Object(
-                members
-                    .iter()
-                    .map(|m| Ok((m.key.to_string(), m.value.to_serde_exact()?)))
-                    .collect::<Result<_, usize>>()?,
-            ),
-            _ => self.to_serde(),
+                .map_err(|_| value.offset)
         })
     }
 
     /// Converts to a `serde_json::Value` (for opaque option blocks). Key order is kept.
     pub fn to_serde(&self) -> serde_json::Value {
-        match &self.kind {
+        let Ok(value) = self.convert(&|_: &JsonValue<'_>, number: &str| {
+            Ok::<_, std::convert::Infallible>(
+                number
+                    .parse::<serde_json::Number>()
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            )
+        });
+        value
+    }
+
+    /// The conversion both make, numbers converted by `number`.
+    fn convert<E>(
+        &self,
+        number: &dyn Fn(&JsonValue<'_>, &str) -> Result<serde_json::Value, E>,
+    ) -> Result<serde_json::Value, E> {
+        Ok(match &self.kind {
             JsonKind::Null => serde_json::Value::Null,
             JsonKind::Bool(b) => serde_json::Value::Bool(*b),
-            JsonKind::Number(n) => n
-                .parse::<serde_json::Number>()
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            JsonKind::Number(n) => number(self, n)?,
             JsonKind::String(s) => serde_json::Value::String(s.to_string()),
-            JsonKind::Array(items) => {
-                serde_json::Value::Array(items.iter().map(JsonValue::to_serde).collect())
-            }
+            JsonKind::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|item| item.convert(number))
+                    .collect::<Result<_, _>>()?,
+            ),
             JsonKind::Object(members) => serde_json::Value::Object(
                 members
                     .iter()
-                    .map(|m| (m.key.to_string(), m.value.to_serde()))
-                    .collect(),
+                    .map(|m| Ok((m.key.to_string(), m.value.convert(number)?)))
+                    .collect::<Result<_, E>>()?,
             ),
-        }
+        })
     }
 }
 
