@@ -230,48 +230,70 @@ impl WriteView {
         command: Command,
         expected_generation: Option<u64>,
     ) -> Result<WriteView, AppError> {
+        // Taken before the command goes: a batch of thousands is not copied for it.
+        let concerned = Concerned::by(&command);
         let outcome = runtime.submit(WriteRequest {
-            command: command.clone(),
+            command,
             expected_generation,
         })?;
-        Ok(WriteView::of(&command, &outcome))
+        Ok(WriteView::with(&outcome, concerned))
     }
 
     /// The result of an applied reconcile: several assets may have changed, so it
     /// names none.
     pub fn of_reconcile(outcome: &WriteOutcome) -> WriteView {
-        WriteView {
-            generation: outcome.generation,
-            command_id: outcome.command_id,
-            asset: None,
-        }
+        WriteView::with(outcome, Concerned::None)
     }
 
     /// The result of `command`, which committed as `outcome` (or found nothing to
     /// change).
     pub fn of(command: &Command, outcome: &WriteOutcome) -> WriteView {
-        let concerned = match command {
-            Command::CreateAsset(_) | Command::AdoptAsset { .. } => outcome.asset,
+        WriteView::with(outcome, Concerned::by(command))
+    }
+
+    fn with(outcome: &WriteOutcome, concerned: Concerned) -> WriteView {
+        let id = match concerned {
+            Concerned::Created => outcome.asset,
             // A command that changed nothing still names its asset (found as the
             // unchanged generation holds it).
-            Command::MoveAsset { asset, .. }
-            | Command::SetIncluded { asset, .. }
-            | Command::UpdateDeclaration { asset, .. } => {
-                outcome.changed.first().copied().or_else(|| {
-                    outcome
-                        .snapshot
-                        .find(asset)
-                        .map(|record| record.entry.asset_id)
-                })
-            }
-            Command::RemoveAsset { .. } | Command::Batch(_) | Command::Reconcile(_) => None,
+            Concerned::Query(asset) => outcome.changed.first().copied().or_else(|| {
+                outcome
+                    .snapshot
+                    .find(&asset)
+                    .map(|record| record.entry.asset_id)
+            }),
+            Concerned::None => None,
         };
         WriteView {
             generation: outcome.generation,
             command_id: outcome.command_id,
-            asset: concerned
+            asset: id
                 .and_then(|id| outcome.snapshot.asset(id))
                 .map(AssetView::of),
+        }
+    }
+}
+
+/// Which asset a write result shows.
+enum Concerned {
+    /// The one the command registered.
+    Created,
+    /// The one the command names.
+    Query(AssetQuery),
+    /// None: a removal, a batch or a reconcile leave no single asset to show.
+    None,
+}
+
+impl Concerned {
+    fn by(command: &Command) -> Concerned {
+        match command {
+            Command::CreateAsset(_) | Command::AdoptAsset { .. } => Concerned::Created,
+            Command::MoveAsset { asset, .. }
+            | Command::SetIncluded { asset, .. }
+            | Command::UpdateDeclaration { asset, .. } => Concerned::Query(asset.clone()),
+            Command::RemoveAsset { .. } | Command::Batch(_) | Command::Reconcile(_) => {
+                Concerned::None
+            }
         }
     }
 }
