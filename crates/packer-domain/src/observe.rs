@@ -551,7 +551,10 @@ impl InputIndex {
         for record in added {
             self.insert(record);
         }
-        self.unregistered = unregistered_inputs(new);
+        // Most generations keep the unregistered folders as they were.
+        if old.unregistered() != new.unregistered() {
+            self.unregistered = unregistered_inputs(new);
+        }
     }
 
     fn insert(&mut self, record: &AssetRecord) {
