@@ -246,6 +246,23 @@ impl AssetPath {
     pub fn file_name(&self) -> &str {
         self.0.file_name()
     }
+
+    /// The paths this one lies below, segment-wise, outermost first: `a` and `a/b` for
+    /// `a/b/c` (`a-b` is not below `a`).
+    pub fn ancestors(&self) -> impl Iterator<Item = &str> {
+        let text = self.as_str();
+        text.match_indices('/').map(move |(cut, _)| &text[..cut])
+    }
+
+    /// The run of `sorted` (in byte order of `key`) whose paths lie below this one,
+    /// segment-wise: in byte order they follow `self/` together.
+    pub fn below_in<'a, T>(&self, sorted: &'a [T], key: impl Fn(&T) -> &str) -> &'a [T] {
+        let prefix = format!("{}/", self.as_str());
+        let start = sorted.partition_point(|item| key(item) < prefix.as_str());
+        let rest = &sorted[start..];
+        let len = rest.partition_point(|item| key(item).starts_with(&prefix));
+        &rest[..len]
+    }
 }
 
 /// The length of the longest common prefix of `a` and `b`.
@@ -339,6 +356,13 @@ impl std::borrow::Borrow<str> for WsPath {
     }
 }
 
+/// Looked up by its text, as [`WsPath`] is.
+impl std::borrow::Borrow<str> for AssetPath {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl fmt::Display for WsPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -396,6 +420,22 @@ mod tests {
             &format!("{longest}/{longest}"),
             Ok(&format!("{longest}/{longest}")),
         );
+    }
+
+    #[test]
+    fn finds_relatives_segment_wise() {
+        let path = |s: &str| AssetPath::new(s).unwrap();
+        let deep = path("a/b/c");
+        assert_eq!(deep.ancestors().collect::<Vec<_>>(), ["a", "a/b"]);
+        assert_eq!(path("a").ancestors().count(), 0);
+
+        let mut sorted = ["a", "a/b", "a/b/c", "a/bc", "a-b", "a/b-c", "b", "a/b/c/d"];
+        sorted.sort_unstable();
+        let below = |root: &str| path(root).below_in(&sorted, |s| s).to_vec();
+        assert_eq!(below("a/b"), ["a/b/c", "a/b/c/d"]);
+        assert_eq!(below("a"), ["a/b", "a/b-c", "a/b/c", "a/b/c/d", "a/bc"]);
+        assert!(below("a/b/c/d").is_empty());
+        assert!(below("c").is_empty());
     }
 
     #[test]

@@ -449,16 +449,39 @@ impl Snapshot {
                 let i = self.lookup.maps(&self.assets).by_uuid.get(uuid)?;
                 self.assets.get(*i)
             }
-            AssetQuery::Root(root) => {
-                let i = self.lookup.maps(&self.assets).by_root.get(root)?;
-                self.assets.get(*i)
-            }
+            AssetQuery::Root(root) => self.registered_at(root.as_str()),
         }
+    }
+
+    /// The registered asset whose root is `root`.
+    pub fn registered_at(&self, root: &str) -> Option<&AssetRecord> {
+        let i = self.lookup.maps(&self.assets).by_root.get(root)?;
+        self.assets.get(*i)
     }
 
     /// `asset.json` files at roots the registry does not list, by root.
     pub fn unregistered(&self) -> &[FoundDeclaration] {
         &self.unregistered
+    }
+
+    /// The `asset.json` at `root` that the registry does not list.
+    pub fn unregistered_at(&self, root: &AssetPath) -> Option<&FoundDeclaration> {
+        // Sorted by root: the loader keeps them so.
+        let i = self
+            .unregistered
+            .binary_search_by(|f| f.root.cmp(root))
+            .ok()?;
+        self.unregistered.get(i)
+    }
+
+    /// Whether an `asset.json` the registry does not list lies at, above or below `root`.
+    pub fn unregistered_nests_with(&self, root: &AssetPath) -> bool {
+        let found = &self.unregistered;
+        let at_or_above = root
+            .ancestors()
+            .chain([root.as_str()])
+            .any(|r| found.binary_search_by(|f| f.root.as_str().cmp(r)).is_ok());
+        at_or_above || !root.below_in(found, |f| f.root.as_str()).is_empty()
     }
 
     pub fn drifts(&self) -> &[Drift] {

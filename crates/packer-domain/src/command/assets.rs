@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{CreateAsset, DeclarationChanges, Draft, DraftDeclaration, Expected, Refusal, roots};
+use super::{CreateAsset, DeclarationChanges, Draft, DraftDeclaration, Expected, Refusal};
 use crate::declaration::{AssetKind, Declaration, OutputOptions, check_name};
 use crate::path::AssetPath;
 use crate::registry::RegistryEntry;
@@ -15,9 +15,7 @@ impl<'s> Draft<'s> {
         let root = &create.root;
         self.check_free_root(root, None)?;
         self.check_not_moving(root)?;
-        if roots::found_at(self.snapshot.unregistered(), root).is_some()
-            && !self.deletes.contains_key(root)
-        {
+        if self.snapshot.unregistered_at(root).is_some() && !self.deletes.contains_key(root) {
             return Err(Refusal::Invalid(format!(
                 "`{root}` already holds an asset.json; adopt it instead (`prometeu-packer adopt`)"
             )));
@@ -67,7 +65,7 @@ impl<'s> Draft<'s> {
     }
 
     pub(super) fn adopt(&mut self, root: &AssetPath) -> Result<(), Refusal> {
-        let found = roots::found_at(self.snapshot.unregistered(), root).ok_or_else(|| {
+        let found = self.snapshot.unregistered_at(root).ok_or_else(|| {
             Refusal::NotFound(format!("`{root}` holds no unregistered asset.json"))
         })?;
         let (declaration, hash) = match &found.declaration {
@@ -126,7 +124,7 @@ impl<'s> Draft<'s> {
                 "`{from}` or `{to}` overlaps a folder this batch already moves; move it in a separate commit"
             )));
         }
-        if roots::nests_with_found(self.snapshot.unregistered(), to) {
+        if self.snapshot.unregistered_nests_with(to) {
             return Err(Refusal::Invalid(format!(
                 "`{to}` overlaps an unregistered asset folder"
             )));

@@ -8,7 +8,7 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{AssetQuery, AssetRecord, DeclarationState, Snapshot};
+use crate::snapshot::{AssetRecord, DeclarationState, Snapshot};
 
 impl<'s> Draft<'s> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
@@ -104,7 +104,7 @@ impl<'s> Draft<'s> {
     /// the snapshot finds it by a map it makes once).
     fn registered_at(&self, root: &AssetPath) -> Option<&'s AssetRecord> {
         let snapshot: &'s Snapshot = self.snapshot;
-        snapshot.find(&AssetQuery::Root(root.clone()))
+        snapshot.registered_at(root.as_str())
     }
 
     /// The `asset.json` at `root` that the registry does not list: at an unregistered
@@ -115,13 +115,7 @@ impl<'s> Draft<'s> {
         root: &AssetPath,
         leaving: &FxHashSet<AssetId>,
     ) -> Result<&DeclarationState, Refusal> {
-        let unregistered = self.snapshot.unregistered();
-        // Sorted by root: the loader keeps them so.
-        let found = unregistered
-            .binary_search_by(|f| f.root.cmp(root))
-            .ok()
-            .and_then(|i| unregistered.get(i))
-            .map(|f| &f.declaration);
+        let found = self.snapshot.unregistered_at(root).map(|f| &f.declaration);
         let vacated = || {
             self.registered_at(root)
                 .filter(|r| leaving.contains(&r.entry.asset_id))

@@ -2,43 +2,50 @@
 //! without a pass over them all: a batch of thousands of commands checks each root it
 //! registers or moves against every registered root and every folder it moves.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::path::AssetPath;
-use crate::snapshot::FoundDeclaration;
 
-/// Roots, each with a number saying whose it is; a root may be listed with several.
+/// Roots, each with the numbers saying whose it is; a root may be listed with several.
 #[derive(Debug, Default)]
 pub(super) struct RootSet {
-    /// (root, number): the roots below `a` are the range that starts at `a/`.
-    set: BTreeSet<(String, u64)>,
+    /// Root → its numbers, smallest first. In byte order the roots below `a` follow
+    /// `a/` together. Looked up by text, so a lookup allocates nothing.
+    map: BTreeMap<AssetPath, Vec<u64>>,
 }
 
 impl RootSet {
     pub(super) fn insert(&mut self, root: &AssetPath, number: u64) {
-        self.set.insert((root.as_str().to_owned(), number));
+        let numbers = self.map.entry(root.clone()).or_default();
+        if let Err(i) = numbers.binary_search(&number) {
+            numbers.insert(i, number);
+        }
     }
 
     pub(super) fn remove(&mut self, root: &AssetPath, number: u64) {
-        self.set.remove(&(root.as_str().to_owned(), number));
+        let Some(numbers) = self.map.get_mut(root.as_str()) else {
+            return;
+        };
+        if let Ok(i) = numbers.binary_search(&number) {
+            numbers.remove(i);
+        }
+        if numbers.is_empty() {
+            self.map.remove(root.as_str());
+        }
     }
 
     /// The numbers listed with exactly `root`, smallest first.
     pub(super) fn at(&self, root: &str) -> impl Iterator<Item = u64> + '_ {
-        self.set
-            .range((root.to_owned(), 0)..=(root.to_owned(), u64::MAX))
-            .map(|(_, number)| *number)
+        self.map.get(root).into_iter().flatten().copied()
     }
 
     /// The numbers of the roots that `root` is or lies below, segment-wise.
     pub(super) fn at_or_above(&self, root: &AssetPath) -> Vec<u64> {
-        let text = root.as_str();
-        let mut found: Vec<u64> = text
-            .match_indices('/')
-            .flat_map(|(cut, _)| self.at(&text[..cut]))
-            .collect();
-        found.extend(self.at(text));
-        found
+        root.ancestors()
+            .chain([root.as_str()])
+            .flat_map(|r| self.at(r))
+            .collect()
     }
 
     /// The numbers of the roots that are `root`, lie above it or below it.
@@ -46,40 +53,13 @@ impl RootSet {
         let mut found = self.at_or_above(root);
         let below = format!("{}/", root.as_str());
         found.extend(
-            self.set
-                .range((below.clone(), 0)..)
-                .take_while(|(path, _)| path.starts_with(&below))
-                .map(|(_, number)| *number),
+            self.map
+                .range::<str, _>((Bound::Included(below.as_str()), Bound::Unbounded))
+                .take_while(|(path, _)| path.as_str().starts_with(&below))
+                .flat_map(|(_, numbers)| numbers.iter().copied()),
         );
         found
     }
-}
-
-/// The unregistered `asset.json` at `root` among `found` (sorted by root, as the loader
-/// keeps them).
-pub(super) fn found_at<'a>(
-    found: &'a [FoundDeclaration],
-    root: &AssetPath,
-) -> Option<&'a FoundDeclaration> {
-    let i = found.binary_search_by(|f| f.root.cmp(root)).ok()?;
-    found.get(i)
-}
-
-/// Whether an `asset.json` of `found` (sorted by root) lies at, above or below `root`.
-pub(super) fn nests_with_found(found: &[FoundDeclaration], root: &AssetPath) -> bool {
-    let text = root.as_str();
-    let at_or_above = text
-        .match_indices('/')
-        .map(|(cut, _)| &text[..cut])
-        .chain([text])
-        .any(|r| found.binary_search_by(|f| f.root.as_str().cmp(r)).is_ok());
-    // In text order the roots below `root` follow `root/`.
-    let below = format!("{text}/");
-    let first_below = found.partition_point(|f| f.root.as_str() < below.as_str());
-    at_or_above
-        || found
-            .get(first_below)
-            .is_some_and(|f| f.root.as_str().starts_with(&below))
 }
 
 #[cfg(test)]

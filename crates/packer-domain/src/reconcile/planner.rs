@@ -11,7 +11,7 @@ use super::{ReconcileAction, Unresolved};
 use crate::drift::Drift;
 use crate::path::AssetPath;
 use crate::registry::AssetId;
-use crate::snapshot::{AssetRecord, DeclarationState, Snapshot};
+use crate::snapshot::{AssetQuery, AssetRecord, DeclarationState, Snapshot};
 
 /// What is at a root in the snapshot.
 #[derive(Clone, Copy)]
@@ -26,9 +26,6 @@ enum At<'s> {
 /// The plan being made, drift by drift.
 pub(super) struct Planner<'s> {
     snapshot: &'s Snapshot,
-    /// Registered assets by root and by registered uuid.
-    by_root: FxHashMap<&'s str, &'s AssetRecord>,
-    by_uuid: FxHashMap<Uuid, &'s AssetRecord>,
     /// Registered roots in byte order, to find the ones below a path.
     sorted_roots: Vec<(&'s str, AssetId)>,
     /// Where each moved asset now lives.
@@ -50,8 +47,6 @@ pub(super) struct Planner<'s> {
 impl<'s> Planner<'s> {
     pub(super) fn new(snapshot: &'s Snapshot) -> Planner<'s> {
         let assets = snapshot.assets();
-        let by_root = assets.iter().map(|a| (a.entry.root.as_str(), a)).collect();
-        let by_uuid = assets.iter().map(|a| (a.entry.asset_uuid, a)).collect();
         let mut sorted_roots: Vec<(&str, AssetId)> = assets
             .iter()
             .map(|a| (a.entry.root.as_str(), a.entry.asset_id))
@@ -77,8 +72,6 @@ impl<'s> Planner<'s> {
             .collect();
         let mut planner = Planner {
             snapshot,
-            by_root,
-            by_uuid,
             sorted_roots,
             moved_to,
             leaving,
@@ -104,26 +97,27 @@ impl<'s> Planner<'s> {
         planner
     }
 
+    /// The asset registered with `uuid`.
+    fn registered_with(&self, uuid: Uuid) -> Option<&'s AssetRecord> {
+        self.snapshot.find(&AssetQuery::Uuid(uuid))
+    }
+
     fn at(&self, root: &AssetPath) -> At<'s> {
-        if let Some(record) = self.by_root.get(root.as_str()) {
+        if let Some(record) = self.snapshot.registered_at(root.as_str()) {
             return match self.vacated(root) {
                 Some(_) => At::Unregistered(&record.declaration),
                 None => At::Registered(record),
             };
         }
-        let unregistered = self.snapshot.unregistered();
-        match unregistered.binary_search_by(|f| f.root.cmp(root)) {
-            Ok(i) => unregistered
-                .get(i)
-                .map_or(At::Nothing, |f| At::Unregistered(&f.declaration)),
-            Err(_) => At::Nothing,
-        }
+        self.snapshot
+            .unregistered_at(root)
+            .map_or(At::Nothing, |f| At::Unregistered(&f.declaration))
     }
 
     /// The asset registered at `root` when it left it for another place and the
     /// `asset.json` there came after: no asset moved exactly there.
     fn vacated(&self, root: &AssetPath) -> Option<AssetId> {
-        let record = self.by_root.get(root.as_str())?;
+        let record = self.snapshot.registered_at(root.as_str())?;
         let id = record.entry.asset_id;
         let left = self.moved_to.contains_key(&id);
         let found = !matches!(record.declaration, DeclarationState::Missing);
@@ -147,20 +141,14 @@ impl<'s> Planner<'s> {
         root: &AssetPath,
         ignored: impl Fn(AssetId) -> bool,
     ) -> Option<String> {
-        let text = root.as_str();
-        let above = text
-            .match_indices('/')
-            .map(|(i, _)| &text[..i])
-            .chain([text])
-            .filter_map(|prefix| self.by_root.get(prefix))
+        let above = root
+            .ancestors()
+            .chain([root.as_str()])
+            .filter_map(|prefix| self.snapshot.registered_at(prefix))
             .map(|record| (record.entry.root.as_str(), record.entry.asset_id));
-        let prefix = format!("{text}/");
-        let start = self
-            .sorted_roots
-            .partition_point(|(r, _)| *r < prefix.as_str());
-        let below = self.sorted_roots[start..]
+        let below = root
+            .below_in(&self.sorted_roots, |(r, _)| r)
             .iter()
-            .take_while(|(r, _)| r.starts_with(&prefix))
             .copied();
         above
             .chain(below)
@@ -178,7 +166,7 @@ impl<'s> Planner<'s> {
     /// that kept its folder name, else the first); for a uuid no one registered, the
     /// first registered root declaring it, else the first adoptable copy.
     fn keeper(&self, uuid: Uuid, roots: &'s [AssetPath]) -> Option<&'s AssetPath> {
-        if let Some(owner) = self.by_uuid.get(&uuid) {
+        if let Some(owner) = self.registered_with(uuid) {
             if let Some(to) = self.moved_to.get(&owner.entry.asset_id) {
                 return Some(to);
             }
@@ -309,7 +297,10 @@ impl<'s> Planner<'s> {
         }
         // The root of an asset that leaves it (a chain of moves, a swap) is free once
         // that asset's own action is applied with this one.
-        let holder = self.by_root.get(to.as_str()).map(|r| r.entry.asset_id);
+        let holder = self
+            .snapshot
+            .registered_at(to.as_str())
+            .map(|r| r.entry.asset_id);
         let ignored =
             |id: AssetId| id == asset_id || (Some(id) == holder && self.leaving.contains(&id));
         match self.nesting_unless(to, ignored) {
@@ -350,7 +341,7 @@ impl<'s> Planner<'s> {
         if let Some(reason) = self.owner_unreadable(root, uuid) {
             return self.refuse(position, drift, reason);
         }
-        let action = if self.by_uuid.contains_key(&uuid) {
+        let action = if self.registered_with(uuid).is_some() {
             ReconcileAction::ReassignUuid {
                 root: root.clone(),
                 asset_id: None,
@@ -370,7 +361,7 @@ impl<'s> Planner<'s> {
     /// `asset.json` there has no readable uuid, so it may be that asset that moved to
     /// `root` (a swap broken on the way) and a fresh uuid would wipe its own for good.
     fn owner_unreadable(&self, root: &AssetPath, uuid: Uuid) -> Option<String> {
-        let owner = self.by_uuid.get(&uuid)?;
+        let owner = self.registered_with(uuid)?;
         let id = owner.entry.asset_id;
         let unreadable = !matches!(owner.declaration, DeclarationState::Missing)
             && owner.declaration.asset_uuid().is_none();
@@ -471,7 +462,7 @@ impl<'s> Planner<'s> {
         if self.taken.contains(root) {
             return;
         }
-        if self.by_uuid.contains_key(&declared) {
+        if self.registered_with(declared).is_some() {
             // The file carries another asset's uuid: accepting it would register that
             // uuid twice.
             if let Some(record) = self.snapshot.asset(asset_id) {
@@ -535,17 +526,19 @@ impl<'s> Planner<'s> {
     /// fine alone, not together) and gives back the rest, and what is unresolved, in
     /// drift order.
     pub(super) fn finish(mut self) -> (Vec<(&'s Drift, ReconcileAction)>, Vec<Unresolved>) {
-        let registering: BTreeMap<&str, usize> = self
+        let registering: BTreeMap<&str, (usize, &AssetPath)> = self
             .proposals
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, _, action))| Some((action.registers()?.as_str(), i)))
+            .filter_map(|(i, (_, _, action))| {
+                let root = action.registers()?;
+                Some((root.as_str(), (i, root)))
+            })
             .collect();
         let mut dropped: BTreeMap<usize, String> = BTreeMap::new();
-        for (&root, &i) in &registering {
-            for (cut, _) in root.match_indices('/') {
-                let above = &root[..cut];
-                if let Some(&j) = registering.get(above) {
+        for &(i, root) in registering.values() {
+            for above in root.ancestors() {
+                if let Some(&(j, _)) = registering.get(above) {
                     let reason = format!(
                         "`{root}` and `{above}` would both be registered, but asset roots may not contain one another; move one of the folders, then plan again"
                     );
