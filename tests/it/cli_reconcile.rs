@@ -155,3 +155,76 @@ fn applying_without_a_readable_registry_is_failed_state() {
     }
     assert_eq!(tree_but_lock(&project), before);
 }
+
+/// Two branches that each added an asset, merged: git leaves both sides of the
+/// registry's conflict in `index.json`. `doctor` names the marker and says how to
+/// resolve it; keeping one side, `reconcile` adopts what the other side added.
+#[test]
+fn a_merge_conflict_in_the_registry_is_named_and_resolved_by_adopting() {
+    let ours = format!(
+        r#"    {{ "asset_id": 2, "asset_uuid": "{U2}", "root": "audio/jump", "included_in_build": true }}"#
+    );
+    let theirs = format!(
+        r#"    {{ "asset_id": 2, "asset_uuid": "{U3}", "root": "sfx/coin", "included_in_build": true }}"#
+    );
+    let first = format!(
+        r#"    {{ "asset_id": 1, "asset_uuid": "{U1}", "root": "sprites/hero", "included_in_build": true }},"#
+    );
+    let conflicted = format!(
+        "{{\n  \"schema_version\": 1,\n  \"next_asset_id\": 3,\n  \"assets\": [\n{first}\n<<<<<<< HEAD\n{ours}\n=======\n{theirs}\n>>>>>>> feature\n  ]\n}}\n"
+    );
+    let project = project();
+    std::fs::remove_dir_all(project.root().join("assets/characters")).unwrap();
+    project.put(
+        "sprites/hero/asset.json",
+        declaration(U1, "hero", &["hero.bin"]).as_bytes(),
+    );
+    project.put("sprites/hero/hero.bin", b"hero");
+    project.put(".prometeu/index.json", conflicted.as_bytes());
+
+    let doctor = project.run(&["doctor", "--json"]);
+    assert_eq!(doctor.code, 1, "{doctor:?}");
+    let diagnostic = &doctor.json()["diagnostics"][0];
+    assert_eq!(
+        (
+            &diagnostic["code"],
+            &diagnostic["line"],
+            &diagnostic["column"]
+        ),
+        (&json!("json_syntax"), &json!(6), &json!(1)),
+        "{doctor:?}"
+    );
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("merge conflict marker `<<<<<<<`"),
+        "{doctor:?}"
+    );
+    assert!(
+        diagnostic["hint"]
+            .as_str()
+            .unwrap()
+            .contains("prometeu-packer reconcile"),
+        "{doctor:?}"
+    );
+
+    // Keep our side, as the hint says; the other side's asset is then unregistered.
+    let kept = format!(
+        "{{\n  \"schema_version\": 1,\n  \"next_asset_id\": 3,\n  \"assets\": [\n{first}\n{ours}\n  ]\n}}\n"
+    );
+    project.put(".prometeu/index.json", kept.as_bytes());
+    let applied = project.run(&["reconcile", "--apply-all", "--json"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        read(&project, ".prometeu/index.json"),
+        index(
+            4,
+            &[
+                (1, U1, "sprites/hero", true),
+                (2, U2, "audio/jump", true),
+                (3, U3, "sfx/coin", true),
+            ]
+        )
+    );
+}

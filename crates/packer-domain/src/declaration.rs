@@ -233,10 +233,10 @@ impl Declaration {
             asset_uuid: None,
         };
         let value = json::parse(text).map_err(|e| {
-            fail(vec![FormatError::new(
-                Code::JsonSyntax,
-                e.offset,
-                e.message,
+            fail(vec![FormatError::syntax(
+                text,
+                e,
+                "resolve the conflict by hand, keeping one side of each conflicting part (and one asset_uuid), then save the file",
             )])
         })?;
         let object = ObjectReader::new(&value, &"the declaration").map_err(|e| fail(vec![e]))?;
@@ -419,6 +419,23 @@ mod tests {
     }
 
     const U1: &str = "6f1c2d0e-8a57-4b6e-9a53-0c0b6a1d2e11";
+
+    #[test]
+    fn names_a_merges_conflict_markers() {
+        let text = "{\r\n  \"schema_version\": 1,\r\n>>>>>>> feat\r\n}";
+        check(
+            text,
+            "3:1 json_syntax merge conflict marker `>>>>>>>`: the file still holds both sides of a merge",
+        );
+        let failure = Declaration::parse(text.as_bytes()).unwrap_err();
+        assert!(
+            failure.errors[0]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("asset_uuid")
+        );
+    }
 
     #[test]
     fn writes_the_canonical_form() {

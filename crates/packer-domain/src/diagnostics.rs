@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::json::JsonError;
 use crate::location::{Excerpt, LineIndex, Located};
 use crate::registry::AssetId;
 
@@ -133,6 +134,9 @@ impl Diagnostic {
     }
 }
 
+/// The lines a merge tool writes around the two sides of a conflict.
+const CONFLICT_MARKERS: [&str; 4] = ["<<<<<<<", "|||||||", "=======", ">>>>>>>"];
+
 /// A problem found while decoding a file, at a byte offset of that file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatError {
@@ -161,6 +165,30 @@ impl FormatError {
     pub fn hint(mut self, hint: impl Into<String>) -> FormatError {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// The syntax error `error` of `text`. When the parser stopped at a merge's conflict
+    /// marker (git's `<<<<<<<`, `|||||||`, `=======`, `>>>>>>>` at the start of a line,
+    /// which no JSON document holds there), says so, with `merge_hint` on resolving it.
+    pub fn syntax(text: &[u8], error: JsonError, merge_hint: &str) -> FormatError {
+        let line_start = text[..error.offset.min(text.len())]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let marker = CONFLICT_MARKERS
+            .iter()
+            .find(|m| text[line_start..].starts_with(m.as_bytes()));
+        match marker {
+            Some(marker) => FormatError::new(
+                Code::JsonSyntax,
+                line_start,
+                format!(
+                    "merge conflict marker `{marker}`: the file still holds both sides of a merge"
+                ),
+            )
+            .hint(merge_hint),
+            None => FormatError::new(Code::JsonSyntax, error.offset, error.message),
+        }
     }
 
     /// The error as a positioned message in `file`, whose lines are `lines`.

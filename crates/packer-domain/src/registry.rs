@@ -62,6 +62,9 @@ pub enum RegistryError {
     ZeroNextId,
 }
 
+/// How to resolve a merge conflict in `index.json`.
+const REGISTRY_MERGE_HINT: &str = "resolve the conflict: keep the entries of both sides, giving an asset_id used twice the value of next_asset_id and raising next_asset_id; or keep one side (`git checkout --ours -- assets/.prometeu/index.json`) and run `prometeu-packer reconcile`, which offers to adopt the assets the other side added";
+
 impl Registry {
     /// An empty registry, as `init` writes it.
     pub fn empty() -> Registry {
@@ -128,7 +131,7 @@ impl Registry {
     /// registry's (id) order.
     pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), Vec<FormatError>> {
         let value = json::parse(text)
-            .map_err(|e| vec![FormatError::new(Code::JsonSyntax, e.offset, e.message)])?;
+            .map_err(|e| vec![FormatError::syntax(text, e, REGISTRY_MERGE_HINT)])?;
         let object = ObjectReader::new(&value, &"the registry").map_err(|e| vec![e])?;
         let mut errors = Vec::new();
         object.unknown_keys(&["schema_version", "next_asset_id", "assets"], &mut errors);
@@ -599,6 +602,26 @@ mod tests {
         check(
             r#"{"schema_version": 1, "next_asset_id": 1, "assets": [], "assets": []}"#,
             "1:57 json_syntax duplicate key `assets` in the object",
+        );
+        // A merge's conflict markers are named as such, at the marker's line; a `<`
+        // elsewhere stays a plain syntax error.
+        check(
+            &format!(
+                "{{\"schema_version\": 1, \"next_asset_id\": 3, \"assets\": [\n<<<<<<< HEAD\n  {{\"asset_id\": 2, \"asset_uuid\": \"{U1}\", \"root\": \"c\", \"included_in_build\": true}}\n=======\n  {{\"asset_id\": 2, \"asset_uuid\": \"{U2}\", \"root\": \"b\", \"included_in_build\": true}}\n>>>>>>> feat\n]}}\n"
+            ),
+            "2:1 json_syntax merge conflict marker `<<<<<<<`: the file still holds both sides of a merge",
+        );
+        check(
+            "{\"schema_version\": 1, \"next_asset_id\": 1, \"assets\": [ <<<<<<< ]}",
+            "1:55 json_syntax expected a JSON value",
+        );
+        let merged = Registry::parse(b"[\n=======\n]").unwrap_err();
+        assert!(
+            merged[0]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("reconcile")
         );
         // No asset: the message names no "highest" id that does not exist.
         check(
