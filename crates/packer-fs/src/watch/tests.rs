@@ -183,13 +183,18 @@ fn a_folder_made_while_the_queue_overflowed_is_watched_after_it() {
     let sink: HintSink = Arc::new(move |hint| {
         let first = lock(&gate).take();
         if let Some(held) = first {
-            let _ = held.recv_timeout(DEADLINE);
+            // Held for as long as the writes take, however loaded the machine: until
+            // released, or until `release` is dropped.
+            let _ = held.recv();
         }
         let _ = sender.send(hint);
     });
     let session = DiskWatcher::new(&fx.assets).watch(sink).unwrap();
     assert!(session.flush(DEADLINE));
     let watching = Watching { session, hints };
+    // Bound after the session: dropped before it, so a failing test unblocks the
+    // watcher's thread before the session joins it.
+    let release = release;
     // The queue holds this many events; each write is at least three (open, modify,
     // close).
     let queued: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
