@@ -105,6 +105,9 @@ impl WorkspacePort for SyncFailsAfterCommitPoint {
     fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
         self.disk.remove_dir_all(path)
     }
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
+        self.disk.remove_empty_dir(path)
+    }
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
         self.disk.lock()
     }

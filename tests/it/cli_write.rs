@@ -168,7 +168,8 @@ fn add_on_a_fresh_project_writes_the_declaration_and_registers_it() {
         index(2, &[(1, &uuid, "sprites/hero", true)])
     );
     assert_eq!(file_state(&project, "sprites/hero/hero.png"), input);
-    assert_eq!(transactions(&project), Vec::<String>::new());
+    // Not even an empty `tx/`: it lives only while a transaction does.
+    assert!(!path(&project, ".prometeu/tx").exists());
 
     // The next process sees it.
     let list = project.run(&["list", "--json"]);

@@ -46,7 +46,8 @@ use reads::{
 use writes::{
     check_writable_foretells_what_changing_entries_meets,
     create_dir_all_makes_every_missing_parent, fingerprints_follow_writes_and_renames,
-    remove_dir_all_removes_a_tree_but_not_through_links, remove_file_removes_files_and_links_only,
+    remove_dir_all_removes_a_tree_but_not_through_links,
+    remove_empty_dir_removes_only_an_empty_directory, remove_file_removes_files_and_links_only,
     rename_errors, rename_moves_a_directory_with_its_content, rename_replaces_a_file_atomically,
     sync_all_is_done_or_unavailable_and_changes_nothing, sync_file_and_sync_dir_accept_what_exists,
     write_file_creates_and_truncates, write_file_needs_its_parent,
@@ -307,6 +308,7 @@ contract_tests!(
     check_writable_foretells_what_changing_entries_meets,
     remove_file_removes_files_and_links_only,
     remove_dir_all_removes_a_tree_but_not_through_links,
+    remove_empty_dir_removes_only_an_empty_directory,
     links_out_of_the_workspace_are_refused,
     links_into_prometeu_are_refused_for_user_paths,
     fingerprints_follow_writes_and_renames,

@@ -235,7 +235,14 @@ fn a_commit_publishes_a_new_generation_with_its_events() {
             changed: vec![AssetId(3)],
         }
     );
-    assert!(transactions(&fs).is_empty());
+    // `tx/` itself lives only while a transaction does.
+    let port: &dyn WorkspacePort = &fs;
+    assert_eq!(
+        port.list_dir(&WsPath::internal("tx").unwrap())
+            .unwrap_err()
+            .kind,
+        PortErrorKind::NotFound
+    );
     runtime.shutdown();
 }
 

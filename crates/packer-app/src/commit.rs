@@ -579,10 +579,18 @@ fn sync_paths(
     Ok(())
 }
 
-/// Removes a finished transaction and makes its removal durable.
+/// Removes a finished transaction, and `tx/` with the last one, and makes the removal
+/// durable. The caller holds the lock: no other commit is staging in `tx/`.
 pub(crate) fn cleanup(port: &dyn WorkspacePort, dir: &WsPath) -> Result<(), PortError> {
     port.remove_dir_all(dir)?;
-    port.sync_dir(&dir.parent().unwrap_or_else(WsPath::root))
+    let tx = dir.parent().unwrap_or_else(WsPath::root);
+    // `tx/` lives only while a transaction does. Failing to remove it once empty is
+    // no failure of the commit: an empty `tx/` holds nothing recovery would act on.
+    let changed = match port.remove_empty_dir(&tx) {
+        Ok(true) => tx.parent().unwrap_or_else(WsPath::root),
+        Ok(false) | Err(_) => tx,
+    };
+    port.sync_dir(&changed)
 }
 
 /// `path` and every directory above it, up to and including the root.

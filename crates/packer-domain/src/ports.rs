@@ -696,6 +696,12 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// Removes the directory `path` and everything below it; `NotFound` if absent.
     fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError>;
 
+    /// Removes the directory `path` if it holds nothing: `Ok(true)` when removed,
+    /// `Ok(false)` when it holds an entry (it is left as it is, in one step, so an entry
+    /// made meanwhile is never lost); `NotFound` if absent, `NotADirectory` for a file or
+    /// a symbolic link (never followed).
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError>;
+
     /// Takes the project's advisory writer lock (`.prometeu/lock`), waiting while another
     /// holder has it. It is released when the guard is dropped, or by the system when the
     /// holding process dies.

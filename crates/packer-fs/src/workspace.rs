@@ -205,6 +205,10 @@ impl WorkspacePort for DiskWorkspace {
         self.remove_tree(path)
     }
 
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
+        self.remove_if_empty(path)
+    }
+
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
         Ok(Box::new(self.take_lock()?))
     }

@@ -219,6 +219,17 @@ impl DiskWorkspace {
         })
     }
 
+    pub(crate) fn remove_if_empty(&self, path: &WsPath) -> Result<bool, PortError> {
+        let op = PortOp::RemoveDir;
+        let (dir, name) = self.parent_of(path, op)?;
+        match rustix::fs::unlinkat(dir.as_fd(), name, AtFlags::REMOVEDIR) {
+            Ok(()) => Ok(true),
+            // POSIX allows either for a directory that holds entries.
+            Err(Errno::NOTEMPTY | Errno::EXIST) => Ok(false),
+            Err(errno) => Err(port_error(errno, op, path)),
+        }
+    }
+
     /// A confined handle of `path`, which must be a directory.
     fn open_dir(&self, path: &WsPath, op: PortOp) -> Result<OwnedFd, PortError> {
         let flags = OFlags::PATH | OFlags::DIRECTORY;

@@ -399,6 +399,12 @@ impl WorkspacePort for MemFs {
         })
     }
 
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
+        self.operate(PortOp::RemoveDir, path, path.to_string(), |tree| {
+            port::remove_empty_dir(tree, path)
+        })
+    }
+
     /// Waits for the lock with the workspace unlocked, so other operations (and other
     /// clones) go on meanwhile. Not reentrant: a second `lock` while holding the guard
     /// waits forever, as a second `flock` on another descriptor would.

@@ -429,6 +429,27 @@ pub(crate) fn remove_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortE
     Ok(())
 }
 
+pub(crate) fn remove_empty_dir(tree: &mut Tree, path: &WsPath) -> Result<bool, PortError> {
+    let op = PortOp::RemoveDir;
+    if path.is_root() {
+        return Err(PortError::new(PortErrorKind::PermissionDenied, op, path)
+            .with_detail("the workspace directory itself is never removed"));
+    }
+    let (dir, name) = parent(tree, path, op)?;
+    let existing = tree
+        .entry(dir, name)
+        .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
+    match tree.dir(existing) {
+        Some(inner) if !inner.entries.is_empty() => return Ok(false),
+        Some(_) => {}
+        None => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+    }
+    writable(tree, dir, op, path)?;
+    tree.tick();
+    tree.detach(dir, name, false);
+    Ok(true)
+}
+
 pub(crate) fn check_writable(tree: &Tree, path: &WsPath) -> Result<(), PortError> {
     let op = PortOp::CheckWritable;
     match tree.resolve(&segments(path)) {

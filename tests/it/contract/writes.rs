@@ -250,6 +250,40 @@ pub(super) fn remove_dir_all_removes_a_tree_but_not_through_links(h: &dyn Harnes
     );
 }
 
+pub(super) fn remove_empty_dir_removes_only_an_empty_directory(h: &dyn Harness) {
+    h.put("tx/1/intent", b"i");
+    h.mkdir("tx/2");
+    h.put("kept/file.txt", b"kept");
+    h.symlink("linked", "kept");
+    let port = h.port();
+    assert!(!port.remove_empty_dir(&p("tx")).unwrap());
+    assert!(!port.remove_empty_dir(&p("tx/1")).unwrap());
+    assert_eq!(
+        kind(port.remove_empty_dir(&p("linked"))),
+        PortErrorKind::NotADirectory
+    );
+    assert_eq!(
+        kind(port.remove_empty_dir(&p("kept/file.txt"))),
+        PortErrorKind::NotADirectory
+    );
+    assert!(port.remove_empty_dir(&p("tx/2")).unwrap());
+    assert_eq!(
+        kind(port.remove_empty_dir(&p("tx/2"))),
+        PortErrorKind::NotFound
+    );
+    assert_eq!(
+        kinds(h),
+        vec![
+            entry("kept", EntryKind::Dir),
+            entry("kept/file.txt", EntryKind::File),
+            entry("linked", inside("kept", true)),
+            entry("tx", EntryKind::Dir),
+            entry("tx/1", EntryKind::Dir),
+            entry("tx/1/intent", EntryKind::File),
+        ]
+    );
+}
+
 pub(super) fn fingerprints_follow_writes_and_renames(h: &dyn Harness) {
     h.mkdir("a");
     h.port().write_file(&p("a/f.txt"), b"one").unwrap();
