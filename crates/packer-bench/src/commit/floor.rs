@@ -130,7 +130,11 @@ impl FloorCommit {
             sync_dir(&at(touched))?;
         }
         fs::remove_dir_all(&dir)?;
-        sync_dir(&tx)?;
+        // `tx/` goes with its last transaction, as the runtime's cleanup does.
+        match fs::remove_dir(&tx) {
+            Ok(()) => sync_dir(&prometeu)?,
+            Err(_) => sync_dir(&tx)?,
+        }
         lock.unlock()?;
         Ok(())
     }
