@@ -393,23 +393,7 @@ pub(crate) fn remove_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortErro
 
 pub(crate) fn remove_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> {
     let op = PortOp::RemoveDir;
-    if path.is_root() {
-        return Err(PortError::new(PortErrorKind::PermissionDenied, op, path)
-            .with_detail("the workspace directory itself is never removed"));
-    }
-    let (dir, name) = parent(tree, path, op)?;
-    let existing = tree
-        .entry(dir, name)
-        .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
-    match tree.node(existing) {
-        Node::Dir(_) => {}
-        Node::File(_) => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
-        Node::Link(_) => {
-            return Err(PortError::new(PortErrorKind::NotADirectory, op, path)
-                .with_detail("it is a symbolic link; remove it with remove_file"));
-        }
-    }
-    writable(tree, dir, op, path)?;
+    let (dir, name, existing) = removable_dir(tree, path, op)?;
     // Emptying the tree removes the entries of every directory in it.
     let mut pending = vec![existing];
     while let Some(ino) = pending.pop() {
@@ -430,7 +414,25 @@ pub(crate) fn remove_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortE
 }
 
 pub(crate) fn remove_empty_dir(tree: &mut Tree, path: &WsPath) -> Result<bool, PortError> {
-    let op = PortOp::RemoveDir;
+    let (dir, name, existing) = removable_dir(tree, path, PortOp::RemoveDir)?;
+    if tree
+        .dir(existing)
+        .is_some_and(|inner| !inner.entries.is_empty())
+    {
+        return Ok(false);
+    }
+    tree.tick();
+    tree.detach(dir, name, false);
+    Ok(true)
+}
+
+/// The directory `path`, about to be removed: its parent (checked to allow the change,
+/// as a disk checks before it looks inside), its name there and its own node.
+fn removable_dir<'p>(
+    tree: &Tree,
+    path: &'p WsPath,
+    op: PortOp,
+) -> Result<(Ino, &'p str, Ino), PortError> {
     if path.is_root() {
         return Err(PortError::new(PortErrorKind::PermissionDenied, op, path)
             .with_detail("the workspace directory itself is never removed"));
@@ -439,15 +441,16 @@ pub(crate) fn remove_empty_dir(tree: &mut Tree, path: &WsPath) -> Result<bool, P
     let existing = tree
         .entry(dir, name)
         .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
-    match tree.dir(existing) {
-        Some(inner) if !inner.entries.is_empty() => return Ok(false),
-        Some(_) => {}
-        None => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+    match tree.node(existing) {
+        Node::Dir(_) => {}
+        Node::File(_) => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Node::Link(_) => {
+            return Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+                .with_detail("it is a symbolic link; remove it with remove_file"));
+        }
     }
     writable(tree, dir, op, path)?;
-    tree.tick();
-    tree.detach(dir, name, false);
-    Ok(true)
+    Ok((dir, name, existing))
 }
 
 pub(crate) fn check_writable(tree: &Tree, path: &WsPath) -> Result<(), PortError> {
