@@ -154,6 +154,19 @@ fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
     let pending = transactions(&project);
     assert_eq!(pending.len(), 1, "{pending:?}");
     let tx = &pending[0];
+    // A program is told what failed, where, and which transaction waits, as the
+    // protocol documents for every `io` error.
+    assert_eq!(
+        error.detail,
+        json!({
+            "path": format!("assets/.prometeu/tx/{tx}"),
+            "operation": "sync_dir",
+            "kind": "io",
+            "step": "commit_point",
+            "transaction": tx,
+        }),
+        "{error:?}"
+    );
     assert!(exists(
         &project,
         &format!(".prometeu/tx/{tx}/{INTENT_COMMITTED}")
