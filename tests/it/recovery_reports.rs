@@ -199,7 +199,17 @@ fn check_read_only_view(setup: impl Fn(&MemFs), expected: &str) {
 fn a_read_command_names_a_transaction_that_recovery_refuses() {
     check_read_only_view(
         |fs| leave(fs, "0001-1", Left::MalformedIntent),
-        "recovery_conflict: transaction 0001-1 cannot be finished safely: the intent cannot be read",
+        "recovery_conflict: transaction 0001-1 cannot be finished safely: the intent cannot be read: assets/.prometeu/tx/0001-1/intent.json:1:24: unexpected end of the file",
+    );
+    // Where the intent goes wrong, to the line and column, as for every file read.
+    check_read_only_view(
+        |fs| {
+            fs.write(
+                ".prometeu/tx/0001-1/intent.json",
+                "{\"version\": 1,\n \"ops\": [{\"op\": \"rename_dir\", \"from\": \"a\", \"to\": \"../b\"}]}",
+            )
+        },
+        "the intent cannot be read: assets/.prometeu/tx/0001-1/intent.json:2:50: `../b` is not a workspace path",
     );
     check_read_only_view(
         |fs| leave(fs, "0001-1", Left::RegistryEditedSince),
