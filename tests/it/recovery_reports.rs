@@ -173,6 +173,44 @@ fn a_write_refused_because_recovery_still_refuses_is_announced() {
     runtime.shutdown();
 }
 
+/// A refused transaction is resolved as the hint says (the person keeps the files as
+/// they are and removes the transaction's folder), or one that waited is finished by
+/// another process's write: a running runtime's next full verification
+/// (`check_divergence`, or the periodic one) finds `tx/` clear and the project is
+/// `ready` again, without a write or a restart. Nothing is written on the way.
+#[test]
+fn a_full_verification_finds_a_transaction_resolved_behind_the_runtime() {
+    let fs = project();
+    leave(&fs, "0001-1", Left::MalformedIntent);
+    let (runtime, events) = open(&fs);
+    assert_eq!(runtime.view().state, ProjectState::Failed);
+    // Still there: still failed.
+    assert_eq!(runtime.check_divergence().state, ProjectState::Failed);
+
+    fs.remove(".prometeu/tx/0001-1");
+    let before = fs.files();
+    let view = runtime.check_divergence();
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None),
+        "{view:?}"
+    );
+    assert_eq!(fs.files(), before, "a verification writes nothing");
+    assert!(
+        events.events().iter().any(|e| matches!(
+            e,
+            Event::StateChanged {
+                to: ProjectState::Ready,
+                ..
+            }
+        )),
+        "{:#?}",
+        events.events()
+    );
+    runtime.submit(exclude_asset_1()).unwrap();
+    runtime.shutdown();
+}
+
 /// A read command recovers nothing, yet says what a runtime opening the project would:
 /// `failed` with the same condition, which names the transaction and why recovery
 /// refuses it (not that the next write finishes it), or why `tx/` cannot be read.
