@@ -277,7 +277,7 @@ fn a_write_on_a_refused_recovery_says_so_once() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stderr.lines().next(),
-        Some(format!("recovery refused: transaction {tx} cannot be finished safely; the project is failed until a person decides (see `prometeu-packer status`)").as_str()),
+        Some(format!("recovery refused: transaction {tx} cannot be finished safely; the project is failed until a person decides (`prometeu-packer doctor` says what to do)").as_str()),
         "{run:?}"
     );
     assert_eq!(run.stderr.matches("recovery refused").count(), 1, "{run:?}");
