@@ -102,6 +102,33 @@ fn the_demo_project_builds_the_same_bytes_again_and_from_a_copy() {
     );
 }
 
+/// A build killed while it wrote (Ctrl-C, `kill -9`) leaves its temporary file, as big
+/// as the pack. The next build removes it, also when it finds the pack and manifest
+/// already current and has nothing to write.
+#[test]
+fn a_rebuild_with_nothing_to_write_removes_what_a_killed_build_left() {
+    let project = Project::demo();
+    assert_eq!(project.run(&["build"]).code, 0);
+    let first = pack_of(&project, "build");
+    // The id of a process that has ended: the build that was killed.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let left = project
+        .root()
+        .join(format!("build/.assets.pak.{dead}-0.tmp"));
+    std::fs::write(&left, b"half a pack").unwrap();
+
+    let again = project.run(&["build", "--json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["reused"], 12);
+    assert!(
+        !left.exists(),
+        "the killed build's temporary is still there"
+    );
+    assert_eq!(pack_of(&project, "build"), first);
+}
+
 #[test]
 fn refusals_exit_1_and_name_the_asset_the_file_and_the_reason() {
     let project = Project::new(&[

@@ -157,6 +157,19 @@ fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
     let pending = transactions(&project);
     assert_eq!(pending.len(), 1, "{pending:?}");
     let tx = &pending[0];
+    // A program is told what failed, where, and which transaction waits, as the
+    // protocol documents for every `io` error.
+    assert_eq!(
+        error.detail,
+        json!({
+            "path": format!("assets/.prometeu/tx/{tx}"),
+            "operation": "sync_dir",
+            "kind": "io",
+            "step": "commit_point",
+            "transaction": tx,
+        }),
+        "{error:?}"
+    );
     assert!(exists(
         &project,
         &format!(".prometeu/tx/{tx}/{INTENT_COMMITTED}")
@@ -267,7 +280,7 @@ fn a_write_on_a_refused_recovery_says_so_once() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
         run.stderr.lines().next(),
-        Some(format!("recovery refused: transaction {tx} cannot be finished safely; the project is failed until a person decides (see `prometeu-packer status`)").as_str()),
+        Some(format!("recovery refused: transaction {tx} cannot be finished safely; the project is failed until a person decides (`prometeu-packer doctor` says what to do)").as_str()),
         "{run:?}"
     );
     assert_eq!(run.stderr.matches("recovery refused").count(), 1, "{run:?}");

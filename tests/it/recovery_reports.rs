@@ -173,6 +173,44 @@ fn a_write_refused_because_recovery_still_refuses_is_announced() {
     runtime.shutdown();
 }
 
+/// A refused transaction is resolved as the hint says (the person keeps the files as
+/// they are and removes the transaction's folder), or one that waited is finished by
+/// another process's write: a running runtime's next full verification
+/// (`check_divergence`, or the periodic one) finds `tx/` clear and the project is
+/// `ready` again, without a write or a restart. Nothing is written on the way.
+#[test]
+fn a_full_verification_finds_a_transaction_resolved_behind_the_runtime() {
+    let fs = project();
+    leave(&fs, "0001-1", Left::MalformedIntent);
+    let (runtime, events) = open(&fs);
+    assert_eq!(runtime.view().state, ProjectState::Failed);
+    // Still there: still failed.
+    assert_eq!(runtime.check_divergence().state, ProjectState::Failed);
+
+    fs.remove(".prometeu/tx/0001-1");
+    let before = fs.files();
+    let view = runtime.check_divergence();
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None),
+        "{view:?}"
+    );
+    assert_eq!(fs.files(), before, "a verification writes nothing");
+    assert!(
+        events.events().iter().any(|e| matches!(
+            e,
+            Event::StateChanged {
+                to: ProjectState::Ready,
+                ..
+            }
+        )),
+        "{:#?}",
+        events.events()
+    );
+    runtime.submit(exclude_asset_1()).unwrap();
+    runtime.shutdown();
+}
+
 /// A read command recovers nothing, yet says what a runtime opening the project would:
 /// `failed` with the same condition, which names the transaction and why recovery
 /// refuses it (not that the next write finishes it), or why `tx/` cannot be read.
@@ -199,7 +237,17 @@ fn check_read_only_view(setup: impl Fn(&MemFs), expected: &str) {
 fn a_read_command_names_a_transaction_that_recovery_refuses() {
     check_read_only_view(
         |fs| leave(fs, "0001-1", Left::MalformedIntent),
-        "recovery_conflict: transaction 0001-1 cannot be finished safely: the intent cannot be read",
+        "recovery_conflict: transaction 0001-1 cannot be finished safely: the intent cannot be read: assets/.prometeu/tx/0001-1/intent.json:1:24: unexpected end of the file",
+    );
+    // Where the intent goes wrong, to the line and column, as for every file read.
+    check_read_only_view(
+        |fs| {
+            fs.write(
+                ".prometeu/tx/0001-1/intent.json",
+                "{\"version\": 1,\n \"ops\": [{\"op\": \"rename_dir\", \"from\": \"a\", \"to\": \"../b\"}]}",
+            )
+        },
+        "the intent cannot be read: assets/.prometeu/tx/0001-1/intent.json:2:50: `../b` is not a workspace path",
     );
     check_read_only_view(
         |fs| leave(fs, "0001-1", Left::RegistryEditedSince),

@@ -144,6 +144,8 @@ impl Runtime {
         let build_key = write::build_key(&planned, &inputs);
         let (record, reused) = match write::unchanged(output, &old_index, &build_key)? {
             Some(record) => {
+                // Nothing to write; what a killed build left goes all the same.
+                output.remove_abandoned(&[PACK_FILE, MANIFEST_FILE]);
                 reporter.report(total);
                 (record, total)
             }

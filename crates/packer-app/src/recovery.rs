@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use packer_domain::event::RecoveryOutcome;
+use packer_domain::location::line_col;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{DirEntryKind, PortError, PortErrorKind, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
@@ -185,8 +186,14 @@ fn examine(
         }) => return Ok(None),
         Err(error) => return Err(Failure::Io(error)),
     };
-    let intent = Intent::parse(&text)
-        .map_err(|e| Failure::Refused(format!("the intent cannot be read: {e}")))?;
+    let intent = Intent::parse(&text).map_err(|e| {
+        // Where, as for every file the packer reads: the person deciding opens it there.
+        let (line, column) = line_col(&text, e.offset);
+        Failure::Refused(format!(
+            "the intent cannot be read: {}:{line}:{column}: {e}",
+            committed.display_in_project()
+        ))
+    })?;
     let pending = classify(port, dir, &intent)?;
     Ok(Some((intent, pending)))
 }

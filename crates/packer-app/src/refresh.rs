@@ -19,7 +19,8 @@ use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
 
 use crate::observer::{Observation, Scope};
-use crate::runtime::{Shared, View, publish};
+use crate::recovery;
+use crate::runtime::{Shared, View, publish, reload};
 
 /// What the lane remembers between observations.
 #[derive(Debug, Default)]
@@ -141,6 +142,16 @@ fn verify_and_refresh(
     // A commit interrupted after its commit point is the truth until recovery runs; the
     // disk is not what any snapshot describes until then.
     if view.condition.is_some() && !view.unrefreshed {
+        // A full verification (on demand, periodic, after an overflow) looks again at
+        // `tx/`, reading only: the transaction may be gone, finished by another
+        // process's write or removed by a person after a refused recovery. Then the
+        // disk is the truth again, loaded whole; the facts start over from it.
+        if matches!(scope, Scope::Full)
+            && recovery::preview(port).is_ok_and(|pending| pending.is_empty())
+        {
+            lane.facts = None;
+            reload(shared, view.snapshot.generation(), &[]);
+        }
         return Vec::new();
     }
     let now = shared.ports.clock.wall_clock_ns();

@@ -58,7 +58,9 @@ pub struct View {
     /// folders unreadable (`condition` says why): reads keep `snapshot`, which is not what
     /// the disk holds, writes are refused, and the observer goes on verifying, so that a
     /// readable disk brings the next generation. Any other `condition` (an interrupted
-    /// commit, a refused recovery) stops verifying until recovery has run.
+    /// commit, a refused recovery) stops verifying until recovery has run, or until a
+    /// full verification finds `tx/` clear (the transaction finished or removed by
+    /// someone else).
     pub(crate) unrefreshed: bool,
 }
 

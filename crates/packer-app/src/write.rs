@@ -225,7 +225,23 @@ fn commit_error(
             let error = CommitError::Aborted { step, error };
             AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
         }
-        error @ CommitError::Interrupted { step, .. } => {
+        CommitError::Interrupted {
+            step,
+            error: cause,
+            transaction,
+        } => {
+            // What failed and where, as for every `io` error, and which transaction now
+            // waits for recovery: a program can tell the user without parsing prose.
+            let mut detail = AppError::from(cause.clone()).detail;
+            if let Some(fields) = detail.as_object_mut() {
+                fields.insert("step".to_owned(), step.to_string().into());
+                fields.insert("transaction".to_owned(), transaction.clone().into());
+            }
+            let error = CommitError::Interrupted {
+                step,
+                error: cause,
+                transaction,
+            };
             shared.ports.events.publish(Event::CommitFailed {
                 generation,
                 command_id: id,
@@ -235,7 +251,7 @@ fn commit_error(
             });
             // After the commit point the transaction is the truth until recovery runs.
             fail(shared, view, error.to_string());
-            AppError::new(ErrorCode::Io, error.to_string())
+            AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
         }
         // Its `refused` report was among the recovered ones, announced above.
         error @ CommitError::RecoveryRefused { .. } => {

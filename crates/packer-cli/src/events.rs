@@ -89,7 +89,7 @@ fn human_line(event: &Event) -> Option<String> {
                 "recovered an interrupted commit: transaction {transaction} had not reached its commit point and was discarded"
             ),
             RecoveryOutcome::Refused => format!(
-                "recovery refused: transaction {transaction} cannot be finished safely; the project is failed until a person decides (see `prometeu-packer status`)"
+                "recovery refused: transaction {transaction} cannot be finished safely; the project is failed until a person decides (`prometeu-packer doctor` says what to do)"
             ),
         }),
         Event::CommitFailed {

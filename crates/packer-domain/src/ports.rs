@@ -763,6 +763,12 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// one left by a writer that died mid-write goes with the next write of its name.
     fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError>;
 
+    /// Removes what writers of `names` that died mid-write left behind, as
+    /// `write_all_atomic` does first: for a build that finds the files current and writes
+    /// nothing, so that what a killed build left (as big as a pack) does not wait for
+    /// the next change. Best effort: what cannot be removed is only clutter.
+    fn remove_abandoned(&self, names: &[&str]);
+
     /// The fingerprint of the regular file `name`; `None` when there is none (absent,
     /// or something else than a regular file is there).
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError>;

@@ -89,84 +89,119 @@ impl Intent {
     }
 
     /// Reads an intent. Anything unexpected — a path that is not a valid workspace path,
-    /// an unknown operation, a newer version — is an error: recovery refuses what it
-    /// does not fully understand.
-    pub fn parse(text: &[u8]) -> Result<Intent, String> {
-        let value = json::parse(text).map_err(|e| e.message)?;
-        let object = ObjectReader::new(&value, &"the intent").map_err(message)?;
+    /// an unknown operation, a newer version — is an error at the byte where it was
+    /// found: recovery refuses what it does not fully understand, and says where.
+    pub fn parse(text: &[u8]) -> Result<Intent, IntentError> {
+        let value = json::parse(text).map_err(|e| IntentError::at(e.offset, e.message))?;
+        let object = ObjectReader::new(&value, &"the intent")?;
         let mut errors = Vec::new();
         object.unknown_keys(&["version", "ops"], &mut errors);
         if let Some(e) = errors.into_iter().next() {
-            return Err(e.message);
+            return Err(e.into());
         }
-        let version = object
-            .required("version")
-            .and_then(|v| decode::unsigned(v, "`version`"))
-            .map_err(message)?;
+        let field = object.required("version")?;
+        let version = decode::unsigned(field, "`version`")?;
         if version != INTENT_VERSION {
-            return Err(format!("intent version {version} is not {INTENT_VERSION}"));
+            return Err(IntentError::at(
+                field.offset,
+                format!("intent version {version} is not {INTENT_VERSION}"),
+            ));
         }
-        let items = object
-            .required("ops")
-            .and_then(|v| decode::array(v, "`ops`"))
-            .map_err(message)?;
+        let items = decode::array(object.required("ops")?, "`ops`")?;
         let ops = items.iter().map(parse_op).collect::<Result<_, _>>()?;
         Ok(Intent { ops })
     }
 }
 
-fn message(e: FormatError) -> String {
-    e.message
+/// Why an intent could not be read, and the byte `offset` in its text where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl IntentError {
+    fn at(offset: usize, message: impl Into<String>) -> IntentError {
+        IntentError {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<FormatError> for IntentError {
+    fn from(e: FormatError) -> IntentError {
+        IntentError::at(e.offset, e.message)
+    }
+}
+
+impl std::fmt::Display for IntentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 fn quote(s: &str) -> String {
     crate::registry::json_string(s)
 }
 
-fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, String> {
-    let object = ObjectReader::new(value, &"an operation").map_err(message)?;
-    let text = |key: &str| -> Result<String, String> {
-        object
-            .required(key)
-            .and_then(|v| decode::string(v, key).map(str::to_owned))
-            .map_err(message)
+fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, IntentError> {
+    let object = ObjectReader::new(value, &"an operation")?;
+    // Each string field with the offset of its value, for the errors about it.
+    let text = |key: &str| -> Result<(String, usize), IntentError> {
+        let field = object.required(key)?;
+        Ok((decode::string(field, key)?.to_owned(), field.offset))
     };
-    let path = |key: &str| -> Result<WsPath, String> {
-        let raw = text(key)?;
-        WsPath::new(&raw).map_err(|e| format!("`{raw}` is not a workspace path: {e}"))
+    let path = |key: &str| -> Result<WsPath, IntentError> {
+        let (raw, offset) = text(key)?;
+        WsPath::new(&raw)
+            .map_err(|e| IntentError::at(offset, format!("`{raw}` is not a workspace path: {e}")))
     };
-    let hash = |raw: &str| parse_hash(raw).ok_or_else(|| format!("`{raw}` is not a content hash"));
-    let known: &[&str] = match text("op")?.as_str() {
+    let hash = |key: &str| -> Result<ContentHash, IntentError> {
+        let (raw, offset) = text(key)?;
+        parse_hash(&raw)
+            .ok_or_else(|| IntentError::at(offset, format!("`{raw}` is not a content hash")))
+    };
+    let (op, op_offset) = text("op")?;
+    let known: &[&str] = match op.as_str() {
         "write" => &["op", "path", "staged", "pre", "post"],
         "delete" => &["op", "path", "pre"],
         "rename_dir" => &["op", "from", "to"],
-        other => return Err(format!("unknown operation `{other}`")),
+        other => {
+            return Err(IntentError::at(
+                op_offset,
+                format!("unknown operation `{other}`"),
+            ));
+        }
     };
     let mut errors = Vec::new();
     object.unknown_keys(known, &mut errors);
     if let Some(e) = errors.into_iter().next() {
-        return Err(e.message);
+        return Err(e.into());
     }
-    Ok(match text("op")?.as_str() {
+    Ok(match op.as_str() {
         "write" => {
-            let staged = text("staged")?;
+            let (staged, offset) = text("staged")?;
             if staged.is_empty() || staged.contains('/') || staged == "." || staged == ".." {
-                return Err(format!("`{staged}` is not a staged file name"));
+                return Err(IntentError::at(
+                    offset,
+                    format!("`{staged}` is not a staged file name"),
+                ));
             }
-            let pre = match object.required("pre").map_err(message)?.kind {
+            let pre = match object.required("pre")?.kind {
                 json::JsonKind::Null => None,
-                _ => Some(hash(&text("pre")?)?),
+                _ => Some(hash("pre")?),
             };
             TxOp::Write {
                 path: path("path")?,
                 staged,
                 pre,
-                post: hash(&text("post")?)?,
+                post: hash("post")?,
             }
         }
         "delete" => TxOp::Delete {
             path: path("path")?,
-            pre: hash(&text("pre")?)?,
+            pre: hash("pre")?,
         },
         _ => TxOp::RenameDir {
             from: path("from")?,
@@ -228,6 +263,33 @@ mod tests {
         assert_eq!(Intent::parse(&intent.to_bytes()), Ok(intent));
     }
 
+    /// Each error is placed at the value it is about, so recovery can say where.
+    #[test]
+    fn errors_point_at_the_value_at_fault() {
+        for (text, at) in [
+            ("{\"version\": 2, \"ops\": []}", "2, "),
+            (
+                "{\"version\": 1, \"ops\": [{\"op\": \"chmod\"}]}",
+                "\"chmod",
+            ),
+            (
+                "{\"version\": 1, \"ops\": [{\"op\": \"rename_dir\", \"from\": \"a\", \"to\": \"/b\"}]}",
+                "\"/b",
+            ),
+            ("{\"version\": 1, \"ops\": [", ""),
+        ] {
+            let offset = text
+                .rfind(at)
+                .filter(|_| !at.is_empty())
+                .unwrap_or(text.len());
+            assert_eq!(
+                Intent::parse(text.as_bytes()).map_err(|e| e.offset),
+                Err(offset),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn refuses_what_it_does_not_understand() {
         let h = ContentHash::of(b"x");
@@ -259,7 +321,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                Intent::parse(text.as_bytes()),
+                Intent::parse(text.as_bytes()).map_err(|e| e.message),
                 Err(error.to_owned()),
                 "{text}"
             );

@@ -17,50 +17,75 @@ const LOCK_FILE: &str = "lock";
 
 /// Holds the project lock. Dropping it releases the lock; so does the kernel when the
 /// process dies, which is why it is an OS lock and not a marker file.
+///
+/// Two locks are held: the one on `.prometeu/lock` that the contract names, and one on
+/// the `.prometeu` folder itself. The file is an ordinary file that a person can delete
+/// or replace while a commit holds it; the next writer would then lock a new file and
+/// commit at the same time (recovery discarding the other's transaction in flight). The
+/// folder cannot be swapped that way under a running project, so it keeps writers apart
+/// whatever becomes of the file.
 #[derive(Debug)]
 pub struct DiskLock {
     file: File,
+    folder: File,
 }
 
 impl LockGuard for DiskLock {}
 
 impl Drop for DiskLock {
     fn drop(&mut self) {
-        // Closing the handle releases the lock as well; unlocking first makes the
+        // Closing the handles releases the locks as well; unlocking first makes the
         // release not depend on other handles of the same open file (none are made).
+        // The reverse of the order they were taken in.
+        let _ = self.folder.unlock();
         let _ = self.file.unlock();
     }
 }
 
 impl DiskWorkspace {
-    /// Opens (creating if needed) `.prometeu/lock` and waits for an exclusive lock on it.
-    /// `.prometeu` must exist: a workspace without it is not a project.
+    /// Opens (creating if needed) `.prometeu/lock` and waits for an exclusive lock on it,
+    /// then on `.prometeu` itself. `.prometeu` must exist: a workspace without it is not
+    /// a project. Every writer takes the two in that order, so none waits for the other
+    /// holding what it needs.
     pub(crate) fn take_lock(&self) -> Result<DiskLock, PortError> {
         let op = PortOp::Lock;
         let path = WsPath::internal(LOCK_FILE).map_err(|e| {
             PortError::new(PortErrorKind::Io, op, &WsPath::root()).with_detail(e.to_string())
         })?;
-        let flags = OFlags::RDWR | OFlags::CREATE;
+        let folder_path = path.parent().unwrap_or_else(WsPath::root);
         let fd = self.open_confined(
             &path,
-            flags,
+            OFlags::RDWR | OFlags::CREATE,
             Mode::from_raw_mode(0o666),
             FinalLink::Refuse,
             op,
         )?;
         let file = File::from(fd);
-        loop {
-            match file.lock() {
-                Ok(()) => {
-                    // Checked under the lock: a folder that is no longer the project's
-                    // takes no commit, nor does its lock keep another process out.
-                    self.ensure_in_place(op)?;
-                    return Ok(DiskLock { file });
-                }
-                // A signal arrived while waiting: keep waiting.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_port_error(&e, op, &path)),
-            }
+        wait_for(&file, &path)?;
+        let fd = self.open_confined(
+            &folder_path,
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+            FinalLink::Refuse,
+            op,
+        )?;
+        let folder = File::from(fd);
+        wait_for(&folder, &folder_path)?;
+        // Checked under the lock: a folder that is no longer the project's takes no
+        // commit, nor does its lock keep another process out.
+        self.ensure_in_place(op)?;
+        Ok(DiskLock { file, folder })
+    }
+}
+
+/// Waits for an exclusive `flock` on `file` (`path` names it in errors).
+fn wait_for(file: &File, path: &WsPath) -> Result<(), PortError> {
+    loop {
+        match file.lock() {
+            Ok(()) => return Ok(()),
+            // A signal arrived while waiting: keep waiting.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_port_error(&e, PortOp::Lock, path)),
         }
     }
 }
@@ -102,5 +127,45 @@ mod tests {
         std::fs::rename(&moved, &fx.assets).unwrap();
         drop(port.lock().unwrap());
         port.scan(ScanOptions::default()).unwrap();
+    }
+
+    /// Whether a second process's `lock` returns while the first still holds it, after
+    /// `tamper` did to the lock file what a person might (delete it, put another in its
+    /// place). It must not: two writers at once discard each other's transactions.
+    fn second_lock_gets_through(tamper: impl Fn(&std::path::Path)) -> bool {
+        let fx = Fixture::new();
+        let first = DiskWorkspace::open(&fx.assets).unwrap();
+        let second = DiskWorkspace::open(&fx.assets).unwrap();
+        let held = first.lock().unwrap();
+        tamper(&fx.assets.join(".prometeu/lock"));
+        let (taken, told) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let guard = second.lock();
+            let _ = taken.send(());
+            drop(guard);
+        });
+        // Before the fix the second lock returns at once; a correct one never does
+        // while `held` lives, so this wait cannot fail a correct lock.
+        let through = told
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_ok();
+        drop(held);
+        through
+    }
+
+    #[test]
+    fn a_lock_file_deleted_while_held_keeps_the_next_writer_out() {
+        assert!(!second_lock_gets_through(|lock| {
+            std::fs::remove_file(lock).unwrap();
+        }));
+    }
+
+    #[test]
+    fn a_lock_file_replaced_while_held_keeps_the_next_writer_out() {
+        assert!(!second_lock_gets_through(|lock| {
+            let other = lock.with_file_name("lock.new");
+            std::fs::write(&other, b"").unwrap();
+            std::fs::rename(&other, lock).unwrap();
+        }));
     }
 }

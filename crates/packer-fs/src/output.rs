@@ -232,6 +232,15 @@ impl PackOutput for DiskOutput {
         rustix::fs::fsync(&dir).map_err(|errno| self.error(errno, PortOp::SyncDir, first))
     }
 
+    fn remove_abandoned(&self, names: &[&str]) {
+        // A folder that cannot be opened (not made yet) holds nothing to remove.
+        if let Some(first) = names.first()
+            && let Ok(dir) = self.open_dir(PortOp::Write, first)
+        {
+            self.remove_abandoned_temporaries(&dir, names);
+        }
+    }
+
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError> {
         self.check_name(name, PortOp::Stat)?;
         let dir = match self.open_dir(PortOp::Stat, name) {

@@ -172,6 +172,10 @@ impl PackOutput for MemOutput {
         Ok(())
     }
 
+    /// Nothing to remove: a write here replaces its files in one step and leaves no
+    /// temporary, dead writer or not.
+    fn remove_abandoned(&self, _names: &[&str]) {}
+
     fn stat(&self, name: &str) -> Result<Option<Fingerprint>, OutputError> {
         self.operate(PortOp::Stat, name, |state| {
             Ok(state.files.get(name).map(|(_, fp)| *fp))
