@@ -7,7 +7,7 @@ use rustc_hash::FxHashSet;
 use uuid::Uuid;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::{Code, FormatError};
+use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json::{self, JsonValue};
 use crate::path::AssetPath;
 use crate::registry::json_string;
@@ -142,9 +142,9 @@ impl OutputOptions {
             AssetKind::Image | AssetKind::Audio => &["format"],
             AssetKind::Data | AssetKind::Blob => &[],
         };
-        let mut errors = Vec::new();
+        let mut errors = FormatErrors::default();
         object.unknown_keys(known, &mut errors);
-        if let Some(first) = errors.into_iter().next() {
+        if let Some(first) = errors.into_first() {
             return Err(if known.is_empty() {
                 first.hint(format!(
                     "`{kind}` assets take no output options; use `{{}}`"
@@ -211,7 +211,7 @@ pub struct ParsedDeclaration {
 /// when that much could be read. Lets drift detection recognise a damaged moved asset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclarationFailure {
-    pub errors: Vec<FormatError>,
+    pub errors: FormatErrors,
     pub asset_uuid: Option<Uuid>,
 }
 
@@ -233,20 +233,21 @@ impl Declaration {
             asset_uuid: None,
         };
         let value = json::parse(text).map_err(|e| {
-            fail(vec![FormatError::new(
+            fail(FormatErrors::one(FormatError::new(
                 Code::JsonSyntax,
                 e.offset,
                 e.message,
-            )])
+            )))
         })?;
-        let object = ObjectReader::new(&value, &"the declaration").map_err(|e| fail(vec![e]))?;
-        let mut errors = Vec::new();
+        let object = ObjectReader::new(&value, &"the declaration")
+            .map_err(|e| fail(FormatErrors::one(e)))?;
+        let mut errors = FormatErrors::default();
         object.unknown_keys(&KEYS, &mut errors);
         if let Err(e) =
             decode::schema_version(&object, DECLARATION_SCHEMA_VERSION, "the declaration")
         {
             if e.code == Code::SchemaTooNew {
-                return Err(fail(vec![e]));
+                return Err(fail(FormatErrors::one(e)));
             }
             errors.push(e);
         }
@@ -289,7 +290,7 @@ impl Declaration {
                 input_offsets,
             }),
             _ => {
-                errors.sort_by_key(FormatError::report_order);
+                errors.finish();
                 Err(DeclarationFailure { errors, asset_uuid })
             }
         }
@@ -408,6 +409,7 @@ mod tests {
             Ok(parsed) => String::from_utf8(parsed.declaration.to_bytes()).unwrap(),
             Err(failure) => failure
                 .errors
+                .list
                 .iter()
                 .map(|e| {
                     let (l, c) = line_col(text.as_bytes(), e.offset);
@@ -533,7 +535,12 @@ mod tests {
         let mut repeated = inputs.clone();
         repeated.push(r#""in/7.bin""#.to_owned());
         let failure = Declaration::parse(text(&repeated).as_bytes()).unwrap_err();
-        let messages: Vec<&str> = failure.errors.iter().map(|e| e.message.as_str()).collect();
+        let messages: Vec<&str> = failure
+            .errors
+            .list
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect();
         assert_eq!(messages, ["the input `in/7.bin` is listed twice"]);
     }
 }

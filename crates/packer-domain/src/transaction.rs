@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::FormatError;
+use crate::diagnostics::{FormatError, FormatErrors};
 use crate::json;
 use crate::path::WsPath;
 use crate::snapshot::ContentHash;
@@ -94,9 +94,9 @@ impl Intent {
     pub fn parse(text: &[u8]) -> Result<Intent, String> {
         let value = json::parse(text).map_err(|e| e.message)?;
         let object = ObjectReader::new(&value, &"the intent").map_err(message)?;
-        let mut errors = Vec::new();
+        let mut errors = FormatErrors::default();
         object.unknown_keys(&["version", "ops"], &mut errors);
-        if let Some(e) = errors.into_iter().next() {
+        if let Some(e) = errors.into_first() {
             return Err(e.message);
         }
         let version = object
@@ -142,9 +142,9 @@ fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, String> {
         "rename_dir" => &["op", "from", "to"],
         other => return Err(format!("unknown operation `{other}`")),
     };
-    let mut errors = Vec::new();
+    let mut errors = FormatErrors::default();
     object.unknown_keys(known, &mut errors);
-    if let Some(e) = errors.into_iter().next() {
+    if let Some(e) = errors.into_first() {
         return Err(e.message);
     }
     Ok(match text("op")?.as_str() {
