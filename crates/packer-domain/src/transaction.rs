@@ -183,7 +183,8 @@ pub fn parse_hash(raw: &str) -> Option<ContentHash> {
     let mut out = [0u8; 32];
     for (i, byte) in out.iter_mut().enumerate() {
         let pair = raw.get(2 * i..2 * i + 2)?;
-        if pair.bytes().any(|b| b.is_ascii_uppercase()) {
+        // `from_str_radix` also takes a sign (`+f` is 15): digits only, lower case.
+        if !pair.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return None;
         }
         *byte = u8::from_str_radix(pair, 16).ok()?;
@@ -246,6 +247,13 @@ mod tests {
             (
                 "{\"version\": 1, \"ops\": [{\"op\": \"delete\", \"path\": \"x\", \"pre\": \"zz\"}]}",
                 "`zz` is not a content hash",
+            ),
+            (
+                &format!(
+                    "{{\"version\": 1, \"ops\": [{{\"op\": \"delete\", \"path\": \"x\", \"pre\": \"{}\"}}]}}",
+                    "+f".repeat(32)
+                ),
+                "`+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f` is not a content hash",
             ),
             (
                 &format!(
