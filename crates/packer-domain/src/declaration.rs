@@ -543,4 +543,36 @@ mod tests {
             .collect();
         assert_eq!(messages, ["the input `in/7.bin` is listed twice"]);
     }
+
+    proptest::proptest! {
+        /// A declaration damaged anywhere never makes the reader panic: it reads back
+        /// what it writes, or every error it gives has a place in the file.
+        #[test]
+        fn damaged_declarations_are_read_or_placed(
+            edits in proptest::collection::vec((0usize..1000, proptest::num::u8::ANY), 0..6)
+        ) {
+            let mut text = format!(
+                r#"{{"schema_version": 1, "asset_uuid": "{U1}", "name": "h\u00e9ro",
+    "kind": "image", "inputs": ["a.png", "b/c.png"], "output": {{"format": "indexed8"}}}}"#
+            )
+            .into_bytes();
+            for (at, byte) in edits {
+                let at = at % text.len();
+                text[at] = byte;
+            }
+            match Declaration::parse(&text) {
+                Ok(parsed) => {
+                    let again = Declaration::parse(&parsed.declaration.to_bytes());
+                    proptest::prop_assert_eq!(again.map(|p| p.declaration), Ok(parsed.declaration));
+                }
+                Err(failure) => {
+                    proptest::prop_assert!(!failure.errors.list.is_empty());
+                    for error in failure.errors.list {
+                        proptest::prop_assert!(error.offset <= text.len(), "{error:?}");
+                        line_col(&text, error.offset);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -637,4 +637,37 @@ mod tests {
         assert_eq!(errors.list[0].message, "unknown key `k0` in the registry");
         assert_eq!(errors.list[99].message, "unknown key `k99` in the registry");
     }
+
+    proptest::proptest! {
+        /// A registry damaged anywhere never makes the reader panic: it reads back what
+        /// it writes, or every error it gives has a place in the file.
+        #[test]
+        fn damaged_registries_are_read_or_placed(
+            edits in proptest::collection::vec((0usize..1000, proptest::num::u8::ANY), 0..6)
+        ) {
+            let mut text = format!(
+                r#"{{"schema_version": 1, "next_asset_id": 3, "assets": [
+  {{"asset_id": 1, "asset_uuid": "{U1}", "root": "sprites/hero", "included_in_build": true}},
+  {{"asset_id": 2, "asset_uuid": "{U2}", "root": "a\u00e9/b", "included_in_build": false}}
+]}}"#
+            )
+            .into_bytes();
+            for (at, byte) in edits {
+                let at = at % text.len();
+                text[at] = byte;
+            }
+            match Registry::parse(&text) {
+                Ok(registry) => {
+                    proptest::prop_assert_eq!(Registry::parse(&registry.to_bytes()), Ok(registry));
+                }
+                Err(errors) => {
+                    proptest::prop_assert!(!errors.list.is_empty());
+                    for error in errors.list {
+                        proptest::prop_assert!(error.offset <= text.len(), "{error:?}");
+                        line_col(&text, error.offset);
+                    }
+                }
+            }
+        }
+    }
 }
