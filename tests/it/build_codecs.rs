@@ -353,6 +353,31 @@ fn truncated_and_damaged_pngs_are_refused() {
     assert!(error.to_string().starts_with("not a valid PNG"), "{error}");
 }
 
+#[test]
+fn a_palette_of_a_partial_colour_is_refused() {
+    // Four bytes: one colour and a third of another. The `png` decoder accepts the
+    // chunk and then reads past it when it expands the palette.
+    let file = png(
+        2,
+        1,
+        ColorType::Indexed,
+        BitDepth::Eight,
+        &[0, 1],
+        Some(&[10, 20, 30, 40]),
+        None,
+    );
+    for output in [RGBA8, INDEXED8] {
+        let error = decode(output, &file).unwrap_err();
+        assert_eq!(
+            error,
+            DecodeError::Png(
+                "the palette (`PLTE`) has 4 bytes, not a whole number of 3-byte colours".to_owned()
+            ),
+            "{output:?}"
+        );
+    }
+}
+
 /// Decodes a WAV to its metadata and 16-bit samples.
 fn pcm16(file: &[u8]) -> Result<(PartInfo, Vec<i16>), DecodeError> {
     let (info, bytes) = decode(PCM16, file)?;

@@ -7,7 +7,7 @@ use rustc_hash::FxHashSet;
 use uuid::Uuid;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::{Code, FormatError};
+use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json::{self, JsonValue};
 use crate::path::AssetPath;
 use crate::registry::json_string;
@@ -142,9 +142,9 @@ impl OutputOptions {
             AssetKind::Image | AssetKind::Audio => &["format"],
             AssetKind::Data | AssetKind::Blob => &[],
         };
-        let mut errors = Vec::new();
+        let mut errors = FormatErrors::default();
         object.unknown_keys(known, &mut errors);
-        if let Some(first) = errors.into_iter().next() {
+        if let Some(first) = errors.into_first() {
             return Err(if known.is_empty() {
                 first.hint(format!(
                     "`{kind}` assets take no output options; use `{{}}`"
@@ -211,7 +211,7 @@ pub struct ParsedDeclaration {
 /// when that much could be read. Lets drift detection recognise a damaged moved asset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclarationFailure {
-    pub errors: Vec<FormatError>,
+    pub errors: FormatErrors,
     pub asset_uuid: Option<Uuid>,
 }
 
@@ -233,20 +233,21 @@ impl Declaration {
             asset_uuid: None,
         };
         let value = json::parse(text).map_err(|e| {
-            fail(vec![FormatError::syntax(
+            fail(FormatErrors::one(FormatError::syntax(
                 text,
                 e,
                 "resolve the conflict by hand, keeping one side of each conflicting part (and one asset_uuid), then save the file",
-            )])
+            )))
         })?;
-        let object = ObjectReader::new(&value, &"the declaration").map_err(|e| fail(vec![e]))?;
-        let mut errors = Vec::new();
+        let object = ObjectReader::new(&value, &"the declaration")
+            .map_err(|e| fail(FormatErrors::one(e)))?;
+        let mut errors = FormatErrors::default();
         object.unknown_keys(&KEYS, &mut errors);
         if let Err(e) =
             decode::schema_version(&object, DECLARATION_SCHEMA_VERSION, "the declaration")
         {
             if e.code == Code::SchemaTooNew {
-                return Err(fail(vec![e]));
+                return Err(fail(FormatErrors::one(e)));
             }
             errors.push(e);
         }
@@ -289,7 +290,7 @@ impl Declaration {
                 input_offsets,
             }),
             _ => {
-                errors.sort_by_key(FormatError::report_order);
+                errors.finish();
                 Err(DeclarationFailure { errors, asset_uuid })
             }
         }
@@ -408,6 +409,7 @@ mod tests {
             Ok(parsed) => String::from_utf8(parsed.declaration.to_bytes()).unwrap(),
             Err(failure) => failure
                 .errors
+                .list
                 .iter()
                 .map(|e| {
                     let (l, c) = line_col(text.as_bytes(), e.offset);
@@ -429,7 +431,7 @@ mod tests {
         );
         let failure = Declaration::parse(text.as_bytes()).unwrap_err();
         assert!(
-            failure.errors[0]
+            failure.errors.list[0]
                 .hint
                 .as_deref()
                 .unwrap_or("")
@@ -550,7 +552,44 @@ mod tests {
         let mut repeated = inputs.clone();
         repeated.push(r#""in/7.bin""#.to_owned());
         let failure = Declaration::parse(text(&repeated).as_bytes()).unwrap_err();
-        let messages: Vec<&str> = failure.errors.iter().map(|e| e.message.as_str()).collect();
+        let messages: Vec<&str> = failure
+            .errors
+            .list
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect();
         assert_eq!(messages, ["the input `in/7.bin` is listed twice"]);
+    }
+
+    proptest::proptest! {
+        /// A declaration damaged anywhere never makes the reader panic: it reads back
+        /// what it writes, or every error it gives has a place in the file.
+        #[test]
+        fn damaged_declarations_are_read_or_placed(
+            edits in proptest::collection::vec((0usize..1000, proptest::num::u8::ANY), 0..6)
+        ) {
+            let mut text = format!(
+                r#"{{"schema_version": 1, "asset_uuid": "{U1}", "name": "h\u00e9ro",
+    "kind": "image", "inputs": ["a.png", "b/c.png"], "output": {{"format": "indexed8"}}}}"#
+            )
+            .into_bytes();
+            for (at, byte) in edits {
+                let at = at % text.len();
+                text[at] = byte;
+            }
+            match Declaration::parse(&text) {
+                Ok(parsed) => {
+                    let again = Declaration::parse(&parsed.declaration.to_bytes());
+                    proptest::prop_assert_eq!(again.map(|p| p.declaration), Ok(parsed.declaration));
+                }
+                Err(failure) => {
+                    proptest::prop_assert!(!failure.errors.list.is_empty());
+                    for error in failure.errors.list {
+                        proptest::prop_assert!(error.offset <= text.len(), "{error:?}");
+                        line_col(&text, error.offset);
+                    }
+                }
+            }
+        }
     }
 }

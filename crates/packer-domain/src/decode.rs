@@ -5,7 +5,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::diagnostics::{Code, FormatError};
+use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json::{JsonKind, JsonMember, JsonValue};
 use crate::path::{AssetPath, PathError};
 
@@ -34,7 +34,7 @@ impl<'a> ObjectReader<'a> {
     }
 
     /// Errors for every key not in `known`, in document order.
-    pub(crate) fn unknown_keys(&self, known: &[&str], errors: &mut Vec<FormatError>) {
+    pub(crate) fn unknown_keys(&self, known: &[&str], errors: &mut FormatErrors) {
         for member in self.members {
             if !known.contains(&member.key.as_ref()) {
                 errors.push(
@@ -179,7 +179,7 @@ pub(crate) fn schema_version(
 }
 
 /// Keeps the value, or records the error and gives `None`.
-pub(crate) fn take<T>(errors: &mut Vec<FormatError>, result: Result<T, FormatError>) -> Option<T> {
+pub(crate) fn take<T>(errors: &mut FormatErrors, result: Result<T, FormatError>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(error) => {

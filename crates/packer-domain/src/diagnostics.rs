@@ -219,6 +219,57 @@ impl FormatError {
     }
 }
 
+/// The errors a decoder found in one file, kept bounded while it finds them: a file
+/// mangled by a tool (a registry of a million empty entries) can hold millions, and
+/// keeping every one would make reading it take hundreds of times its size in memory.
+/// Only the first [`MAX_FILE_ERRORS`](crate::snapshot::MAX_FILE_ERRORS) in report order
+/// are kept, and how many there were in all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FormatErrors {
+    /// The errors kept, in report order once the decoder is done.
+    pub list: Vec<FormatError>,
+    /// How many errors the file has in all, kept or not.
+    pub total: usize,
+}
+
+impl FormatErrors {
+    /// One error alone.
+    pub fn one(error: FormatError) -> FormatErrors {
+        FormatErrors {
+            list: vec![error],
+            total: 1,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub(crate) fn push(&mut self, error: FormatError) {
+        self.total += 1;
+        self.list.push(error);
+        // Sorting and cutting once the list holds twice what is kept costs a constant
+        // per error; every error dropped has as many before it in report order as are
+        // kept, so the first ones of the whole file are among those kept.
+        if self.list.len() >= 2 * crate::snapshot::MAX_FILE_ERRORS {
+            self.finish();
+        }
+    }
+
+    /// The first error in report order.
+    pub(crate) fn into_first(mut self) -> Option<FormatError> {
+        self.finish();
+        self.list.into_iter().next()
+    }
+
+    /// Puts the kept errors in report order, the first ones only.
+    pub(crate) fn finish(&mut self) {
+        // Stable: errors at one place keep the order they were found in.
+        self.list.sort_by_key(FormatError::report_order);
+        self.list.truncate(crate::snapshot::MAX_FILE_ERRORS);
+    }
+}
+
 /// A format error already placed in its file: what a snapshot keeps of an unreadable
 /// registry or declaration.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -266,6 +317,40 @@ impl FileError {
             hint: self.hint.clone(),
             excerpt: self.excerpt.clone(),
             asset_id: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::MAX_FILE_ERRORS;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Bounded as it goes, the list keeps what sorting every error would put first.
+        #[test]
+        fn keeps_what_a_full_sort_puts_first(
+            found in proptest::collection::vec((any::<bool>(), 0usize..50), 0..1000)
+        ) {
+            let all: Vec<FormatError> = found
+                .iter()
+                .enumerate()
+                .map(|(i, &(missing, offset))| {
+                    let code = if missing { Code::MissingKey } else { Code::UnknownKey };
+                    FormatError::new(code, offset, i.to_string())
+                })
+                .collect();
+            let mut bounded = FormatErrors::default();
+            for error in all.iter().cloned() {
+                bounded.push(error);
+            }
+            bounded.finish();
+            let mut sorted = all;
+            sorted.sort_by_key(FormatError::report_order);
+            sorted.truncate(MAX_FILE_ERRORS);
+            prop_assert_eq!(bounded.total, found.len());
+            prop_assert_eq!(bounded.list, sorted);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::{Code, FormatError};
+use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json;
 use crate::path::AssetPath;
 
@@ -123,22 +123,22 @@ impl Registry {
 
     /// Reads `index.json`. Syntax errors stop at the first; every semantic error of a
     /// well-formed file is reported, in document order.
-    pub fn parse(text: &[u8]) -> Result<Registry, Vec<FormatError>> {
+    pub fn parse(text: &[u8]) -> Result<Registry, FormatErrors> {
         Registry::parse_located(text).map(|(registry, _)| registry)
     }
 
     /// As [`parse`](Self::parse), also giving the byte offset of each entry, in the
     /// registry's (id) order.
-    pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), Vec<FormatError>> {
+    pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), FormatErrors> {
         let value = json::parse(text)
-            .map_err(|e| vec![FormatError::syntax(text, e, REGISTRY_MERGE_HINT)])?;
-        let object = ObjectReader::new(&value, &"the registry").map_err(|e| vec![e])?;
-        let mut errors = Vec::new();
+            .map_err(|e| FormatErrors::one(FormatError::syntax(text, e, REGISTRY_MERGE_HINT)))?;
+        let object = ObjectReader::new(&value, &"the registry").map_err(FormatErrors::one)?;
+        let mut errors = FormatErrors::default();
         object.unknown_keys(&["schema_version", "next_asset_id", "assets"], &mut errors);
         if let Err(e) = decode::schema_version(&object, REGISTRY_SCHEMA_VERSION, "the registry") {
             // A newer schema may mean anything: report that alone.
             if e.code == Code::SchemaTooNew {
-                return Err(vec![e]);
+                return Err(FormatErrors::one(e));
             }
             errors.push(e);
         }
@@ -194,7 +194,7 @@ impl Registry {
                 ));
             }
         }
-        errors.sort_by_key(FormatError::report_order);
+        errors.finish();
         Err(errors)
     }
 
@@ -300,7 +300,7 @@ pub(crate) fn json_string(s: &str) -> String {
 fn parse_entry(
     item: &json::JsonValue<'_>,
     index: usize,
-    errors: &mut Vec<FormatError>,
+    errors: &mut FormatErrors,
 ) -> Option<RegistryEntry> {
     let what = EntryName(index + 1);
     let object = match ObjectReader::new(item, &what) {
@@ -310,7 +310,7 @@ fn parse_entry(
             return None;
         }
     };
-    let before = errors.len();
+    let before = errors.total;
     object.unknown_keys(
         &["asset_id", "asset_uuid", "root", "included_in_build"],
         errors,
@@ -331,7 +331,7 @@ fn parse_entry(
     let asset_uuid = decode::take(errors, asset_uuid);
     let root = decode::take(errors, root);
     let included = decode::take(errors, included);
-    if errors.len() > before {
+    if errors.total > before {
         return None;
     }
     Some(RegistryEntry {
@@ -457,6 +457,7 @@ fn check_rules(
 mod tests {
     use super::*;
     use crate::location::line_col;
+    use crate::snapshot::MAX_FILE_ERRORS;
 
     /// Parses `text` and renders the outcome as `line:col code message` lines, or the
     /// re-serialised registry.
@@ -464,6 +465,7 @@ mod tests {
         let got = match Registry::parse(text.as_bytes()) {
             Ok(registry) => String::from_utf8(registry.to_bytes()).unwrap(),
             Err(errors) => errors
+                .list
                 .iter()
                 .map(|e| {
                     let (l, c) = line_col(text.as_bytes(), e.offset);
@@ -617,7 +619,7 @@ mod tests {
         );
         let merged = Registry::parse(b"[\n=======\n]").unwrap_err();
         assert!(
-            merged[0]
+            merged.list[0]
                 .hint
                 .as_deref()
                 .unwrap_or("")
@@ -628,5 +630,66 @@ mod tests {
             r#"{"schema_version": 1, "next_asset_id": 0, "assets": []}"#,
             "1:40 next_asset_id_too_low next_asset_id 0 is not allowed; ids start at 1",
         );
+    }
+
+    /// A registry mangled into many bad entries or unknown keys keeps only the first
+    /// errors in memory, and counts the rest: four errors an entry of three bytes
+    /// must not cost hundreds of times the file's size.
+    #[test]
+    fn keeps_the_first_errors_of_a_flood_and_counts_them_all() {
+        let entries = vec!["{}"; 10_000].join(",");
+        let text = format!(r#"{{"schema_version":1,"next_asset_id":1,"assets":[{entries}]}}"#);
+        let errors = Registry::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(errors.total, 40_000);
+        assert_eq!(errors.list.len(), MAX_FILE_ERRORS);
+        assert_eq!(errors.list[0].message, "asset entry 1 has no `asset_id`");
+        assert_eq!(
+            errors.list[99].message,
+            "asset entry 25 has no `included_in_build`"
+        );
+
+        let keys: Vec<String> = (0..10_000).map(|i| format!(r#""k{i}":0"#)).collect();
+        let text = format!(
+            r#"{{"schema_version":1,"next_asset_id":1,"assets":[],{}}}"#,
+            keys.join(",")
+        );
+        let errors = Registry::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(errors.total, 10_000);
+        assert_eq!(errors.list.len(), MAX_FILE_ERRORS);
+        assert_eq!(errors.list[0].message, "unknown key `k0` in the registry");
+        assert_eq!(errors.list[99].message, "unknown key `k99` in the registry");
+    }
+
+    proptest::proptest! {
+        /// A registry damaged anywhere never makes the reader panic: it reads back what
+        /// it writes, or every error it gives has a place in the file.
+        #[test]
+        fn damaged_registries_are_read_or_placed(
+            edits in proptest::collection::vec((0usize..1000, proptest::num::u8::ANY), 0..6)
+        ) {
+            let mut text = format!(
+                r#"{{"schema_version": 1, "next_asset_id": 3, "assets": [
+  {{"asset_id": 1, "asset_uuid": "{U1}", "root": "sprites/hero", "included_in_build": true}},
+  {{"asset_id": 2, "asset_uuid": "{U2}", "root": "a\u00e9/b", "included_in_build": false}}
+]}}"#
+            )
+            .into_bytes();
+            for (at, byte) in edits {
+                let at = at % text.len();
+                text[at] = byte;
+            }
+            match Registry::parse(&text) {
+                Ok(registry) => {
+                    proptest::prop_assert_eq!(Registry::parse(&registry.to_bytes()), Ok(registry));
+                }
+                Err(errors) => {
+                    proptest::prop_assert!(!errors.list.is_empty());
+                    for error in errors.list {
+                        proptest::prop_assert!(error.offset <= text.len(), "{error:?}");
+                        line_col(&text, error.offset);
+                    }
+                }
+            }
+        }
     }
 }

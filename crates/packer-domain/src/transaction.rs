@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::FormatError;
+use crate::diagnostics::{FormatError, FormatErrors};
 use crate::json;
 use crate::path::WsPath;
 use crate::snapshot::ContentHash;
@@ -94,9 +94,9 @@ impl Intent {
     pub fn parse(text: &[u8]) -> Result<Intent, IntentError> {
         let value = json::parse(text).map_err(|e| IntentError::at(e.offset, e.message))?;
         let object = ObjectReader::new(&value, &"the intent")?;
-        let mut errors = Vec::new();
+        let mut errors = FormatErrors::default();
         object.unknown_keys(&["version", "ops"], &mut errors);
-        if let Some(e) = errors.into_iter().next() {
+        if let Some(e) = errors.into_first() {
             return Err(e.into());
         }
         let field = object.required("version")?;
@@ -174,9 +174,9 @@ fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, IntentError> {
             ));
         }
     };
-    let mut errors = Vec::new();
+    let mut errors = FormatErrors::default();
     object.unknown_keys(known, &mut errors);
-    if let Some(e) = errors.into_iter().next() {
+    if let Some(e) = errors.into_first() {
         return Err(e.into());
     }
     Ok(match op.as_str() {
@@ -218,7 +218,8 @@ pub fn parse_hash(raw: &str) -> Option<ContentHash> {
     let mut out = [0u8; 32];
     for (i, byte) in out.iter_mut().enumerate() {
         let pair = raw.get(2 * i..2 * i + 2)?;
-        if pair.bytes().any(|b| b.is_ascii_uppercase()) {
+        // `from_str_radix` also takes a sign (`+f` is 15): digits only, lower case.
+        if !pair.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return None;
         }
         *byte = u8::from_str_radix(pair, 16).ok()?;
@@ -308,6 +309,13 @@ mod tests {
             (
                 "{\"version\": 1, \"ops\": [{\"op\": \"delete\", \"path\": \"x\", \"pre\": \"zz\"}]}",
                 "`zz` is not a content hash",
+            ),
+            (
+                &format!(
+                    "{{\"version\": 1, \"ops\": [{{\"op\": \"delete\", \"path\": \"x\", \"pre\": \"{}\"}}]}}",
+                    "+f".repeat(32)
+                ),
+                "`+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f+f` is not a content hash",
             ),
             (
                 &format!(

@@ -307,6 +307,11 @@ fn percent_decode(text: &str, plus: Plus) -> Option<String> {
         match byte {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
+                // `from_str_radix` also takes a sign (`%+1` would be byte 1): two hex
+                // digits only, as RFC 3986 writes an escape.
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
@@ -378,6 +383,14 @@ mod tests {
         );
         check(
             "GET /%zz HTTP/1.1\r\n\r\n",
+            "error: malformed request: bad escape",
+        );
+        check(
+            "GET /a%+1 HTTP/1.1\r\n\r\n",
+            "error: malformed request: bad escape",
+        );
+        check(
+            "GET /?q=%+f HTTP/1.1\r\n\r\n",
             "error: malformed request: bad escape",
         );
         check(

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::declaration::{Declaration, DeclarationFailure};
-use crate::diagnostics::{Code, Diagnostic, FileError, FormatError, Severity};
+use crate::diagnostics::{Code, Diagnostic, FileError, FormatErrors, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
 use crate::location::LineIndex;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
@@ -441,14 +441,15 @@ fn registry_state(result: Result<FileView<'_>, PortError>) -> RegistryState {
 
 /// The format errors of `file` (whose bytes are `text`), placed: the first
 /// [`MAX_FILE_ERRORS`] of them.
-fn file_errors(errors: &[FormatError], file: &str, text: &[u8]) -> Vec<FileError> {
+fn file_errors(errors: &FormatErrors, file: &str, text: &[u8]) -> Vec<FileError> {
     let lines = LineIndex::new(text);
     let mut placed: Vec<FileError> = errors
+        .list
         .iter()
         .take(MAX_FILE_ERRORS)
         .map(|e| FileError::from_format(e, file, &lines))
         .collect();
-    let more = errors.len().saturating_sub(MAX_FILE_ERRORS);
+    let more = errors.total.saturating_sub(placed.len());
     if let Some(last) = placed.last_mut().filter(|_| more > 0) {
         let _ = write!(
             last.located.message,

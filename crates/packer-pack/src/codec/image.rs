@@ -195,6 +195,16 @@ fn read_frame(decoder: png::Decoder<Cursor<&[u8]>>) -> Result<Frame, DecodeError
 /// Decodes the image (the first frame of an animated PNG) and reads the file to its
 /// end, so that a damaged or truncated tail is refused too.
 fn read_frame_from(mut reader: png::Reader<Cursor<&[u8]>>) -> Result<Frame, DecodeError> {
+    // The `png` decoder accepts a palette of any length from 3 to 768 bytes, and then
+    // reads past its end (a panic) when it expands one that is not whole colours.
+    if let Some(palette) = reader.info().palette.as_deref()
+        && palette.len() % 3 != 0
+    {
+        return Err(DecodeError::Png(format!(
+            "the palette (`PLTE`) has {} bytes, not a whole number of 3-byte colours",
+            palette.len()
+        )));
+    }
     let (width, height) = reader.info().size();
     if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
         return Err(DecodeError::ImageTooLarge { width, height });
