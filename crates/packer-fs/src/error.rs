@@ -33,18 +33,45 @@ pub(crate) fn kind_of(errno: Errno) -> PortErrorKind {
     }
 }
 
-/// A [`PortError`] for an OS error, with the OS's own words as the detail.
+/// A [`PortError`] for an OS error, with the OS's own words as the detail where they
+/// say more than the kind.
 pub(crate) fn port_error(errno: Errno, op: PortOp, path: &WsPath) -> PortError {
-    PortError::new(kind_of(errno), op, path).with_detail(io::Error::from(errno).to_string())
+    PortError::new(kind_of(errno), op, path).with_detail(os_detail(errno))
 }
 
 /// A [`PortError`] for an error raised through `std::io` (reads and writes of content).
 pub(crate) fn io_port_error(error: &io::Error, op: PortOp, path: &WsPath) -> PortError {
-    let kind = match error.raw_os_error() {
-        Some(raw) => kind_of(Errno::from_raw_os_error(raw)),
-        None => PortErrorKind::Io,
-    };
-    PortError::new(kind, op, path).with_detail(error.to_string())
+    match error.raw_os_error() {
+        Some(raw) => port_error(Errno::from_raw_os_error(raw), op, path),
+        None => PortError::new(PortErrorKind::Io, op, path).with_detail(error.to_string()),
+    }
+}
+
+/// The OS's words for `errno` ("read-only file system"), or nothing for the error each
+/// kind is named after: "no space left on device (No space left on device (os error
+/// 28))" says one thing twice.
+fn os_detail(errno: Errno) -> String {
+    match errno {
+        Errno::NOENT
+        | Errno::EXIST
+        | Errno::ACCESS
+        | Errno::NOSPC
+        | Errno::NOTDIR
+        | Errno::ISDIR
+        | Errno::NOTEMPTY
+        | Errno::IO => String::new(),
+        _ => {
+            let words = io::Error::from(errno).to_string();
+            // `Display` adds " (os error N)" to the words: the number tells a person
+            // nothing the words do not.
+            let words = words.split(" (os error").next().unwrap_or(&words);
+            let mut chars = words.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }
+    }
 }
 
 /// The error for a path whose resolution leaves the workspace (or its area of it).

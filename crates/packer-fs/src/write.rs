@@ -459,10 +459,17 @@ mod tests {
     fn errors_name_the_operation_and_path_with_the_os_words() {
         let fx = Fixture::new();
         let port = DiskWorkspace::open(&fx.assets).unwrap();
+        // The kind says it all: the OS's words would say it again.
         let error = port.write_file(&ws("missing/new.txt"), b"x").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "cannot write assets/missing/new.txt: not found (No such file or directory (os error 2))"
+            "cannot write assets/missing/new.txt: not found"
+        );
+        // Words that say more than the kind are kept, without the error's number.
+        let error = port_error(Errno::ROFS, PortOp::Write, &ws("a.txt"));
+        assert_eq!(
+            error.to_string(),
+            "cannot write assets/a.txt: permission denied (read-only file system)"
         );
         let error = port.rename(&ws("missing"), &ws("other")).unwrap_err();
         assert_eq!((error.op, error.path), (PortOp::Rename, ws("missing")));
