@@ -224,6 +224,10 @@ pub enum DecodeError {
         column: u32,
         message: String,
     },
+    /// The decoder itself broke down on this input (a defect, here or in a codec
+    /// library): the input fails, not the process running the build.
+    #[error("the decoder broke down on this file ({0})")]
+    DecoderFailed(String),
 }
 
 impl DecodeError {
@@ -252,6 +256,9 @@ impl DecodeError {
                 "export the sound again as WAV from your editor"
             }
             DecodeError::Json { .. } => "fix the JSON at that line and column",
+            DecodeError::DecoderFailed(_) => {
+                "this is a defect of the packer: export the file again from your editor, and report it with the file"
+            }
         }
     }
 }
@@ -263,10 +270,27 @@ pub fn encode(output: &OutputOptions, inputs: &[&[u8]]) -> Result<Encoded, Input
         .iter()
         .enumerate()
         .map(|(input, bytes)| {
-            decode_one(output, bytes).map_err(|error| InputError { input, error })
+            guarded(|| decode_one(output, bytes)).map_err(|error| InputError { input, error })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Encoded::lay_out(decoded))
+}
+
+/// Runs `decode`, turning a panic into [`DecodeError::DecoderFailed`]. Decoders are
+/// pure: one that panics leaves no state half-changed, and what it was given is dropped
+/// with it.
+fn guarded(decode: impl FnOnce() -> Result<Decoded, DecodeError>) -> Result<Decoded, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .unwrap_or_else(|panic| Err(DecodeError::DecoderFailed(panic_text(&*panic))))
+}
+
+/// What a panic said, when it said it in text.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "no message".to_owned(),
+    }
 }
 
 fn decode_one(output: &OutputOptions, bytes: &[u8]) -> Result<Decoded, DecodeError> {
@@ -275,5 +299,32 @@ fn decode_one(output: &OutputOptions, bytes: &[u8]) -> Result<Decoded, DecodeErr
         OutputOptions::Audio { format } => audio::decode(bytes, *format),
         OutputOptions::Data => data::minify(bytes),
         OutputOptions::Blob => Ok(blob::copy(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(decode: impl FnOnce() -> Result<Decoded, DecodeError>, expected: DecodeError) {
+        assert_eq!(guarded(decode).err(), Some(expected));
+    }
+
+    #[test]
+    fn a_decoder_that_panics_fails_its_input_only() {
+        check(
+            || panic!("index out of bounds"),
+            DecodeError::DecoderFailed("index out of bounds".to_owned()),
+        );
+        let index = 7;
+        check(
+            || panic!("palette entry {index}"),
+            DecodeError::DecoderFailed("palette entry 7".to_owned()),
+        );
+        check(
+            || std::panic::panic_any(3_u8),
+            DecodeError::DecoderFailed("no message".to_owned()),
+        );
+        check(|| Err(DecodeError::PngTruncated), DecodeError::PngTruncated);
     }
 }
