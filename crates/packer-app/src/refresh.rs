@@ -120,6 +120,7 @@ pub(crate) fn degraded(shared: &Shared, reason: Option<String>) {
             degraded: reason.clone(),
             ..View::clone(&view)
         },
+        None,
     );
     // Said once the view holds it, so that a reader woken by the event sees it.
     let generation = view.snapshot.generation();
@@ -275,6 +276,7 @@ fn mark_stale(shared: &Shared, view: &Arc<View>) {
                 state: ProjectState::Stale,
                 ..View::clone(view)
             },
+            None,
         );
     }
 }
@@ -328,6 +330,7 @@ fn refresh(
                 unrefreshed: true,
                 ..before.clone()
             },
+            None,
         );
         return;
     }
@@ -357,6 +360,7 @@ fn refresh(
                 },
                 ..before.clone()
             },
+            None,
         );
         return;
     }
@@ -374,7 +378,7 @@ fn refresh(
     let mut view = View::of(Arc::new(new));
     view.refreshed = refreshed;
     view.degraded = before.degraded.clone();
-    publish(shared, view);
+    publish(shared, view, None);
     let paths: Vec<WsPath> = relevant
         .iter()
         .map(|(p, _)| p.clone())
