@@ -43,6 +43,7 @@ mod registration;
 mod runtime;
 mod scale;
 mod serve;
+mod serve_causality;
 mod serve_observed;
 mod snapshot;
 mod studio;

@@ -393,11 +393,13 @@ fn check_on(disk: &Disk, edit: impl FnOnce(&Disk), expected: &Expected<'_>) {
             generation,
             from: ProjectState::Ready,
             to: ProjectState::Stale,
+            command_id: None,
         },
         Event::StateChanged {
             generation: next,
             from: ProjectState::Stale,
             to: expected.state,
+            command_id: None,
         },
         Event::SnapshotRefreshed {
             generation: next,
@@ -667,11 +669,13 @@ fn an_unreadable_registry_fails_the_project_until_it_is_fixed() {
                 generation: 1,
                 from: ProjectState::Ready,
                 to: ProjectState::Stale,
+                command_id: None,
             },
             Event::StateChanged {
                 generation: 1,
                 from: ProjectState::Stale,
                 to: ProjectState::Failed,
+                command_id: None,
             },
         ]
     );
@@ -692,11 +696,13 @@ fn an_unreadable_registry_fails_the_project_until_it_is_fixed() {
                 generation: 1,
                 from: ProjectState::Failed,
                 to: ProjectState::Stale,
+                command_id: None,
             },
             Event::StateChanged {
                 generation: 2,
                 from: ProjectState::Stale,
                 to: ProjectState::Ready,
+                command_id: None,
             },
             Event::SnapshotRefreshed {
                 generation: 2,

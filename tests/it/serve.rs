@@ -185,7 +185,7 @@ fn blob(id: u64, uuid: &str, root: &str, name: &str, inputs: &[&str], included: 
 }
 
 /// Each event as `name generation command_id`, for comparing sequences.
-fn summary(events: &[Value]) -> Vec<String> {
+pub(crate) fn summary(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .map(|e| {
@@ -341,7 +341,7 @@ fn every_method_answers_in_its_shape() {
             "snapshot_committed 6 #5",
             "snapshot_committed 7 #6",
             "snapshot_committed 8 #7",
-            "state_changed 3 diverged -> ready",
+            "state_changed 3 #2 diverged -> ready",
         ]
     );
     let finished = s.finish();

@@ -121,6 +121,7 @@ pub(crate) fn degraded(shared: &Shared, reason: Option<String>) {
             degraded: reason.clone(),
             ..View::clone(&view)
         },
+        None,
     );
     // Said once the view holds it, so that a reader woken by the event sees it.
     let generation = view.snapshot.generation();
@@ -150,7 +151,7 @@ fn verify_and_refresh(
             && recovery::preview(port).is_ok_and(|pending| pending.is_empty())
         {
             lane.facts = None;
-            reload(shared, view.snapshot.generation(), &[]);
+            reload(shared, view.snapshot.generation(), &[], None);
         }
         return Vec::new();
     }
@@ -286,6 +287,7 @@ fn mark_stale(shared: &Shared, view: &Arc<View>) {
                 state: ProjectState::Stale,
                 ..View::clone(view)
             },
+            None,
         );
     }
 }
@@ -339,6 +341,7 @@ fn refresh(
                 unrefreshed: true,
                 ..before.clone()
             },
+            None,
         );
         return;
     }
@@ -368,6 +371,7 @@ fn refresh(
                 },
                 ..before.clone()
             },
+            None,
         );
         return;
     }
@@ -385,7 +389,7 @@ fn refresh(
     let mut view = View::of(Arc::new(new));
     view.refreshed = refreshed;
     view.degraded = before.degraded.clone();
-    publish(shared, view);
+    publish(shared, view, None);
     let paths: Vec<WsPath> = relevant
         .iter()
         .map(|(p, _)| p.clone())

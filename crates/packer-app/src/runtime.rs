@@ -212,7 +212,7 @@ impl Runtime {
     pub fn open(ports: Ports) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
-        announce_recovered(ports.events.as_ref(), 1, &reports);
+        announce_recovered(ports.events.as_ref(), 1, &reports, None);
         let mut view = View::of(snapshot);
         if condition.is_some() {
             view.state = ProjectState::Failed;
@@ -455,22 +455,25 @@ fn recovery_condition(error: &CommitError) -> String {
     }
 }
 
-/// Publishes a `recovery_performed` for each of `reports`, in order.
+/// Publishes a `recovery_performed` for each of `reports`, in order; `cause` is the
+/// write whose commit recovered them (none on open).
 pub(crate) fn announce_recovered(
     events: &dyn EventPort,
     generation: u64,
     reports: &[RecoveryReport],
+    cause: Option<CommandId>,
 ) {
     for report in reports {
-        events.publish(recovery_event(generation, report));
+        events.publish(recovery_event(generation, report, cause));
     }
 }
 
-fn recovery_event(generation: u64, report: &RecoveryReport) -> Event {
+fn recovery_event(generation: u64, report: &RecoveryReport, cause: Option<CommandId>) -> Event {
     Event::RecoveryPerformed {
         generation,
         transaction: report.transaction.clone(),
         outcome: report.outcome,
+        command_id: cause,
     }
 }
 
@@ -522,9 +525,10 @@ fn retired(shared: &Shared) -> std::sync::MutexGuard<'_, Retired> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Publishes a new view and says so when the state changed. The view it replaces is
-/// retired, for the lane to free.
-pub(crate) fn publish(shared: &Shared, view: View) {
+/// Publishes a new view and says so when the state changed, naming `cause`, the write
+/// that changed it (none for the observer's refreshes). The view it replaces is retired,
+/// for the lane to free.
+pub(crate) fn publish(shared: &Shared, view: View, cause: Option<CommandId>) {
     let (to, generation) = (view.state, view.snapshot.generation());
     let previous = shared.view.swap(Arc::new(view));
     let from = previous.state;
@@ -534,35 +538,44 @@ pub(crate) fn publish(shared: &Shared, view: View) {
             generation,
             from,
             to,
+            command_id: cause,
         });
     }
 }
 
 /// Reports what recovery did, loads the next generation from disk and publishes it.
-pub(crate) fn reload(shared: &Shared, generation: u64, recovered: &[RecoveryReport]) -> Arc<View> {
-    publish_next(shared, generation, recovered, None)
+/// `cause` is the write that brings it, if one does.
+pub(crate) fn reload(
+    shared: &Shared,
+    generation: u64,
+    recovered: &[RecoveryReport],
+    cause: Option<CommandId>,
+) -> Arc<View> {
+    publish_next(shared, generation, recovered, None, cause)
 }
 
 /// Reports what recovery did and publishes the next generation: `derived` when given,
-/// else loaded from disk.
+/// else loaded from disk. `cause` is the write that publishes it, if one does.
 pub(crate) fn publish_next(
     shared: &Shared,
     generation: u64,
     recovered: &[RecoveryReport],
     derived: Option<Snapshot>,
+    cause: Option<CommandId>,
 ) -> Arc<View> {
-    announce_recovered(shared.ports.events.as_ref(), generation, recovered);
+    announce_recovered(shared.ports.events.as_ref(), generation, recovered, cause);
     let snapshot = Arc::new(
         derived.unwrap_or_else(|| Snapshot::load(shared.ports.workspace.as_ref(), generation + 1)),
     );
     let mut view = View::of(snapshot);
     view.degraded = shared.view.load().degraded.clone();
-    publish(shared, view);
+    publish(shared, view, cause);
     shared.view.load_full()
 }
 
-/// Marks the project `failed`, keeping the last good snapshot for reads.
-pub(crate) fn fail(shared: &Shared, view: &View, condition: String) {
+/// Marks the project `failed` by the write `cause`, keeping the last good snapshot for
+/// reads.
+pub(crate) fn fail(shared: &Shared, view: &View, condition: String, cause: CommandId) {
     publish(
         shared,
         View {
@@ -570,13 +583,14 @@ pub(crate) fn fail(shared: &Shared, view: &View, condition: String) {
             condition: Some(condition),
             ..view.clone()
         },
+        Some(cause),
     );
 }
 
 /// A project failed by an interrupted commit may heal: recovery (under the lock) rolls
 /// the transaction forward, and a fresh generation is loaded. If recovery refuses, the
-/// write is rejected and the project stays failed.
-pub(crate) fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
+/// write is rejected and the project stays failed. `cause` is that write.
+pub(crate) fn heal(shared: &Shared, cause: CommandId) -> Result<Arc<View>, AppError> {
     let port = shared.ports.workspace.as_ref();
     let view = shared.view.load_full();
     let generation = view.snapshot.generation();
@@ -588,12 +602,17 @@ pub(crate) fn heal(shared: &Shared) -> Result<Arc<View>, AppError> {
         }
     };
     match result {
-        Ok(()) => Ok(reload(shared, generation, &reports)),
+        Ok(()) => Ok(reload(shared, generation, &reports, Some(cause))),
         Err(error) => {
-            announce_recovered(shared.ports.events.as_ref(), generation, &reports);
+            announce_recovered(
+                shared.ports.events.as_ref(),
+                generation,
+                &reports,
+                Some(cause),
+            );
             if matches!(error, CommitError::RecoveryRefused { .. }) {
                 // The project is failed for a new reason now: say that one.
-                fail(shared, &view, error.to_string());
+                fail(shared, &view, error.to_string(), cause);
             }
             Err(AppError::new(
                 ErrorCode::FailedState,

@@ -86,7 +86,7 @@ pub(crate) fn write(
         ));
     }
     if view.condition.is_some() {
-        view = heal(shared)
+        view = heal(shared, id)
             .map_err(|error| reject(shared, id, generation, RejectReason::FailedState, error))?;
     }
     let generation = view.snapshot.generation();
@@ -115,6 +115,7 @@ pub(crate) fn write(
                 state: ProjectState::Reconciling,
                 ..View::clone(&view)
             },
+            Some(id),
         );
         shared.ports.events.publish(Event::ReconcileStarted {
             generation,
@@ -126,7 +127,7 @@ pub(crate) fn write(
         let after = shared.view.load_full();
         if after.state == ProjectState::Reconciling {
             // Nothing was published: the commit did not happen; the state goes back.
-            publish(shared, View::clone(&view));
+            publish(shared, View::clone(&view), Some(id));
         }
         shared.ports.events.publish(Event::ReconcileCompleted {
             generation: shared.view.load().snapshot.generation(),
@@ -178,8 +179,9 @@ fn commit_planned(
             } else {
                 None
             };
-            let snapshot =
-                Arc::clone(&publish_next(shared, generation, &recovered, derived).snapshot);
+            let snapshot = Arc::clone(
+                &publish_next(shared, generation, &recovered, derived, Some(id)).snapshot,
+            );
             let new_generation = snapshot.generation();
             shared.ports.events.publish(Event::SnapshotCommitted {
                 generation: new_generation,
@@ -209,7 +211,12 @@ fn commit_error(
     name: &str,
 ) -> AppError {
     let generation = view.snapshot.generation();
-    announce_recovered(shared.ports.events.as_ref(), generation, recovered);
+    announce_recovered(
+        shared.ports.events.as_ref(),
+        generation,
+        recovered,
+        Some(id),
+    );
     match error {
         CommitError::Conflict(detail) => reject(
             shared,
@@ -250,12 +257,12 @@ fn commit_error(
                 transaction: name.to_owned(),
             });
             // After the commit point the transaction is the truth until recovery runs.
-            fail(shared, view, error.to_string());
+            fail(shared, view, error.to_string(), id);
             AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
         }
         // Its `refused` report was among the recovered ones, announced above.
         error @ CommitError::RecoveryRefused { .. } => {
-            fail(shared, view, error.to_string());
+            fail(shared, view, error.to_string(), id);
             AppError::new(ErrorCode::FailedState, error.to_string())
         }
     }

@@ -264,6 +264,7 @@ mod tests {
                 generation: 1,
                 from: ProjectState::Ready,
                 to: ProjectState::Stale,
+                command_id: None,
             },
             "state ready -> stale",
         );

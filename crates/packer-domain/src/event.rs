@@ -51,10 +51,15 @@ pub enum Event {
         generation: u64,
         state: ProjectState,
     },
+    /// `command_id` names the write that changed the state (a reconcile, a commit that
+    /// resolves the last drift or that fails after its commit point); a state the
+    /// observer or the opening of the project changed has none.
     StateChanged {
         generation: u64,
         from: ProjectState,
         to: ProjectState,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command_id: Option<CommandId>,
     },
     SnapshotCommitted {
         generation: u64,
@@ -83,10 +88,14 @@ pub enum Event {
         error: String,
         transaction: String,
     },
+    /// `command_id` names the write whose commit ran the recovery first; recovery when
+    /// the project is opened has none.
     RecoveryPerformed {
         generation: u64,
         transaction: String,
         outcome: RecoveryOutcome,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        command_id: Option<CommandId>,
     },
     /// The observer cannot watch the whole workspace (the kernel's watch limit, say) and
     /// relies on periodic verification for what it cannot watch.
@@ -181,11 +190,11 @@ impl Event {
             | Event::BuildStarted { command_id, .. }
             | Event::BuildProgress { command_id, .. }
             | Event::BuildCompleted { command_id, .. } => Some(*command_id),
+            Event::StateChanged { command_id, .. }
+            | Event::RecoveryPerformed { command_id, .. } => *command_id,
             Event::RuntimeStarted { .. }
-            | Event::StateChanged { .. }
             | Event::SnapshotRefreshed { .. }
             | Event::DivergenceDetected { .. }
-            | Event::RecoveryPerformed { .. }
             | Event::ObserverDegraded { .. }
             | Event::ObserverRestored { .. } => None,
         }

@@ -106,6 +106,7 @@ mod tests {
             generation,
             transaction: format!("tx-{generation}"),
             outcome: RecoveryOutcome::Discarded,
+            command_id: None,
         }
     }
 

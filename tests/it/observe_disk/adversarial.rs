@@ -170,11 +170,13 @@ fn a_declaration_caught_half_written_is_given_time_to_be_finished() {
                 generation: 1,
                 from: ProjectState::Ready,
                 to: ProjectState::Stale,
+                command_id: None,
             },
             Event::StateChanged {
                 generation: 2,
                 from: ProjectState::Stale,
                 to: ProjectState::Ready,
+                command_id: None,
             },
             refreshed_event(2, &["a/asset.json"], &[1]),
         ]

@@ -67,6 +67,7 @@ fn own_commits_are_not_taken_for_hand_edits() {
             generation: 4,
             from: ProjectState::Ready,
             to: ProjectState::Stale,
+            command_id: None,
         }
     );
 }
