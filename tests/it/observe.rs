@@ -760,27 +760,29 @@ fn a_storm_of_hints_ends_in_one_refresh() {
     assert_eq!(refreshes, 1);
 }
 
-/// A watcher that edits the workspace as it starts: the edit falls between the load
-/// and the watch, where only the verification on start can find it.
+/// A watcher that edits the workspace as it starts: the edit (`path` rewritten with
+/// `bytes`) falls between the load and the watch, where only the verification on start
+/// can find it.
 #[derive(Debug)]
 struct EditingWatcher {
     fs: MemFs,
     inner: ScriptedWatcher,
+    path: &'static str,
+    bytes: String,
 }
 
 impl WatchPort for EditingWatcher {
     fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError> {
-        self.fs
-            .write("a/asset.json", declaration(U1, "before the watch", "x.bin"));
+        self.fs.write(self.path, self.bytes.clone());
         self.inner.watch(sink)
     }
 }
 
-#[test]
-fn a_change_made_while_the_watch_starts_is_found() {
+/// The refresh that follows an edit `path` gets while the watch starts.
+fn edited_while_the_watch_starts(path: &'static str, bytes: String) -> (Event, Arc<View>) {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
     let events = EventLog::new();
-    let _runtime = Runtime::open_observed(
+    let runtime = Runtime::open_observed(
         Ports {
             workspace: Arc::new(fs.clone()),
             events: Arc::new(events.clone()),
@@ -789,6 +791,8 @@ fn a_change_made_while_the_watch_starts_is_found() {
         Arc::new(EditingWatcher {
             fs: fs.clone(),
             inner: ScriptedWatcher::new(),
+            path,
+            bytes,
         }),
         config(),
     );
@@ -796,7 +800,31 @@ fn a_change_made_while_the_watch_starts_is_found() {
     let event = events
         .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
         .unwrap_or_else(|| panic!("no refresh: {:#?}", events.events()));
+    (event, runtime.view())
+}
+
+#[test]
+fn a_change_made_while_the_watch_starts_is_found() {
+    let (event, _) =
+        edited_while_the_watch_starts("a/asset.json", declaration(U1, "before the watch", "x.bin"));
     assert_eq!(changed_ids(&event), [1]);
+}
+
+/// The snapshot records whether an input exists, not what it holds: only facts taken
+/// before the load tell that its content changed after it.
+#[test]
+fn an_input_edited_while_the_watch_starts_is_found() {
+    let (event, view) = edited_while_the_watch_starts("a/x.bin", "new bytes of a".to_owned());
+    assert_eq!(changed_ids(&event), [1]);
+    let refreshed: Vec<String> = view
+        .refreshed
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    assert_eq!(
+        refreshed,
+        [r#"{"kind":"input_changed","asset_id":1,"path":"a/x.bin"}"#]
+    );
 }
 
 #[test]

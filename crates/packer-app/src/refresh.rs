@@ -33,6 +33,14 @@ pub(crate) struct LaneState {
 }
 
 impl LaneState {
+    /// A lane that starts from `facts` (taken before the first generation was loaded).
+    pub(crate) fn with_facts(facts: Option<DiskFacts>) -> LaneState {
+        LaneState {
+            facts,
+            inputs: None,
+        }
+    }
+
     /// The generation the lane keeps for itself (the one its input index is of), freed
     /// on the lane when the index moves on.
     pub(crate) fn snapshot(&self) -> Option<&Arc<Snapshot>> {

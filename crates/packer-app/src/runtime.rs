@@ -13,6 +13,7 @@ use packer_domain::command::Command;
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
+use packer_domain::observe::DiskFacts;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot};
@@ -210,7 +211,20 @@ impl Runtime {
     /// trusted makes the project `failed`, with reads still answered. Nothing watches the
     /// disk; [`check_divergence`](Self::check_divergence) verifies it on demand.
     pub fn open(ports: Ports) -> Runtime {
+        Runtime::start(ports, false)
+    }
+
+    /// [`open`](Self::open); with `baseline`, the facts of the disk (every file's
+    /// fingerprint) are taken before the load, for the observer to compare its first
+    /// verification with.
+    fn start(ports: Ports, baseline: bool) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
+        let facts = baseline
+            .then(|| {
+                let now = ports.clock.wall_clock_ns();
+                DiskFacts::scan(ports.workspace.as_ref(), now, None).ok()
+            })
+            .flatten();
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
         announce_recovered(ports.events.as_ref(), 1, &reports, None);
         let mut view = View::of(snapshot);
@@ -234,7 +248,7 @@ impl Runtime {
         let lane_shared = Arc::clone(&shared);
         let lane = std::thread::Builder::new()
             .name("packer-writer-lane".to_owned())
-            .spawn(move || run_lane(&lane_shared, &receiver))
+            .spawn(move || run_lane(&lane_shared, &receiver, LaneState::with_facts(facts)))
             .ok();
         Runtime {
             shared,
@@ -247,12 +261,18 @@ impl Runtime {
     /// [`open`](Self::open), then starts the observer: `watcher`'s hints make the lane
     /// verify the disk and refresh the snapshot, and the whole workspace is verified on
     /// start and periodically (SPEC §3.4).
+    ///
+    /// Every change made after `runtime_started` is reported, an input's included: the
+    /// snapshot records only whether each input exists, so the first verification,
+    /// which comes once the watch is in place, compares the disk with facts taken
+    /// before the load, not with the snapshot alone. That costs one fingerprint scan at
+    /// opening.
     pub fn open_observed(
         ports: Ports,
         watcher: Arc<dyn WatchPort>,
         config: ObserverConfig,
     ) -> Runtime {
-        let mut runtime = Runtime::open(ports);
+        let mut runtime = Runtime::start(ports, true);
         if let Some(sender) = &runtime.sender {
             runtime.observer = Observer::start(sender.clone(), watcher, config);
             runtime
@@ -477,8 +497,7 @@ fn recovery_event(generation: u64, report: &RecoveryReport, cause: Option<Comman
     }
 }
 
-fn run_lane(shared: &Shared, receiver: &Receiver<Message>) {
-    let mut lane = LaneState::default();
+fn run_lane(shared: &Shared, receiver: &Receiver<Message>, mut lane: LaneState) {
     loop {
         // With generations waiting to be freed, an idle lane wakes now and then to free
         // those that readers have let go of.
