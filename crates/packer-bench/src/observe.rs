@@ -197,55 +197,62 @@ fn refreshes(
     ));
     // The same edits as the watcher sees them: from the last write until the refreshes
     // have taken in every edited declaration.
-    for count in [1usize, 100, 10_000] {
-        if count > edits.len() {
-            continue;
-        }
-        let mut samples = Vec::with_capacity(iterations);
-        for i in 0..iterations {
-            while received.try_recv().is_ok() {}
-            for file in 0..count {
-                edits.edit(file, rounds + i)?;
-            }
-            let t = Instant::now();
-            wait_changed(&received, count)?;
-            samples.push(ms(t.elapsed()));
-        }
-        let mut sorted = samples.clone();
-        let value = median(&mut sorted);
-        report.push(Measurement::info(
-            format!("last of {count} asset.json edits → all refreshed (watcher), {label}"),
-            value,
-            "ms",
-            samples,
-        ));
-    }
-    let rounds = rounds + iterations;
-    for count in [1usize, 100, 10_000] {
-        if count > edits.len() {
-            continue;
-        }
-        let mut samples = Vec::with_capacity(iterations);
-        for i in 0..iterations {
-            for file in 0..count {
-                edits.edit(file, rounds + i)?;
-            }
-            let t = Instant::now();
+    // The same edits as the watcher sees them: from the last write until the refreshes
+    // have taken in every edited declaration.
+    let rounds = time_edits(
+        report,
+        edits,
+        (rounds, iterations),
+        |count| format!("last of {count} asset.json edits → all refreshed (watcher), {label}"),
+        || while received.try_recv().is_ok() {},
+        |count| wait_changed(&received, count),
+    )?;
+    time_edits(
+        report,
+        edits,
+        (rounds, iterations),
+        |count| format!("refresh after editing {count} asset.json (check_divergence), {label}"),
+        || {},
+        |_| {
             let view = runtime.check_divergence();
-            samples.push(ms(t.elapsed()));
             anyhow::ensure!(!view.refreshed.is_empty(), "the edits were not seen");
-        }
-        let mut sorted = samples.clone();
-        let value = median(&mut sorted);
-        report.push(Measurement::info(
-            format!("refresh after editing {count} asset.json (check_divergence), {label}"),
-            value,
-            "ms",
-            samples,
-        ));
-    }
+            Ok(())
+        },
+    )?;
     runtime.shutdown();
     Ok(())
+}
+
+/// For 1, 100 and 10k edited declarations, `iterations` times: runs `before`, edits
+/// them (with names no earlier round used, from round `first`), and times `settle`, the
+/// measurement named `name(count)`. Gives the next unused round.
+fn time_edits(
+    report: &mut Report,
+    edits: &Edits,
+    (first, iterations): (usize, usize),
+    name: impl Fn(usize) -> String,
+    mut before: impl FnMut(),
+    mut settle: impl FnMut(usize) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    for count in [1usize, 100, 10_000] {
+        if count > edits.len() {
+            continue;
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            before();
+            for file in 0..count {
+                edits.edit(file, first + i)?;
+            }
+            let t = Instant::now();
+            settle(count)?;
+            samples.push(ms(t.elapsed()));
+        }
+        let mut sorted = samples.clone();
+        let value = median(&mut sorted);
+        report.push(Measurement::info(name(count), value, "ms", samples));
+    }
+    Ok(first + iterations)
 }
 
 fn wait_refresh(received: &Receiver<Event>) -> anyhow::Result<()> {
