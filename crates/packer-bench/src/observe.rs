@@ -40,6 +40,7 @@ pub fn run(
     let clock = SystemClock::new();
     scan_vs_git(report, label, project, &port, &clock, iterations)?;
     watcher_setup(report, label, &assets, iterations)?;
+    observed_open(report, label, &assets, iterations)?;
     let declarations = declarations(&assets)?;
     let edits = Edits::new(declarations);
     let result = refreshes(report, label, &assets, &edits, iterations);
@@ -139,6 +140,53 @@ fn watcher_setup(
         raw,
         WATCH_GOAL,
     );
+    Ok(())
+}
+
+/// What opening a runtime costs until `runtime_started`, with an observer (the disk's
+/// facts are taken before the load, so that every later change is reported) and
+/// without one.
+fn observed_open(
+    report: &mut Report,
+    label: &str,
+    assets: &Path,
+    iterations: usize,
+) -> anyhow::Result<()> {
+    let fresh_ports = || -> anyhow::Result<Ports> {
+        Ok(Ports {
+            workspace: Arc::new(DiskWorkspace::open(assets)?),
+            events: Arc::new(ChannelEvents::new().0),
+            clock: Arc::new(SystemClock::new()),
+        })
+    };
+    let mut observed = Vec::with_capacity(iterations);
+    let mut plain = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let ports = fresh_ports()?;
+        let t = Instant::now();
+        let runtime = Runtime::open(ports);
+        plain.push(ms(t.elapsed()));
+        runtime.shutdown();
+        let ports = fresh_ports()?;
+        let config = ObserverConfig {
+            periodic: None,
+            ..ObserverConfig::default()
+        };
+        let t = Instant::now();
+        let runtime = Runtime::open_observed(ports, Arc::new(DiskWatcher::new(assets)), config);
+        observed.push(ms(t.elapsed()));
+        runtime.shutdown();
+    }
+    for (name, samples) in [
+        (
+            format!("open until runtime_started, observed, {label}"),
+            observed,
+        ),
+        (format!("  the same without an observer, {label}"), plain),
+    ] {
+        let value = median(&mut samples.clone());
+        report.push(Measurement::info(name, value, "ms", samples));
+    }
     Ok(())
 }
 
