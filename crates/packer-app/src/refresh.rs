@@ -12,7 +12,7 @@ use std::sync::Arc;
 use packer_domain::command::{FileChange, Plan};
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, Touched};
+use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, InputStamps, Touched};
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
@@ -30,14 +30,18 @@ pub(crate) struct LaneState {
     /// The input index of one generation, reused while it is current and brought up to
     /// date from it when another is.
     inputs: Option<(Arc<Snapshot>, InputIndex)>,
+    /// How the inputs were when the runtime opened, until the first verification that
+    /// has no earlier facts to compare with.
+    stamps: Option<InputStamps>,
 }
 
 impl LaneState {
-    /// A lane that starts from `facts` (taken before the first generation was loaded).
-    pub(crate) fn with_facts(facts: Option<DiskFacts>) -> LaneState {
+    /// A lane whose first verification also compares the inputs with `stamps` (taken
+    /// just after the first generation was loaded).
+    pub(crate) fn with_stamps(stamps: Option<InputStamps>) -> LaneState {
         LaneState {
-            facts,
-            inputs: None,
+            stamps,
+            ..LaneState::default()
         }
     }
 
@@ -176,7 +180,7 @@ fn verify_and_refresh(
         // The usual answer to the hints about the lane's own commits.
         return Vec::new();
     }
-    let LaneState { facts, inputs } = lane;
+    let LaneState { facts, inputs, .. } = lane;
     let index = input_index(inputs, &view.snapshot);
     // A full scan looked at every link; a change at some paths may have changed what a
     // link elsewhere leads to (an input that is a link to the edited file).
@@ -258,7 +262,15 @@ fn changed_paths(
             };
             let changed = match (&lane.facts, snapshot) {
                 (Some(old), _) => old.diff(&new),
-                (None, Some(snapshot)) => observe::contradictions(snapshot, &new),
+                (None, Some(snapshot)) => {
+                    let mut changed = observe::contradictions(snapshot, &new);
+                    if let Some(stamps) = lane.stamps.take() {
+                        changed.extend(stamps.changed(&new));
+                        changed.sort();
+                        changed.dedup();
+                    }
+                    changed
+                }
                 (None, None) => vec![WsPath::root()],
             };
             lane.facts = Some(new);

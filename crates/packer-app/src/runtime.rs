@@ -13,7 +13,7 @@ use packer_domain::command::Command;
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
-use packer_domain::observe::DiskFacts;
+use packer_domain::observe::InputStamps;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot};
@@ -214,18 +214,13 @@ impl Runtime {
         Runtime::start(ports, false)
     }
 
-    /// [`open`](Self::open); with `baseline`, the facts of the disk (every file's
-    /// fingerprint) are taken before the load, for the observer to compare its first
-    /// verification with.
-    fn start(ports: Ports, baseline: bool) -> Runtime {
+    /// [`open`](Self::open); with `stamps`, every present input is looked at once
+    /// loaded, before `runtime_started`, for the observer's first verification to
+    /// compare with.
+    fn start(ports: Ports, stamps: bool) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
-        let facts = baseline
-            .then(|| {
-                let now = ports.clock.wall_clock_ns();
-                DiskFacts::scan(ports.workspace.as_ref(), now, None).ok()
-            })
-            .flatten();
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
+        let stamps = stamps.then(|| InputStamps::take(ports.workspace.as_ref(), &snapshot));
         announce_recovered(ports.events.as_ref(), 1, &reports, None);
         let mut view = View::of(snapshot);
         if condition.is_some() {
@@ -248,7 +243,7 @@ impl Runtime {
         let lane_shared = Arc::clone(&shared);
         let lane = std::thread::Builder::new()
             .name("packer-writer-lane".to_owned())
-            .spawn(move || run_lane(&lane_shared, &receiver, LaneState::with_facts(facts)))
+            .spawn(move || run_lane(&lane_shared, &receiver, LaneState::with_stamps(stamps)))
             .ok();
         Runtime {
             shared,
@@ -264,9 +259,8 @@ impl Runtime {
     ///
     /// Every change made after `runtime_started` is reported, an input's included: the
     /// snapshot records only whether each input exists, so the first verification,
-    /// which comes once the watch is in place, compares the disk with facts taken
-    /// before the load, not with the snapshot alone. That costs one fingerprint scan at
-    /// opening.
+    /// which comes once the watch is in place, also compares every input with how it
+    /// was just after the load. That costs one stat per input at opening.
     pub fn open_observed(
         ports: Ports,
         watcher: Arc<dyn WatchPort>,

@@ -712,6 +712,55 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
     out
 }
 
+/// What every present input of the registered assets looked like just after a load. A
+/// snapshot records whether each input exists, not what it holds: the first
+/// verification compares its facts with these, so that an input edited after the load
+/// (before the watch was in place) is found as changed.
+#[derive(Debug, Clone, Default)]
+pub struct InputStamps(FxHashMap<WsPath, Fingerprint>);
+
+impl InputStamps {
+    /// One stat per present input of `snapshot`'s registered assets; an input that
+    /// cannot be looked at is left out (the verification's presence check covers it).
+    pub fn take(port: &dyn WorkspacePort, snapshot: &Snapshot) -> InputStamps {
+        let mut stamps = FxHashMap::default();
+        for asset in snapshot.assets() {
+            let DeclarationState::Valid(valid) = &asset.declaration else {
+                continue;
+            };
+            for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
+                if *state != InputState::Present {
+                    continue;
+                }
+                let path = asset.entry.root.join(input).as_ws().clone();
+                if let Ok(Some(fingerprint)) = port.stat(&path) {
+                    stamps.insert(path, fingerprint);
+                }
+            }
+        }
+        InputStamps(stamps)
+    }
+
+    /// The inputs that `facts` (a full scan) show changed since, sorted. One gone or no
+    /// longer a file is not among them: the presence check of
+    /// [`contradictions`] finds it.
+    pub fn changed(&self, facts: &DiskFacts) -> Vec<WsPath> {
+        let mut changed: Vec<WsPath> = self
+            .0
+            .iter()
+            .filter(|(path, stamp)| match facts.get(path.as_str()) {
+                Some(Fact::File { fingerprint, .. } | Fact::Link(LinkFact::File(fingerprint))) => {
+                    fingerprint != *stamp
+                }
+                _ => false,
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        changed.sort();
+        changed
+    }
+}
+
 /// Whether a fact and a snapshot's stamp describe the same file.
 fn agrees(fact: Option<&Fact>, stamp: Option<&crate::snapshot::FileStamp>) -> bool {
     match (fact, stamp) {
