@@ -406,20 +406,27 @@ impl Drop for Runtime {
 /// recovery would refuse. Takes no lock and writes nothing.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     let snapshot = Arc::new(Snapshot::load(port, 1));
-    let condition = match recovery::preview(port) {
-        Ok(pending) if pending.is_empty() => None,
-        Ok(pending) => Some(format!(
-            "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
-            pending.join(", ")
-        )),
-        Err(error) => Some(recovery_condition(&error)),
-    };
+    let condition = pending_condition(port);
     let mut view = View::of(snapshot);
     if condition.is_some() {
         view.state = ProjectState::Failed;
         view.condition = condition;
     }
     view
+}
+
+/// Why the project is `failed` by what waits in `tx/`, looked at reading only: a
+/// committed transaction that recovery would finish or refuses, or a `tx/` that cannot
+/// be read. `None` when nothing committed waits there.
+pub(crate) fn pending_condition(port: &dyn WorkspacePort) -> Option<String> {
+    match recovery::preview(port) {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(pending) => Some(format!(
+            "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
+            pending.join(", ")
+        )),
+        Err(error) => Some(recovery_condition(&error)),
+    }
 }
 
 fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {

@@ -1,0 +1,205 @@
+//! A running runtime beside another process's commit: taken in half-way, that commit's
+//! changes show one file at a time (a new `asset.json` unregistered until its
+//! `index.json` lands), a divergence no settled disk has. A commit in flight is waited
+//! for, and taken in whole; one interrupted (its process killed after the commit point)
+//! fails the project, as a fresh read says, until it is finished or removed.
+
+use std::time::Instant;
+
+use crate::fixture_text::{U1, U2, declaration, registry};
+use crate::observe::{DEADLINE, config, start_with};
+use crate::runtime::open;
+use packer_domain::event::Event;
+use packer_domain::path::WsPath;
+use packer_domain::ports::{PortOp, WorkspacePort};
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{ContentHash, ProjectState};
+use packer_domain::transaction::{Intent, TxOp};
+use packer_memfs::{EventLog, MemFs};
+
+const TX: &str = ".prometeu/tx/0001-7";
+
+/// One registered asset `a`; the input of an asset `b` that another process registers.
+fn fixture() -> String {
+    format!(
+        "//- .prometeu/index.json\n{}//- a/asset.json\n{}//- a/x.bin\nuser bytes\n//- b/x.bin\nmore bytes\n",
+        registry(2, &[(1, U1, "a", true)]),
+        declaration(U1, "a", "x.bin"),
+    )
+}
+
+fn project() -> MemFs {
+    MemFs::from_fixture(&fixture()).unwrap()
+}
+
+fn registry_after() -> String {
+    registry(3, &[(1, U1, "a", true), (2, U2, "b", true)])
+}
+
+/// Another process's commit of `b`, past its commit point, with the declaration in
+/// place and the registry not yet replaced.
+fn half_applied(fs: &MemFs) {
+    let declaration = declaration(U2, "b", "x.bin");
+    let index = registry_after();
+    let now = fs.read(".prometeu/index.json").unwrap();
+    let intent = Intent {
+        ops: vec![
+            TxOp::Write {
+                path: WsPath::new("b/asset.json").unwrap(),
+                staged: "0".to_owned(),
+                pre: None,
+                post: ContentHash::of(declaration.as_bytes()),
+            },
+            TxOp::Write {
+                path: WsPath::internal("index.json").unwrap(),
+                staged: "1".to_owned(),
+                pre: Some(ContentHash::of(&now)),
+                post: ContentHash::of(index.as_bytes()),
+            },
+        ],
+    };
+    fs.write(&format!("{TX}/0"), &declaration);
+    fs.write(&format!("{TX}/1"), &index);
+    fs.write(&format!("{TX}/intent.json"), intent.to_bytes());
+    fs.write("b/asset.json", &declaration);
+}
+
+/// The rest of that commit: the registry replaced, the transaction removed.
+fn finish(fs: &MemFs) {
+    fs.write(".prometeu/index.json", registry_after());
+    fs.remove(TX);
+    fs.remove(".prometeu/tx");
+}
+
+fn check_no_divergence(events: &EventLog) {
+    assert!(
+        !events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
+        "{:#?}",
+        events.events()
+    );
+}
+
+#[test]
+fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_finished() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    half_applied(&fs);
+    let before = fs.files();
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("0001-7")),
+        "{view:?}"
+    );
+    assert_eq!(fs.files(), before, "a verification writes nothing");
+    check_no_divergence(&events);
+
+    // The next write of that process (or any) rolls it forward.
+    finish(&fs);
+    let view = runtime.check_divergence();
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None)
+    );
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    check_no_divergence(&events);
+    runtime.shutdown();
+}
+
+#[test]
+fn a_commit_in_flight_in_another_process_is_waited_for_and_taken_in_whole() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    let other = fs.clone();
+    let lock = WorkspacePort::lock(&other).unwrap();
+    half_applied(&fs);
+    fs.clear_ops();
+
+    let view = std::thread::scope(|scope| {
+        let verification = scope.spawn(|| runtime.check_divergence());
+        // The verification finds the transaction and waits for the lock.
+        let deadline = Instant::now() + DEADLINE;
+        while !fs.ops().iter().any(|(op, _)| *op == PortOp::Lock)
+            && !verification.is_finished()
+            && Instant::now() < deadline
+        {
+            std::thread::yield_now();
+        }
+        finish(&fs);
+        drop(lock);
+        verification.join().unwrap()
+    });
+
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None),
+        "{view:?}"
+    );
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    assert!(view.snapshot.unregistered().is_empty(), "{view:?}");
+    check_no_divergence(&events);
+    assert!(
+        !events.events().iter().any(|e| matches!(
+            e,
+            Event::StateChanged {
+                to: ProjectState::Failed,
+                ..
+            }
+        )),
+        "{:#?}",
+        events.events()
+    );
+    runtime.shutdown();
+}
+
+/// The observer hears the half-applied commit and fails the project; it does not hear
+/// the transaction go (nothing below `.prometeu/tx` is watched), but the change that
+/// finishing it makes (`index.json`) is verified, looks at `tx/` again, and brings the
+/// project back without waiting for a full verification.
+#[test]
+fn the_observer_hears_an_interrupted_commit_of_another_process_finished() {
+    let o = start_with(&fixture(), config());
+    half_applied(&o.fs);
+    o.watcher.changed("b/asset.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Failed,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never failed: {:#?}", o.events.events()));
+    check_no_divergence(&o.events);
+
+    finish(&o.fs);
+    o.watcher.changed(".prometeu/index.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Ready,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never ready again: {:#?}", o.events.events()));
+    let view = o.runtime.view();
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    check_no_divergence(&o.events);
+}
