@@ -2,13 +2,15 @@
 //! changes show one file at a time (a new `asset.json` unregistered until its
 //! `index.json` lands), a divergence no settled disk has. A commit in flight is waited
 //! for, and taken in whole; one interrupted (its process killed after the commit point)
-//! fails the project, as a fresh read says, until it is finished or removed.
+//! fails the project, as a fresh read says, until it is finished or removed. A read
+//! command (`read_only_view`) waits for a commit in flight the same way.
 
 use std::time::Instant;
 
 use crate::fixture_text::{U1, U2, declaration, registry};
 use crate::observe::{DEADLINE, config, start_with};
 use crate::runtime::open;
+use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{PortOp, WorkspacePort};
@@ -112,30 +114,29 @@ fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_fini
     runtime.shutdown();
 }
 
-#[test]
-fn a_commit_in_flight_in_another_process_is_waited_for_and_taken_in_whole() {
-    let fs = project();
-    let (runtime, events) = open(&fs);
+/// Runs `look` while another process holds the lock half-way through its commit,
+/// finishing the commit once `look` waits for the lock (or has answered).
+fn during_commit<T: Send>(fs: &MemFs, look: impl FnOnce() -> T + Send) -> T {
     let other = fs.clone();
     let lock = WorkspacePort::lock(&other).unwrap();
-    half_applied(&fs);
+    half_applied(fs);
     fs.clear_ops();
-
-    let view = std::thread::scope(|scope| {
-        let verification = scope.spawn(|| runtime.check_divergence());
-        // The verification finds the transaction and waits for the lock.
+    std::thread::scope(|scope| {
+        let looking = scope.spawn(look);
         let deadline = Instant::now() + DEADLINE;
         while !fs.ops().iter().any(|(op, _)| *op == PortOp::Lock)
-            && !verification.is_finished()
+            && !looking.is_finished()
             && Instant::now() < deadline
         {
             std::thread::yield_now();
         }
-        finish(&fs);
+        finish(fs);
         drop(lock);
-        verification.join().unwrap()
-    });
+        looking.join().unwrap()
+    })
+}
 
+fn check_whole(view: &View) {
     assert_eq!(
         (view.state, view.condition.as_deref()),
         (ProjectState::Ready, None),
@@ -143,6 +144,24 @@ fn a_commit_in_flight_in_another_process_is_waited_for_and_taken_in_whole() {
     );
     assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
     assert!(view.snapshot.unregistered().is_empty(), "{view:?}");
+}
+
+/// `status` while Studio (or another CLI command) commits: not a transient `failed`
+/// ("an interrupted commit waits for recovery"), nor half of the commit.
+#[test]
+fn a_read_command_waits_for_a_commit_in_flight_in_another_process() {
+    let fs = project();
+    let view = during_commit(&fs, || read_only_view(&fs));
+    check_whole(&view);
+}
+
+#[test]
+fn a_commit_in_flight_in_another_process_is_waited_for_and_taken_in_whole() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    let view = during_commit(&fs, || runtime.check_divergence());
+
+    check_whole(&view);
     check_no_divergence(&events);
     assert!(
         !events.events().iter().any(|e| matches!(

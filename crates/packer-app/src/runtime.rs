@@ -403,10 +403,24 @@ impl Drop for Runtime {
 /// The view a read-only host (a read command of the CLI) gets without starting a
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
 /// for recovery, with the condition a runtime opening the project would give when its
-/// recovery would refuse. Takes no lock and writes nothing.
+/// recovery would refuse. Writes nothing, and takes the lock only to tell a commit
+/// interrupted from one in flight.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
-    let snapshot = Arc::new(Snapshot::load(port, 1));
-    let condition = pending_condition(port);
+    let mut snapshot = Snapshot::load(port, 1);
+    let mut condition = pending_condition(port);
+    if condition.is_some() {
+        // A committed transaction: another process's commit being applied, or one
+        // interrupted. The first holds the lock until its transaction is removed; the
+        // read waits for it and loads the disk it left, or it would report a
+        // transient `failed` (and whatever half of the commit it caught). Without the
+        // lock (a lock file that cannot be made), the look stays the one taken.
+        if let Ok(lock) = port.lock() {
+            condition = pending_condition(port);
+            snapshot = Snapshot::load(port, 1);
+            drop(lock);
+        }
+    }
+    let snapshot = Arc::new(snapshot);
     let mut view = View::of(snapshot);
     if condition.is_some() {
         view.state = ProjectState::Failed;
