@@ -84,6 +84,28 @@ fn check_no_divergence(events: &EventLog) {
     );
 }
 
+/// Killed right after its commit point, another process changed nothing a person sees:
+/// no hint says so, but a full verification (`check_divergence`, the periodic one)
+/// finds the transaction.
+#[test]
+fn a_full_verification_finds_a_commit_interrupted_before_it_changed_anything() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    half_applied(&fs);
+    fs.remove("b/asset.json");
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("0001-7")),
+        "{view:?}"
+    );
+    check_no_divergence(&events);
+    runtime.shutdown();
+}
+
 #[test]
 fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_finished() {
     let fs = project();

@@ -161,7 +161,10 @@ fn verify_and_refresh(
         // The disk cannot be verified: the load says what is wrong.
         None => (vec![WsPath::root()], false),
     };
-    if changed.is_empty() {
+    // A full verification looks at `tx/` even when nothing else changed: a commit
+    // interrupted right after its commit point changed nothing yet, and nothing below
+    // `tx/` is watched.
+    if changed.is_empty() && !matches!(scope, Scope::Full) {
         // The usual answer to the hints about the lane's own commits.
         return Vec::new();
     }
@@ -184,6 +187,9 @@ fn verify_and_refresh(
             fail(shared, &view, condition);
             return Vec::new();
         }
+    }
+    if changed.is_empty() {
+        return Vec::new();
     }
     let LaneState { facts, inputs } = lane;
     let index = input_index(inputs, &view.snapshot);
