@@ -3,8 +3,10 @@
 //! `index.json` lands), a divergence no settled disk has. A commit in flight is waited
 //! for, and taken in whole; one interrupted (its process killed after the commit point)
 //! fails the project, as a fresh read says, until it is finished or removed. A read
-//! command (`read_only_view`) waits for a commit in flight the same way.
+//! command (`read_only_view`) waits for a commit in flight the same way, and loads
+//! again when one landed while it loaded.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::fixture_text::{U1, U2, declaration, registry};
@@ -13,7 +15,11 @@ use crate::runtime::open;
 use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
 use packer_domain::path::WsPath;
-use packer_domain::ports::{PortOp, WorkspacePort};
+use packer_domain::ports::{
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
+    Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
+    WorkspacePort,
+};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ContentHash, ProjectState};
 use packer_domain::transaction::{Intent, TxOp};
@@ -174,6 +180,107 @@ fn check_whole(view: &View) {
 fn a_read_command_waits_for_a_commit_in_flight_in_another_process() {
     let fs = project();
     let view = during_commit(&fs, || read_only_view(&fs));
+    check_whole(&view);
+}
+
+/// A workspace where another process's whole commit of `b` lands while the first load
+/// runs: after the load read the registry, before it lists the folders.
+#[derive(Debug)]
+struct CommitDuringLoad {
+    fs: MemFs,
+    armed: AtomicBool,
+}
+
+impl WorkspacePort for CommitDuringLoad {
+    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+        self.fs.scan(options)
+    }
+    fn scan_reusing(
+        &self,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
+        self.fs.scan_reusing(reuse)
+    }
+    fn scan_and_read(
+        &self,
+        options: ScanOptions,
+        reads: &ScanReads<'_>,
+        sink: &ScanSink<'_>,
+    ) -> Result<Listing, PortError> {
+        if !self.armed.swap(false, Ordering::SeqCst) {
+            return self.fs.scan_and_read(options, reads, sink);
+        }
+        self.fs.scan_and_read(options, reads, &|delivery| {
+            if let ScanDelivery::Request { .. } = delivery {
+                sink(delivery);
+            }
+        })?;
+        self.fs.write("b/asset.json", declaration(U2, "b", "x.bin"));
+        self.fs.write(".prometeu/index.json", registry_after());
+        self.fs.scan_and_read(options, reads, &|delivery| {
+            if let ScanDelivery::Found { .. } = delivery {
+                sink(delivery);
+            }
+        })
+    }
+    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+        WorkspacePort::read(&self.fs, path, limit)
+    }
+    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
+        self.fs.read_many(requests, sink);
+    }
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+        self.fs.list_dir(path)
+    }
+    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+        self.fs.stat(path)
+    }
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.check_writable(path)
+    }
+    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.create_dir_all(path)
+    }
+    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+        self.fs.write_file(path, bytes)
+    }
+    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.sync_file(path)
+    }
+    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.sync_dir(path)
+    }
+    fn sync_all(&self) -> Result<SyncAll, PortError> {
+        self.fs.sync_all()
+    }
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        WorkspacePort::rename(&self.fs, from, to)
+    }
+    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.remove_dir_all(path)
+    }
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
+        self.fs.remove_empty_dir(path)
+    }
+    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
+        WorkspacePort::lock(&self.fs)
+    }
+}
+
+/// `status` while another process commits quickly enough to start and finish during the
+/// read's load: the load that holds half of it (the new declaration, the old registry)
+/// is taken again, since the registry changed under it.
+#[test]
+fn a_read_command_loads_again_when_a_commit_lands_while_it_loads() {
+    let port = CommitDuringLoad {
+        fs: project(),
+        armed: AtomicBool::new(true),
+    };
+    let view = read_only_view(&port);
+    assert!(!port.armed.load(Ordering::SeqCst), "the commit landed");
     check_whole(&view);
 }
 

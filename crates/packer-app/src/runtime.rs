@@ -15,7 +15,7 @@ use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{ProjectState, Snapshot};
+use packer_domain::snapshot::{ProjectState, RegistryState, Snapshot, registry_path};
 
 use crate::commit::{self, CommitError};
 use crate::error::{AppError, ErrorCode};
@@ -406,7 +406,7 @@ impl Drop for Runtime {
 /// recovery would refuse. Writes nothing, and takes the lock only to tell a commit
 /// interrupted from one in flight.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
-    let mut snapshot = Snapshot::load(port, 1);
+    let mut snapshot = load_settled(port);
     let mut condition = pending_condition(port);
     if condition.is_some() {
         // A committed transaction: another process's commit being applied, or one
@@ -427,6 +427,30 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
         view.condition = condition;
     }
     view
+}
+
+/// How many times a read loads the project again when `index.json` changed under it.
+const RELOADS: usize = 3;
+
+/// The project as loaded, loaded again (a few times at most) while `index.json` changed
+/// during the load: another process's commit landed meanwhile (the registry is the last
+/// file a commit replaces), and the load may hold half of it, its new `asset.json`
+/// beside the registry from before, an `unregistered_asset` no settled disk has.
+fn load_settled(port: &dyn WorkspacePort) -> Snapshot {
+    let mut snapshot = Snapshot::load(port, 1);
+    for _ in 0..RELOADS {
+        let loaded = match snapshot.registry_state() {
+            RegistryState::Valid { stamp, .. } => Some(stamp.fingerprint),
+            RegistryState::Invalid { stamp, .. } => stamp.map(|s| s.fingerprint),
+        };
+        match port.stat(&registry_path()) {
+            Ok(now) if loaded.is_some() && now != loaded => snapshot = Snapshot::load(port, 1),
+            // Unchanged, or it cannot be told (a registry that could not be read): the
+            // load stands.
+            _ => break,
+        }
+    }
+    snapshot
 }
 
 /// Why the project is `failed` by what waits in `tx/`, looked at reading only: a
