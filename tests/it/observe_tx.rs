@@ -112,6 +112,37 @@ fn a_full_verification_finds_a_commit_interrupted_before_it_changed_anything() {
     runtime.shutdown();
 }
 
+/// The condition follows what waits in `tx/`, as a fresh read would say it: the
+/// registry edited by hand in the middle of the commit makes recovery refuse it; put
+/// back, the transaction can be finished again.
+#[test]
+fn the_condition_follows_a_transaction_refused_then_finishable_again() {
+    let fs = project();
+    let (runtime, _events) = open(&fs);
+    let before = fs.read(".prometeu/index.json").unwrap();
+    half_applied(&fs);
+    fs.write(".prometeu/index.json", registry(9, &[(1, U1, "a", true)]));
+    let condition = |view: &View| view.condition.clone().unwrap_or_default();
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        condition(&view).starts_with("recovery_conflict: transaction 0001-7"),
+        "{view:?}"
+    );
+
+    fs.write(".prometeu/index.json", &before);
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert_eq!(
+        condition(&view),
+        read_only_view(&fs).condition.unwrap_or_default(),
+        "as a fresh read says"
+    );
+    assert!(condition(&view).contains("waits for recovery"), "{view:?}");
+    runtime.shutdown();
+}
+
 #[test]
 fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_finished() {
     let fs = project();

@@ -18,6 +18,7 @@ use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
 
+use crate::commit::REFUSED;
 use crate::observer::{Observation, Scope};
 use crate::runtime::{Shared, View, fail, pending_condition, publish, reload};
 
@@ -146,9 +147,21 @@ fn verify_and_refresh(
         // before its cleanup, hence the wait in `transactions`) or removed by a person
         // after a refused recovery. Then the disk is the truth again, loaded whole; the
         // facts start over from it.
-        if let Transactions::Settled { .. } = transactions(port) {
-            lane.facts = None;
-            reload(shared, view.snapshot.generation(), &[]);
+        match transactions(port) {
+            Transactions::Settled { .. } => {
+                lane.facts = None;
+                reload(shared, view.snapshot.generation(), &[]);
+            }
+            // Still there, but refused where it was not, or the reverse (its files put
+            // back): said as a fresh read says it. Otherwise the condition stays, which
+            // for this runtime's own commit names the step it failed at.
+            Transactions::Interrupted(condition)
+                if view.condition.as_ref() != Some(&condition)
+                    && (refused(&condition) || view.condition.as_deref().is_some_and(refused)) =>
+            {
+                fail(shared, &view, condition);
+            }
+            Transactions::Interrupted(_) => {}
         }
         return Vec::new();
     }
@@ -234,6 +247,11 @@ fn verify_and_refresh(
     }
     // Looked at again later even when the rest of the burst was taken in now.
     unfinished_paths
+}
+
+/// Whether a condition is a refused recovery's, which needs a person.
+fn refused(condition: &str) -> bool {
+    condition.starts_with(REFUSED)
 }
 
 /// What `tx/` says about the disk a verification is about to take in.
