@@ -29,6 +29,7 @@ mod observe;
 mod observe_disk;
 mod observe_failed;
 mod observe_links;
+mod observe_tx;
 mod observe_unregistered;
 mod pack_format;
 mod plan;

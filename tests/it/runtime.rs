@@ -628,6 +628,11 @@ fn an_interrupted_commit_fails_the_project_until_recovery_finishes_it() {
             .iter()
             .any(|e| matches!(e, Event::CommitFailed { .. }))
     );
+    // A verification finds the transaction still there and keeps the condition, which
+    // names the step the commit failed at.
+    let condition = view.condition.clone();
+    assert!(condition.as_deref().unwrap_or("").contains("at cleanup"));
+    assert_eq!(runtime.check_divergence().condition, condition);
 
     // The next write recovers first, then commits on top.
     let outcome = runtime

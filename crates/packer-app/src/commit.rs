@@ -62,6 +62,9 @@ pub enum CommitError {
     RecoveryRefused { transaction: String, reason: String },
 }
 
+/// How a refused recovery's condition starts: the code `doctor` and `status` name it by.
+pub(crate) const REFUSED: &str = "recovery_conflict";
+
 impl fmt::Display for CommitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -85,7 +88,7 @@ impl fmt::Display for CommitError {
                 reason,
             } => write!(
                 f,
-                "recovery_conflict: transaction {transaction} cannot be finished safely: {reason}"
+                "{REFUSED}: transaction {transaction} cannot be finished safely: {reason}"
             ),
         }
     }

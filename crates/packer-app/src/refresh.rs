@@ -18,9 +18,9 @@ use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
 
+use crate::commit::REFUSED;
 use crate::observer::{Observation, Scope};
-use crate::recovery;
-use crate::runtime::{Shared, View, publish, reload};
+use crate::runtime::{Shared, View, fail, pending_condition, publish, reload};
 
 /// What the lane remembers between observations.
 #[derive(Debug, Default)]
@@ -155,15 +155,26 @@ fn verify_and_refresh(
     // A commit interrupted after its commit point is the truth until recovery runs; the
     // disk is not what any snapshot describes until then.
     if view.condition.is_some() && !view.unrefreshed {
-        // A full verification (on demand, periodic, after an overflow) looks again at
-        // `tx/`, reading only: the transaction may be gone, finished by another
-        // process's write or removed by a person after a refused recovery. Then the
-        // disk is the truth again, loaded whole; the facts start over from it.
-        if matches!(scope, Scope::Full)
-            && recovery::preview(port).is_ok_and(|pending| pending.is_empty())
-        {
-            lane.facts = None;
-            reload(shared, view.snapshot.generation(), &[], None);
+        // Every verification looks again at `tx/`, writing nothing: the transaction may
+        // be gone, finished by another process's write (whose last change is heard
+        // before its cleanup, hence the wait in `transactions`) or removed by a person
+        // after a refused recovery. Then the disk is the truth again, loaded whole; the
+        // facts start over from it.
+        match transactions(port) {
+            Transactions::Settled { .. } => {
+                lane.facts = None;
+                reload(shared, view.snapshot.generation(), &[], None);
+            }
+            // Still there, but refused where it was not, or the reverse (its files put
+            // back): said as a fresh read says it. Otherwise the condition stays, which
+            // for this runtime's own commit names the step it failed at.
+            Transactions::Interrupted(condition)
+                if view.condition.as_ref() != Some(&condition)
+                    && (refused(&condition) || view.condition.as_deref().is_some_and(refused)) =>
+            {
+                fail(shared, &view, condition, None);
+            }
+            Transactions::Interrupted(_) => {}
         }
         return Vec::new();
     }
@@ -171,13 +182,39 @@ fn verify_and_refresh(
     // A view failed by an unreadable registry or workspace serves the last good
     // snapshot, which is not what the disk held when the failure was seen.
     let base = (!view.unrefreshed).then_some(view.snapshot.as_ref());
-    let mut changed = match changed_paths(port, lane, base, scope, now) {
-        Some(changed) => changed,
+    let (mut changed, verified) = match changed_paths(port, lane, base, scope, now) {
+        Some(changed) => (changed, true),
         // The disk cannot be verified: the load says what is wrong.
-        None => vec![WsPath::root()],
+        None => (vec![WsPath::root()], false),
     };
-    if changed.is_empty() {
+    // A full verification looks at `tx/` even when nothing else changed: a commit
+    // interrupted right after its commit point changed nothing yet, and nothing below
+    // `tx/` is watched.
+    if changed.is_empty() && !matches!(scope, Scope::Full) {
         // The usual answer to the hints about the lane's own commits.
+        return Vec::new();
+    }
+    match verified.then(|| transactions(port)) {
+        None | Some(Transactions::Settled { waited: false }) => {}
+        Some(Transactions::Settled { waited: true }) => {
+            // Another process's commit finished while the lane waited: what it changed
+            // after the look above (its `index.json` last) is taken in with the rest.
+            let now = shared.ports.clock.wall_clock_ns();
+            match changed_paths(port, lane, base, &Scope::Full, now) {
+                Some(more) => changed.extend(more),
+                None => changed.push(WsPath::root()),
+            }
+            changed.sort();
+            changed.dedup();
+        }
+        Some(Transactions::Interrupted(condition)) => {
+            // As a fresh read says, and until the transaction is finished or removed:
+            // the disk is half-way between two states no snapshot describes.
+            fail(shared, &view, condition, None);
+            return Vec::new();
+        }
+    }
+    if changed.is_empty() {
         return Vec::new();
     }
     let LaneState { facts, inputs, .. } = lane;
@@ -223,6 +260,42 @@ fn verify_and_refresh(
     }
     // Looked at again later even when the rest of the burst was taken in now.
     unfinished_paths
+}
+
+/// Whether a condition is a refused recovery's, which needs a person.
+fn refused(condition: &str) -> bool {
+    condition.starts_with(REFUSED)
+}
+
+/// What `tx/` says about the disk a verification is about to take in.
+enum Transactions {
+    /// No committed transaction waits there; `waited`: one did, another process's
+    /// commit in flight, and it finished while the lane waited for it.
+    Settled { waited: bool },
+    /// A committed transaction that no process is applying (or a `tx/` that cannot be
+    /// read): the condition the project is `failed` with.
+    Interrupted(String),
+}
+
+/// Looks at `tx/`, and waits for the commit of another process that is applying its
+/// transaction: taken in half-way, its changes show one file at a time (a new
+/// `asset.json` unregistered until its `index.json` lands), a divergence no settled disk
+/// has. That process holds the project lock until its transaction is removed, so the
+/// lock tells a commit in flight from an interrupted one; taking it writes nothing a
+/// person sees, and it is taken only while a committed transaction is there.
+fn transactions(port: &dyn WorkspacePort) -> Transactions {
+    if pending_condition(port).is_none() {
+        return Transactions::Settled { waited: false };
+    }
+    // Without the lock (a project whose lock file cannot be made), the look is the
+    // one a read command takes.
+    let lock = port.lock();
+    let condition = pending_condition(port);
+    drop(lock);
+    match condition {
+        None => Transactions::Settled { waited: true },
+        Some(condition) => Transactions::Interrupted(condition),
+    }
 }
 
 /// The paths whose facts changed within `scope`; `None` when the disk cannot be read.

@@ -16,7 +16,7 @@ use packer_domain::event::{CommandId, Event, RejectReason};
 use packer_domain::observe::InputStamps;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{ProjectState, Snapshot};
+use packer_domain::snapshot::{ProjectState, RegistryState, Snapshot, registry_path};
 
 use crate::commit::{self, CommitError};
 use crate::error::{AppError, ErrorCode};
@@ -417,23 +417,68 @@ impl Drop for Runtime {
 /// The view a read-only host (a read command of the CLI) gets without starting a
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
 /// for recovery, with the condition a runtime opening the project would give when its
-/// recovery would refuse. Takes no lock and writes nothing.
+/// recovery would refuse. Writes nothing, and takes the lock only to tell a commit
+/// interrupted from one in flight.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
-    let snapshot = Arc::new(Snapshot::load(port, 1));
-    let condition = match recovery::preview(port) {
-        Ok(pending) if pending.is_empty() => None,
-        Ok(pending) => Some(format!(
-            "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
-            pending.join(", ")
-        )),
-        Err(error) => Some(recovery_condition(&error)),
-    };
+    let mut snapshot = load_settled(port);
+    let mut condition = pending_condition(port);
+    if condition.is_some() {
+        // A committed transaction: another process's commit being applied, or one
+        // interrupted. The first holds the lock until its transaction is removed; the
+        // read waits for it and loads the disk it left, or it would report a
+        // transient `failed` (and whatever half of the commit it caught). Without the
+        // lock (a lock file that cannot be made), the look stays the one taken.
+        if let Ok(lock) = port.lock() {
+            condition = pending_condition(port);
+            snapshot = Snapshot::load(port, 1);
+            drop(lock);
+        }
+    }
+    let snapshot = Arc::new(snapshot);
     let mut view = View::of(snapshot);
     if condition.is_some() {
         view.state = ProjectState::Failed;
         view.condition = condition;
     }
     view
+}
+
+/// How many times a read loads the project again when `index.json` changed under it.
+const RELOADS: usize = 3;
+
+/// The project as loaded, loaded again (a few times at most) while `index.json` changed
+/// during the load: another process's commit landed meanwhile (the registry is the last
+/// file a commit replaces), and the load may hold half of it, its new `asset.json`
+/// beside the registry from before, an `unregistered_asset` no settled disk has.
+fn load_settled(port: &dyn WorkspacePort) -> Snapshot {
+    let mut snapshot = Snapshot::load(port, 1);
+    for _ in 0..RELOADS {
+        let loaded = match snapshot.registry_state() {
+            RegistryState::Valid { stamp, .. } => Some(stamp.fingerprint),
+            RegistryState::Invalid { stamp, .. } => stamp.map(|s| s.fingerprint),
+        };
+        match port.stat(&registry_path()) {
+            Ok(now) if loaded.is_some() && now != loaded => snapshot = Snapshot::load(port, 1),
+            // Unchanged, or it cannot be told (a registry that could not be read): the
+            // load stands.
+            _ => break,
+        }
+    }
+    snapshot
+}
+
+/// Why the project is `failed` by what waits in `tx/`, looked at reading only: a
+/// committed transaction that recovery would finish or refuses, or a `tx/` that cannot
+/// be read. `None` when nothing committed waits there.
+pub(crate) fn pending_condition(port: &dyn WorkspacePort) -> Option<String> {
+    match recovery::preview(port) {
+        Ok(pending) if pending.is_empty() => None,
+        Ok(pending) => Some(format!(
+            "an interrupted commit waits for recovery (transaction {}); the next write command finishes it",
+            pending.join(", ")
+        )),
+        Err(error) => Some(recovery_condition(&error)),
+    }
 }
 
 fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<String>) {
@@ -586,9 +631,9 @@ pub(crate) fn publish_next(
     shared.view.load_full()
 }
 
-/// Marks the project `failed` by the write `cause`, keeping the last good snapshot for
-/// reads.
-pub(crate) fn fail(shared: &Shared, view: &View, condition: String, cause: CommandId) {
+/// Marks the project `failed` (by the write `cause`, if one did), keeping the last good
+/// snapshot for reads.
+pub(crate) fn fail(shared: &Shared, view: &View, condition: String, cause: Option<CommandId>) {
     publish(
         shared,
         View {
@@ -596,7 +641,7 @@ pub(crate) fn fail(shared: &Shared, view: &View, condition: String, cause: Comma
             condition: Some(condition),
             ..view.clone()
         },
-        Some(cause),
+        cause,
     );
 }
 
@@ -625,7 +670,7 @@ pub(crate) fn heal(shared: &Shared, cause: CommandId) -> Result<Arc<View>, AppEr
             );
             if matches!(error, CommitError::RecoveryRefused { .. }) {
                 // The project is failed for a new reason now: say that one.
-                fail(shared, &view, error.to_string(), cause);
+                fail(shared, &view, error.to_string(), Some(cause));
             }
             Err(AppError::new(
                 ErrorCode::FailedState,

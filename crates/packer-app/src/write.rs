@@ -257,12 +257,12 @@ fn commit_error(
                 transaction: name.to_owned(),
             });
             // After the commit point the transaction is the truth until recovery runs.
-            fail(shared, view, error.to_string(), id);
+            fail(shared, view, error.to_string(), Some(id));
             AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
         }
         // Its `refused` report was among the recovered ones, announced above.
         error @ CommitError::RecoveryRefused { .. } => {
-            fail(shared, view, error.to_string(), id);
+            fail(shared, view, error.to_string(), Some(id));
             AppError::new(ErrorCode::FailedState, error.to_string())
         }
     }

@@ -1,7 +1,8 @@
 //! The read commands: `list`, `show`, `status`, `doctor`. Each answers from the
 //! runtime's read-only view of the project, so a commit interrupted after its commit
 //! point shows as `failed`, with its condition, exactly as a running runtime would say.
-//! They take no lock and write nothing.
+//! They write nothing, and take the lock only to wait for another process's commit
+//! in flight.
 
 use std::path::Path;
 

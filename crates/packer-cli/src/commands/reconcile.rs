@@ -1,7 +1,7 @@
 //! `reconcile`: the plan that resolves structural drift, printed; with `--apply ID...`
 //! or `--apply-all`, the chosen actions applied as one commit through a running
-//! runtime (`Runtime::reconcile_apply`). Printing the plan is a read: it takes no lock
-//! and writes nothing.
+//! runtime (`Runtime::reconcile_apply`). Printing the plan is a read: it writes
+//! nothing, and takes the lock only to wait for another process's commit in flight.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,0 +1,384 @@
+//! A running runtime beside another process's commit: taken in half-way, that commit's
+//! changes show one file at a time (a new `asset.json` unregistered until its
+//! `index.json` lands), a divergence no settled disk has. A commit in flight is waited
+//! for, and taken in whole; one interrupted (its process killed after the commit point)
+//! fails the project, as a fresh read says, until it is finished or removed. A read
+//! command (`read_only_view`) waits for a commit in flight the same way, and loads
+//! again when one landed while it loaded.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::fixture_text::{U1, U2, declaration, registry};
+use crate::observe::{DEADLINE, config, start_with};
+use crate::runtime::open;
+use packer_app::runtime::{View, read_only_view};
+use packer_domain::event::Event;
+use packer_domain::path::WsPath;
+use packer_domain::ports::{
+    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
+    Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
+    WorkspacePort,
+};
+use packer_domain::registry::AssetId;
+use packer_domain::snapshot::{ContentHash, ProjectState};
+use packer_domain::transaction::{Intent, TxOp};
+use packer_memfs::{EventLog, MemFs};
+
+const TX: &str = ".prometeu/tx/0001-7";
+
+/// One registered asset `a`; the input of an asset `b` that another process registers.
+fn fixture() -> String {
+    format!(
+        "//- .prometeu/index.json\n{}//- a/asset.json\n{}//- a/x.bin\nuser bytes\n//- b/x.bin\nmore bytes\n",
+        registry(2, &[(1, U1, "a", true)]),
+        declaration(U1, "a", "x.bin"),
+    )
+}
+
+fn project() -> MemFs {
+    MemFs::from_fixture(&fixture()).unwrap()
+}
+
+fn registry_after() -> String {
+    registry(3, &[(1, U1, "a", true), (2, U2, "b", true)])
+}
+
+/// Another process's commit of `b`, past its commit point, with the declaration in
+/// place and the registry not yet replaced.
+fn half_applied(fs: &MemFs) {
+    let declaration = declaration(U2, "b", "x.bin");
+    let index = registry_after();
+    let now = fs.read(".prometeu/index.json").unwrap();
+    let intent = Intent {
+        ops: vec![
+            TxOp::Write {
+                path: WsPath::new("b/asset.json").unwrap(),
+                staged: "0".to_owned(),
+                pre: None,
+                post: ContentHash::of(declaration.as_bytes()),
+            },
+            TxOp::Write {
+                path: WsPath::internal("index.json").unwrap(),
+                staged: "1".to_owned(),
+                pre: Some(ContentHash::of(&now)),
+                post: ContentHash::of(index.as_bytes()),
+            },
+        ],
+    };
+    fs.write(&format!("{TX}/0"), &declaration);
+    fs.write(&format!("{TX}/1"), &index);
+    fs.write(&format!("{TX}/intent.json"), intent.to_bytes());
+    fs.write("b/asset.json", &declaration);
+}
+
+/// The rest of that commit: the registry replaced, the transaction removed.
+fn finish(fs: &MemFs) {
+    fs.write(".prometeu/index.json", registry_after());
+    fs.remove(TX);
+    fs.remove(".prometeu/tx");
+}
+
+fn check_no_divergence(events: &EventLog) {
+    assert!(
+        !events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
+        "{:#?}",
+        events.events()
+    );
+}
+
+/// Killed right after its commit point, another process changed nothing a person sees:
+/// no hint says so, but a full verification (`check_divergence`, the periodic one)
+/// finds the transaction.
+#[test]
+fn a_full_verification_finds_a_commit_interrupted_before_it_changed_anything() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    half_applied(&fs);
+    fs.remove("b/asset.json");
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("0001-7")),
+        "{view:?}"
+    );
+    check_no_divergence(&events);
+    runtime.shutdown();
+}
+
+/// The condition follows what waits in `tx/`, as a fresh read would say it: the
+/// registry edited by hand in the middle of the commit makes recovery refuse it; put
+/// back, the transaction can be finished again.
+#[test]
+fn the_condition_follows_a_transaction_refused_then_finishable_again() {
+    let fs = project();
+    let (runtime, _events) = open(&fs);
+    let before = fs.read(".prometeu/index.json").unwrap();
+    half_applied(&fs);
+    fs.write(".prometeu/index.json", registry(9, &[(1, U1, "a", true)]));
+    let condition = |view: &View| view.condition.clone().unwrap_or_default();
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        condition(&view).starts_with("recovery_conflict: transaction 0001-7"),
+        "{view:?}"
+    );
+
+    fs.write(".prometeu/index.json", &before);
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert_eq!(
+        condition(&view),
+        read_only_view(&fs).condition.unwrap_or_default(),
+        "as a fresh read says"
+    );
+    assert!(condition(&view).contains("waits for recovery"), "{view:?}");
+    runtime.shutdown();
+}
+
+#[test]
+fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_finished() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    half_applied(&fs);
+    let before = fs.files();
+
+    let view = runtime.check_divergence();
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("0001-7")),
+        "{view:?}"
+    );
+    assert_eq!(fs.files(), before, "a verification writes nothing");
+    check_no_divergence(&events);
+
+    // The next write of that process (or any) rolls it forward.
+    finish(&fs);
+    let view = runtime.check_divergence();
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None)
+    );
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    check_no_divergence(&events);
+    runtime.shutdown();
+}
+
+/// Runs `look` while another process holds the lock half-way through its commit,
+/// finishing the commit once `look` waits for the lock (or has answered).
+fn during_commit<T: Send>(fs: &MemFs, look: impl FnOnce() -> T + Send) -> T {
+    let other = fs.clone();
+    let lock = WorkspacePort::lock(&other).unwrap();
+    half_applied(fs);
+    fs.clear_ops();
+    std::thread::scope(|scope| {
+        let looking = scope.spawn(look);
+        let deadline = Instant::now() + DEADLINE;
+        while !fs.ops().iter().any(|(op, _)| *op == PortOp::Lock)
+            && !looking.is_finished()
+            && Instant::now() < deadline
+        {
+            std::thread::yield_now();
+        }
+        finish(fs);
+        drop(lock);
+        looking.join().unwrap()
+    })
+}
+
+fn check_whole(view: &View) {
+    assert_eq!(
+        (view.state, view.condition.as_deref()),
+        (ProjectState::Ready, None),
+        "{view:?}"
+    );
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    assert!(view.snapshot.unregistered().is_empty(), "{view:?}");
+}
+
+/// `status` while Studio (or another CLI command) commits: not a transient `failed`
+/// ("an interrupted commit waits for recovery"), nor half of the commit.
+#[test]
+fn a_read_command_waits_for_a_commit_in_flight_in_another_process() {
+    let fs = project();
+    let view = during_commit(&fs, || read_only_view(&fs));
+    check_whole(&view);
+}
+
+/// A workspace where another process's whole commit of `b` lands while the first load
+/// runs: after the load read the registry, before it lists the folders.
+#[derive(Debug)]
+struct CommitDuringLoad {
+    fs: MemFs,
+    armed: AtomicBool,
+}
+
+impl WorkspacePort for CommitDuringLoad {
+    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
+        self.fs.scan(options)
+    }
+    fn scan_reusing(
+        &self,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
+        self.fs.scan_reusing(reuse)
+    }
+    fn scan_and_read(
+        &self,
+        options: ScanOptions,
+        reads: &ScanReads<'_>,
+        sink: &ScanSink<'_>,
+    ) -> Result<Listing, PortError> {
+        if !self.armed.swap(false, Ordering::SeqCst) {
+            return self.fs.scan_and_read(options, reads, sink);
+        }
+        self.fs.scan_and_read(options, reads, &|delivery| {
+            if let ScanDelivery::Request { .. } = delivery {
+                sink(delivery);
+            }
+        })?;
+        self.fs.write("b/asset.json", declaration(U2, "b", "x.bin"));
+        self.fs.write(".prometeu/index.json", registry_after());
+        self.fs.scan_and_read(options, reads, &|delivery| {
+            if let ScanDelivery::Found { .. } = delivery {
+                sink(delivery);
+            }
+        })
+    }
+    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
+        WorkspacePort::read(&self.fs, path, limit)
+    }
+    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
+        self.fs.read_many(requests, sink);
+    }
+    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
+        self.fs.list_dir(path)
+    }
+    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
+        self.fs.stat(path)
+    }
+    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.check_writable(path)
+    }
+    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.create_dir_all(path)
+    }
+    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
+        self.fs.write_file(path, bytes)
+    }
+    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.sync_file(path)
+    }
+    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.sync_dir(path)
+    }
+    fn sync_all(&self) -> Result<SyncAll, PortError> {
+        self.fs.sync_all()
+    }
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        WorkspacePort::rename(&self.fs, from, to)
+    }
+    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
+        self.fs.remove_dir_all(path)
+    }
+    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
+        self.fs.remove_empty_dir(path)
+    }
+    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
+        WorkspacePort::lock(&self.fs)
+    }
+}
+
+/// `status` while another process commits quickly enough to start and finish during the
+/// read's load: the load that holds half of it (the new declaration, the old registry)
+/// is taken again, since the registry changed under it.
+#[test]
+fn a_read_command_loads_again_when_a_commit_lands_while_it_loads() {
+    let port = CommitDuringLoad {
+        fs: project(),
+        armed: AtomicBool::new(true),
+    };
+    let view = read_only_view(&port);
+    assert!(!port.armed.load(Ordering::SeqCst), "the commit landed");
+    check_whole(&view);
+}
+
+#[test]
+fn a_commit_in_flight_in_another_process_is_waited_for_and_taken_in_whole() {
+    let fs = project();
+    let (runtime, events) = open(&fs);
+    let view = during_commit(&fs, || runtime.check_divergence());
+
+    check_whole(&view);
+    check_no_divergence(&events);
+    assert!(
+        !events.events().iter().any(|e| matches!(
+            e,
+            Event::StateChanged {
+                to: ProjectState::Failed,
+                ..
+            }
+        )),
+        "{:#?}",
+        events.events()
+    );
+    runtime.shutdown();
+}
+
+/// The observer hears the half-applied commit and fails the project; it does not hear
+/// the transaction go (nothing below `.prometeu/tx` is watched), but the change that
+/// finishing it makes (`index.json`) is verified, looks at `tx/` again, and brings the
+/// project back without waiting for a full verification.
+#[test]
+fn the_observer_hears_an_interrupted_commit_of_another_process_finished() {
+    let o = start_with(&fixture(), config());
+    half_applied(&o.fs);
+    o.watcher.changed("b/asset.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Failed,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never failed: {:#?}", o.events.events()));
+    check_no_divergence(&o.events);
+
+    finish(&o.fs);
+    o.watcher.changed(".prometeu/index.json");
+    o.events
+        .wait_for(
+            |e| {
+                matches!(
+                    e,
+                    Event::StateChanged {
+                        to: ProjectState::Ready,
+                        ..
+                    }
+                )
+            },
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never ready again: {:#?}", o.events.events()));
+    let view = o.runtime.view();
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    check_no_divergence(&o.events);
+}
