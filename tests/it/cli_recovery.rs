@@ -178,11 +178,20 @@ fn an_interrupted_commit_shows_as_failed_and_the_next_write_recovers_it() {
     assert!(!exists(&project, "sprites/hero/asset.json"));
     assert_eq!(read(&project, ".prometeu/index.json"), empty_registry);
 
-    // Read commands say `failed`, name the transaction, and write nothing.
-    let before = project.tree();
     let condition = format!(
         "an interrupted commit waits for recovery (transaction {tx}); the next write command finishes it"
     );
+    // With no lock file no process can be finishing the commit, and a read makes none.
+    let lock = project.root().join("assets/.prometeu/lock");
+    let kept_lock = std::fs::read(&lock).unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    let status = project.run(&["status", "--json"]);
+    assert_eq!(status.json()["condition"], json!(condition), "{status:?}");
+    assert!(!lock.exists());
+    std::fs::write(&lock, kept_lock).unwrap();
+
+    // Read commands say `failed`, name the transaction, and write nothing.
+    let before = project.tree();
     let status = project.run(&["status"]);
     assert_eq!(status.code, 1, "{status:?}");
     assert_eq!(
