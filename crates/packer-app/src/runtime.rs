@@ -14,7 +14,6 @@ use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
 use packer_domain::observe::InputStamps;
-use packer_domain::path::WsPath;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, RegistryState, Snapshot, registry_path};
@@ -430,9 +429,7 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
         // transient `failed` (and whatever half of the commit it caught). Without a
         // lock file no process holds the lock (a writer makes it before it commits),
         // and a read makes none: the look stays the one taken.
-        let lock_file = WsPath::internal("lock").ok();
-        let may_be_held = lock_file.is_some_and(|path| matches!(port.stat(&path), Ok(Some(_))));
-        if may_be_held && let Ok(lock) = port.lock() {
+        if let Ok(Some(lock)) = port.lock_if_in_use() {
             condition = pending_condition(port);
             snapshot = Snapshot::load(port, 1);
             drop(lock);

@@ -706,6 +706,13 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// holder has it. It is released when the guard is dropped, or by the system when the
     /// holding process dies.
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError>;
+
+    /// [`lock`](Self::lock), for a reader that only waits out another process's commit:
+    /// changes nothing on disk, so where the lock lives in a file that is not there (no
+    /// process can hold it), `Ok(None)` at once. By default, `lock`.
+    fn lock_if_in_use(&self) -> Result<Option<Box<dyn LockGuard>>, PortError> {
+        self.lock().map(Some)
+    }
 }
 
 /// Holds the project lock until dropped.

@@ -47,15 +47,20 @@ impl DiskWorkspace {
     /// then on `.prometeu` itself. `.prometeu` must exist: a workspace without it is not
     /// a project. Every writer takes the two in that order, so none waits for the other
     /// holding what it needs.
-    pub(crate) fn take_lock(&self) -> Result<DiskLock, PortError> {
+    /// With [`LockFile::Existing`], a missing lock file is `NotFound` and none is made.
+    pub(crate) fn take_lock(&self, file: LockFile) -> Result<DiskLock, PortError> {
         let op = PortOp::Lock;
         let path = WsPath::internal(LOCK_FILE).map_err(|e| {
             PortError::new(PortErrorKind::Io, op, &WsPath::root()).with_detail(e.to_string())
         })?;
         let folder_path = path.parent().unwrap_or_else(WsPath::root);
+        let flags = match file {
+            LockFile::Create => OFlags::RDWR | OFlags::CREATE,
+            LockFile::Existing => OFlags::RDWR,
+        };
         let fd = self.open_confined(
             &path,
-            OFlags::RDWR | OFlags::CREATE,
+            flags,
             Mode::from_raw_mode(0o666),
             FinalLink::Refuse,
             op,
@@ -76,6 +81,15 @@ impl DiskWorkspace {
         self.ensure_in_place(op)?;
         Ok(DiskLock { file, folder })
     }
+}
+
+/// Whether taking the lock may make its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockFile {
+    /// A writer's: made when missing.
+    Create,
+    /// A reader's, waiting out a commit: never made.
+    Existing,
 }
 
 /// Waits for an exclusive `flock` on `file` (`path` names it in errors).
@@ -127,6 +141,21 @@ mod tests {
         std::fs::rename(&moved, &fx.assets).unwrap();
         drop(port.lock().unwrap());
         port.scan(ScanOptions::default()).unwrap();
+    }
+
+    /// A reader waiting out a commit never makes the lock file: without one, no process
+    /// holds the lock. With one, it takes the lock as a writer does.
+    #[test]
+    fn a_reader_takes_the_lock_only_where_its_file_is() {
+        let fx = Fixture::new();
+        let port = DiskWorkspace::open(&fx.assets).unwrap();
+        let lock = fx.assets.join(".prometeu/lock");
+        assert!(!lock.exists());
+        assert!(port.lock_if_in_use().unwrap().is_none());
+        assert!(!lock.exists());
+        drop(port.lock().unwrap());
+        assert!(lock.exists());
+        assert!(port.lock_if_in_use().unwrap().is_some());
     }
 
     /// Whether a second process's `lock` returns while the first still holds it, after

@@ -17,6 +17,7 @@ use packer_domain::ports::{
 
 use crate::confine::{self, Confinement};
 use crate::error::DiskError;
+use crate::lock::LockFile;
 
 /// A project's `assets/` directory on disk.
 ///
@@ -210,7 +211,15 @@ impl WorkspacePort for DiskWorkspace {
     }
 
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
-        Ok(Box::new(self.take_lock()?))
+        Ok(Box::new(self.take_lock(LockFile::Create)?))
+    }
+
+    fn lock_if_in_use(&self) -> Result<Option<Box<dyn LockGuard>>, PortError> {
+        match self.take_lock(LockFile::Existing) {
+            Ok(lock) => Ok(Some(Box::new(lock))),
+            Err(e) if e.kind == PortErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
