@@ -54,17 +54,12 @@ impl DiskWorkspace {
             PortError::new(PortErrorKind::Io, op, &WsPath::root()).with_detail(e.to_string())
         })?;
         let folder_path = path.parent().unwrap_or_else(WsPath::root);
-        let flags = match file {
-            LockFile::Create => OFlags::RDWR | OFlags::CREATE,
-            LockFile::Existing => OFlags::RDWR,
+        // A mode goes with creating only (`openat2` refuses one otherwise).
+        let (flags, mode) = match file {
+            LockFile::Create => (OFlags::RDWR | OFlags::CREATE, Mode::from_raw_mode(0o666)),
+            LockFile::Existing => (OFlags::RDWR, Mode::empty()),
         };
-        let fd = self.open_confined(
-            &path,
-            flags,
-            Mode::from_raw_mode(0o666),
-            FinalLink::Refuse,
-            op,
-        )?;
+        let fd = self.open_confined(&path, flags, mode, FinalLink::Refuse, op)?;
         let file = File::from(fd);
         wait_for(&file, &path)?;
         let fd = self.open_confined(
