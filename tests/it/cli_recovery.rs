@@ -14,11 +14,7 @@ use packer_domain::command::{Command, CreateAsset};
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::Event;
 use packer_domain::path::{AssetPath, WsPath};
-use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
-    ReadRequest, ReadSink, Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
-    WorkspacePort,
-};
+use packer_domain::ports::{PortError, PortErrorKind, PortOp, WorkspacePort};
 use packer_domain::snapshot::ProjectState;
 use packer_domain::transaction::INTENT_COMMITTED;
 use packer_fs::{DiskWorkspace, SystemClock};
@@ -28,6 +24,7 @@ use serde_json::json;
 use crate::cli_write::{
     HERO, blob_view, exists, file_state, fresh, index, read, transactions, tree_but_lock, uuid_of,
 };
+use crate::delegate::delegate;
 
 /// A workspace on the real disk whose first directory sync after a commit point fails,
 /// as a full or failing disk would: the commit is interrupted and its transaction left
@@ -40,47 +37,6 @@ struct SyncFailsAfterCommitPoint {
 }
 
 impl WorkspacePort for SyncFailsAfterCommitPoint {
-    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
-        self.disk.scan(options)
-    }
-    fn scan_reusing(
-        &self,
-        reuse: Option<Reuse<'_>>,
-    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
-        self.disk.scan_reusing(reuse)
-    }
-    fn scan_and_read(
-        &self,
-        options: ScanOptions,
-        reads: &ScanReads<'_>,
-        sink: &ScanSink<'_>,
-    ) -> Result<Listing, PortError> {
-        self.disk.scan_and_read(options, reads, sink)
-    }
-    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
-        self.disk.read(path, limit)
-    }
-    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
-        self.disk.read_many(requests, sink);
-    }
-    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
-        self.disk.list_dir(path)
-    }
-    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
-        self.disk.stat(path)
-    }
-    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
-        self.disk.check_writable(path)
-    }
-    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
-        self.disk.create_dir_all(path)
-    }
-    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
-        self.disk.write_file(path, bytes)
-    }
-    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
-        self.disk.sync_file(path)
-    }
     fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
         if self.committed.swap(false, Ordering::SeqCst) {
             self.failed.store(true, Ordering::SeqCst);
@@ -89,9 +45,6 @@ impl WorkspacePort for SyncFailsAfterCommitPoint {
         }
         self.disk.sync_dir(path)
     }
-    fn sync_all(&self) -> Result<SyncAll, PortError> {
-        self.disk.sync_all()
-    }
     fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
         self.disk.rename(from, to)?;
         if to.file_name() == INTENT_COMMITTED && !self.failed.load(Ordering::SeqCst) {
@@ -99,18 +52,9 @@ impl WorkspacePort for SyncFailsAfterCommitPoint {
         }
         Ok(())
     }
-    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
-        self.disk.remove_file(path)
-    }
-    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
-        self.disk.remove_dir_all(path)
-    }
-    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
-        self.disk.remove_empty_dir(path)
-    }
-    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
-        self.disk.lock()
-    }
+    delegate!(disk: scan, scan_reusing, scan_and_read, read, read_many, list_dir, stat);
+    delegate!(disk: check_writable, create_dir_all, write_file, sync_file, sync_all);
+    delegate!(disk: remove_file, remove_dir_all, remove_empty_dir, lock, lock_if_in_use);
 }
 
 #[test]

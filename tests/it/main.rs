@@ -21,6 +21,7 @@ mod cli_write_paths;
 mod concurrency;
 mod contract;
 mod contract_output;
+mod delegate;
 mod derive;
 mod fixture_text;
 mod media;

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use crate::delegate::delegate;
 use crate::fixture_text::{U1, U2, declaration, registry};
 use crate::observe::{DEADLINE, config, start_with};
 use crate::runtime::open;
@@ -16,9 +17,7 @@ use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortOp, ReadRequest, ReadSink,
-    Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
-    WorkspacePort,
+    Listing, PortError, PortOp, ScanDelivery, ScanOptions, ScanReads, ScanSink, WorkspacePort,
 };
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ContentHash, ProjectState};
@@ -223,15 +222,6 @@ struct CommitDuringLoad {
 }
 
 impl WorkspacePort for CommitDuringLoad {
-    fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
-        self.fs.scan(options)
-    }
-    fn scan_reusing(
-        &self,
-        reuse: Option<Reuse<'_>>,
-    ) -> Result<(Vec<ScanEntry>, SeenDirs), PortError> {
-        self.fs.scan_reusing(reuse)
-    }
     fn scan_and_read(
         &self,
         options: ScanOptions,
@@ -254,51 +244,9 @@ impl WorkspacePort for CommitDuringLoad {
             }
         })
     }
-    fn read(&self, path: &WsPath, limit: u64) -> Result<FileRead, PortError> {
-        WorkspacePort::read(&self.fs, path, limit)
-    }
-    fn read_many(&self, requests: &[ReadRequest], sink: &ReadSink<'_>) {
-        self.fs.read_many(requests, sink);
-    }
-    fn list_dir(&self, path: &WsPath) -> Result<Vec<DirEntry>, PortError> {
-        self.fs.list_dir(path)
-    }
-    fn stat(&self, path: &WsPath) -> Result<Option<Fingerprint>, PortError> {
-        self.fs.stat(path)
-    }
-    fn check_writable(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.check_writable(path)
-    }
-    fn create_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.create_dir_all(path)
-    }
-    fn write_file(&self, path: &WsPath, bytes: &[u8]) -> Result<(), PortError> {
-        self.fs.write_file(path, bytes)
-    }
-    fn sync_file(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.sync_file(path)
-    }
-    fn sync_dir(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.sync_dir(path)
-    }
-    fn sync_all(&self) -> Result<SyncAll, PortError> {
-        self.fs.sync_all()
-    }
-    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
-        WorkspacePort::rename(&self.fs, from, to)
-    }
-    fn remove_file(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.remove_file(path)
-    }
-    fn remove_dir_all(&self, path: &WsPath) -> Result<(), PortError> {
-        self.fs.remove_dir_all(path)
-    }
-    fn remove_empty_dir(&self, path: &WsPath) -> Result<bool, PortError> {
-        self.fs.remove_empty_dir(path)
-    }
-    fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
-        WorkspacePort::lock(&self.fs)
-    }
+    delegate!(fs: scan, scan_reusing, read, read_many, list_dir, stat, check_writable);
+    delegate!(fs: create_dir_all, write_file, sync_file, sync_dir, sync_all, rename);
+    delegate!(fs: remove_file, remove_dir_all, remove_empty_dir, lock, lock_if_in_use);
 }
 
 /// `status` while another process commits quickly enough to start and finish during the
