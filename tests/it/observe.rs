@@ -39,6 +39,16 @@ pub(crate) struct Observed {
     pub(crate) runtime: Runtime,
 }
 
+/// Waits for the project to change to state `to`; the test fails after the deadline.
+pub(crate) fn wait_for_state(events: &EventLog, to: ProjectState) -> Event {
+    events
+        .wait_for(
+            |e| matches!(e, Event::StateChanged { to: state, .. } if *state == to),
+            DEADLINE,
+        )
+        .unwrap_or_else(|| panic!("never {to}: {:#?}", events.events()))
+}
+
 pub(crate) fn config() -> ObserverConfig {
     ObserverConfig {
         debounce: Duration::from_millis(1),
@@ -428,20 +438,7 @@ fn an_unreadable_registry_fails_the_project_but_reads_keep_the_last_good_generat
         "{ \"schema_version\": 1, \"next_asset_id\": ",
     );
     o.watcher.changed(".prometeu/index.json");
-    o.events
-        .wait_for(
-            |e| {
-                matches!(
-                    e,
-                    Event::StateChanged {
-                        to: ProjectState::Failed,
-                        ..
-                    }
-                )
-            },
-            DEADLINE,
-        )
-        .unwrap();
+    wait_for_state(&o.events, ProjectState::Failed);
     let view = o.view();
     assert_eq!(view.snapshot.generation(), 1);
     assert_eq!(view.snapshot.assets().len(), 2);
@@ -690,20 +687,7 @@ fn a_half_written_declaration_is_given_time_before_it_is_reported() {
     );
     o.fs.write("a/asset.json", "{ \"schema_version\": 1, \"asset_uu");
     o.watcher.changed("a/asset.json");
-    o.events
-        .wait_for(
-            |e| {
-                matches!(
-                    e,
-                    Event::StateChanged {
-                        to: ProjectState::Stale,
-                        ..
-                    }
-                )
-            },
-            DEADLINE,
-        )
-        .unwrap();
+    wait_for_state(&o.events, ProjectState::Stale);
     // The writer finishes: the next look sees a valid file and nothing invalid is said.
     o.fs.write("a/asset.json", declaration(U1, "finished", "x.bin"));
     o.watcher.changed("a/asset.json");

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::delegate::delegate;
 use crate::fixture_text::{U1, U2, declaration, registry};
-use crate::observe::{DEADLINE, config, start_with};
+use crate::observe::{DEADLINE, config, start_with, wait_for_state};
 use crate::runtime::open;
 use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
@@ -100,13 +100,7 @@ fn a_full_verification_finds_a_commit_interrupted_before_it_changed_anything() {
     fs.remove("b/asset.json");
 
     let view = runtime.check_divergence();
-    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
-    assert!(
-        view.condition
-            .as_deref()
-            .is_some_and(|c| c.contains("0001-7")),
-        "{view:?}"
-    );
+    check_failed_by_the_transaction(&view);
     check_no_divergence(&events);
     runtime.shutdown();
 }
@@ -150,13 +144,7 @@ fn a_commit_another_process_left_half_applied_fails_the_project_until_it_is_fini
     let before = fs.files();
 
     let view = runtime.check_divergence();
-    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
-    assert!(
-        view.condition
-            .as_deref()
-            .is_some_and(|c| c.contains("0001-7")),
-        "{view:?}"
-    );
+    check_failed_by_the_transaction(&view);
     assert_eq!(fs.files(), before, "a verification writes nothing");
     check_no_divergence(&events);
 
@@ -192,6 +180,17 @@ fn during_commit<T: Send>(fs: &MemFs, look: impl FnOnce() -> T + Send) -> T {
         drop(lock);
         looking.join().unwrap()
     })
+}
+
+/// Failed, the condition naming the transaction left half applied.
+fn check_failed_by_the_transaction(view: &View) {
+    assert_eq!(view.state, ProjectState::Failed, "{view:?}");
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("0001-7")),
+        "{view:?}"
+    );
 }
 
 fn check_whole(view: &View) {
@@ -294,38 +293,12 @@ fn the_observer_hears_an_interrupted_commit_of_another_process_finished() {
     let o = start_with(&fixture(), config());
     half_applied(&o.fs);
     o.watcher.changed("b/asset.json");
-    o.events
-        .wait_for(
-            |e| {
-                matches!(
-                    e,
-                    Event::StateChanged {
-                        to: ProjectState::Failed,
-                        ..
-                    }
-                )
-            },
-            DEADLINE,
-        )
-        .unwrap_or_else(|| panic!("never failed: {:#?}", o.events.events()));
+    wait_for_state(&o.events, ProjectState::Failed);
     check_no_divergence(&o.events);
 
     finish(&o.fs);
     o.watcher.changed(".prometeu/index.json");
-    o.events
-        .wait_for(
-            |e| {
-                matches!(
-                    e,
-                    Event::StateChanged {
-                        to: ProjectState::Ready,
-                        ..
-                    }
-                )
-            },
-            DEADLINE,
-        )
-        .unwrap_or_else(|| panic!("never ready again: {:#?}", o.events.events()));
+    wait_for_state(&o.events, ProjectState::Ready);
     let view = o.runtime.view();
     assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
     check_no_divergence(&o.events);
