@@ -287,9 +287,9 @@ fn transactions(port: &dyn WorkspacePort) -> Transactions {
     if pending_condition(port).is_none() {
         return Transactions::Settled { waited: false };
     }
-    // Without the lock (a project whose lock file cannot be made), the look is the
-    // one a read command takes.
-    let lock = port.lock();
+    // Without the lock (no lock file, so no process holds it, or one that cannot be
+    // opened), the look is the one a read command takes; the observer makes no file.
+    let lock = port.lock_if_in_use();
     let condition = pending_condition(port);
     drop(lock);
     match condition {
