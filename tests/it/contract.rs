@@ -33,7 +33,10 @@ use tempfile::TempDir;
 use links::{
     links_into_prometeu_are_refused_for_user_paths, links_out_of_the_workspace_are_refused,
 };
-use lock::{lock_is_exclusive_until_dropped, lock_needs_the_prometeu_directory};
+use lock::{
+    lock_if_in_use_gives_up_after_its_wait, lock_is_exclusive_until_dropped,
+    lock_needs_the_prometeu_directory,
+};
 use reads::{
     list_dir_names_entries_without_following_links, read_errors_name_their_cause,
     read_follows_links_inside, read_many_delivers_every_index_once,
@@ -313,5 +316,6 @@ contract_tests!(
     links_into_prometeu_are_refused_for_user_paths,
     fingerprints_follow_writes_and_renames,
     lock_is_exclusive_until_dropped,
+    lock_if_in_use_gives_up_after_its_wait,
     lock_needs_the_prometeu_directory,
 );

@@ -115,11 +115,12 @@ macro_rules! delegate {
     (@one $inner:ident lock_if_in_use) => {
         fn lock_if_in_use(
             &self,
+            wait: Option<std::time::Duration>,
         ) -> Result<
             Option<Box<dyn packer_domain::ports::LockGuard>>,
             packer_domain::ports::PortError,
         > {
-            packer_domain::ports::WorkspacePort::lock_if_in_use(&self.$inner)
+            packer_domain::ports::WorkspacePort::lock_if_in_use(&self.$inner, wait)
         }
     };
     // The operations on one path that give nothing back.

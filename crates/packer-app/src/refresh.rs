@@ -289,7 +289,7 @@ fn transactions(port: &dyn WorkspacePort) -> Transactions {
     }
     // Without the lock (no lock file, so no process holds it, or one that cannot be
     // opened), the look is the one a read command takes; the observer makes no file.
-    let lock = port.lock_if_in_use();
+    let lock = port.lock_if_in_use(None);
     let condition = pending_condition(port);
     drop(lock);
     match condition {

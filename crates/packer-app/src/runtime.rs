@@ -418,7 +418,7 @@ impl Drop for Runtime {
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
 /// for recovery, with the condition a runtime opening the project would give when its
 /// recovery would refuse. Writes nothing, and takes the lock only to tell a commit
-/// interrupted from one in flight.
+/// interrupted from one in flight, waiting [`READ_WAIT`] at most.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     let mut snapshot = load_settled(port);
     let mut condition = pending_condition(port);
@@ -429,7 +429,7 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
         // transient `failed` (and whatever half of the commit it caught). Without a
         // lock file no process holds the lock (a writer makes it before it commits),
         // and a read makes none: the look stays the one taken.
-        if let Ok(Some(lock)) = port.lock_if_in_use() {
+        if let Ok(Some(lock)) = port.lock_if_in_use(Some(READ_WAIT)) {
             condition = pending_condition(port);
             snapshot = Snapshot::load(port, 1);
             drop(lock);
@@ -443,6 +443,11 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     }
     view
 }
+
+/// How long a read waits out another process's commit in flight before it answers with
+/// what it found: a commit takes milliseconds; a writer holding the lock longer is
+/// stopped half-way, and the read should not wait for it to resume.
+const READ_WAIT: Duration = Duration::from_secs(5);
 
 /// How many times a read loads the project again when `index.json` changed under it.
 const RELOADS: usize = 3;

@@ -707,12 +707,15 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// holding process dies.
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError>;
 
-    /// [`lock`](Self::lock), for a reader that only waits out another process's commit:
-    /// changes nothing on disk, so where the lock lives in a file that is not there (no
-    /// process can hold it), `Ok(None)` at once. By default, `lock`.
-    fn lock_if_in_use(&self) -> Result<Option<Box<dyn LockGuard>>, PortError> {
-        self.lock().map(Some)
-    }
+    /// [`lock`](Self::lock), for a reader that only waits out another process's commit.
+    /// It changes nothing on disk: where the lock lives in a file that is not there (no
+    /// process can hold it), `Ok(None)` at once. `Ok(None)` too when another holder
+    /// still has it after `wait` (`None`: waits as long as it takes), so that a holder
+    /// stopped half-way (a process paused in a debugger) does not stop the reader.
+    fn lock_if_in_use(
+        &self,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Option<Box<dyn LockGuard>>, PortError>;
 }
 
 /// Holds the project lock until dropped.

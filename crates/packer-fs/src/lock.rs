@@ -1,7 +1,8 @@
 //! The project lock: an advisory `flock` on `.prometeu/lock`, held by an open handle.
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
 
@@ -47,21 +48,28 @@ impl DiskWorkspace {
     /// then on `.prometeu` itself. `.prometeu` must exist: a workspace without it is not
     /// a project. Every writer takes the two in that order, so none waits for the other
     /// holding what it needs.
-    /// With [`LockFile::Existing`], a missing lock file is `NotFound` and none is made.
-    pub(crate) fn take_lock(&self, file: LockFile) -> Result<DiskLock, PortError> {
+    /// With [`LockFile::Existing`], a missing lock file is `NotFound` and none is made,
+    /// and `None` comes back when its deadline passes before the lock is free.
+    pub(crate) fn take_lock(&self, file: LockFile) -> Result<Option<DiskLock>, PortError> {
         let op = PortOp::Lock;
         let path = WsPath::internal(LOCK_FILE).map_err(|e| {
             PortError::new(PortErrorKind::Io, op, &WsPath::root()).with_detail(e.to_string())
         })?;
         let folder_path = path.parent().unwrap_or_else(WsPath::root);
         // A mode goes with creating only (`openat2` refuses one otherwise).
-        let (flags, mode) = match file {
-            LockFile::Create => (OFlags::RDWR | OFlags::CREATE, Mode::from_raw_mode(0o666)),
-            LockFile::Existing => (OFlags::RDWR, Mode::empty()),
+        let (flags, mode, deadline) = match file {
+            LockFile::Create => (
+                OFlags::RDWR | OFlags::CREATE,
+                Mode::from_raw_mode(0o666),
+                None,
+            ),
+            LockFile::Existing { deadline } => (OFlags::RDWR, Mode::empty(), deadline),
         };
         let fd = self.open_confined(&path, flags, mode, FinalLink::Refuse, op)?;
         let file = File::from(fd);
-        wait_for(&file, &path)?;
+        if !wait_for(&file, &path, deadline)? {
+            return Ok(None);
+        }
         let fd = self.open_confined(
             &folder_path,
             OFlags::RDONLY | OFlags::DIRECTORY,
@@ -70,31 +78,52 @@ impl DiskWorkspace {
             op,
         )?;
         let folder = File::from(fd);
-        wait_for(&folder, &folder_path)?;
+        if !wait_for(&folder, &folder_path, deadline)? {
+            return Ok(None);
+        }
         // Checked under the lock: a folder that is no longer the project's takes no
         // commit, nor does its lock keep another process out.
         self.ensure_in_place(op)?;
-        Ok(DiskLock { file, folder })
+        Ok(Some(DiskLock { file, folder }))
     }
 }
 
-/// Whether taking the lock may make its file.
+/// Whether taking the lock may make its file, and how long it may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockFile {
-    /// A writer's: made when missing.
+    /// A writer's: made when missing, waited for as long as it takes.
     Create,
-    /// A reader's, waiting out a commit: never made.
-    Existing,
+    /// A reader's, waiting out a commit: never made, waited for until `deadline`.
+    Existing { deadline: Option<Instant> },
 }
 
-/// Waits for an exclusive `flock` on `file` (`path` names it in errors).
-fn wait_for(file: &File, path: &WsPath) -> Result<(), PortError> {
+/// How often a wait with a deadline looks at the lock again.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Waits for an exclusive `flock` on `file` (`path` names it in errors); `false` when
+/// `deadline` passed with another holder on it.
+fn wait_for(file: &File, path: &WsPath, deadline: Option<Instant>) -> Result<bool, PortError> {
+    let Some(deadline) = deadline else {
+        loop {
+            match file.lock() {
+                Ok(()) => return Ok(true),
+                // A signal arrived while waiting: keep waiting.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_port_error(&e, PortOp::Lock, path)),
+            }
+        }
+    };
+    // `flock` cannot wait with a deadline: try, and try again.
     loop {
-        match file.lock() {
-            Ok(()) => return Ok(()),
-            // A signal arrived while waiting: keep waiting.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_port_error(&e, PortOp::Lock, path)),
+        match file.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(TryLockError::WouldBlock) => {
+                if Instant::now() >= deadline {
+                    return Ok(false);
+                }
+                std::thread::sleep(POLL);
+            }
+            Err(TryLockError::Error(e)) => return Err(io_port_error(&e, PortOp::Lock, path)),
         }
     }
 }
@@ -146,11 +175,11 @@ mod tests {
         let port = DiskWorkspace::open(&fx.assets).unwrap();
         let lock = fx.assets.join(".prometeu/lock");
         assert!(!lock.exists());
-        assert!(port.lock_if_in_use().unwrap().is_none());
+        assert!(port.lock_if_in_use(None).unwrap().is_none());
         assert!(!lock.exists());
         drop(port.lock().unwrap());
         assert!(lock.exists());
-        assert!(port.lock_if_in_use().unwrap().is_some());
+        assert!(port.lock_if_in_use(None).unwrap().is_some());
     }
 
     /// Whether a second process's `lock` returns while the first still holds it, after

@@ -211,12 +211,24 @@ impl WorkspacePort for DiskWorkspace {
     }
 
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
-        Ok(Box::new(self.take_lock(LockFile::Create)?))
+        match self.take_lock(LockFile::Create)? {
+            Some(lock) => Ok(Box::new(lock)),
+            // Only a deadline gives up, and a writer's lock has none.
+            None => Err(
+                PortError::new(PortErrorKind::Io, PortOp::Lock, &WsPath::root())
+                    .with_detail("the lock was not taken"),
+            ),
+        }
     }
 
-    fn lock_if_in_use(&self) -> Result<Option<Box<dyn LockGuard>>, PortError> {
-        match self.take_lock(LockFile::Existing) {
-            Ok(lock) => Ok(Some(Box::new(lock))),
+    fn lock_if_in_use(
+        &self,
+        wait: Option<std::time::Duration>,
+    ) -> Result<Option<Box<dyn LockGuard>>, PortError> {
+        let deadline = wait.map(|wait| std::time::Instant::now() + wait);
+        match self.take_lock(LockFile::Existing { deadline }) {
+            Ok(Some(lock)) => Ok(Some(Box::new(lock))),
+            Ok(None) => Ok(None),
             Err(e) if e.kind == PortErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

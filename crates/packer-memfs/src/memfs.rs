@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
@@ -415,6 +416,22 @@ impl WorkspacePort for MemFs {
         })?;
         Ok(Box::new(ProjectLock::acquire(&self.shared.lock)))
     }
+
+    /// The lock of a [`MemFs`] lives in no file: it is always there to wait for.
+    fn lock_if_in_use(
+        &self,
+        wait: Option<Duration>,
+    ) -> Result<Option<Box<dyn LockGuard>>, PortError> {
+        let path = lock_path();
+        self.operate(PortOp::Lock, &path, path.to_string(), |tree| {
+            port::check_lock_dir(tree, &path)
+        })?;
+        let Some(wait) = wait else {
+            return Ok(Some(Box::new(ProjectLock::acquire(&self.shared.lock))));
+        };
+        Ok(ProjectLock::acquire_within(&self.shared.lock, wait)
+            .map(|guard| Box::new(guard) as Box<dyn LockGuard>))
+    }
 }
 
 fn lock_path() -> WsPath {
@@ -445,6 +462,26 @@ impl ProjectLock {
                 .wait(holder)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        ProjectLock::take(lock, &mut holder)
+    }
+
+    /// [`acquire`](Self::acquire), giving up once `wait` has passed.
+    fn acquire_within(lock: &Arc<ProjectLock>, wait: Duration) -> Option<ProjectLockGuard> {
+        let deadline = Instant::now() + wait;
+        let mut holder = lock.holder();
+        while holder.current.is_some() {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            holder = lock
+                .released
+                .wait_timeout(holder, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Some(ProjectLock::take(lock, &mut holder))
+    }
+
+    /// Makes the caller, who found the lock free, its holder.
+    fn take(lock: &Arc<ProjectLock>, holder: &mut Holder) -> ProjectLockGuard {
         let token = holder.next_token;
         holder.next_token += 1;
         holder.current = Some(token);
