@@ -25,6 +25,7 @@ mod delegate;
 mod derive;
 mod fixture_text;
 mod media;
+mod merge;
 mod model;
 mod observe;
 mod observe_disk;

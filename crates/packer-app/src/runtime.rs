@@ -93,9 +93,23 @@ impl View {
     }
 
     /// Every diagnostic the view knows of: the failed load's first, then the snapshot's.
+    /// A failed load names every `asset.json` that does not read; one the snapshot names
+    /// too (with its asset) is said once, by the snapshot.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let mut all = self.pending_diagnostics.clone();
-        all.extend(self.kept().map(Snapshot::diagnostics).unwrap_or_default());
+        let kept = self.kept().map(Snapshot::diagnostics).unwrap_or_default();
+        let key = |d: &Diagnostic| (d.file.clone(), d.line, d.column, d.message.clone());
+        let said: std::collections::HashSet<_> = if self.pending_diagnostics.is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            kept.iter().map(key).collect()
+        };
+        let mut all: Vec<Diagnostic> = self
+            .pending_diagnostics
+            .iter()
+            .filter(|d| !said.contains(&key(d)))
+            .cloned()
+            .collect();
+        all.extend(kept);
         all
     }
 

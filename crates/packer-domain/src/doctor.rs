@@ -16,6 +16,7 @@ pub(crate) fn diagnostics(snapshot: &Snapshot) -> Vec<Diagnostic> {
     let entry_positions: &[(u32, u32)] = match snapshot.registry_state() {
         RegistryState::Invalid { errors, .. } => {
             out.extend(errors.iter().map(|e| e.to_diagnostic()));
+            out.extend(snapshot.declaration_errors().iter().cloned());
             return out;
         }
         RegistryState::Valid {

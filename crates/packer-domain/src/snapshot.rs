@@ -311,6 +311,10 @@ pub struct Snapshot {
     drifts: Vec<Drift>,
     /// Problems with the workspace as a whole (a folder that cannot be listed).
     workspace_errors: Vec<Diagnostic>,
+    /// In a snapshot failed by an unreadable registry: the errors of every `asset.json`
+    /// that does not read, by root. A merge that conflicts in `index.json` often
+    /// conflicts in an `asset.json` too, and `doctor` names both at once.
+    declaration_errors: Vec<Diagnostic>,
     /// The assets by root and by uuid, for [`Snapshot::find`].
     lookup: Lookup,
 }
@@ -385,6 +389,7 @@ impl Snapshot {
         generation: u64,
         registry: RegistryState,
         workspace_errors: Vec<Diagnostic>,
+        declaration_errors: Vec<Diagnostic>,
     ) -> Snapshot {
         let drifts = match &registry {
             RegistryState::Invalid { errors, .. } => errors
@@ -406,6 +411,7 @@ impl Snapshot {
             unregistered: Vec::new(),
             drifts,
             workspace_errors,
+            declaration_errors,
         }
     }
 
@@ -496,6 +502,10 @@ impl Snapshot {
 
     pub(crate) fn workspace_errors(&self) -> &[Diagnostic] {
         &self.workspace_errors
+    }
+
+    pub(crate) fn declaration_errors(&self) -> &[Diagnostic] {
+        &self.declaration_errors
     }
 
     /// Why the workspace could not be scanned (a folder that cannot be listed), if it

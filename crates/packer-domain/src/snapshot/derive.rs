@@ -284,6 +284,7 @@ impl Snapshot {
             unregistered: parts.unregistered,
             drifts: parts.drifts,
             workspace_errors: Vec::new(),
+            declaration_errors: Vec::new(),
         })
     }
 }
@@ -342,6 +343,7 @@ impl Snapshot {
             unregistered: self.unregistered.clone(),
             drifts: self.drifts.clone(),
             workspace_errors: Vec::new(),
+            declaration_errors: Vec::new(),
         }
     }
 

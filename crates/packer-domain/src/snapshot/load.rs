@@ -83,7 +83,13 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
             Err(error) => vec![scan_failed(error)],
             Ok(_) => Vec::new(),
         };
-        return Snapshot::failed(generation, registry_of(registry), workspace_errors);
+        let declaration_errors = unreadable_declarations(delivered.into_lists());
+        return Snapshot::failed(
+            generation,
+            registry_of(registry),
+            workspace_errors,
+            declaration_errors,
+        );
     };
     let roots = roots.into_inner().unwrap_or_else(|| Roots::new(entries));
     let count = delivered.count.load(Ordering::Relaxed);
@@ -116,7 +122,35 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
         unregistered: parts.unregistered,
         drifts: parts.drifts,
         workspace_errors: Vec::new(),
+        declaration_errors: Vec::new(),
     }
+}
+
+/// The errors of the declarations found that do not read, by root: what a failed
+/// snapshot still says about them, since no registry places them.
+fn unreadable_declarations(lists: Lists) -> Vec<Diagnostic> {
+    let Lists {
+        placed,
+        waiting,
+        pending,
+    } = lists;
+    let mut invalid: Vec<(AssetPath, Vec<FileError>)> = placed
+        .into_iter()
+        .chain(waiting)
+        .chain(pending)
+        .filter_map(|one| match (one.place.root(), one.state) {
+            (Some(root), DeclarationState::Invalid(invalid)) => {
+                Some((root.clone(), invalid.errors.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    invalid.sort_by(|a, b| a.0.cmp(&b.0));
+    invalid
+        .into_iter()
+        .flat_map(|(_, errors)| errors)
+        .map(|e| e.to_diagnostic())
+        .collect()
 }
 
 /// The registry as delivered, or the error of a port that did not deliver it.
