@@ -55,6 +55,9 @@ pub struct JsonError {
     pub message: String,
 }
 
+/// What a person can do about a key given twice in one object.
+pub const DUPLICATE_KEY_HINT: &str = "a key may appear once in an object: delete one of the two (resolving a merge of `index.json`, keep the larger `next_asset_id`)";
+
 impl JsonError {
     /// Line and column of the error in `text`.
     pub fn line_col(&self, text: &[u8]) -> (u32, u32) {

@@ -617,6 +617,20 @@ mod tests {
             "{\"schema_version\": 1, \"next_asset_id\": 1, \"assets\": [ <<<<<<< ]}",
             "1:55 json_syntax expected a JSON value",
         );
+        // Markers deleted, both sides' `next_asset_id` left: which one to keep.
+        let twice = Registry::parse(
+            b"{\"schema_version\": 1,\n\"next_asset_id\": 3,\n\"next_asset_id\": 4, \"assets\": []}",
+        )
+        .unwrap_err();
+        assert_eq!(twice.list[0].code, Code::JsonSyntax);
+        assert!(
+            twice.list[0]
+                .hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("keep the larger `next_asset_id`"),
+            "{twice:?}"
+        );
         let merged = Registry::parse(b"[\n=======\n]").unwrap_err();
         assert!(
             merged.list[0]
