@@ -175,15 +175,31 @@ fn a_half_written_registry_beside_a_new_declaration_is_looked_at_again() {
     );
     o.watcher.changed("c/asset.json");
     o.watcher.changed(".prometeu/index.json");
-    // The declaration is taken in at once; the registry, written just now and not
-    // parsing, is given time to be finished.
-    o.refreshed(2);
+    // The registry, written just now and not parsing, is given time to be finished, and
+    // the declaration waits with it: taken in against the old registry, it would show
+    // as unregistered, which no settled disk says.
     o.clock.advance(Duration::from_secs(1));
-    // Past the settle time it is still broken: it is reported.
+    // Past the settle time it is still broken: it is reported, as a fresh read says.
     o.reaches(ProjectState::Failed);
     let view = o.view();
     let kinds: Vec<&str> = view.drifts().iter().map(|d| d.kind_name()).collect();
-    assert_eq!(kinds, ["registry_invalid", "unregistered_asset"]);
+    assert_eq!(kinds, ["registry_invalid"]);
+    assert_eq!(
+        kinds,
+        packer_app::runtime::read_only_view(&o.fs)
+            .drifts()
+            .iter()
+            .map(|d| d.kind_name())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !o.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
+        "{:#?}",
+        o.events.events()
+    );
 }
 
 #[test]

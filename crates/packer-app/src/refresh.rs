@@ -16,7 +16,7 @@ use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, InputStamps, Tou
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot};
+use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot, registry_path};
 
 use crate::commit::REFUSED;
 use crate::observer::{Observation, Scope};
@@ -244,6 +244,13 @@ fn verify_and_refresh(
     let mut unfinished_paths = Vec::new();
     if settle_ns > 0 {
         unfinished_paths = unfinished(port, &relevant, now, settle_ns);
+        if unfinished_paths.contains(&registry_path()) {
+            // The registry says which declarations are registered: taken in against the
+            // old one while the new one is being written (a merge left with conflict
+            // markers, a `git pull` under way), a new `asset.json` would show as
+            // unregistered, a state no settled disk has. The whole burst waits with it.
+            unfinished_paths = relevant.iter().map(|(path, _)| path.clone()).collect();
+        }
         if !unfinished_paths.is_empty() {
             // Forget them, so that the next look sees them as changed again.
             if let Some(facts) = facts.as_mut() {
