@@ -75,23 +75,7 @@ impl Project {
 
     /// Runs the CLI from `cwd` (relative to the project root).
     pub(crate) fn run_in(&self, cwd: &str, args: &[&str]) -> Run {
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        let mut argv = vec!["prometeu-packer"];
-        argv.extend_from_slice(args);
-        let code = packer_cli::run(
-            argv,
-            packer_cli::Console {
-                stdout: &mut stdout,
-                stderr: &mut stderr,
-                cwd: self.root().join(cwd),
-            },
-        );
-        Run {
-            code,
-            stdout: String::from_utf8(stdout).unwrap(),
-            stderr: String::from_utf8(stderr).unwrap(),
-        }
+        run_cli(self.root().join(cwd), args)
     }
 
     /// Runs the CLI with `--project` pointing here.
@@ -129,6 +113,28 @@ fn collect(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (Vec<u8>, System
         if meta.is_dir() {
             collect(base, &path, out);
         }
+    }
+}
+
+/// Runs the CLI in-process from the folder `cwd` (empty: a current folder it cannot
+/// know) with `args`.
+pub(crate) fn run_cli(cwd: PathBuf, args: &[&str]) -> Run {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut argv = vec!["prometeu-packer"];
+    argv.extend_from_slice(args);
+    let code = packer_cli::run(
+        argv,
+        packer_cli::Console {
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+            cwd,
+        },
+    );
+    Run {
+        code,
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
     }
 }
 

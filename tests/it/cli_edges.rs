@@ -12,7 +12,7 @@ use packer_memfs::{Fault, MemFs};
 use rustix::fs::{CWD, Mode};
 use serde_json::json;
 
-use crate::cli::{Project, declaration, registry};
+use crate::cli::{Project, declaration, registry, run_cli};
 use crate::cli_write::{transactions, tree_but_lock};
 use crate::fixture_text::{U1, U2};
 use crate::observe::fixture;
@@ -343,18 +343,8 @@ fn remove_says_what_it_deleted() {
 fn an_unknown_current_folder_is_said_as_such() {
     let project = project();
     let run = |args: &[&str]| {
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let mut argv = vec!["prometeu-packer"];
-        argv.extend_from_slice(args);
-        let code = packer_cli::run(
-            argv,
-            packer_cli::Console {
-                stdout: &mut stdout,
-                stderr: &mut stderr,
-                cwd: std::path::PathBuf::new(),
-            },
-        );
-        (code, String::from_utf8(stderr).unwrap())
+        let run = run_cli(std::path::PathBuf::new(), args);
+        (run.code, run.stderr)
     };
     let (code, stderr) = run(&["status"]);
     assert_eq!(code, 1);

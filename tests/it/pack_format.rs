@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::cli::run_cli;
 use crate::media::{Samples, png, rgba_png, wav};
 
 /// A small valid pack holding every kind and format, multi-part assets and an empty
@@ -269,18 +270,12 @@ fn an_independent_reader_and_inspect_agree_with_the_packer() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("assets.pak"), &bytes).unwrap();
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let code = packer_cli::run(
-        ["prometeu-packer", "inspect", "assets.pak", "--json"],
-        packer_cli::Console {
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-            cwd: dir.path().to_path_buf(),
-        },
+    let run = run_cli(
+        dir.path().to_path_buf(),
+        &["inspect", "assets.pak", "--json"],
     );
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stderr));
-    let inspected: Value = serde_json::from_slice(&stdout).unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inspected: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(inspected["assets"], ours);
     assert_eq!(inspected["bytes"], bytes.len());
     assert_eq!(inspected["valid"], true);
@@ -310,18 +305,9 @@ fn inspect_refuses_a_damaged_pack_with_exit_1() {
     bytes[last] ^= 0x80;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.pak"), &bytes).unwrap();
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    let code = packer_cli::run(
-        ["prometeu-packer", "inspect", "bad.pak"],
-        packer_cli::Console {
-            stdout: &mut stdout,
-            stderr: &mut stderr,
-            cwd: dir.path().to_path_buf(),
-        },
-    );
-    assert_eq!(code, 1);
-    let stderr = String::from_utf8(stderr).unwrap();
+    let run = run_cli(dir.path().to_path_buf(), &["inspect", "bad.pak"]);
+    assert_eq!(run.code, 1);
+    let stderr = run.stderr;
     assert!(
         stderr.starts_with("error: bad.pak is not a valid pack: asset 30: the payload does not match its hash: it is damaged (at byte "),
         "{stderr}"
