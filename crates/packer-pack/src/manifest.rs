@@ -6,7 +6,7 @@ use packer_domain::snapshot::ContentHash;
 use uuid::Uuid;
 
 use crate::codec::{Part, PartInfo};
-use crate::pack::{PACK_FILE, PackImage, VERSION, format_name};
+use crate::pack::{PACK_FILE, PackImage, TocEntry, VERSION, format_name};
 
 /// What the manifest says of an asset beyond the table of contents, in the same order.
 #[derive(Debug, Clone, Copy)]
@@ -24,22 +24,54 @@ struct Manifest<'a> {
     pack: &'static str,
     bytes: u64,
     index_blake3: ContentHash,
-    assets: Vec<AssetJson<'a>>,
+    assets: Vec<EntryJson<'a, PartJson<'a>>>,
 }
 
-#[derive(serde::Serialize)]
-struct AssetJson<'a> {
+/// One entry of the table of contents as the manifest and `inspect --json` show it, in
+/// the pack format's order; `format` only for kinds that have one. The manifest adds
+/// the asset's root and name (`names`), and each part's input (`P`).
+#[derive(Debug, serde::Serialize)]
+pub struct EntryJson<'a, P> {
     asset_id: u64,
     asset_uuid: Uuid,
-    root: &'a str,
-    name: &'a str,
+    #[serde(flatten)]
+    names: Option<Names<'a>>,
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<&'static str>,
     offset: u64,
     length: u64,
     blake3: ContentHash,
-    parts: Vec<PartJson<'a>>,
+    parts: Vec<P>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Names<'a> {
+    root: &'a str,
+    name: &'a str,
+}
+
+impl<'a, P> EntryJson<'a, P> {
+    fn of(entry: &TocEntry, names: Option<Names<'a>>, parts: Vec<P>) -> EntryJson<'a, P> {
+        EntryJson {
+            asset_id: entry.asset_id,
+            asset_uuid: entry.asset_uuid,
+            names,
+            kind: entry.kind().as_str(),
+            format: format_name(&entry.output),
+            offset: entry.offset,
+            length: entry.length,
+            blake3: entry.hash,
+            parts,
+        }
+    }
+}
+
+impl EntryJson<'static, PartFacts> {
+    /// The entry as the pack alone tells it (`inspect --json`).
+    pub fn of_pack(entry: &TocEntry) -> EntryJson<'static, PartFacts> {
+        EntryJson::of(entry, None, entry.parts.iter().map(PartFacts::of).collect())
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -113,17 +145,12 @@ pub fn manifest(pack: &PackImage<'_>, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
         .toc
         .iter()
         .zip(assets)
-        .map(|(entry, extra)| AssetJson {
-            asset_id: entry.asset_id,
-            asset_uuid: entry.asset_uuid,
-            root: extra.root,
-            name: extra.name,
-            kind: entry.kind().as_str(),
-            format: format_name(&entry.output),
-            offset: entry.offset,
-            length: entry.length,
-            blake3: entry.hash,
-            parts: entry
+        .map(|(entry, extra)| {
+            let names = Names {
+                root: extra.root,
+                name: extra.name,
+            };
+            let parts = entry
                 .parts
                 .iter()
                 .enumerate()
@@ -131,7 +158,8 @@ pub fn manifest(pack: &PackImage<'_>, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
                     input: extra.inputs.get(i).copied().unwrap_or_default(),
                     facts: PartFacts::of(part),
                 })
-                .collect(),
+                .collect();
+            EntryJson::of(entry, Some(names), parts)
         })
         .collect();
     let manifest = Manifest {

@@ -8,10 +8,9 @@ use anyhow::Context;
 use packer_app::error::{AppError, ErrorCode};
 use packer_domain::snapshot::ContentHash;
 use packer_pack::codec::PartInfo;
-use packer_pack::manifest::PartFacts;
-use packer_pack::pack::{self, Pack, TocEntry, format_name};
+use packer_pack::manifest::{EntryJson, PartFacts};
+use packer_pack::pack::{self, Pack, format_name};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::commands::build::size;
 use crate::commands::{CommandResult, Outcome};
@@ -63,21 +62,7 @@ struct PackJson<'a> {
     version: u32,
     bytes: u64,
     index_blake3: ContentHash,
-    assets: Vec<EntryJson>,
-}
-
-/// One table entry, in the pack format's order; `format` only for kinds that have one.
-#[derive(serde::Serialize)]
-struct EntryJson {
-    asset_id: u64,
-    asset_uuid: Uuid,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    format: Option<&'static str>,
-    offset: u64,
-    length: u64,
-    blake3: ContentHash,
-    parts: Vec<PartFacts>,
+    assets: Vec<EntryJson<'static, PartFacts>>,
 }
 
 fn to_json<'a>(shown: &'a str, pack: &Pack) -> PackJson<'a> {
@@ -87,20 +72,7 @@ fn to_json<'a>(shown: &'a str, pack: &Pack) -> PackJson<'a> {
         version: pack.version,
         bytes: pack.len,
         index_blake3: pack.index_hash,
-        assets: pack.entries.iter().map(entry_json).collect(),
-    }
-}
-
-fn entry_json(entry: &TocEntry) -> EntryJson {
-    EntryJson {
-        asset_id: entry.asset_id,
-        asset_uuid: entry.asset_uuid,
-        kind: entry.kind().as_str(),
-        format: format_name(&entry.output),
-        offset: entry.offset,
-        length: entry.length,
-        blake3: entry.hash,
-        parts: entry.parts.iter().map(PartFacts::of).collect(),
+        assets: pack.entries.iter().map(EntryJson::of_pack).collect(),
     }
 }
 
