@@ -230,14 +230,7 @@ pub(super) fn remove_dir_all_removes_a_tree_but_not_through_links(h: &dyn Harnes
         kind(h.port().remove_dir_all(&p("tx/1"))),
         PortErrorKind::NotFound
     );
-    assert_eq!(
-        kind(h.port().remove_dir_all(&p("linked"))),
-        PortErrorKind::NotADirectory
-    );
-    assert_eq!(
-        kind(h.port().remove_dir_all(&p("kept/file.txt"))),
-        PortErrorKind::NotADirectory
-    );
+    refuses_a_link_and_a_file(|path| kind(h.port().remove_dir_all(path)));
     assert_eq!(read(h, "kept/file.txt"), b"kept");
     assert_eq!(
         kinds(h),
@@ -250,6 +243,14 @@ pub(super) fn remove_dir_all_removes_a_tree_but_not_through_links(h: &dyn Harnes
     );
 }
 
+/// A removal of folders refuses `linked` (a link to the folder `kept`) and
+/// `kept/file.txt`: `remove` gives the kind of error it met at a path.
+fn refuses_a_link_and_a_file(remove: impl Fn(&WsPath) -> PortErrorKind) {
+    for path in ["linked", "kept/file.txt"] {
+        assert_eq!(remove(&p(path)), PortErrorKind::NotADirectory, "{path}");
+    }
+}
+
 pub(super) fn remove_empty_dir_removes_only_an_empty_directory(h: &dyn Harness) {
     h.put("tx/1/intent", b"i");
     h.mkdir("tx/2");
@@ -258,14 +259,7 @@ pub(super) fn remove_empty_dir_removes_only_an_empty_directory(h: &dyn Harness) 
     let port = h.port();
     assert!(!port.remove_empty_dir(&p("tx")).unwrap());
     assert!(!port.remove_empty_dir(&p("tx/1")).unwrap());
-    assert_eq!(
-        kind(port.remove_empty_dir(&p("linked"))),
-        PortErrorKind::NotADirectory
-    );
-    assert_eq!(
-        kind(port.remove_empty_dir(&p("kept/file.txt"))),
-        PortErrorKind::NotADirectory
-    );
+    refuses_a_link_and_a_file(|path| kind(port.remove_empty_dir(path)));
     assert!(port.remove_empty_dir(&p("tx/2")).unwrap());
     assert_eq!(
         kind(port.remove_empty_dir(&p("tx/2"))),
