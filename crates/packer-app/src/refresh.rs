@@ -221,7 +221,7 @@ fn verify_and_refresh(
     let index = input_index(inputs, &view.snapshot);
     // A full scan looked at every link; a change at some paths may have changed what a
     // link elsewhere leads to (an input that is a link to the edited file).
-    if let (Scope::Paths(_), false, Some(facts)) = (scope, changed.is_empty(), facts.as_mut()) {
+    if let (Scope::Paths(_), Some(facts)) = (scope, facts.as_mut()) {
         changed.extend(facts.recheck_links(port, |path| index.touched(path).is_some()));
     }
     let mut relevant: Vec<(WsPath, Option<Touched>)> = changed

@@ -219,22 +219,30 @@ pub(crate) enum Message {
     Degraded(Option<String>),
 }
 
+/// Whether a runtime being opened will have an observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watched {
+    Yes,
+    No,
+}
+
 impl Runtime {
     /// Opens the project: recovers any interrupted commit, loads the first generation,
     /// emits `runtime_started` and starts the writer lane. Never fails: what cannot be
     /// trusted makes the project `failed`, with reads still answered. Nothing watches the
     /// disk; [`check_divergence`](Self::check_divergence) verifies it on demand.
     pub fn open(ports: Ports) -> Runtime {
-        Runtime::start(ports, false)
+        Runtime::start(ports, Watched::No)
     }
 
-    /// [`open`](Self::open); with `stamps`, every present input is looked at once
-    /// loaded, before `runtime_started`, for the observer's first verification to
-    /// compare with.
-    fn start(ports: Ports, stamps: bool) -> Runtime {
+    /// [`open`](Self::open); for a runtime that will be observed, every present input
+    /// is looked at once loaded, before `runtime_started`, for the observer's first
+    /// verification to compare with.
+    fn start(ports: Ports, watched: Watched) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
         let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
-        let stamps = stamps.then(|| InputStamps::take(ports.workspace.as_ref(), &snapshot));
+        let stamps = (watched == Watched::Yes)
+            .then(|| InputStamps::take(ports.workspace.as_ref(), &snapshot));
         announce_recovered(ports.events.as_ref(), 1, &reports, None);
         let mut view = View::of(snapshot);
         if condition.is_some() {
@@ -280,7 +288,7 @@ impl Runtime {
         watcher: Arc<dyn WatchPort>,
         config: ObserverConfig,
     ) -> Runtime {
-        let mut runtime = Runtime::start(ports, true);
+        let mut runtime = Runtime::start(ports, Watched::Yes);
         if let Some(sender) = &runtime.sender {
             runtime.observer = Observer::start(sender.clone(), watcher, config);
             runtime
