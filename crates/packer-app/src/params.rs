@@ -30,12 +30,9 @@ pub struct Params {
 /// message and the byte offset where reading stopped.
 pub fn read_json(text: &[u8]) -> Result<Value, packer_domain::json::JsonError> {
     let parsed = packer_domain::json::parse(text)?;
-    parsed
-        .to_serde_exact()
-        .map_err(|offset| packer_domain::json::JsonError {
-            offset,
-            message: "the number is too large".to_owned(),
-        })
+    parsed.to_serde_exact().map_err(|offset| {
+        packer_domain::json::JsonError::at(offset, "the number is too large".to_owned())
+    })
 }
 
 /// An `invalid_params` error about `param`.

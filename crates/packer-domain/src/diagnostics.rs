@@ -187,17 +187,10 @@ impl FormatError {
                 ),
             )
             .hint(merge_hint),
-            None => {
-                // The parser's one message about a key: the person needs to know which
-                // of the two to keep.
-                let duplicate = error.message.starts_with("duplicate key ");
-                let plain = FormatError::new(Code::JsonSyntax, error.offset, error.message);
-                if duplicate {
-                    plain.hint(crate::json::DUPLICATE_KEY_HINT)
-                } else {
-                    plain
-                }
-            }
+            None => FormatError {
+                hint: error.hint.map(str::to_owned),
+                ..FormatError::new(Code::JsonSyntax, error.offset, error.message)
+            },
         }
     }
 

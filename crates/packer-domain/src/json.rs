@@ -53,12 +53,20 @@ const LINEAR_KEY_CHECK: usize = 16;
 pub struct JsonError {
     pub offset: usize,
     pub message: String,
+    /// What a person can do about it, where the error alone does not say.
+    pub hint: Option<&'static str>,
 }
 
-/// What a person can do about a key given twice in one object.
-pub const DUPLICATE_KEY_HINT: &str = "a key may appear once in an object: delete one of the two (resolving a merge of `index.json`, keep the larger `next_asset_id`)";
-
 impl JsonError {
+    /// The error `message` at byte `offset`, with nothing more to say.
+    pub fn at(offset: usize, message: impl Into<String>) -> JsonError {
+        JsonError {
+            offset,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
     /// Line and column of the error in `text`.
     pub fn line_col(&self, text: &[u8]) -> (u32, u32) {
         line_col(text, self.offset)
@@ -71,10 +79,10 @@ pub fn parse(text: &[u8]) -> Result<JsonValue<'_>, JsonError> {
     let src = match std::str::from_utf8(text) {
         Ok(src) => src,
         Err(e) => {
-            return Err(JsonError {
-                offset: e.valid_up_to(),
-                message: "the file is not valid UTF-8".to_owned(),
-            });
+            return Err(JsonError::at(
+                e.valid_up_to(),
+                "the file is not valid UTF-8".to_owned(),
+            ));
         }
     };
     let start = if src.starts_with('\u{feff}') { 3 } else { 0 };
@@ -185,10 +193,7 @@ struct Parser<'t> {
 
 impl<'t> Parser<'t> {
     fn error(&self, message: impl Into<String>) -> JsonError {
-        JsonError {
-            offset: self.pos,
-            message: message.into(),
-        }
+        JsonError::at(self.pos, message.into())
     }
 
     fn peek(&self) -> Option<u8> {
@@ -335,10 +340,10 @@ impl<'t> Parser<'t> {
 
     fn check_depth(&self, open: usize) -> Result<(), JsonError> {
         if open >= MAX_DEPTH {
-            return Err(JsonError {
-                offset: self.pos - 1,
-                message: format!("the JSON is nested more than {MAX_DEPTH} levels deep"),
-            });
+            return Err(JsonError::at(
+                self.pos - 1,
+                format!("the JSON is nested more than {MAX_DEPTH} levels deep"),
+            ));
         }
         Ok(())
     }
@@ -368,6 +373,9 @@ impl<'t> Parser<'t> {
             return Err(JsonError {
                 offset,
                 message: format!("duplicate key `{key}` in the object"),
+                hint: Some(
+                    "a key may appear once in an object: delete one of the two (resolving a merge of `index.json`, keep the larger `next_asset_id`)",
+                ),
             });
         }
         self.skip_ws();
@@ -510,28 +518,28 @@ impl<'t> Parser<'t> {
                 let high = self.hex4()?;
                 let code = if (0xD800..0xDC00).contains(&high) {
                     if !self.text[self.pos..].starts_with(b"\\u") {
-                        return Err(JsonError {
-                            offset: escape_start,
-                            message: "unpaired surrogate in a `\\u` escape".to_owned(),
-                        });
+                        return Err(JsonError::at(
+                            escape_start,
+                            "unpaired surrogate in a `\\u` escape".to_owned(),
+                        ));
                     }
                     self.pos += 2;
                     let low = self.hex4()?;
                     if !(0xDC00..0xE000).contains(&low) {
-                        return Err(JsonError {
-                            offset: escape_start,
-                            message: "unpaired surrogate in a `\\u` escape".to_owned(),
-                        });
+                        return Err(JsonError::at(
+                            escape_start,
+                            "unpaired surrogate in a `\\u` escape".to_owned(),
+                        ));
                     }
                     0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
                 } else {
                     high
                 };
                 let Some(c) = char::from_u32(code) else {
-                    return Err(JsonError {
-                        offset: escape_start,
-                        message: "unpaired surrogate in a `\\u` escape".to_owned(),
-                    });
+                    return Err(JsonError::at(
+                        escape_start,
+                        "unpaired surrogate in a `\\u` escape".to_owned(),
+                    ));
                 };
                 out.push(c);
                 return Ok(());
