@@ -571,7 +571,8 @@ fn refreshed_drifts(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPat
     if hash(old) != hash(new) {
         out.push(Drift::RegistryChanged);
     }
-    for asset in new.assets() {
+    // A record in a chunk both generations share is the same in both.
+    for (_, asset) in new.assets().unshared(old.assets()) {
         let DeclarationState::Valid(valid) = &asset.declaration else {
             continue;
         };
@@ -597,7 +598,8 @@ fn refreshed_drifts(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPat
 /// Assets whose entry, declaration, status or inputs differ between the generations.
 fn changed_assets(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPath)]) -> Vec<AssetId> {
     let mut ids = BTreeSet::new();
-    for asset in new.assets() {
+    // A record in a chunk both generations share is the same in both.
+    for (_, asset) in new.assets().unshared(old.assets()) {
         match old.asset(asset.entry.asset_id) {
             Some(before)
                 if before.entry == asset.entry
@@ -608,7 +610,7 @@ fn changed_assets(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPath)
             }
         }
     }
-    for asset in old.assets() {
+    for (_, asset) in old.assets().unshared(new.assets()) {
         if new.asset(asset.entry.asset_id).is_none() {
             ids.insert(asset.entry.asset_id);
         }

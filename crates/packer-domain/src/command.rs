@@ -494,7 +494,7 @@ impl<'s> Draft<'s> {
     fn finish(mut self, registry_hash: ContentHash) -> Result<Plan, Refusal> {
         // `entries` is keyed by id, every id below `next_id`; roots and uuids were
         // checked against the whole registry by each command as it was planned.
-        let registry = Registry::from_checked_plan(self.next_id, self.entries.into_vec());
+        let registry = Registry::from_checked_plan(self.next_id, self.entries.into_entries());
         let mut changes = Vec::new();
         for (root, hash) in &self.verifies {
             changes.push(FileChange::Verify {

@@ -2,6 +2,7 @@
 //! drift classification, diagnostics, events, and the ports through which all of it
 //! meets the world. Nothing here touches a file, a thread, a clock or the environment.
 
+pub mod chunked;
 pub mod command;
 pub mod declaration;
 pub mod diagnostics;

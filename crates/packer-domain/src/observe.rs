@@ -508,13 +508,16 @@ impl InputIndex {
 
     /// Turns this index of `old` into the index of `new`. Only the assets whose root or
     /// declaration differ are looked at again: a generation derived from another shares
-    /// the declarations it kept, so that this costs a comparison per asset where
-    /// building the index anew costs a path per input.
+    /// the chunks of records it kept, which are skipped whole, and the declarations it
+    /// kept, so that this costs a comparison per asset of a changed chunk where building
+    /// the index anew costs a path per input.
     pub fn update(&mut self, old: &Snapshot, new: &Snapshot) {
         let mut gone: Vec<&AssetRecord> = Vec::new();
         let mut added: Vec<&AssetRecord> = Vec::new();
         let mut kept = 0;
-        for (i, record) in new.assets().iter().enumerate() {
+        let mut looked_at = 0;
+        for (i, record) in new.assets().unshared(old.assets()) {
+            looked_at += 1;
             let id = record.entry.asset_id;
             // Usually at the same place in both.
             let before = old
@@ -533,6 +536,8 @@ impl InputIndex {
                 None => added.push(record),
             }
         }
+        // The records of shared chunks are in both.
+        kept += new.assets().len() - looked_at;
         if kept != old.assets().len() {
             gone.extend(
                 old.assets()

@@ -6,6 +6,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use crate::chunked::Chunked;
 use crate::decode::{self, ObjectReader};
 use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json;
@@ -40,7 +41,9 @@ pub struct RegistryEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Registry {
     next_asset_id: u64,
-    assets: Vec<RegistryEntry>,
+    /// Chunked: the registry of the next generation shares every chunk of entries a
+    /// commit did not change.
+    assets: Chunked<RegistryEntry>,
 }
 
 /// Why a set of entries does not make a valid registry (outside of any file).
@@ -70,7 +73,7 @@ impl Registry {
     pub fn empty() -> Registry {
         Registry {
             next_asset_id: 1,
-            assets: Vec::new(),
+            assets: Chunked::new(),
         }
     }
 
@@ -85,7 +88,7 @@ impl Registry {
             Some((_, error)) => Err(error),
             None => Ok(Registry {
                 next_asset_id,
-                assets,
+                assets: assets.into(),
             }),
         }
     }
@@ -93,12 +96,15 @@ impl Registry {
     /// A registry from a plan whose every step kept the rules: ids unique and below
     /// `next_asset_id`, roots unique and never nested, uuids unique. Planning checks each
     /// change against the whole registry as it makes it; re-checking every root on every
-    /// commit would cost a sort of the whole project. Entries are sorted here.
-    pub(crate) fn from_checked_plan(
-        next_asset_id: u64,
-        mut assets: Vec<RegistryEntry>,
-    ) -> Registry {
-        assets.sort_by_key(|e| e.asset_id);
+    /// commit would cost a sort of the whole project. `assets` are in id order.
+    pub(crate) fn from_checked_plan(next_asset_id: u64, assets: Chunked<RegistryEntry>) -> Registry {
+        debug_assert!(
+            assets
+                .iter()
+                .zip(assets.iter().skip(1))
+                .all(|(a, b)| a.asset_id < b.asset_id),
+            "a plan's entries are in id order"
+        );
         Registry {
             next_asset_id,
             assets,
@@ -110,7 +116,7 @@ impl Registry {
     }
 
     /// Entries in `asset_id` order.
-    pub fn assets(&self) -> &[RegistryEntry] {
+    pub fn assets(&self) -> &Chunked<RegistryEntry> {
         &self.assets
     }
 
@@ -188,7 +194,7 @@ impl Registry {
                 return Ok((
                     Registry {
                         next_asset_id: next,
-                        assets: sorted,
+                        assets: sorted.into(),
                     },
                     offsets,
                 ));

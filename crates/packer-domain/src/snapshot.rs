@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
+use crate::chunked::Chunked;
 use crate::declaration::Declaration;
 use crate::diagnostics::{Diagnostic, FileError};
 use crate::drift::Drift;
@@ -303,7 +304,8 @@ pub struct Snapshot {
     generation: u64,
     state: ProjectState,
     registry: RegistryState,
-    assets: Vec<AssetRecord>,
+    /// Chunked: a generation derived from another shares the chunks of records it kept.
+    assets: Chunked<AssetRecord>,
     /// The ids of `assets`, in the same order: lookups by id search this compact copy
     /// (8 bytes an asset, not a whole record) so that a read touches few cache lines.
     ids: Arc<[AssetId]>,
@@ -332,7 +334,7 @@ struct LookupMaps {
 }
 
 impl Lookup {
-    fn maps(&self, assets: &[AssetRecord]) -> &LookupMaps {
+    fn maps(&self, assets: &Chunked<AssetRecord>) -> &LookupMaps {
         self.0.get_or_init(|| {
             let mut maps = LookupMaps {
                 by_root: FxHashMap::default(),
@@ -372,7 +374,7 @@ impl fmt::Debug for Lookup {
 }
 
 /// The ids of `assets`, in order, for [`Snapshot::asset`].
-fn ids_of(assets: &[AssetRecord]) -> Arc<[AssetId]> {
+fn ids_of(assets: &Chunked<AssetRecord>) -> Arc<[AssetId]> {
     assets.iter().map(|a| a.entry.asset_id).collect()
 }
 
@@ -405,7 +407,7 @@ impl Snapshot {
             generation,
             state: ProjectState::Failed,
             registry,
-            assets: Vec::new(),
+            assets: Chunked::new(),
             ids: Arc::from([]),
             lookup: Lookup::default(),
             unregistered: Vec::new(),
@@ -436,7 +438,7 @@ impl Snapshot {
     }
 
     /// Registered assets in id order (empty when the registry is unreadable).
-    pub fn assets(&self) -> &[AssetRecord] {
+    pub fn assets(&self) -> &Chunked<AssetRecord> {
         &self.assets
     }
 

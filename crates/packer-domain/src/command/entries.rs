@@ -9,6 +9,7 @@ use std::iter::Peekable;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
+use crate::chunked::{self, Chunked};
 use crate::command::roots::RootSet;
 use crate::path::AssetPath;
 use crate::registry::{AssetId, RegistryEntry};
@@ -22,7 +23,7 @@ const LOOKUPS_BEFORE_INDEX: u32 = 16;
 #[derive(Debug)]
 pub(super) struct DraftEntries<'s> {
     /// The registry's entries, sorted by id.
-    base: &'s [RegistryEntry],
+    base: &'s Chunked<RegistryEntry>,
     /// Entries this batch changed or added (`Some`) or removed (`None`), by id.
     changed: BTreeMap<AssetId, Option<RegistryEntry>>,
     /// Lookups answered so far without the index.
@@ -59,7 +60,7 @@ impl Index {
 
 impl<'s> DraftEntries<'s> {
     /// The entries of a registry (sorted by id, as a `Registry` keeps them).
-    pub(super) fn new(base: &'s [RegistryEntry]) -> DraftEntries<'s> {
+    pub(super) fn new(base: &'s Chunked<RegistryEntry>) -> DraftEntries<'s> {
         DraftEntries {
             base,
             changed: BTreeMap::new(),
@@ -188,27 +189,30 @@ impl<'s> DraftEntries<'s> {
     }
 
     /// The entries, in id order, for the new registry.
-    pub(super) fn into_vec(self) -> Vec<RegistryEntry> {
-        // Entries changed in place (the common case: one flag or root) leave every id
-        // where it was: a plain copy of the registry's entries, patched, is quicker than
-        // a merge.
-        let in_place = self
-            .changed
-            .iter()
-            .all(|(id, entry)| entry.is_some() && self.base_entry(*id).is_some());
-        if in_place {
-            let mut out = self.base.to_vec();
-            for (id, entry) in self.changed {
-                if let (Ok(index), Some(entry)) =
-                    (out.binary_search_by_key(&id, |e| e.asset_id), entry)
-                {
-                    out[index] = entry;
-                }
-            }
-            return out;
+    pub(super) fn into_entries(self) -> Chunked<RegistryEntry> {
+        // Entries changed in place (the common case: one flag or root) and entries added
+        // after the last (a new asset takes the next id) leave every other entry where
+        // it was: the registry's chunks are kept, and only those changed are copied.
+        let last = self.base.last().map(|e| e.asset_id);
+        let in_place = self.changed.iter().all(|(id, entry)| {
+            entry.is_some() && (self.base_entry(*id).is_some() || last.is_none_or(|l| *id > l))
+        });
+        if !in_place {
+            return self.values().cloned().collect();
         }
-        let mut out = Vec::with_capacity(self.base.len() + self.changed.len());
-        out.extend(self.values().cloned());
+        let mut out = self.base.clone();
+        for (id, entry) in self.changed {
+            let Some(entry) = entry else { continue };
+            match out.binary_search_by_key(&id, |e| e.asset_id) {
+                Ok(index) => {
+                    if let Some(slot) = out.get_mut(index) {
+                        *slot = entry;
+                    }
+                }
+                // After the last: the changes come in id order.
+                Err(_) => out.push(entry),
+            }
+        }
         out
     }
 
@@ -218,14 +222,14 @@ impl<'s> DraftEntries<'s> {
 }
 
 /// The entry of `id` in `base`, sorted by id.
-fn base_entry(base: &[RegistryEntry], id: AssetId) -> Option<&RegistryEntry> {
+fn base_entry(base: &Chunked<RegistryEntry>, id: AssetId) -> Option<&RegistryEntry> {
     let index = base.binary_search_by_key(&id, |e| e.asset_id).ok()?;
     base.get(index)
 }
 
 /// The registry's entries and the batch's changes merged in id order.
 pub(super) struct Merged<'a> {
-    base: Peekable<std::slice::Iter<'a, RegistryEntry>>,
+    base: Peekable<chunked::Iter<'a, RegistryEntry>>,
     changed: Peekable<std::collections::btree_map::Iter<'a, AssetId, Option<RegistryEntry>>>,
 }
 
@@ -272,7 +276,7 @@ mod tests {
     /// Applies `steps` (id, `Some(included)` to set or add, `None` to remove) to the
     /// entries of `base` and to a plain map, and compares every view of the two.
     fn check(base: &[u64], steps: &[(u64, Option<bool>)]) {
-        let base: Vec<RegistryEntry> = base.iter().map(|&id| entry(id, true)).collect();
+        let base: Chunked<RegistryEntry> = base.iter().map(|&id| entry(id, true)).collect();
         let mut draft = DraftEntries::new(&base);
         let mut plain: BTreeMap<AssetId, RegistryEntry> =
             base.iter().map(|e| (e.asset_id, e.clone())).collect();
@@ -295,7 +299,10 @@ mod tests {
             let merged: Vec<&RegistryEntry> = draft.values().collect();
             assert_eq!(merged, plain.values().collect::<Vec<_>>());
         }
-        assert_eq!(draft.into_vec(), plain.into_values().collect::<Vec<_>>());
+        assert_eq!(
+            draft.into_entries().to_vec(),
+            plain.into_values().collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -341,7 +348,7 @@ mod tests {
             root: AssetPath::new(root).unwrap(),
             included_in_build: true,
         };
-        let base: Vec<RegistryEntry> = (1..=4)
+        let base: Chunked<RegistryEntry> = (1..=4)
             .map(|id| make(id, u128::from(id % 3), roots[id as usize]))
             .collect();
         let mut draft = DraftEntries::new(&base);

@@ -16,6 +16,7 @@ use std::cell::OnceCell;
 
 use rustc_hash::FxHashMap;
 
+use crate::chunked::Chunked;
 use crate::command::FileChange;
 use crate::path::AssetPath;
 use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
@@ -295,25 +296,35 @@ impl Snapshot {
     /// `None` as soon as one differs. Drift is a function of each asset's id, uuid, root
     /// and declaration and of the declarations at unregistered roots: with none of them
     /// changed, the drifts, the statuses and the unregistered declarations stay this
-    /// snapshot's. One pass both checks and copies: at 100k assets each pass over the
-    /// records costs milliseconds.
-    fn with_entries_of(&self, registry: &Registry) -> Option<Vec<AssetRecord>> {
-        if self.assets.len() != registry.assets().len() {
+    /// snapshot's. The records are this snapshot's, shared: only the chunks of entries
+    /// that `registry` does not share with this snapshot's registry are looked at, and
+    /// only the records whose entry changed are copied (with their chunk).
+    fn with_entries_of(&self, registry: &Registry) -> Option<Chunked<AssetRecord>> {
+        let before = self.registry()?.assets();
+        let entries = registry.assets();
+        if self.assets.len() != entries.len() || before.len() != entries.len() {
             return None;
         }
-        let mut assets = Vec::with_capacity(self.assets.len());
-        for (entry, old) in registry.assets().iter().zip(&self.assets) {
-            if old.entry.asset_id != entry.asset_id
-                || old.entry.asset_uuid != entry.asset_uuid
-                || old.entry.root != entry.root
-            {
-                return None;
+        let mut assets = self.assets.clone();
+        for chunk in 0..entries.chunk_count() {
+            // A shared chunk holds the very entries this snapshot's records were made of.
+            if entries.shares_chunk(before, chunk) {
+                continue;
             }
-            assets.push(AssetRecord {
-                entry: entry.clone(),
-                declaration: old.declaration.clone(),
-                status: old.status,
-            });
+            let (first, chunk) = entries.chunk(chunk)?;
+            for (i, entry) in (first..).zip(chunk) {
+                let old = &self.assets.get(i)?.entry;
+                if old == entry {
+                    continue;
+                }
+                if old.asset_id != entry.asset_id
+                    || old.asset_uuid != entry.asset_uuid
+                    || old.root != entry.root
+                {
+                    return None;
+                }
+                assets.get_mut(i)?.entry = entry.clone();
+            }
         }
         Some(assets)
     }
@@ -330,7 +341,7 @@ impl Snapshot {
         &self,
         generation: u64,
         registry: RegistryState,
-        assets: Vec<AssetRecord>,
+        assets: Chunked<AssetRecord>,
     ) -> Snapshot {
         Snapshot {
             generation,
@@ -360,7 +371,7 @@ impl Snapshot {
         registry: &Registry,
         changed: &Declarations,
         places: &FxHashMap<AssetPath, usize>,
-    ) -> Option<Vec<AssetRecord>> {
+    ) -> Option<Chunked<AssetRecord>> {
         let mut swaps = Vec::with_capacity(changed.len());
         for (root, state) in changed {
             let Some(DeclarationState::Valid(new)) = state else {

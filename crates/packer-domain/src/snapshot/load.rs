@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::chunked::Chunked;
 use crate::declaration::{Declaration, DeclarationFailure};
 use crate::diagnostics::{Code, Diagnostic, FileError, FormatErrors, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
@@ -271,12 +272,12 @@ impl Delivered {
 
 /// The registry's entries by root. Built on the port's thread that parsed the registry.
 struct Roots<'r> {
-    entries: &'r [RegistryEntry],
+    entries: &'r Chunked<RegistryEntry>,
     by_root: FxHashMap<&'r str, usize>,
 }
 
 impl<'r> Roots<'r> {
-    fn new(entries: &'r [RegistryEntry]) -> Roots<'r> {
+    fn new(entries: &'r Chunked<RegistryEntry>) -> Roots<'r> {
         let mut by_root = FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
         for (index, entry) in entries.iter().enumerate() {
             by_root.insert(entry.root.as_str(), index);
@@ -312,7 +313,7 @@ impl<'r> Roots<'r> {
 /// where none was found), and gives back the unregistered ones. Delivered twice, the
 /// first one stands.
 fn gather(
-    entries: &[RegistryEntry],
+    entries: &Chunked<RegistryEntry>,
     placed: &mut [Found],
     late: &mut [Found],
 ) -> (Vec<AssetRecord>, Vec<Found>) {
@@ -679,7 +680,7 @@ fn complete(pending: &mut [Found], listing: &Listing) -> usize {
 
 /// What [`assemble`] makes of a load.
 pub(super) struct Assembled {
-    pub(super) assets: Vec<AssetRecord>,
+    pub(super) assets: Chunked<AssetRecord>,
     pub(super) unregistered: Vec<FoundDeclaration>,
     pub(super) drifts: Vec<Drift>,
 }
@@ -726,7 +727,7 @@ pub(super) fn finish(
         }
     }
     Assembled {
-        assets,
+        assets: assets.into(),
         unregistered,
         drifts,
     }
