@@ -7,7 +7,7 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use packer_domain::command::{Expected, FileChange, Plan};
+use packer_domain::command::{Contents, Expected, FileChange, Plan};
 use packer_domain::path::WsPath;
 use packer_domain::ports::{DirEntryKind, PortError, PortErrorKind, SyncAll, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
@@ -100,6 +100,35 @@ impl fmt::Display for CommitError {
 /// changes nothing is only checked against the disk: a file it was decided on and that
 /// changed unseen is still a `conflict`.
 pub fn execute(
+    port: &dyn WorkspacePort,
+    plan: &Plan,
+    name: &str,
+) -> (Vec<RecoveryReport>, Result<(), CommitError>) {
+    std::thread::scope(|scope| {
+        // The intent names the hash of every file it writes. A large file (the registry
+        // of a large project: some 15 MB at 100k assets) is written out and hashed on a
+        // second thread meanwhile, while this one locks, recovers and reads the files
+        // the plan was decided on; staging takes the bytes and hash when they are done.
+        let large: Vec<&Contents> = plan
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                FileChange::Write { bytes, .. } if bytes.is_large() => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        if !large.is_empty() {
+            scope.spawn(move || {
+                for bytes in large {
+                    bytes.hash();
+                }
+            });
+        }
+        execute_hashed(port, plan, name)
+    })
+}
+
+fn execute_hashed(
     port: &dyn WorkspacePort,
     plan: &Plan,
     name: &str,

@@ -74,10 +74,9 @@ impl<T> Chunked<T> {
         mut compare: impl FnMut(&T) -> Ordering,
     ) -> Result<usize, usize> {
         // The chunk first, by its last element; then within it.
-        let chunk = self.chunks.partition_point(|c| {
-            c.last()
-                .is_some_and(|last| compare(last) == Ordering::Less)
-        });
+        let chunk = self
+            .chunks
+            .partition_point(|c| c.last().is_some_and(|last| compare(last) == Ordering::Less));
         let Some(found) = self.chunks.get(chunk) else {
             return Err(self.len);
         };

@@ -84,27 +84,60 @@ pub enum Expected {
 /// The bytes a commit writes to one file, with their content hash worked out once, when
 /// first asked for: staging the commit, deriving the next generation and the observer's
 /// facts each need it, and at 100k assets the registry is some 15 MB.
+///
+/// The registry's bytes are written from it when first asked for, too: the commit can
+/// then write and hash them on a thread of its own while it locks the project and
+/// checks the files the plan was decided on (planning is pure and has no threads).
 #[derive(Clone, Default)]
 pub struct Contents {
-    bytes: Vec<u8>,
+    bytes: OnceLock<Vec<u8>>,
+    /// The registry the bytes are written from, when they were not given.
+    registry: Option<Registry>,
     hash: OnceLock<ContentHash>,
 }
 
 impl Contents {
     pub fn new(bytes: Vec<u8>) -> Contents {
         Contents {
-            bytes,
+            bytes: OnceLock::from(bytes),
+            registry: None,
+            hash: OnceLock::new(),
+        }
+    }
+
+    /// The bytes of `registry` ([`Registry::to_bytes`]), written when first asked for.
+    pub fn of_registry(registry: Registry) -> Contents {
+        Contents {
+            bytes: OnceLock::new(),
+            registry: Some(registry),
             hash: OnceLock::new(),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.get_or_init(|| {
+            self.registry
+                .as_ref()
+                .map_or_else(Vec::new, Registry::to_bytes)
+        })
     }
 
     /// The hash of the bytes.
     pub fn hash(&self) -> ContentHash {
-        *self.hash.get_or_init(|| ContentHash::of(&self.bytes))
+        *self.hash.get_or_init(|| ContentHash::of(self.as_bytes()))
+    }
+
+    /// Whether writing and hashing the bytes is work worth a thread of its own (some
+    /// milliseconds): a megabyte or more, or a registry of as many entries as make one.
+    pub fn is_large(&self) -> bool {
+        const LARGE: usize = 1 << 20;
+        /// A registry entry takes about this many bytes.
+        const ENTRY: usize = 150;
+        match (self.bytes.get(), &self.registry) {
+            (Some(bytes), _) => bytes.len() >= LARGE,
+            (None, Some(registry)) => registry.assets().len() >= LARGE / ENTRY,
+            (None, None) => false,
+        }
     }
 }
 
@@ -118,13 +151,13 @@ impl std::ops::Deref for Contents {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.bytes
+        self.as_bytes()
     }
 }
 
 impl PartialEq for Contents {
     fn eq(&self, other: &Contents) -> bool {
-        self.bytes == other.bytes
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -132,7 +165,7 @@ impl Eq for Contents {}
 
 impl std::fmt::Debug for Contents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.bytes, f)
+        std::fmt::Debug::fmt(self.as_bytes(), f)
     }
 }
 
@@ -537,7 +570,7 @@ impl<'s> Draft<'s> {
         } else {
             changes.push(FileChange::Write {
                 path: registry_path(),
-                bytes: Contents::new(registry.to_bytes()),
+                bytes: Contents::of_registry(registry.clone()),
                 expected: Expected::Content(registry_hash),
             });
         }

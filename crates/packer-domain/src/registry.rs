@@ -97,7 +97,10 @@ impl Registry {
     /// `next_asset_id`, roots unique and never nested, uuids unique. Planning checks each
     /// change against the whole registry as it makes it; re-checking every root on every
     /// commit would cost a sort of the whole project. `assets` are in id order.
-    pub(crate) fn from_checked_plan(next_asset_id: u64, assets: Chunked<RegistryEntry>) -> Registry {
+    pub(crate) fn from_checked_plan(
+        next_asset_id: u64,
+        assets: Chunked<RegistryEntry>,
+    ) -> Registry {
         debug_assert!(
             assets
                 .iter()
