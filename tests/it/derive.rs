@@ -68,8 +68,47 @@ fn root(s: &str) -> AssetPath {
     AssetPath::new(s).unwrap()
 }
 
-fn command(op: &Op) -> Command {
-    let id = |i: &u8| AssetQuery::Id(AssetId(u64::from(*i)));
+/// How many filler assets the wide project registers after `a` and `b`: enough for
+/// several chunks of records, so that a commit leaves some shared and copies others.
+const FILLERS: u64 = 300;
+
+/// The project of [`fixture`] with [`FILLERS`] more assets, ids 3 on.
+fn wide_fixture() -> String {
+    let mut entries = format!(
+        r#"{{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
+{{ "asset_id": 2, "asset_uuid": "{U2}", "root": "b", "included_in_build": true }}"#
+    );
+    let mut files = String::new();
+    for id in 3..3 + FILLERS {
+        let uuid = format!("00000000-0000-4000-8000-{id:012}");
+        entries.push_str(&format!(
+            ",\n{{ \"asset_id\": {id}, \"asset_uuid\": \"{uuid}\", \"root\": \"f/{id}\", \"included_in_build\": true }}"
+        ));
+        files.push_str(&format!(
+            "//- f/{id}/asset.json\n{{ \"schema_version\": 1, \"asset_uuid\": \"{uuid}\", \"name\": \"f{id}\", \"kind\": \"blob\", \"inputs\": [\"x.bin\"] }}\n//- f/{id}/x.bin\nfiller {id}\n"
+        ));
+    }
+    let base = fixture();
+    let (_, rest) = base.split_once("//- a/asset.json").unwrap();
+    format!(
+        "\n//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": {}, \"assets\": [\n{entries}\n] }}\n{files}//- a/asset.json{rest}",
+        3 + FILLERS
+    )
+}
+
+/// The asset an op's number names: in the small project the id itself; in the wide one
+/// `a`, `b`, fillers in the second and third chunks of records, and the first assets
+/// created after them.
+fn asset_id(i: u8, wide: bool) -> AssetId {
+    const WIDE: [u64; 6] = [1, 2, 130, 257, 3 + FILLERS, 4 + FILLERS];
+    match WIDE.get(usize::from(i).saturating_sub(1)) {
+        Some(id) if wide => AssetId(*id),
+        _ => AssetId(u64::from(i)),
+    }
+}
+
+fn command(op: &Op, wide: bool) -> Command {
+    let id = |i: &u8| AssetQuery::Id(asset_id(*i, wide));
     match op {
         Op::Create(n) => Command::CreateAsset(CreateAsset {
             root: root(&format!("c/new{n}")),
@@ -144,13 +183,40 @@ pub(crate) fn quietly_observed(fs: &MemFs) -> Runtime {
 }
 
 fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
-    let (fs, runtime) = observed();
+    run_on(ops, batch_every, false)
+}
+
+/// Finding each asset of `fresh` by root and by uuid in `published` gives what it gives
+/// in `fresh`.
+fn same_lookups(published: &Snapshot, fresh: &Snapshot) -> Result<(), TestCaseError> {
+    for record in fresh.assets() {
+        for query in [
+            AssetQuery::Root(record.entry.root.clone()),
+            AssetQuery::Uuid(record.entry.asset_uuid),
+        ] {
+            prop_assert_eq!(
+                published.find(&query).map(|r| r.entry.asset_id),
+                fresh.find(&query).map(|r| r.entry.asset_id),
+                "{:?}",
+                query
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run_on(ops: &[Op], batch_every: usize, wide: bool) -> Result<(), TestCaseError> {
+    let (fs, runtime) = if wide {
+        observed_on(&wide_fixture())
+    } else {
+        observed()
+    };
     let chunks: Vec<Vec<Command>> = if batch_every > 1 {
         ops.chunks(batch_every)
-            .map(|c| vec![Command::Batch(c.iter().map(command).collect())])
+            .map(|c| vec![Command::Batch(c.iter().map(|o| command(o, wide)).collect())])
             .collect()
     } else {
-        ops.iter().map(|o| vec![command(o)]).collect()
+        ops.iter().map(|o| vec![command(o, wide)]).collect()
     };
     // The observer's index of inputs, brought up to date from one generation to the
     // next, must be the index of each.
@@ -173,6 +239,9 @@ fn run(ops: &[Op], batch_every: usize) -> Result<(), TestCaseError> {
             );
             inputs.update(&before, &published);
             prop_assert_eq!(&inputs, &InputIndex::of(&fresh), "after {:?}", command);
+            // Made here, the maps are shared with the generations derived from this one
+            // that keep every root and uuid in place.
+            same_lookups(&published, &fresh)?;
             before = published;
         }
     }
@@ -189,6 +258,14 @@ proptest! {
         batch_every in 1usize..4,
     ) {
         run(&ops, batch_every)?;
+    }
+
+    #[test]
+    fn every_commit_on_a_project_of_several_chunks_publishes_what_a_fresh_load_gives(
+        ops in proptest::collection::vec(op(), 1..10),
+        batch_every in 1usize..3,
+    ) {
+        run_on(&ops, batch_every, true)?;
     }
 }
 
@@ -351,14 +428,14 @@ fn registry_only_changes_of_identity_classify_drift_again() {
 fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
     let (fs, runtime) = observed();
     for (command, derived) in [
-        (command(&Op::Include(1, false)), true),
-        (command(&Op::Rename(2, 3)), true),
-        (command(&Op::Adopt), true),
-        (command(&Op::Remove(1)), true),
+        (command(&Op::Include(1, false), false), true),
+        (command(&Op::Rename(2, 3), false), true),
+        (command(&Op::Adopt, false), true),
+        (command(&Op::Remove(1), false), true),
         // New inputs directly in the new folder are looked up by listing it.
-        (command(&Op::Create(0)), true),
+        (command(&Op::Create(0), false), true),
         // A renamed folder: the disk is read again.
-        (command(&Op::Move(2, 0)), false),
+        (command(&Op::Move(2, 0), false), false),
     ] {
         fs.clear_ops();
         runtime

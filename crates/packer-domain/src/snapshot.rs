@@ -325,8 +325,12 @@ pub struct Snapshot {
 /// read looks one up that way: a client asking for thousands of assets by root, one
 /// request each, made each request a pass over the whole registry. Not part of what a
 /// snapshot is: two snapshots are equal whether or not either made it.
+///
+/// A generation that keeps every asset's id, uuid and root in place shares the maps of
+/// the one it was derived from ([`Lookup::shared`]), made or not: a commit that toggles
+/// a flag does not make the next read by root rebuild them.
 #[derive(Default)]
-struct Lookup(OnceLock<LookupMaps>);
+struct Lookup(Arc<OnceLock<LookupMaps>>);
 
 struct LookupMaps {
     by_root: FxHashMap<AssetPath, usize>,
@@ -334,6 +338,12 @@ struct LookupMaps {
 }
 
 impl Lookup {
+    /// The same maps, for a snapshot whose assets have the same roots and uuids at the
+    /// same places.
+    fn shared(&self) -> Lookup {
+        Lookup(Arc::clone(&self.0))
+    }
+
     fn maps(&self, assets: &Chunked<AssetRecord>) -> &LookupMaps {
         self.0.get_or_init(|| {
             let mut maps = LookupMaps {

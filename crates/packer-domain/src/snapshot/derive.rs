@@ -348,9 +348,9 @@ impl Snapshot {
             state: self.state,
             registry,
             assets,
-            // Every asset kept its id.
+            // Every asset kept its id, uuid and root, in place.
             ids: std::sync::Arc::clone(&self.ids),
-            lookup: super::Lookup::default(),
+            lookup: self.lookup.shared(),
             unregistered: self.unregistered.clone(),
             drifts: self.drifts.clone(),
             workspace_errors: Vec::new(),
