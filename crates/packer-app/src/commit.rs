@@ -118,11 +118,15 @@ pub fn execute(
             })
             .collect();
         if !large.is_empty() {
-            scope.spawn(move || {
-                for bytes in large {
-                    bytes.hash();
-                }
-            });
+            // A thread that cannot be had (a process at its limit) leaves the work to
+            // staging, on this thread.
+            let _ = std::thread::Builder::new()
+                .name("packer-hash".to_owned())
+                .spawn_scoped(scope, move || {
+                    for bytes in large {
+                        bytes.hash();
+                    }
+                });
         }
         execute_hashed(port, plan, name)
     })
