@@ -514,3 +514,63 @@ fn declarations_edited_by_hand_are_read_again_alone() {
     let derived = now.with_declarations_reread(&fs, &[root("c")], 4).unwrap();
     assert_eq!(derived, Snapshot::load(&fs, 4));
 }
+
+/// More declarations edited than are looked for one by one: found through the lookup by
+/// root, whether the edits keep the drift (a new name) or change it (a new uuid, an
+/// unregistered declaration edited), and through maps made by the generation before.
+#[test]
+fn many_declarations_edited_by_hand_are_read_again_alone() {
+    let fs = MemFs::from_fixture(&wide_fixture()).unwrap();
+    let filler = |id: u64, name: &str, uuid: Option<&str>| {
+        let uuid = uuid.map_or_else(
+            || format!("00000000-0000-4000-8000-{id:012}"),
+            str::to_owned,
+        );
+        let text = format!(
+            r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["x.bin"] }}"#
+        );
+        fs.write(&format!("f/{id}/asset.json"), text);
+        root(&format!("f/{id}"))
+    };
+    let mut generation = 1;
+    let mut before = Snapshot::load(&fs, generation);
+    // Names alone, across every chunk of records: the drift stays; then again, with the
+    // maps of the generation before made.
+    for round in ["one", "two"] {
+        let roots: Vec<AssetPath> = (3..3 + FILLERS)
+            .step_by(7)
+            .map(|id| filler(id, round, None))
+            .collect();
+        assert!(roots.len() > 16);
+        generation += 1;
+        let derived = before
+            .with_declarations_reread(&fs, &roots, generation)
+            .unwrap();
+        let fresh = Snapshot::load(&fs, generation);
+        assert_eq!(derived, fresh);
+        same_lookups(&derived, &fresh).unwrap();
+        before = derived;
+    }
+    // One of many takes another asset's uuid, and an unregistered one is edited: the
+    // drift is classified again.
+    let mut roots: Vec<AssetPath> = (4..3 + FILLERS)
+        .step_by(11)
+        .map(|id| filler(id, "three", None))
+        .collect();
+    roots.push(filler(5, "three", Some(U2)));
+    fs.write(
+        "loose/asset.json",
+        format!(
+            r#"{{ "schema_version": 1, "asset_uuid": "{U9}", "name": "loose again", "kind": "blob", "inputs": ["l.bin"] }}"#
+        ),
+    );
+    roots.push(root("loose"));
+    generation += 1;
+    let derived = before
+        .with_declarations_reread(&fs, &roots, generation)
+        .unwrap();
+    let fresh = Snapshot::load(&fs, generation);
+    assert!(!fresh.drifts().is_empty());
+    assert_eq!(derived, fresh);
+    same_lookups(&derived, &fresh).unwrap();
+}

@@ -151,10 +151,12 @@ impl Snapshot {
         {
             return Some(self.with_same_drift(generation, registry_state, assets));
         }
-        // Where the record of each of a few changed roots is, found once with a pass over
-        // the records per root: cheaper than the map below, and used twice.
+        // Where the record of each changed root is: for a few, found with a pass over the
+        // records per root; for more, through the lookup by root, which a generation that
+        // keeps every root in place shares with the one before, so that it is made once
+        // for a run of edits. A root missing here is not registered.
         let few = changed.len() <= FEW_CHANGES;
-        let places: Option<FxHashMap<AssetPath, usize>> = few.then(|| {
+        let places: FxHashMap<AssetPath, usize> = if few {
             changed
                 .keys()
                 .filter_map(|root| {
@@ -162,7 +164,13 @@ impl Snapshot {
                     Some((root.clone(), i))
                 })
                 .collect()
-        });
+        } else {
+            let by_root = &self.lookup.maps(&self.assets).by_root;
+            changed
+                .keys()
+                .filter_map(|root| Some((root.clone(), *by_root.get(root)?)))
+                .collect()
+        };
         // Every declaration this snapshot found, by root; built only if an asset is not
         // where it was (most changes move nothing).
         let by_root_map: OnceCell<FxHashMap<&AssetPath, &DeclarationState>> = OnceCell::new();
@@ -172,15 +180,19 @@ impl Snapshot {
             {
                 return Some(&asset.declaration);
             }
-            if let (Some(places), None) = (&places, id) {
-                return match places.get(root) {
-                    Some(&i) => self.assets.get(i).map(|a| &a.declaration),
-                    None => self
-                        .unregistered
-                        .iter()
-                        .find(|f| f.root == *root)
-                        .map(|f| &f.declaration),
-                };
+            if id.is_none() {
+                match places.get(root) {
+                    Some(&i) => return self.assets.get(i).map(|a| &a.declaration),
+                    // Few: a pass over the unregistered ones costs less than the map.
+                    None if few => {
+                        return self
+                            .unregistered
+                            .iter()
+                            .find(|f| f.root == *root)
+                            .map(|f| &f.declaration);
+                    }
+                    None => {}
+                }
             }
             by_root_map
                 .get_or_init(|| {
@@ -208,9 +220,7 @@ impl Snapshot {
                 std::sync::Arc::make_mut(valid).inputs = inputs;
             }
         }
-        if let Some(places) = &places
-            && let Some(assets) = self.with_declarations_swapped(registry, &changed, places)
-        {
+        if let Some(assets) = self.with_declarations_swapped(registry, &changed, &places) {
             return Some(self.with_same_drift(generation, registry_state, assets));
         }
         let assets: Vec<AssetRecord> = registry
