@@ -245,8 +245,6 @@ fn refreshes(
     ));
     // The same edits as the watcher sees them: from the last write until the refreshes
     // have taken in every edited declaration.
-    // The same edits as the watcher sees them: from the last write until the refreshes
-    // have taken in every edited declaration.
     let rounds = time_edits(
         report,
         edits,
