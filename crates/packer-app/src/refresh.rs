@@ -114,6 +114,9 @@ pub(crate) fn observe(shared: &Shared, lane: &mut LaneState, observation: Observ
         let _ = requeue.send(deferred);
     }
     if first {
+        // Made now, as part of starting to observe, rather than by the first hand edit,
+        // whose refresh it would hold up (some 60 ms at 100k assets).
+        input_index(&mut lane.inputs, &shared.view.load_full().snapshot);
         shared.observing.set();
     }
     if let Some(reply) = reply {
