@@ -10,8 +10,8 @@
 //! The chunks are of one size (all full but the last), so that reaching element `i`
 //! costs two loads, as a read of a slice costs one: reads by id are the runtime's
 //! hottest path. A persistent tree (an RRB vector) would make removal cheap too, at the
-//! price of a deeper walk on every read; removal is rare here (`remove_asset`) and
-//! re-chunks only what lies after the removed element.
+//! price of a deeper walk on every read; removal is rare here (`remove_asset`), and a
+//! sequence with an element removed is made anew, sharing nothing.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -140,17 +140,9 @@ impl<T: Clone> Chunked<T> {
     }
 
     /// Adds `value` at the end: the last chunk is copied with it, or a new one begun.
+    /// For more than one, [`Extend`] copies the last chunk once.
     pub fn push(&mut self, value: T) {
-        match self.chunks.last_mut() {
-            Some(last) if last.len() < CHUNK => {
-                let mut grown = Vec::with_capacity(last.len() + 1);
-                grown.extend(last.iter().cloned());
-                grown.push(value);
-                *last = grown.into();
-            }
-            _ => self.chunks.push(Arc::from([value])),
-        }
-        self.len += 1;
+        self.extend([value]);
     }
 
     pub fn to_vec(&self) -> Vec<T> {
@@ -192,6 +184,30 @@ impl<T> FromIterator<T> for Chunked<T> {
             }
         }
         Chunked { chunks, len }
+    }
+}
+
+impl<T: Clone> Extend<T> for Chunked<T> {
+    /// Adds `items` at the end: the last chunk, if not full, is copied once and topped
+    /// up, and the rest go into new chunks.
+    fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
+        let mut items = items.into_iter().peekable();
+        if items.peek().is_none() {
+            return;
+        }
+        if let Some(last) = self.chunks.last_mut()
+            && last.len() < CHUNK
+        {
+            let mut grown = Vec::with_capacity(CHUNK);
+            grown.extend(last.iter().cloned());
+            let before = grown.len();
+            grown.extend(items.by_ref().take(CHUNK - before));
+            self.len += grown.len() - before;
+            *last = grown.into();
+        }
+        let rest: Chunked<T> = items.collect();
+        self.len += rest.len;
+        self.chunks.extend(rest.chunks);
     }
 }
 
@@ -254,12 +270,22 @@ impl<T: fmt::Debug> fmt::Debug for Chunked<T> {
 }
 
 /// The elements of a [`Chunked`] in order, from either end.
-#[derive(Clone)]
 pub struct Iter<'a, T> {
     front: slice::Iter<'a, T>,
     back: slice::Iter<'a, T>,
     chunks: slice::Iter<'a, Arc<[T]>>,
     remaining: usize,
+}
+
+impl<T> Clone for Iter<'_, T> {
+    fn clone(&self) -> Self {
+        Iter {
+            front: self.front.clone(),
+            back: self.back.clone(),
+            chunks: self.chunks.clone(),
+            remaining: self.remaining,
+        }
+    }
 }
 
 impl<'a, T> Iterator for Iter<'a, T> {
@@ -358,10 +384,13 @@ mod tests {
                 *copy.get_mut(i).unwrap() = *value;
                 expected[i] = *value;
             }
+            // Pushed one by one, then as many again at once.
             for value in &pushed {
                 copy.push(*value);
                 expected.push(*value);
             }
+            copy.extend(pushed.iter().copied());
+            expected.extend(pushed.iter().copied());
             prop_assert_eq!(original.to_vec(), items.clone());
             prop_assert_eq!(copy.to_vec(), expected.clone());
             prop_assert_eq!(copy.len(), expected.len());

@@ -201,18 +201,23 @@ impl<'s> DraftEntries<'s> {
             return self.values().cloned().collect();
         }
         let mut out = self.base.clone();
-        for (id, entry) in self.changed {
-            let Some(entry) = entry else { continue };
+        let mut added = Vec::new();
+        // Every change is `Some` (checked above); in id order, so the additions come last.
+        for (id, entry) in self
+            .changed
+            .into_iter()
+            .filter_map(|(id, e)| Some((id, e?)))
+        {
             match out.binary_search_by_key(&id, |e| e.asset_id) {
                 Ok(index) => {
                     if let Some(slot) = out.get_mut(index) {
                         *slot = entry;
                     }
                 }
-                // After the last: the changes come in id order.
-                Err(_) => out.push(entry),
+                Err(_) => added.push(entry),
             }
         }
+        out.extend(added);
         out
     }
 

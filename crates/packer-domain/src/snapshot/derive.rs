@@ -181,18 +181,11 @@ impl Snapshot {
                 return Some(&asset.declaration);
             }
             if id.is_none() {
-                match places.get(root) {
-                    Some(&i) => return self.assets.get(i).map(|a| &a.declaration),
-                    // Few: a pass over the unregistered ones costs less than the map.
-                    None if few => {
-                        return self
-                            .unregistered
-                            .iter()
-                            .find(|f| f.root == *root)
-                            .map(|f| &f.declaration);
-                    }
-                    None => {}
-                }
+                // A changed root missing from `places` is not registered.
+                return match places.get(root) {
+                    Some(&i) => self.assets.get(i).map(|a| &a.declaration),
+                    None => self.unregistered_at(root).map(|f| &f.declaration),
+                };
             }
             by_root_map
                 .get_or_init(|| {
