@@ -89,6 +89,12 @@ impl Session {
 
     /// The next line that is a response; events on the way are kept.
     fn response(&mut self) -> Value {
+        let line = self.response_line();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// The next line that is a response, as written; events on the way are kept.
+    fn response_line(&mut self) -> String {
         loop {
             let line = self.packer.next_line("a response");
             let value: Value = serde_json::from_str(&line)
@@ -96,7 +102,7 @@ impl Session {
             if value.get("event").is_some() {
                 self.events.push(value);
             } else {
-                return value;
+                return line;
             }
         }
     }
@@ -612,6 +618,24 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
             json!({"id": 40, "code": "invalid", "detail": {"command_id": 4, "generation": 1}}),
         ),
     ]);
+}
+
+/// A client matches answers to requests by `id`: it comes back as written, whether it
+/// reads as an integer, a float or a number no integer type holds.
+#[test]
+fn an_id_comes_back_as_the_client_wrote_it() {
+    let project = project();
+    let mut session = Session::start(&project);
+    for id in ["7", "1e2", "-0", "1.50", "9007199254740993", "18446744073709551616"] {
+        for (method, answer) in [("status", "result"), ("nope", "error")] {
+            let line = format!("{{\"id\": {id}, \"method\": \"{method}\"}}\n");
+            session.packer.send_bytes(line.as_bytes());
+            let response = session.response_line();
+            let expected = format!("{{\"id\":{id},\"{answer}\":");
+            assert!(response.starts_with(&expected), "{line} → {response}");
+        }
+    }
+    session.finish();
 }
 
 #[test]

@@ -29,7 +29,13 @@ pub struct Params {
 /// things is not one to act on), as is a number no JSON value can hold. On error, the
 /// message and the byte offset where reading stopped.
 pub fn read_json(text: &[u8]) -> Result<Value, packer_domain::json::JsonError> {
-    let parsed = packer_domain::json::parse(text)?;
+    exact_value(&packer_domain::json::parse(text)?)
+}
+
+/// As [`read_json`], from the tree the strict reader made of the text.
+pub fn exact_value(
+    parsed: &packer_domain::json::JsonValue<'_>,
+) -> Result<Value, packer_domain::json::JsonError> {
     parsed.to_serde_exact().map_err(|offset| {
         packer_domain::json::JsonError::at(offset, "the number is too large".to_owned())
     })

@@ -20,7 +20,8 @@ use packer_app::error::{AppError, ErrorCode};
 use packer_app::observer::ObserverConfig;
 use packer_app::runtime::{Ports, Runtime};
 use packer_fs::{DiskWatcher, SystemClock};
-use serde_json::{Map, Number, Value};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::commands::{CommandResult, Failure, Outcome, open_workspace};
 use crate::lines::{self, EventLines, Line, LineSink, MAX_LINE_BYTES};
@@ -121,11 +122,11 @@ fn answer(served: &Served<'_>, sink: &LineSink, line: &[u8]) -> Flow {
     let request = match Request::parse(line) {
         Ok(request) => request,
         Err((id, error)) => {
-            sink.json(&failure(id.as_ref(), error));
+            sink.json(&failure(id.as_deref(), error));
             return Flow::Continue;
         }
     };
-    let id = Some(&request.id);
+    let id = Some(&*request.id);
     if !methods::is_known(&request.method) {
         sink.json(&failure(
             id,
@@ -166,7 +167,9 @@ fn answer(served: &Served<'_>, sink: &LineSink, line: &[u8]) -> Flow {
 /// One request line, read.
 #[derive(Debug)]
 struct Request {
-    id: Number,
+    /// The number as the client wrote it, answered as written: `1e2` stays `1e2`, and an
+    /// id too large for any integer type loses no digit.
+    id: Box<RawValue>,
     method: String,
     params: Option<Value>,
 }
@@ -174,7 +177,7 @@ struct Request {
 impl Request {
     /// Reads the request form. An error comes with the request's `id` when that much
     /// could be read, so the client can still match the answer.
-    fn parse(line: &[u8]) -> Result<Request, (Option<Number>, AppError)> {
+    fn parse(line: &[u8]) -> Result<Request, (Option<Box<RawValue>>, AppError)> {
         let parse_error = |message: String| AppError::new(ErrorCode::ParseError, message);
         if let Err(e) = std::str::from_utf8(line) {
             return Err((
@@ -185,7 +188,9 @@ impl Request {
                 )),
             ));
         }
-        let value = packer_app::params::read_json(line).map_err(|e| {
+        let read = packer_domain::json::parse(line)
+            .and_then(|tree| Ok((written_id(&tree), packer_app::params::exact_value(&tree)?)));
+        let (written, value) = read.map_err(|e| {
             let (_, column) = e.line_col(line);
             (
                 None,
@@ -205,9 +210,10 @@ impl Request {
                 )),
             ));
         };
-        let id = match object.remove("id") {
-            Some(Value::Number(id)) => id,
-            Some(other) => {
+        // `written` is there exactly when `id` is a number.
+        let id = match (written, object.remove("id")) {
+            (Some(id), _) => id,
+            (None, Some(other)) => {
                 return Err((
                     None,
                     parse_error(format!(
@@ -216,7 +222,9 @@ impl Request {
                     )),
                 ));
             }
-            None => return Err((None, parse_error("the request has no `id`".to_owned()))),
+            (None, None) => {
+                return Err((None, parse_error("the request has no `id`".to_owned())));
+            }
         };
         let method = match object.remove("method") {
             Some(Value::String(method)) => method,
@@ -249,24 +257,37 @@ impl Request {
     }
 }
 
+/// The request's `id` as written, when the line is an object whose `id` is a number.
+fn written_id(tree: &packer_domain::json::JsonValue<'_>) -> Option<Box<RawValue>> {
+    use packer_domain::json::JsonKind;
+    let JsonKind::Object(members) = &tree.kind else {
+        return None;
+    };
+    // The reader refuses a key given twice: there is one `id` at most.
+    match members.iter().find(|m| m.key == "id")?.value.kind {
+        JsonKind::Number(text) => RawValue::from_string(text.to_owned()).ok(),
+        _ => None,
+    }
+}
+
 fn first_key(object: &Map<String, Value>) -> Option<&str> {
     object.keys().next().map(String::as_str)
 }
 
 /// A success line, `{"id", "result"}`, around a result already encoded.
-fn success(id: &Number, result: &Json) -> String {
+fn success(id: &RawValue, result: &Json) -> String {
     // The result was escaped when it was encoded, and a number has nothing to escape.
-    format!("{{\"id\":{id},\"result\":{}}}", result.0)
+    format!("{{\"id\":{},\"result\":{}}}", id.get(), result.0)
 }
 
 /// An error line, `{"id", "error"}`.
 #[derive(Debug, serde::Serialize)]
 struct ErrorLine<'a> {
     /// `null` when the request's id could not be read.
-    id: Option<&'a Number>,
+    id: Option<&'a RawValue>,
     error: AppError,
 }
 
-fn failure(id: Option<&Number>, error: AppError) -> ErrorLine<'_> {
+fn failure(id: Option<&RawValue>, error: AppError) -> ErrorLine<'_> {
     ErrorLine { id, error }
 }
