@@ -626,7 +626,14 @@ fn unknown_methods_and_bad_params_are_refused_by_name() {
 fn an_id_comes_back_as_the_client_wrote_it() {
     let project = project();
     let mut session = Session::start(&project);
-    for id in ["7", "1e2", "-0", "1.50", "9007199254740993", "18446744073709551616"] {
+    for id in [
+        "7",
+        "1e2",
+        "-0",
+        "1.50",
+        "9007199254740993",
+        "18446744073709551616",
+    ] {
         for (method, answer) in [("status", "result"), ("nope", "error")] {
             let line = format!("{{\"id\": {id}, \"method\": \"{method}\"}}\n");
             session.packer.send_bytes(line.as_bytes());
