@@ -237,6 +237,7 @@ impl Declaration {
                 text,
                 e,
                 "resolve the conflict by hand, keeping one side of each conflicting part (and one asset_uuid), then save the file",
+                "a key may appear once in an object: delete one of the two",
             )))
         })?;
         let object = ObjectReader::new(&value, &"the declaration")
@@ -436,6 +437,17 @@ mod tests {
                 .as_deref()
                 .unwrap_or("")
                 .contains("asset_uuid")
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named_with_advice_for_this_file() {
+        let text = "{\"schema_version\": 1, \"name\": \"a\", \"name\": \"b\"}";
+        check(text, "1:36 json_syntax duplicate key `name` in the object");
+        let failure = Declaration::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(
+            failure.errors.list[0].hint.as_deref(),
+            Some("a key may appear once in an object: delete one of the two")
         );
     }
 

@@ -169,8 +169,14 @@ impl FormatError {
 
     /// The syntax error `error` of `text`. When the parser stopped at a merge's conflict
     /// marker (git's `<<<<<<<`, `|||||||`, `=======`, `>>>>>>>` at the start of a line,
-    /// which no JSON document holds there), says so, with `merge_hint` on resolving it.
-    pub fn syntax(text: &[u8], error: JsonError, merge_hint: &str) -> FormatError {
+    /// which no JSON document holds there), says so, with `merge_hint` on resolving it;
+    /// a key given twice comes with `duplicate_hint`.
+    pub fn syntax(
+        text: &[u8],
+        error: JsonError,
+        merge_hint: &str,
+        duplicate_hint: &str,
+    ) -> FormatError {
         let line_start = text[..error.offset.min(text.len())]
             .iter()
             .rposition(|&b| b == b'\n')
@@ -188,7 +194,7 @@ impl FormatError {
             )
             .hint(merge_hint),
             None => FormatError {
-                hint: error.hint.map(str::to_owned),
+                hint: error.duplicate_key.then(|| duplicate_hint.to_owned()),
                 ..FormatError::new(Code::JsonSyntax, error.offset, error.message)
             },
         }

@@ -53,8 +53,8 @@ const LINEAR_KEY_CHECK: usize = 16;
 pub struct JsonError {
     pub offset: usize,
     pub message: String,
-    /// What a person can do about it, where the error alone does not say.
-    pub hint: Option<&'static str>,
+    /// A key given twice in one object: what to do about it depends on the file.
+    pub duplicate_key: bool,
 }
 
 impl JsonError {
@@ -63,7 +63,7 @@ impl JsonError {
         JsonError {
             offset,
             message: message.into(),
-            hint: None,
+            duplicate_key: false,
         }
     }
 
@@ -373,9 +373,7 @@ impl<'t> Parser<'t> {
             return Err(JsonError {
                 offset,
                 message: format!("duplicate key `{key}` in the object"),
-                hint: Some(
-                    "a key may appear once in an object: delete one of the two (resolving a merge of `index.json`, keep the larger `next_asset_id`)",
-                ),
+                duplicate_key: true,
             });
         }
         self.skip_ws();

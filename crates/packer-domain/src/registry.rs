@@ -139,8 +139,14 @@ impl Registry {
     /// As [`parse`](Self::parse), also giving the byte offset of each entry, in the
     /// registry's (id) order.
     pub fn parse_located(text: &[u8]) -> Result<(Registry, Vec<usize>), FormatErrors> {
-        let value = json::parse(text)
-            .map_err(|e| FormatErrors::one(FormatError::syntax(text, e, REGISTRY_MERGE_HINT)))?;
+        let value = json::parse(text).map_err(|e| {
+            FormatErrors::one(FormatError::syntax(
+                text,
+                e,
+                REGISTRY_MERGE_HINT,
+                "a key may appear once in an object: delete one of the two (resolving a merge of `index.json`, keep the larger `next_asset_id`)",
+            ))
+        })?;
         let object = ObjectReader::new(&value, &"the registry").map_err(FormatErrors::one)?;
         let mut errors = FormatErrors::default();
         object.unknown_keys(&["schema_version", "next_asset_id", "assets"], &mut errors);
