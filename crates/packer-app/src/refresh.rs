@@ -567,10 +567,7 @@ fn still_present(snapshot: &Snapshot, id: AssetId, path: &WsPath) -> bool {
 /// registry that is valid, changed inputs.
 fn refreshed_drifts(old: &Snapshot, new: &Snapshot, inputs: &[(AssetId, AssetPath)]) -> Vec<Drift> {
     let mut out = Vec::new();
-    let hash = |s: &Snapshot| match s.registry_state() {
-        packer_domain::snapshot::RegistryState::Valid { stamp, .. } => Some(stamp.hash),
-        packer_domain::snapshot::RegistryState::Invalid { stamp, .. } => stamp.map(|s| s.hash),
-    };
+    let hash = |s: &Snapshot| s.registry_state().stamp().map(|stamp| stamp.hash);
     if hash(old) != hash(new) {
         out.push(Drift::RegistryChanged);
     }

@@ -16,7 +16,7 @@ use packer_domain::event::{CommandId, Event, RejectReason};
 use packer_domain::observe::InputStamps;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
-use packer_domain::snapshot::{ProjectState, RegistryState, Snapshot, registry_path};
+use packer_domain::snapshot::{ProjectState, Snapshot, registry_path};
 
 use crate::commit::{self, CommitError};
 use crate::error::{AppError, ErrorCode};
@@ -481,10 +481,7 @@ const RELOADS: usize = 3;
 fn load_settled(port: &dyn WorkspacePort) -> Snapshot {
     let mut snapshot = Snapshot::load(port, 1);
     for _ in 0..RELOADS {
-        let loaded = match snapshot.registry_state() {
-            RegistryState::Valid { stamp, .. } => Some(stamp.fingerprint),
-            RegistryState::Invalid { stamp, .. } => stamp.map(|s| s.fingerprint),
-        };
+        let loaded = snapshot.registry_state().stamp().map(|s| s.fingerprint);
         match port.stat(&registry_path()) {
             Ok(now) if loaded.is_some() && now != loaded => snapshot = Snapshot::load(port, 1),
             // Unchanged, or it cannot be told (a registry that could not be read): the

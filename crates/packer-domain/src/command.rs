@@ -88,19 +88,26 @@ pub enum Expected {
 /// The registry's bytes are written from it when first asked for, too: the commit can
 /// then write and hash them on a thread of its own while it locks the project and
 /// checks the files the plan was decided on (planning is pure and has no threads).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Contents {
-    bytes: OnceLock<Vec<u8>>,
-    /// The registry the bytes are written from, when they were not given.
-    registry: Option<Registry>,
+    source: Source,
     hash: OnceLock<ContentHash>,
+}
+
+#[derive(Clone)]
+enum Source {
+    Bytes(Vec<u8>),
+    /// A registry, and its bytes once written.
+    Registry {
+        registry: Registry,
+        bytes: OnceLock<Vec<u8>>,
+    },
 }
 
 impl Contents {
     pub fn new(bytes: Vec<u8>) -> Contents {
         Contents {
-            bytes: OnceLock::from(bytes),
-            registry: None,
+            source: Source::Bytes(bytes),
             hash: OnceLock::new(),
         }
     }
@@ -108,18 +115,19 @@ impl Contents {
     /// The bytes of `registry` ([`Registry::to_bytes`]), written when first asked for.
     pub fn of_registry(registry: Registry) -> Contents {
         Contents {
-            bytes: OnceLock::new(),
-            registry: Some(registry),
+            source: Source::Registry {
+                registry,
+                bytes: OnceLock::new(),
+            },
             hash: OnceLock::new(),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get_or_init(|| {
-            self.registry
-                .as_ref()
-                .map_or_else(Vec::new, Registry::to_bytes)
-        })
+        match &self.source {
+            Source::Bytes(bytes) => bytes,
+            Source::Registry { registry, bytes } => bytes.get_or_init(|| registry.to_bytes()),
+        }
     }
 
     /// The hash of the bytes.
@@ -133,10 +141,12 @@ impl Contents {
         const LARGE: usize = 1 << 20;
         /// A registry entry takes about this many bytes.
         const ENTRY: usize = 150;
-        match (self.bytes.get(), &self.registry) {
-            (Some(bytes), _) => bytes.len() >= LARGE,
-            (None, Some(registry)) => registry.assets().len() >= LARGE / ENTRY,
-            (None, None) => false,
+        match &self.source {
+            Source::Bytes(bytes) => bytes.len() >= LARGE,
+            Source::Registry { registry, bytes } => bytes.get().map_or_else(
+                || registry.assets().len() >= LARGE / ENTRY,
+                |bytes| bytes.len() >= LARGE,
+            ),
         }
     }
 }

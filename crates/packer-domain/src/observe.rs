@@ -665,11 +665,10 @@ fn every_declaration(snapshot: &Snapshot) -> impl Iterator<Item = (&AssetPath, &
 pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
     let mut out = Vec::new();
     let registry = registry_path();
-    let registry_stamp = match snapshot.registry_state() {
-        RegistryState::Valid { stamp, .. } => Some(stamp),
-        RegistryState::Invalid { stamp, .. } => stamp.as_ref(),
-    };
-    if !agrees(facts.get(registry.as_str()), registry_stamp) {
+    if !agrees(
+        facts.get(registry.as_str()),
+        snapshot.registry_state().stamp(),
+    ) {
         out.push(registry);
     }
     if matches!(snapshot.registry_state(), RegistryState::Invalid { .. }) {

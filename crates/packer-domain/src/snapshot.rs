@@ -298,6 +298,16 @@ pub enum RegistryState {
     },
 }
 
+impl RegistryState {
+    /// What the snapshot recorded of `index.json`, when it could be read at all.
+    pub fn stamp(&self) -> Option<&FileStamp> {
+        match self {
+            RegistryState::Valid { stamp, .. } => Some(stamp),
+            RegistryState::Invalid { stamp, .. } => stamp.as_ref(),
+        }
+    }
+}
+
 /// An immutable picture of the workspace at one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {

@@ -8,7 +8,7 @@ use super::{Draft, Expected, Refusal};
 use crate::path::AssetPath;
 use crate::reconcile::{self, ReconcileAction};
 use crate::registry::{AssetId, RegistryEntry};
-use crate::snapshot::{AssetRecord, DeclarationState, Snapshot};
+use crate::snapshot::{AssetRecord, DeclarationState};
 
 impl<'s> Draft<'s> {
     /// Applies `actions` in order. Each must be offered by the snapshot's own plan: what
@@ -103,8 +103,7 @@ impl<'s> Draft<'s> {
     /// The asset the snapshot has registered at `root` (every action of a plan asks;
     /// the snapshot finds it by a map it makes once).
     fn registered_at(&self, root: &AssetPath) -> Option<&'s AssetRecord> {
-        let snapshot: &'s Snapshot = self.snapshot;
-        snapshot.registered_at(root.as_str())
+        self.snapshot.registered_at(root.as_str())
     }
 
     /// The `asset.json` at `root` that the registry does not list: at an unregistered
