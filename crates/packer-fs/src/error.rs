@@ -36,15 +36,28 @@ pub(crate) fn kind_of(errno: Errno) -> PortErrorKind {
 /// A [`PortError`] for an OS error, with the OS's own words as the detail where they
 /// say more than the kind.
 pub(crate) fn port_error(errno: Errno, op: PortOp, path: &WsPath) -> PortError {
-    PortError::new(kind_of(errno), op, path).with_detail(os_detail(errno))
+    let (kind, detail) = errno_failure(errno);
+    PortError::new(kind, op, path).with_detail(detail)
 }
 
 /// A [`PortError`] for an error raised through `std::io` (reads and writes of content).
 pub(crate) fn io_port_error(error: &io::Error, op: PortOp, path: &WsPath) -> PortError {
+    let (kind, detail) = io_failure(error);
+    PortError::new(kind, op, path).with_detail(detail)
+}
+
+/// The kind of an error raised through `std::io`, and its detail as
+/// [`port_error`] gives it.
+pub(crate) fn io_failure(error: &io::Error) -> (PortErrorKind, String) {
     match error.raw_os_error() {
-        Some(raw) => port_error(Errno::from_raw_os_error(raw), op, path),
-        None => PortError::new(PortErrorKind::Io, op, path).with_detail(error.to_string()),
+        Some(raw) => errno_failure(Errno::from_raw_os_error(raw)),
+        None => (PortErrorKind::Io, error.to_string()),
     }
+}
+
+/// The kind of an OS error, and the OS's words where they say more than the kind.
+pub(crate) fn errno_failure(errno: Errno) -> (PortErrorKind, String) {
+    (kind_of(errno), os_detail(errno))
 }
 
 /// The OS's words for `errno` ("read-only file system"), or nothing for the error each

@@ -17,7 +17,7 @@ use rustix::process::Pid;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp};
 
-use crate::error::kind_of;
+use crate::error::{errno_failure, io_failure};
 use crate::read::fingerprint;
 
 /// Bytes buffered before they go to the file: a pack is written as many small pieces.
@@ -62,15 +62,13 @@ impl DiskOutput {
     }
 
     fn error(&self, errno: Errno, op: PortOp, name: &str) -> OutputError {
-        OutputError::new(kind_of(errno), op, self.file(name))
-            .with_detail(std::io::Error::from(errno).to_string())
+        let (kind, detail) = errno_failure(errno);
+        OutputError::new(kind, op, self.file(name)).with_detail(detail)
     }
 
     fn io_error(&self, error: &std::io::Error, op: PortOp, name: &str) -> OutputError {
-        let kind = error.raw_os_error().map_or(PortErrorKind::Io, |raw| {
-            kind_of(Errno::from_raw_os_error(raw))
-        });
-        OutputError::new(kind, op, self.file(name)).with_detail(error.to_string())
+        let (kind, detail) = io_failure(error);
+        OutputError::new(kind, op, self.file(name)).with_detail(detail)
     }
 
     /// The folder itself could not be made: named alone (not a file in it), and said
@@ -291,5 +289,29 @@ impl PackOutput for DiskOutput {
             return Err(too_large());
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Output errors are worded as the workspace's are: the OS's words only where they
+    /// say more than the kind.
+    #[test]
+    fn an_os_error_is_worded_once() {
+        let output = DiskOutput::new("/nowhere").with_location("build");
+        let full = output.error(Errno::NOSPC, PortOp::Write, "assets.pak");
+        assert_eq!(
+            (full.kind, full.detail.as_str()),
+            (PortErrorKind::DiskFull, "")
+        );
+        let read_only = output.io_error(
+            &std::io::Error::from_raw_os_error(Errno::ROFS.raw_os_error()),
+            PortOp::Write,
+            "assets.pak",
+        );
+        assert_eq!(read_only.detail, "read-only file system");
+        assert_eq!(read_only.file, "build/assets.pak");
     }
 }

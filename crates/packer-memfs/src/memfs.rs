@@ -410,11 +410,10 @@ impl WorkspacePort for MemFs {
     /// clones) go on meanwhile. Not reentrant: a second `lock` while holding the guard
     /// waits forever, as a second `flock` on another descriptor would.
     fn lock(&self) -> Result<Box<dyn LockGuard>, PortError> {
-        let path = lock_path();
-        self.operate(PortOp::Lock, &path, path.to_string(), |tree| {
-            port::check_lock_dir(tree, &path)
-        })?;
-        Ok(Box::new(ProjectLock::acquire(&self.shared.lock)))
+        // Invariant: without a deadline the wait ends only once the lock is held.
+        Ok(self
+            .lock_within(None)?
+            .expect("a wait without a deadline ends holding the lock"))
     }
 
     /// The lock of a [`MemFs`] lives in no file: it is always there to wait for.
@@ -422,14 +421,20 @@ impl WorkspacePort for MemFs {
         &self,
         wait: Option<Duration>,
     ) -> Result<Option<Box<dyn LockGuard>>, PortError> {
+        self.lock_within(wait)
+    }
+}
+
+impl MemFs {
+    /// The project lock, waited for without end (`None`) or for at most `wait`; `None`
+    /// when the wait ran out.
+    fn lock_within(&self, wait: Option<Duration>) -> Result<Option<Box<dyn LockGuard>>, PortError> {
         let path = lock_path();
         self.operate(PortOp::Lock, &path, path.to_string(), |tree| {
             port::check_lock_dir(tree, &path)
         })?;
-        let Some(wait) = wait else {
-            return Ok(Some(Box::new(ProjectLock::acquire(&self.shared.lock))));
-        };
-        Ok(ProjectLock::acquire_within(&self.shared.lock, wait)
+        let deadline = wait.map(|wait| Instant::now() + wait);
+        Ok(ProjectLock::acquire(&self.shared.lock, deadline)
             .map(|guard| Box::new(guard) as Box<dyn LockGuard>))
     }
 }
@@ -454,28 +459,24 @@ struct Holder {
 }
 
 impl ProjectLock {
-    fn acquire(lock: &Arc<ProjectLock>) -> ProjectLockGuard {
+    /// Waits until the lock is free and takes it; `None` once `deadline` (if any) has
+    /// passed.
+    fn acquire(lock: &Arc<ProjectLock>, deadline: Option<Instant>) -> Option<ProjectLockGuard> {
         let mut holder = lock.holder();
         while holder.current.is_some() {
-            holder = lock
-                .released
-                .wait(holder)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        ProjectLock::take(lock, &mut holder)
-    }
-
-    /// [`acquire`](Self::acquire), giving up once `wait` has passed.
-    fn acquire_within(lock: &Arc<ProjectLock>, wait: Duration) -> Option<ProjectLockGuard> {
-        let deadline = Instant::now() + wait;
-        let mut holder = lock.holder();
-        while holder.current.is_some() {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            holder = lock
-                .released
-                .wait_timeout(holder, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            holder = match deadline {
+                None => lock
+                    .released
+                    .wait(holder)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.checked_duration_since(Instant::now())?;
+                    lock.released
+                        .wait_timeout(holder, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
         Some(ProjectLock::take(lock, &mut holder))
     }
