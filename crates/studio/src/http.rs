@@ -306,14 +306,11 @@ fn percent_decode(text: &str, plus: Plus) -> Option<String> {
     while let Some(&byte) = bytes.get(i) {
         match byte {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                // `from_str_radix` also takes a sign (`%+1` would be byte 1): two hex
-                // digits only, as RFC 3986 writes an escape.
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Two hex digits, as RFC 3986 writes an escape (no sign, unlike what
+                // `from_str_radix` takes).
+                let digit = |at: usize| char::from(*bytes.get(at)?).to_digit(16);
+                let value = digit(i + 1)? * 16 + digit(i + 2)?;
+                out.push(u8::try_from(value).ok()?);
                 i += 3;
             }
             b'+' if plus == Plus::Space => {
