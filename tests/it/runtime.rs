@@ -16,7 +16,7 @@ use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::{PortErrorKind, PortOp, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
-use packer_memfs::{EventLog, Fault, ManualClock, MemFs};
+use packer_memfs::{EventLog, Fault, FaultMode, ManualClock, MemFs};
 
 fn fixture() -> String {
     format!(
@@ -496,6 +496,16 @@ fn faulted_run(
         transactions(&fs).is_empty(),
         "{label}: a transaction was left"
     );
+    // `tx/` exists only while a transaction does: an abort whose cleanup could run
+    // leaves none.
+    if aborted && fault.mode == FaultMode::Once && !crash {
+        let port: &dyn WorkspacePort = &fs;
+        assert_eq!(
+            port.stat(&WsPath::internal("tx").unwrap()),
+            Ok(None),
+            "{label}: an empty tx/ was left"
+        );
+    }
     let started = reopen_events
         .wait_for(
             |e| matches!(e, Event::RuntimeStarted { .. }),

@@ -164,8 +164,8 @@ fn commit_locked(port: &dyn WorkspacePort, plan: &Plan, name: &str) -> Result<()
         Ok(intent) => intent,
         Err(error) => {
             // Without a committed intent the staging is garbage; recovery would delete
-            // it too, but nothing should linger after a clean abort.
-            let _ = port.remove_dir_all(&dir);
+            // it too, but nothing should linger after a clean abort (`tx/` included).
+            let _ = cleanup(port, &dir);
             return Err(CommitError::Aborted {
                 step: Step::Stage,
                 error,
@@ -175,7 +175,7 @@ fn commit_locked(port: &dyn WorkspacePort, plan: &Plan, name: &str) -> Result<()
     let staged = internal(&dir, INTENT_STAGED);
     let committed = internal(&dir, INTENT_COMMITTED);
     if let Err(error) = port.rename(&staged, &committed) {
-        let _ = port.remove_dir_all(&dir);
+        let _ = cleanup(port, &dir);
         return Err(CommitError::Aborted {
             step: Step::CommitPoint,
             error,
