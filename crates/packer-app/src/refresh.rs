@@ -30,8 +30,7 @@ pub(crate) struct LaneState {
     /// The input index of one generation, reused while it is current and brought up to
     /// date from it when another is.
     inputs: Option<(Arc<Snapshot>, InputIndex)>,
-    /// How the inputs were when the runtime opened, until the first verification that
-    /// has no earlier facts to compare with.
+    /// How the inputs were when the runtime opened, until the first verification.
     stamps: Option<InputStamps>,
 }
 
@@ -114,6 +113,10 @@ pub(crate) fn observe(shared: &Shared, lane: &mut LaneState, observation: Observ
         let _ = requeue.send(deferred);
     }
     if first {
+        // The stamps speak of the disk when the runtime opened: a first verification
+        // that could not use them (a project failed from the start) leaves them to no
+        // later one.
+        lane.stamps = None;
         // Made now, as part of starting to observe, rather than by the first hand edit,
         // whose refresh it would hold up (some 60 ms at 100k assets).
         input_index(&mut lane.inputs, &shared.view.load_full().snapshot);
