@@ -196,7 +196,7 @@ fn commit_planned(
                 snapshot,
             })
         }
-        Err(error) => Err(commit_error(shared, id, view, &recovered, error, name)),
+        Err(error) => Err(commit_error(shared, id, view, &recovered, error)),
     }
 }
 
@@ -208,7 +208,6 @@ fn commit_error(
     view: &View,
     recovered: &[RecoveryReport],
     error: CommitError,
-    name: &str,
 ) -> AppError {
     let generation = view.snapshot.generation();
     announce_recovered(
@@ -217,6 +216,7 @@ fn commit_error(
         recovered,
         Some(id),
     );
+    let message = error.to_string();
     match error {
         CommitError::Conflict(detail) => reject(
             shared,
@@ -227,10 +227,8 @@ fn commit_error(
         ),
         // Before the commit point nothing changed and no transaction is left: the
         // command's error says it all.
-        CommitError::Aborted { step, error } => {
-            let detail = AppError::from(error.clone()).detail;
-            let error = CommitError::Aborted { step, error };
-            AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
+        CommitError::Aborted { error, .. } => {
+            AppError::new(ErrorCode::Io, message).with_detail(AppError::from(error).detail)
         }
         CommitError::Interrupted {
             step,
@@ -239,31 +237,26 @@ fn commit_error(
         } => {
             // What failed and where, as for every `io` error, and which transaction now
             // waits for recovery: a program can tell the user without parsing prose.
-            let mut detail = AppError::from(cause.clone()).detail;
+            let mut detail = AppError::from(cause).detail;
             if let Some(fields) = detail.as_object_mut() {
                 fields.insert("step".to_owned(), step.to_string().into());
                 fields.insert("transaction".to_owned(), transaction.clone().into());
             }
-            let error = CommitError::Interrupted {
-                step,
-                error: cause,
-                transaction,
-            };
             shared.ports.events.publish(Event::CommitFailed {
                 generation,
                 command_id: id,
                 step: step.to_string(),
-                error: error.to_string(),
-                transaction: name.to_owned(),
+                error: message.clone(),
+                transaction,
             });
             // After the commit point the transaction is the truth until recovery runs.
-            fail(shared, view, error.to_string(), Some(id));
-            AppError::new(ErrorCode::Io, error.to_string()).with_detail(detail)
+            fail(shared, view, message.clone(), Some(id));
+            AppError::new(ErrorCode::Io, message).with_detail(detail)
         }
         // Its `refused` report was among the recovered ones, announced above.
-        error @ CommitError::RecoveryRefused { .. } => {
-            fail(shared, view, error.to_string(), Some(id));
-            AppError::new(ErrorCode::FailedState, error.to_string())
+        CommitError::RecoveryRefused { .. } => {
+            fail(shared, view, message.clone(), Some(id));
+            AppError::new(ErrorCode::FailedState, message)
         }
     }
 }
