@@ -203,6 +203,28 @@ fn check_whole(view: &View) {
     assert!(view.snapshot.unregistered().is_empty(), "{view:?}");
 }
 
+/// A read of a project a crashed writer left half-applied: the lock is free, the same
+/// transaction still waits, and what the read loaded stands; it loads once.
+#[test]
+fn a_read_of_a_commit_no_process_applies_loads_the_project_once() {
+    let fs = project();
+    half_applied(&fs);
+    fs.clear_ops();
+    let view = read_only_view(&fs);
+    assert!(
+        view.condition
+            .as_deref()
+            .is_some_and(|c| c.contains("waits for recovery")),
+        "{view:?}"
+    );
+    let scans = fs
+        .ops()
+        .iter()
+        .filter(|(op, path)| *op == PortOp::Scan && path.is_empty())
+        .count();
+    assert_eq!(scans, 1, "{:?}", fs.ops());
+}
+
 /// `status` while Studio (or another CLI command) commits: not a transient `failed`
 /// ("an interrupted commit waits for recovery"), nor half of the commit.
 #[test]

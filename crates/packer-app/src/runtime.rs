@@ -452,8 +452,14 @@ pub fn read_only_view(port: &dyn WorkspacePort) -> View {
         // lock file no process holds the lock (a writer makes it before it commits),
         // and a read makes none: the look stays the one taken.
         if let Ok(Some(lock)) = port.lock_if_in_use(Some(READ_WAIT)) {
-            condition = pending_condition(port);
-            snapshot = Snapshot::load(port, 1);
+            // The same transaction still waiting: no process applied anything, and the
+            // snapshot taken stands (a project left failed by a crashed writer is read
+            // once, not twice).
+            let settled = pending_condition(port);
+            if settled != condition {
+                condition = settled;
+                snapshot = Snapshot::load(port, 1);
+            }
             drop(lock);
         }
     }
