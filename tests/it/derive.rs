@@ -72,27 +72,39 @@ fn root(s: &str) -> AssetPath {
 /// several chunks of records, so that a commit leaves some shared and copies others.
 const FILLERS: u64 = 300;
 
-/// The project of [`fixture`] with [`FILLERS`] more assets, ids 3 on.
+/// The uuid of filler asset `id`.
+fn filler_uuid(id: u64) -> String {
+    format!("00000000-0000-4000-8000-{id:012}")
+}
+
+/// The project of [`fixture`] with [`FILLERS`] more assets, ids 3 on, at `f/<id>`.
 fn wide_fixture() -> String {
-    let mut entries = format!(
-        r#"{{ "asset_id": 1, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }},
-{{ "asset_id": 2, "asset_uuid": "{U2}", "root": "b", "included_in_build": true }}"#
-    );
-    let mut files = String::new();
-    for id in 3..3 + FILLERS {
-        let uuid = format!("00000000-0000-4000-8000-{id:012}");
-        entries.push_str(&format!(
-            ",\n{{ \"asset_id\": {id}, \"asset_uuid\": \"{uuid}\", \"root\": \"f/{id}\", \"included_in_build\": true }}"
-        ));
-        files.push_str(&format!(
-            "//- f/{id}/asset.json\n{{ \"schema_version\": 1, \"asset_uuid\": \"{uuid}\", \"name\": \"f{id}\", \"kind\": \"blob\", \"inputs\": [\"x.bin\"] }}\n//- f/{id}/x.bin\nfiller {id}\n"
-        ));
-    }
+    let fillers: Vec<(u64, String, String)> = (3..3 + FILLERS)
+        .map(|id| (id, filler_uuid(id), format!("f/{id}")))
+        .collect();
+    let entries: Vec<(u64, &str, &str, bool)> = [(1, U1, "a", true), (2, U2, "b", true)]
+        .into_iter()
+        .chain(
+            fillers
+                .iter()
+                .map(|(id, uuid, root)| (*id, uuid.as_str(), root.as_str(), true)),
+        )
+        .collect();
+    let files: String = fillers
+        .iter()
+        .map(|(id, uuid, root)| {
+            format!(
+                "//- {root}/asset.json\n{}//- {root}/x.bin\nfiller {id}\n",
+                declaration(uuid, &format!("f{id}"), "x.bin")
+            )
+        })
+        .collect();
+    // The small project's files, its registry left out.
     let base = fixture();
     let (_, rest) = base.split_once("//- a/asset.json").unwrap();
     format!(
-        "\n//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": {}, \"assets\": [\n{entries}\n] }}\n{files}//- a/asset.json{rest}",
-        3 + FILLERS
+        "//- .prometeu/index.json\n{}{files}//- a/asset.json{rest}",
+        registry(3 + FILLERS, &entries)
     )
 }
 
@@ -522,14 +534,11 @@ fn declarations_edited_by_hand_are_read_again_alone() {
 fn many_declarations_edited_by_hand_are_read_again_alone() {
     let fs = MemFs::from_fixture(&wide_fixture()).unwrap();
     let filler = |id: u64, name: &str, uuid: Option<&str>| {
-        let uuid = uuid.map_or_else(
-            || format!("00000000-0000-4000-8000-{id:012}"),
-            str::to_owned,
+        let uuid = uuid.map_or_else(|| filler_uuid(id), str::to_owned);
+        fs.write(
+            &format!("f/{id}/asset.json"),
+            declaration(&uuid, name, "x.bin"),
         );
-        let text = format!(
-            r#"{{ "schema_version": 1, "asset_uuid": "{uuid}", "name": "{name}", "kind": "blob", "inputs": ["x.bin"] }}"#
-        );
-        fs.write(&format!("f/{id}/asset.json"), text);
         root(&format!("f/{id}"))
     };
     let mut generation = 1;

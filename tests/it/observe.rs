@@ -49,6 +49,18 @@ pub(crate) fn wait_for_state(events: &EventLog, to: ProjectState) -> Event {
         .unwrap_or_else(|| panic!("never {to}: {:#?}", events.events()))
 }
 
+/// No event so far said the project diverged.
+pub(crate) fn check_no_divergence(events: &EventLog) {
+    assert!(
+        !events
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
+        "{:#?}",
+        events.events()
+    );
+}
+
 pub(crate) fn config() -> ObserverConfig {
     ObserverConfig {
         debounce: Duration::from_millis(1),

@@ -17,7 +17,9 @@ use packer_domain::snapshot::{AssetQuery, DeclarationState, ProjectState};
 use packer_memfs::Fault;
 
 use crate::fixture_text::{U1, U2, U3, declaration, registry};
-use crate::observe::{DEADLINE, Observed, config, fixture, start, start_with};
+use crate::observe::{
+    DEADLINE, Observed, check_no_divergence, config, fixture, start, start_with, wait_for_state,
+};
 
 /// The registry of [`fixture`].
 fn good_registry() -> String {
@@ -38,12 +40,7 @@ impl Observed {
 
     /// Waits until the project reaches `state`.
     fn reaches(&self, state: ProjectState) {
-        self.events
-            .wait_for(
-                |e| matches!(e, Event::StateChanged { to, .. } if *to == state),
-                DEADLINE,
-            )
-            .unwrap_or_else(|| panic!("never {state:?}: {:#?}", self.events.events()));
+        wait_for_state(&self.events, state);
     }
 
     /// The generations every event so far names, in order.
@@ -192,14 +189,7 @@ fn a_half_written_registry_beside_a_new_declaration_is_looked_at_again() {
             .map(|d| d.kind_name())
             .collect::<Vec<_>>()
     );
-    assert!(
-        !o.events
-            .events()
-            .iter()
-            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
-        "{:#?}",
-        o.events.events()
-    );
+    check_no_divergence(&o.events);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::delegate::delegate;
 use crate::fixture_text::{U1, U2, declaration, registry};
-use crate::observe::{DEADLINE, config, start_with, wait_for_state};
+use crate::observe::{DEADLINE, check_no_divergence, config, start_with, wait_for_state};
 use crate::runtime::open;
 use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
@@ -22,7 +22,7 @@ use packer_domain::ports::{
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ContentHash, ProjectState};
 use packer_domain::transaction::{Intent, TxOp};
-use packer_memfs::{EventLog, MemFs};
+use packer_memfs::MemFs;
 
 const TX: &str = ".prometeu/tx/0001-7";
 
@@ -76,17 +76,6 @@ fn finish(fs: &MemFs) {
     fs.write(".prometeu/index.json", registry_after());
     fs.remove(TX);
     fs.remove(".prometeu/tx");
-}
-
-fn check_no_divergence(events: &EventLog) {
-    assert!(
-        !events
-            .events()
-            .iter()
-            .any(|e| matches!(e, Event::DivergenceDetected { .. })),
-        "{:#?}",
-        events.events()
-    );
 }
 
 /// Killed right after its commit point, another process changed nothing a person sees:
