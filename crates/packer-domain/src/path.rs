@@ -254,6 +254,12 @@ impl AssetPath {
         text.match_indices('/').map(move |(cut, _)| &text[..cut])
     }
 
+    /// [`ancestors`](Self::ancestors), then this path itself: `a`, `a/b` and `a/b/c` for
+    /// `a/b/c`.
+    pub fn at_and_above(&self) -> impl Iterator<Item = &str> {
+        self.ancestors().chain([self.as_str()])
+    }
+
     /// The run of `sorted` (in byte order of `key`) whose paths lie below this one,
     /// segment-wise: in byte order they follow `self/` together.
     pub fn below_in<'a, T>(&self, sorted: &'a [T], key: impl Fn(&T) -> &str) -> &'a [T] {
@@ -428,6 +434,10 @@ mod tests {
         let deep = path("a/b/c");
         assert_eq!(deep.ancestors().collect::<Vec<_>>(), ["a", "a/b"]);
         assert_eq!(path("a").ancestors().count(), 0);
+        assert_eq!(
+            deep.at_and_above().collect::<Vec<_>>(),
+            ["a", "a/b", "a/b/c"]
+        );
 
         let mut sorted = ["a", "a/b", "a/b/c", "a/bc", "a-b", "a/b-c", "b", "a/b/c/d"];
         sorted.sort_unstable();

@@ -506,8 +506,7 @@ impl Snapshot {
     pub fn unregistered_nests_with(&self, root: &AssetPath) -> bool {
         let found = &self.unregistered;
         let at_or_above = root
-            .ancestors()
-            .chain([root.as_str()])
+            .at_and_above()
             .any(|r| found.binary_search_by(|f| f.root.as_str().cmp(r)).is_ok());
         at_or_above || !root.below_in(found, |f| f.root.as_str()).is_empty()
     }

@@ -42,10 +42,7 @@ impl RootSet {
 
     /// The numbers of the roots that `root` is or lies below, segment-wise.
     pub(super) fn at_or_above(&self, root: &AssetPath) -> Vec<u64> {
-        root.ancestors()
-            .chain([root.as_str()])
-            .flat_map(|r| self.at(r))
-            .collect()
+        root.at_and_above().flat_map(|r| self.at(r)).collect()
     }
 
     /// The numbers of the roots that are `root`, lie above it or below it.

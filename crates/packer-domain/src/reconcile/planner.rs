@@ -142,8 +142,7 @@ impl<'s> Planner<'s> {
         ignored: impl Fn(AssetId) -> bool,
     ) -> Option<String> {
         let above = root
-            .ancestors()
-            .chain([root.as_str()])
+            .at_and_above()
             .filter_map(|prefix| self.snapshot.registered_at(prefix))
             .map(|record| (record.entry.root.as_str(), record.entry.asset_id));
         let below = root
