@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use packer_domain::event::RecoveryOutcome;
-use packer_domain::location::line_col;
+use packer_domain::location::LineIndex;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{DirEntryKind, PortError, PortErrorKind, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
@@ -188,11 +188,8 @@ fn examine(
     };
     let intent = Intent::parse(&text).map_err(|e| {
         // Where, as for every file the packer reads: the person deciding opens it there.
-        let (line, column) = line_col(&text, e.offset);
-        Failure::Refused(format!(
-            "the intent cannot be read: {}:{line}:{column}: {e}",
-            committed.display_in_project()
-        ))
+        let located = e.locate(&committed.display_in_project(), &LineIndex::new(&text));
+        Failure::Refused(format!("the intent cannot be read: {located}"))
     })?;
     let pending = classify(port, dir, &intent)?;
     Ok(Some((intent, pending)))

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::decode::{self, ObjectReader};
-use crate::diagnostics::{FormatError, FormatErrors};
+use crate::diagnostics::{Code, FormatError, FormatErrors};
 use crate::json;
 use crate::path::WsPath;
 use crate::snapshot::ContentHash;
@@ -91,18 +91,20 @@ impl Intent {
     /// Reads an intent. Anything unexpected — a path that is not a valid workspace path,
     /// an unknown operation, a newer version — is an error at the byte where it was
     /// found: recovery refuses what it does not fully understand, and says where.
-    pub fn parse(text: &[u8]) -> Result<Intent, IntentError> {
-        let value = json::parse(text).map_err(|e| IntentError::at(e.offset, e.message))?;
+    pub fn parse(text: &[u8]) -> Result<Intent, FormatError> {
+        let value = json::parse(text)
+            .map_err(|e| FormatError::new(Code::JsonSyntax, e.offset, e.message))?;
         let object = ObjectReader::new(&value, &"the intent")?;
         let mut errors = FormatErrors::default();
         object.unknown_keys(&["version", "ops"], &mut errors);
         if let Some(e) = errors.into_first() {
-            return Err(e.into());
+            return Err(e);
         }
         let field = object.required("version")?;
         let version = decode::unsigned(field, "`version`")?;
         if version != INTENT_VERSION {
-            return Err(IntentError::at(
+            return Err(FormatError::new(
+                Code::InvalidValue,
                 field.offset,
                 format!("intent version {version} is not {INTENT_VERSION}"),
             ));
@@ -113,54 +115,36 @@ impl Intent {
     }
 }
 
-/// Why an intent could not be read, and the byte `offset` in its text where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntentError {
-    pub offset: usize,
-    pub message: String,
-}
-
-impl IntentError {
-    fn at(offset: usize, message: impl Into<String>) -> IntentError {
-        IntentError {
-            offset,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<FormatError> for IntentError {
-    fn from(e: FormatError) -> IntentError {
-        IntentError::at(e.offset, e.message)
-    }
-}
-
-impl std::fmt::Display for IntentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 fn quote(s: &str) -> String {
     crate::registry::json_string(s)
 }
 
-fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, IntentError> {
+fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, FormatError> {
     let object = ObjectReader::new(value, &"an operation")?;
     // Each string field with the offset of its value, for the errors about it.
-    let text = |key: &str| -> Result<(String, usize), IntentError> {
+    let text = |key: &str| -> Result<(String, usize), FormatError> {
         let field = object.required(key)?;
         Ok((decode::string(field, key)?.to_owned(), field.offset))
     };
-    let path = |key: &str| -> Result<WsPath, IntentError> {
+    let path = |key: &str| -> Result<WsPath, FormatError> {
         let (raw, offset) = text(key)?;
-        WsPath::new(&raw)
-            .map_err(|e| IntentError::at(offset, format!("`{raw}` is not a workspace path: {e}")))
+        WsPath::new(&raw).map_err(|e| {
+            FormatError::new(
+                Code::InvalidPath,
+                offset,
+                format!("`{raw}` is not a workspace path: {e}"),
+            )
+        })
     };
-    let hash = |key: &str| -> Result<ContentHash, IntentError> {
+    let hash = |key: &str| -> Result<ContentHash, FormatError> {
         let (raw, offset) = text(key)?;
-        parse_hash(&raw)
-            .ok_or_else(|| IntentError::at(offset, format!("`{raw}` is not a content hash")))
+        parse_hash(&raw).ok_or_else(|| {
+            FormatError::new(
+                Code::InvalidValue,
+                offset,
+                format!("`{raw}` is not a content hash"),
+            )
+        })
     };
     let (op, op_offset) = text("op")?;
     let known: &[&str] = match op.as_str() {
@@ -168,7 +152,8 @@ fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, IntentError> {
         "delete" => &["op", "path", "pre"],
         "rename_dir" => &["op", "from", "to"],
         other => {
-            return Err(IntentError::at(
+            return Err(FormatError::new(
+                Code::InvalidValue,
                 op_offset,
                 format!("unknown operation `{other}`"),
             ));
@@ -177,13 +162,14 @@ fn parse_op(value: &json::JsonValue<'_>) -> Result<TxOp, IntentError> {
     let mut errors = FormatErrors::default();
     object.unknown_keys(known, &mut errors);
     if let Some(e) = errors.into_first() {
-        return Err(e.into());
+        return Err(e);
     }
     Ok(match op.as_str() {
         "write" => {
             let (staged, offset) = text("staged")?;
             if staged.is_empty() || staged.contains('/') || staged == "." || staged == ".." {
-                return Err(IntentError::at(
+                return Err(FormatError::new(
+                    Code::InvalidValue,
                     offset,
                     format!("`{staged}` is not a staged file name"),
                 ));
