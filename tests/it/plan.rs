@@ -397,3 +397,33 @@ fn a_failed_project_takes_no_writes() {
         packer_domain::command::Refusal::FailedState(_)
     ));
 }
+
+/// The last id a registry may issue is 2^53 - 1: it is issued, and after it a command
+/// that needs an id is refused, changing nothing.
+#[test]
+fn ids_run_out_at_the_largest_exact_json_integer() {
+    let with_next = |next: u64| {
+        format!(
+            "//- .prometeu/index.json\n{{ \"schema_version\": 1, \"next_asset_id\": {next}, \"assets\": [] }}\n//- loose/asset.json\n{{ \"schema_version\": 1, \"asset_uuid\": \"{U9}\", \"name\": \"loose\", \"kind\": \"data\", \"inputs\": [\"l.json\"] }}\n"
+        )
+    };
+    let last = packer_domain::registry::MAX_ASSET_ID;
+    let planned = |next: u64, command: &Command| {
+        let fs = MemFs::from_fixture(&with_next(next)).unwrap();
+        plan(&Snapshot::load(&fs, 1), command, &mut Uuid::new_v4)
+    };
+    let create = Command::CreateAsset(create("new"));
+    let made = planned(last, &create).unwrap();
+    assert_eq!(made.created, Some(AssetId(last)));
+    assert_eq!(made.registry.next_asset_id(), last + 1);
+    let adopt = Command::AdoptAsset {
+        root: root("loose"),
+    };
+    for command in [create, adopt] {
+        let refusal = planned(last + 1, &command).unwrap_err();
+        assert_eq!(
+            format!("{refusal:?}"),
+            "Invalid(\"the registry has run out of asset ids: 9007199254740991 is the last\")"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use crate::command::roots::RootSet;
 use crate::declaration::{AssetKind, Declaration, OutputOptions};
 use crate::path::{AssetPath, WsPath};
 use crate::reconcile::ReconcileAction;
-use crate::registry::{AssetId, Registry, RegistryEntry};
+use crate::registry::{AssetId, MAX_ASSET_ID, Registry, RegistryEntry};
 use crate::snapshot::{
     AssetQuery, ContentHash, DeclarationState, ProjectState, RegistryState, Snapshot, registry_path,
 };
@@ -466,11 +466,13 @@ impl<'s> Draft<'s> {
     }
 
     fn issue_id(&mut self) -> Result<AssetId, Refusal> {
+        if self.next_id > MAX_ASSET_ID {
+            return Err(Refusal::Invalid(format!(
+                "the registry has run out of asset ids: {MAX_ASSET_ID} is the last"
+            )));
+        }
         let id = AssetId(self.next_id);
-        self.next_id = self
-            .next_id
-            .checked_add(1)
-            .ok_or_else(|| Refusal::Invalid("the registry has run out of asset ids".to_owned()))?;
+        self.next_id += 1;
         Ok(id)
     }
 

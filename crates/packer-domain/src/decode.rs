@@ -104,17 +104,27 @@ pub(crate) fn array<'v>(
 
 /// A non-negative integer that fits in `u64`, written without fraction or exponent.
 pub(crate) fn unsigned(value: &JsonValue<'_>, what: &str) -> Result<u64, FormatError> {
+    unsigned_up_to(value, what, u64::MAX)
+}
+
+/// A whole number from 0 to `max`, written without fraction or exponent.
+pub(crate) fn unsigned_up_to(
+    value: &JsonValue<'_>,
+    what: &str,
+    max: u64,
+) -> Result<u64, FormatError> {
     match &value.kind {
-        JsonKind::Number(text) => text.parse::<u64>().map_err(|_| {
-            FormatError::new(
-                Code::InvalidValue,
-                value.offset,
-                format!(
-                    "{what} must be a whole number from 0 to {}, not {text}",
-                    u64::MAX
-                ),
-            )
-        }),
+        JsonKind::Number(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| n <= max)
+            .ok_or_else(|| {
+                FormatError::new(
+                    Code::InvalidValue,
+                    value.offset,
+                    format!("{what} must be a whole number from 0 to {max}, not {text}"),
+                )
+            }),
         other => Err(wrong_type(value, "a whole number", other, what)),
     }
 }

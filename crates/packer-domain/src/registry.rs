@@ -9,13 +9,22 @@ use uuid::Uuid;
 use crate::chunked::Chunked;
 use crate::decode::{self, ObjectReader};
 use crate::diagnostics::{Code, FormatError, FormatErrors};
-use crate::json;
+use crate::json::{self, JsonKind, JsonValue};
 use crate::path::AssetPath;
 
 /// The newest registry schema this packer reads and the one it writes.
 pub const REGISTRY_SCHEMA_VERSION: u64 = 1;
 
-/// A registry-issued asset id: positive, unique, never reused.
+/// The largest asset id: 2^53 − 1, the largest integer that a JSON reader keeping
+/// numbers as doubles (JavaScript's among them) reads back exactly. Above it, two ids
+/// could read as one in such a client, which would then act on the wrong asset.
+pub const MAX_ASSET_ID: u64 = (1 << 53) - 1;
+
+/// Why an id above [`MAX_ASSET_ID`] is refused, for the hint.
+const ID_RANGE_HINT: &str = "asset ids stop at 9007199254740991 (2^53 - 1), the largest whole number every JSON reader keeps exact; renumber the asset and lower next_asset_id to match";
+
+/// A registry-issued asset id: positive, unique, never reused, at most
+/// [`MAX_ASSET_ID`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct AssetId(pub u64);
@@ -63,6 +72,10 @@ pub enum RegistryError {
     NextIdTooLow { next: u64, highest: AssetId },
     #[error("next_asset_id 0 is not allowed; ids start at 1")]
     ZeroNextId,
+    #[error("asset id {0} is above {MAX_ASSET_ID}, the largest allowed")]
+    IdTooLarge(AssetId),
+    #[error("next_asset_id {0} is above {last}, one past the largest id allowed", last = MAX_ASSET_ID + 1)]
+    NextIdTooLarge(u64),
 }
 
 /// How to resolve a merge conflict in `index.json`.
@@ -159,7 +172,8 @@ impl Registry {
         }
         let next = object
             .required("next_asset_id")
-            .and_then(|v| Ok((decode::unsigned(v, "`next_asset_id`")?, v.offset)));
+            // One past the last id: what a registry that issued it holds.
+            .and_then(|v| Ok((id_value(v, "`next_asset_id`", MAX_ASSET_ID + 1)?, v.offset)));
         let next = match next {
             Ok(n) => Some(n),
             Err(e) => {
@@ -332,7 +346,7 @@ fn parse_entry(
     );
     let asset_id = object
         .required("asset_id")
-        .and_then(|v| decode::unsigned(v, "`asset_id`"));
+        .and_then(|v| id_value(v, "`asset_id`", MAX_ASSET_ID));
     let asset_uuid = object
         .required("asset_uuid")
         .and_then(|v| decode::uuid(v, "`asset_uuid`"));
@@ -354,6 +368,15 @@ fn parse_entry(
         asset_uuid: asset_uuid?,
         root: root?,
         included_in_build: included?,
+    })
+}
+
+/// An id or `next_asset_id` from 0 to `max`; a whole number above it is told why ids
+/// stop there.
+fn id_value(value: &JsonValue<'_>, what: &str, max: u64) -> Result<u64, FormatError> {
+    decode::unsigned_up_to(value, what, max).map_err(|e| match &value.kind {
+        JsonKind::Number(text) if text.bytes().all(|b| b.is_ascii_digit()) => e.hint(ID_RANGE_HINT),
+        _ => e,
     })
 }
 
@@ -392,6 +415,9 @@ fn registry_problem(offset: usize, problem: &RegistryError) -> FormatError {
             Code::NextAssetIdTooLow,
             "set next_asset_id to 1 (no asset has been registered yet)",
         ),
+        RegistryError::IdTooLarge(_) | RegistryError::NextIdTooLarge(_) => {
+            (Code::InvalidValue, ID_RANGE_HINT)
+        }
     };
     let code = if matches!(problem, RegistryError::ZeroId) {
         Code::InvalidValue
@@ -412,6 +438,9 @@ fn check_rules(
     for (i, entry) in assets.iter().enumerate() {
         if entry.asset_id.0 == 0 {
             problems.push((Some(i), RegistryError::ZeroId));
+        }
+        if entry.asset_id.0 > MAX_ASSET_ID {
+            problems.push((Some(i), RegistryError::IdTooLarge(entry.asset_id)));
         }
         if i > 0 && assets[i - 1].asset_id == entry.asset_id {
             problems.push((Some(i), RegistryError::DuplicateId(entry.asset_id)));
@@ -464,6 +493,9 @@ fn check_rules(
         }
     } else if next_asset_id == 0 {
         problems.push((None, RegistryError::ZeroNextId));
+    }
+    if next_asset_id > MAX_ASSET_ID + 1 {
+        problems.push((None, RegistryError::NextIdTooLarge(next_asset_id)));
     }
     problems
 }
@@ -554,7 +586,7 @@ mod tests {
             "back`tick~",
             "z/\u{a0}\u{200b}",
         ];
-        let ids = [1, 9, 10, 99_999, 123_456_789, u64::MAX - 1];
+        let ids = [1, 9, 10, 99_999, 123_456_789, MAX_ASSET_ID];
         let entries: Vec<RegistryEntry> = ids
             .iter()
             .zip(roots.iter().cycle())
@@ -566,10 +598,64 @@ mod tests {
                 included_in_build: i % 2 == 0,
             })
             .collect();
-        for registry in [Registry::empty(), Registry::new(u64::MAX, entries).unwrap()] {
+        for registry in [
+            Registry::empty(),
+            Registry::new(MAX_ASSET_ID + 1, entries).unwrap(),
+        ] {
             let got = String::from_utf8(registry.to_bytes()).unwrap();
             assert_eq!(got, plain(&registry));
         }
+    }
+
+    /// Ids stop at 2^53 - 1, and `next_asset_id` one past it: a larger whole number is
+    /// placed and told why; a wrong type is not given that reason.
+    #[test]
+    fn ids_stay_within_what_every_json_reader_keeps_exact() {
+        let registry = |next: &str, id: &str| {
+            format!(
+                r#"{{
+  "schema_version": 1,
+  "next_asset_id": {next},
+  "assets": [
+    {{ "asset_id": {id}, "asset_uuid": "{U1}", "root": "a", "included_in_build": true }}
+  ]
+}}"#
+            )
+        };
+        let last = registry("9007199254740992", "9007199254740991");
+        let parsed = Registry::parse(last.as_bytes()).unwrap();
+        assert_eq!(
+            parsed.get(AssetId(MAX_ASSET_ID)).unwrap().root.as_str(),
+            "a"
+        );
+        assert_eq!(parsed.next_asset_id(), MAX_ASSET_ID + 1);
+        check(
+            &registry("9007199254740993", "9007199254740992"),
+            "
+3:20 invalid_value `next_asset_id` must be a whole number from 0 to 9007199254740992, not 9007199254740993
+5:19 invalid_value `asset_id` must be a whole number from 0 to 9007199254740991, not 9007199254740992",
+        );
+        let errors = Registry::parse(registry("18446744073709551616", "7").as_bytes()).unwrap_err();
+        assert_eq!(errors.list[0].hint.as_deref(), Some(ID_RANGE_HINT));
+        let errors = Registry::parse(registry("2", "\"7\"").as_bytes()).unwrap_err();
+        assert_eq!(errors.list[0].code, Code::WrongType);
+        assert_ne!(errors.list[0].hint.as_deref(), Some(ID_RANGE_HINT));
+        // Built in memory, the same rules hold.
+        let entry = |id| RegistryEntry {
+            asset_id: AssetId(id),
+            asset_uuid: Uuid::from_u128(1),
+            root: AssetPath::new("a").unwrap(),
+            included_in_build: true,
+        };
+        assert!(Registry::new(MAX_ASSET_ID + 1, vec![entry(MAX_ASSET_ID)]).is_ok());
+        assert_eq!(
+            Registry::new(MAX_ASSET_ID + 2, vec![entry(MAX_ASSET_ID + 1)]).unwrap_err(),
+            RegistryError::IdTooLarge(AssetId(MAX_ASSET_ID + 1))
+        );
+        assert_eq!(
+            Registry::new(MAX_ASSET_ID + 2, vec![entry(1)]).unwrap_err(),
+            RegistryError::NextIdTooLarge(MAX_ASSET_ID + 2)
+        );
     }
 
     #[test]
@@ -614,7 +700,7 @@ mod tests {
         );
         check(
             r#"{"schema_version": 1, "next_asset_id": -1, "assets": []}"#,
-            "1:40 invalid_value `next_asset_id` must be a whole number from 0 to 18446744073709551615, not -1",
+            "1:40 invalid_value `next_asset_id` must be a whole number from 0 to 9007199254740992, not -1",
         );
         check(
             r#"{"schema_version": 1, "next_asset_id": 1, "assets": [], "assets": []}"#,
