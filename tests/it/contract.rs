@@ -21,9 +21,10 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use packer_domain::listing::Listing;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError, PortErrorKind,
+    DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
     ReadRequest, Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, SyncAll, WorkspacePort,
 };
 use packer_fs::DiskWorkspace;

@@ -32,7 +32,7 @@ macro_rules! delegate {
             options: packer_domain::ports::ScanOptions,
             reads: &packer_domain::ports::ScanReads<'_>,
             sink: &packer_domain::ports::ScanSink<'_>,
-        ) -> Result<packer_domain::ports::Listing, packer_domain::ports::PortError> {
+        ) -> Result<packer_domain::listing::Listing, packer_domain::ports::PortError> {
             packer_domain::ports::WorkspacePort::scan_and_read(&self.$inner, options, reads, sink)
         }
     };

@@ -12,7 +12,7 @@ use packer_app::runtime::{Ports, Runtime, View, WriteOutcome, WriteRequest};
 use packer_domain::command::Command;
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::ports::{HintSink, PortError, PortOp, WatchPort, WatchSession};
+use packer_domain::ports::PortOp;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, ProjectState};
 use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
@@ -148,7 +148,7 @@ impl Observed {
     }
 }
 
-fn changed_ids(event: &Event) -> Vec<u64> {
+pub(crate) fn changed_ids(event: &Event) -> Vec<u64> {
     match event {
         Event::SnapshotRefreshed { changed, .. } => changed.iter().map(|id| id.0).collect(),
         other => panic!("not a refresh: {other:?}"),
@@ -576,119 +576,6 @@ fn a_touched_file_with_the_same_content_changes_nothing() {
 }
 
 #[test]
-fn a_watcher_out_of_watches_degrades_to_periodic_scans_and_says_so() {
-    let o = start();
-    o.watcher
-        .degrade("the system's limit on file watches was reached");
-    let event = o
-        .events
-        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
-        .unwrap();
-    assert!(matches!(
-        event,
-        Event::ObserverDegraded { generation: 1, .. }
-    ));
-    assert!(o.view().degraded.as_deref().unwrap().contains("limit"));
-}
-
-/// A runtime whose watcher refuses to start, verifying every 5 ms instead, once it has
-/// said that it is degraded.
-fn started_without_a_watch() -> (MemFs, Arc<ScriptedWatcher>, EventLog, Runtime) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
-    let watcher = Arc::new(ScriptedWatcher::new());
-    watcher.refuse_start(true);
-    let events = EventLog::new();
-    let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(events.clone()),
-            clock: Arc::new(ManualClock::new()),
-        },
-        watcher.clone(),
-        ObserverConfig {
-            degraded_periodic: Duration::from_millis(5),
-            ..config()
-        },
-    );
-    events
-        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
-        .unwrap();
-    (fs, watcher, events, runtime)
-}
-
-#[test]
-fn a_watcher_that_cannot_start_leaves_periodic_verification() {
-    let (fs, _watcher, events, runtime) = started_without_a_watch();
-    fs.write(
-        "b/asset.json",
-        declaration(U2, "seen by a periodic scan", "y.bin"),
-    );
-    events
-        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
-        .unwrap();
-    assert_eq!(runtime.view().snapshot.generation(), 2);
-}
-
-/// Degraded, the observer tries at each periodic verification to watch everything
-/// again; once it can (the limit raised), it says so, and the view is no longer
-/// flagged.
-#[test]
-fn a_degraded_observer_watches_everything_again_once_it_can() {
-    let o = start_with(
-        &fixture(),
-        ObserverConfig {
-            degraded_periodic: Duration::from_millis(5),
-            ..config()
-        },
-    );
-    o.watcher
-        .degrade("the system's limit on file watches was reached");
-    o.events
-        .wait_for(|e| matches!(e, Event::ObserverDegraded { .. }), DEADLINE)
-        .unwrap();
-    // Periodic verifications while nothing more can be watched: still degraded.
-    o.fs.write(
-        "b/asset.json",
-        declaration(U2, "seen while degraded", "y.bin"),
-    );
-    o.refreshed(2);
-    assert!(o.view().degraded.is_some());
-    assert!(
-        !o.events
-            .events()
-            .iter()
-            .any(|e| matches!(e, Event::ObserverRestored { .. }))
-    );
-
-    o.watcher.can_watch_again(true);
-    o.events
-        .wait_for(|e| matches!(e, Event::ObserverRestored { .. }), DEADLINE)
-        .unwrap();
-    assert_eq!(o.view().degraded, None);
-}
-
-/// A watch that could not start at all is started again once it can.
-#[test]
-fn a_watch_that_could_not_start_is_started_again_once_it_can() {
-    let (fs, watcher, events, runtime) = started_without_a_watch();
-    assert_eq!(watcher.sessions(), 0);
-    watcher.refuse_start(false);
-    watcher.can_watch_again(true);
-    events
-        .wait_for(|e| matches!(e, Event::ObserverRestored { .. }), DEADLINE)
-        .unwrap();
-    assert_eq!(watcher.sessions(), 1);
-    assert_eq!(runtime.view().degraded, None);
-    // Hints are heard again.
-    fs.write("a/asset.json", declaration(U1, "heard", "x.bin"));
-    watcher.changed("a/asset.json");
-    events
-        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
-        .unwrap();
-    runtime.shutdown();
-}
-
-#[test]
 fn a_half_written_declaration_is_given_time_before_it_is_reported() {
     let o = start_with(
         &fixture(),
@@ -754,86 +641,6 @@ fn a_storm_of_hints_ends_in_one_refresh() {
         .filter(|e| matches!(e, Event::SnapshotRefreshed { .. }))
         .count();
     assert_eq!(refreshes, 1);
-}
-
-/// A watcher that edits the workspace as it starts: the edit (`path` rewritten with
-/// `bytes`) falls between the load and the watch, where only the verification on start
-/// can find it.
-#[derive(Debug)]
-struct EditingWatcher {
-    fs: MemFs,
-    inner: ScriptedWatcher,
-    path: &'static str,
-    bytes: String,
-}
-
-impl WatchPort for EditingWatcher {
-    fn watch(&self, sink: HintSink) -> Result<Box<dyn WatchSession>, PortError> {
-        self.fs.write(self.path, self.bytes.clone());
-        self.inner.watch(sink)
-    }
-}
-
-/// The refresh that follows an edit `path` gets while the watch starts.
-fn edited_while_the_watch_starts(path: &'static str, bytes: String) -> (Event, Arc<View>) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
-    let events = EventLog::new();
-    let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(events.clone()),
-            clock: Arc::new(ManualClock::new()),
-        },
-        Arc::new(EditingWatcher {
-            fs: fs.clone(),
-            inner: ScriptedWatcher::new(),
-            path,
-            bytes,
-        }),
-        config(),
-    );
-    // No hint names it: the verification that follows the start of the watch finds it.
-    let event = events
-        .wait_for(|e| matches!(e, Event::SnapshotRefreshed { .. }), DEADLINE)
-        .unwrap_or_else(|| panic!("no refresh: {:#?}", events.events()));
-    (event, runtime.view())
-}
-
-#[test]
-fn a_change_made_while_the_watch_starts_is_found() {
-    let (event, _) =
-        edited_while_the_watch_starts("a/asset.json", declaration(U1, "before the watch", "x.bin"));
-    assert_eq!(changed_ids(&event), [1]);
-}
-
-/// The snapshot records whether an input exists, not what it holds: only facts taken
-/// before the load tell that its content changed after it.
-#[test]
-fn an_input_edited_while_the_watch_starts_is_found() {
-    let (event, view) = edited_while_the_watch_starts("a/x.bin", "new bytes of a".to_owned());
-    assert_eq!(changed_ids(&event), [1]);
-    let refreshed: Vec<String> = view
-        .refreshed
-        .iter()
-        .map(|d| serde_json::to_string(d).unwrap())
-        .collect();
-    assert_eq!(
-        refreshed,
-        [r#"{"kind":"input_changed","asset_id":1,"path":"a/x.bin"}"#]
-    );
-}
-
-#[test]
-fn shutdown_stops_the_watch_session() {
-    let o = start();
-    // The observer's thread starts the watch; wait for it, with a deadline.
-    let deadline = std::time::Instant::now() + DEADLINE;
-    while o.watcher.sessions() == 0 && std::time::Instant::now() < deadline {
-        std::thread::yield_now();
-    }
-    assert_eq!(o.watcher.sessions(), 1);
-    o.runtime.shutdown();
-    assert_eq!(o.watcher.sessions(), 0);
 }
 
 #[test]

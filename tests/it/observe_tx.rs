@@ -15,9 +15,10 @@ use crate::observe::{DEADLINE, check_no_divergence, config, start_with, wait_for
 use crate::runtime::open;
 use packer_app::runtime::{View, read_only_view};
 use packer_domain::event::Event;
+use packer_domain::listing::Listing;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    Listing, PortError, PortOp, ScanDelivery, ScanOptions, ScanReads, ScanSink, WorkspacePort,
+    PortError, PortOp, ScanDelivery, ScanOptions, ScanReads, ScanSink, WorkspacePort,
 };
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ContentHash, ProjectState};

@@ -15,7 +15,7 @@ use packer_memfs::MemFs;
 use uuid::Uuid;
 
 use crate::fixture_text::{U1, U2, U3, U4};
-use crate::reconcile::{decl, hand_registry};
+use crate::reconcile_fixture::{decl, hand_registry};
 use crate::runtime::open;
 
 /// A project with one drift of each kind.

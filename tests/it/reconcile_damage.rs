@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use uuid::Uuid;
 
-use crate::reconcile::{decl, hand_registry};
+use crate::reconcile_fixture::{decl, hand_registry};
 use crate::runtime::open;
 
 /// A hand edit. Folder and uuid choices are taken modulo what exists when it runs;

@@ -12,7 +12,7 @@ use packer_domain::snapshot::{AssetQuery, AssetStatus};
 use packer_memfs::MemFs;
 
 use crate::fixture_text::{U1, U2, U3};
-use crate::reconcile::{apply_only, check, decl, hand_registry, registry, written};
+use crate::reconcile_fixture::{apply_only, check, decl, hand_registry, registry, written};
 use crate::runtime::open;
 
 /// `a` and `b` swapped by hand: asset 1's root `a` holds asset 2's folder, and back.

@@ -440,7 +440,7 @@ impl Drop for Runtime {
 /// runtime: the snapshot as loaded, `failed` when an interrupted commit waits in `tx/`
 /// for recovery, with the condition a runtime opening the project would give when its
 /// recovery would refuse. Writes nothing, and takes the lock only to tell a commit
-/// interrupted from one in flight, waiting [`READ_WAIT`] at most.
+/// interrupted from one in flight, waiting `READ_WAIT` at most.
 pub fn read_only_view(port: &dyn WorkspacePort) -> View {
     let mut snapshot = load_settled(port);
     let mut condition = pending_condition(port);

@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// Elements per chunk.
 const CHUNK: usize = 128;
 
-/// A sequence stored in shared chunks of [`CHUNK`] elements (the last may hold fewer).
+/// A sequence stored in shared chunks of `CHUNK` (128) elements (the last may hold fewer).
 /// Cloning it shares every chunk; changing an element copies its chunk when shared.
 pub struct Chunked<T> {
     chunks: Vec<Arc<[T]>>,

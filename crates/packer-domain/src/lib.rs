@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod drift;
 pub mod event;
 pub mod json;
+pub mod listing;
 pub mod location;
 pub mod observe;
 pub mod path;

@@ -29,10 +29,11 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
+use packer_domain::listing::Listing;
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
-    EntryKind, FileRead, FileView, Fingerprint, LinkTarget, Listing, PortError, PortOp, Reuse,
-    ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDir,
+    EntryKind, FileRead, FileView, Fingerprint, LinkTarget, PortError, PortOp, Reuse, ScanDelivery,
+    ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDir,
 };
 
 use crate::confine::{Resolution, relative, resolve};
@@ -40,7 +41,10 @@ use crate::error::port_error;
 use crate::read::{READ_FLAGS, fingerprint, read_handle};
 use crate::workspace::DiskWorkspace;
 
+mod blocks;
 mod reuse;
+
+use blocks::Blocks;
 
 pub(crate) use reuse::scan_reusing;
 
@@ -544,81 +548,6 @@ fn stat_entry(
             let path = dir_path.child(name).unwrap_or_else(|_| dir_path.clone());
             Err(port_error(errno, PortOp::Scan, &path))
         }
-    }
-}
-
-/// A worker's entries in blocks, so that its growing list never copies itself, and the
-/// final list is copied once into a vector of exactly the right size. Blocks start small
-/// (most scans the observer makes are of small trees) and double up to [`BLOCK`].
-struct Blocks {
-    full: Vec<Vec<ScanEntry>>,
-    current: Vec<ScanEntry>,
-}
-
-/// Largest block, in entries.
-const BLOCK: usize = 4096;
-const FIRST_BLOCK: usize = 64;
-
-impl Blocks {
-    fn new() -> Blocks {
-        Blocks {
-            full: Vec::new(),
-            current: Vec::with_capacity(FIRST_BLOCK),
-        }
-    }
-
-    fn push(&mut self, entry: ScanEntry) {
-        if self.current.len() == self.current.capacity() {
-            let next = Vec::with_capacity((self.current.capacity() * 2).min(BLOCK));
-            self.full.push(std::mem::replace(&mut self.current, next));
-        }
-        self.current.push(entry);
-    }
-
-    /// Adds the entry `name` of the directory `dir`; `false` when the workspace cannot
-    /// name it.
-    fn push_child(
-        &mut self,
-        dir: &WsPath,
-        name: &str,
-        kind: EntryKind,
-        fingerprint: Option<Fingerprint>,
-    ) -> bool {
-        let Ok(path) = dir.child(name) else {
-            return false;
-        };
-        self.push(ScanEntry {
-            path,
-            kind,
-            fingerprint,
-        });
-        true
-    }
-
-    fn merge(&mut self, other: Blocks) {
-        self.full.extend(other.full);
-        self.full.push(other.current);
-    }
-
-    /// Blocks holding `entries` as they are.
-    fn of(entries: Vec<ScanEntry>) -> Blocks {
-        Blocks {
-            full: Vec::new(),
-            current: entries,
-        }
-    }
-
-    fn into_vec(mut self) -> Vec<ScanEntry> {
-        if self.full.is_empty() {
-            return self.current;
-        }
-        self.full.push(self.current);
-        let total = self.full.iter().map(Vec::len).sum();
-        let mut entries = Vec::with_capacity(total);
-        for block in self.full {
-            entries.extend(block);
-        }
-        entries
     }
 }
 

@@ -8,11 +8,11 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 
+use packer_domain::listing::Listing;
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, FileRead, Fingerprint, Listing, LockGuard, PortError, PortErrorKind, PortOp,
-    ReadRequest, ReadSink, Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll,
-    WorkspacePort,
+    DirEntry, FileRead, Fingerprint, LockGuard, PortError, PortErrorKind, PortOp, ReadRequest,
+    ReadSink, Reuse, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll, WorkspacePort,
 };
 
 use crate::confine::{self, Confinement};

@@ -6,11 +6,11 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use packer_domain::listing::{ListedDir, Listing};
 use packer_domain::path::WsPath;
 use packer_domain::ports::{
-    DirEntry, EntryKind, FileRead, Fingerprint, ListedDir, Listing, LockGuard, PortError,
-    PortErrorKind, PortOp, Reuse, ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink,
-    SeenDirs, SyncAll, WorkspacePort,
+    DirEntry, EntryKind, FileRead, Fingerprint, LockGuard, PortError, PortErrorKind, PortOp, Reuse,
+    ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll, WorkspacePort,
 };
 
 use crate::faults::{Fault, OpLog};

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use packer_domain::listing::Listing;
 use packer_domain::path::{PROMETEU_DIR, WsPath};
 use packer_domain::ports::{
-    DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, Listing, PortError,
-    PortErrorKind, PortOp, ScanEntry, ScanOptions, SeenDir, SeenDirs,
+    DirEntry, DirEntryKind, EntryKind, FileRead, Fingerprint, LinkTarget, PortError, PortErrorKind,
+    PortOp, ScanEntry, ScanOptions, SeenDir, SeenDirs,
 };
 
 use crate::tree::{Ino, Node, ROOT, Resolved, Tree, Walk, WalkError};

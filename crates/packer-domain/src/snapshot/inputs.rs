@@ -4,8 +4,9 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::listing::{ListedDir, Listing};
 use crate::path::{AssetPath, WsPath};
-use crate::ports::{EntryKind, LinkTarget, ListedDir, Listing};
+use crate::ports::{EntryKind, LinkTarget};
 
 use super::InputState;
 

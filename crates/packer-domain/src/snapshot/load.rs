@@ -26,11 +26,12 @@ use crate::chunked::Chunked;
 use crate::declaration::{Declaration, DeclarationFailure};
 use crate::diagnostics::{Code, Diagnostic, FileError, FormatErrors, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
+use crate::listing::{ListedDir, Listing};
 use crate::location::LineIndex;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
-    EntryKind, FileView, ListedDir, Listing, PortError, PortErrorKind, ReadRequest, ScanDelivery,
-    ScanOptions, ScanReads, WorkspacePort,
+    EntryKind, FileView, PortError, PortErrorKind, ReadRequest, ScanDelivery, ScanOptions,
+    ScanReads, WorkspacePort,
 };
 use crate::registry::{AssetId, Registry, RegistryEntry};
 
