@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure:
-//! formatting, clippy with warnings denied, and every test.
+//! formatting, clippy with warnings denied, the API docs with warnings denied (a broken
+//! intra-doc link is one), and every test.
 
 use std::process::Command;
 
@@ -8,7 +9,7 @@ use anyhow::{Context, bail};
 use crate::workspace_root;
 
 pub fn run() -> anyhow::Result<()> {
-    let steps: [(&str, &[&str]); 3] = [
+    let steps: [(&str, &[&str]); 4] = [
         ("fmt", &["fmt", "--all", "--", "--check"]),
         (
             "clippy",
@@ -21,12 +22,15 @@ pub fn run() -> anyhow::Result<()> {
                 "warnings",
             ],
         ),
+        ("doc", &["doc", "--workspace", "--no-deps"]),
         ("test", &["test", "--workspace"]),
     ];
     for (name, args) in steps {
         eprintln!("== {name}: cargo {}", args.join(" "));
         let status = Command::new(cargo())
             .args(args)
+            // Read by `cargo doc` alone: rustdoc's warnings are errors too.
+            .env("RUSTDOCFLAGS", "-D warnings")
             .current_dir(workspace_root())
             .status()
             .with_context(|| format!("cannot run cargo {name}"))?;

@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run what CI runs: fmt check, clippy with warnings denied, every test.
+    /// Run what CI runs: fmt check, clippy and docs with warnings denied, every test.
     Ci,
     /// Run the benchmarks in release mode; writes target/bench/report.json.
     Bench(bench::Args),
