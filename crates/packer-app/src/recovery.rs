@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use packer_domain::event::RecoveryOutcome;
 use packer_domain::location::LineIndex;
 use packer_domain::path::WsPath;
-use packer_domain::ports::{DirEntryKind, PortError, PortErrorKind, WorkspacePort};
+use packer_domain::ports::{DirEntry, DirEntryKind, PortError, PortErrorKind, WorkspacePort};
 use packer_domain::snapshot::{ContentHash, MAX_REGISTRY_BYTES};
 use packer_domain::transaction::{INTENT_COMMITTED, Intent, TX_DIR, TxOp};
 
@@ -55,18 +55,7 @@ fn recover_each(
     port: &dyn WorkspacePort,
     reports: &mut Vec<RecoveryReport>,
 ) -> Result<(), CommitError> {
-    let failed = |error| CommitError::Aborted {
-        step: Step::Recover,
-        error,
-    };
-    let entries = match port.list_dir(&tx_root()) {
-        Ok(entries) => entries,
-        Err(PortError {
-            kind: PortErrorKind::NotFound,
-            ..
-        }) => return Ok(()),
-        Err(error) => return Err(failed(error)),
-    };
+    let entries = transactions(port)?;
     for entry in entries {
         let Ok(dir) = tx_dir(&entry.name) else {
             continue;
@@ -99,6 +88,26 @@ fn recover_each(
     Ok(())
 }
 
+/// A recovery that could not read or change what it had to.
+fn failed(error: PortError) -> CommitError {
+    CommitError::Aborted {
+        step: Step::Recover,
+        error,
+    }
+}
+
+/// The entries of `tx/`; none when there is no `tx/`.
+fn transactions(port: &dyn WorkspacePort) -> Result<Vec<DirEntry>, CommitError> {
+    match port.list_dir(&tx_root()) {
+        Ok(entries) => Ok(entries),
+        Err(PortError {
+            kind: PortErrorKind::NotFound,
+            ..
+        }) => Ok(Vec::new()),
+        Err(error) => Err(failed(error)),
+    }
+}
+
 enum Failure {
     Io(PortError),
     Refused(String),
@@ -115,18 +124,7 @@ impl From<PortError> for Failure {
 /// would roll forward, or the error it would stop at — the same refusal, naming the
 /// same transaction and reason, or the same failure to read.
 pub fn preview(port: &dyn WorkspacePort) -> Result<Vec<String>, CommitError> {
-    let failed = |error| CommitError::Aborted {
-        step: Step::Recover,
-        error,
-    };
-    let entries = match port.list_dir(&tx_root()) {
-        Ok(entries) => entries,
-        Err(PortError {
-            kind: PortErrorKind::NotFound,
-            ..
-        }) => return Ok(Vec::new()),
-        Err(error) => return Err(failed(error)),
-    };
+    let entries = transactions(port)?;
     let mut pending = Vec::new();
     for entry in entries {
         let Ok(dir) = tx_dir(&entry.name) else {

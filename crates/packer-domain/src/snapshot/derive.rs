@@ -24,7 +24,7 @@ use crate::registry::{AssetId, Registry};
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
-    MAX_DECLARATION_BYTES, ProjectState, RegistryState, Snapshot, registry_path,
+    MAX_DECLARATION_BYTES, RegistryState, Snapshot, registry_path,
 };
 
 /// What is at a root after a change: a declaration as read, or none.
@@ -277,19 +277,7 @@ impl Snapshot {
             })
         }));
         unregistered.sort_by(|a, b| a.root.cmp(&b.root));
-        let parts = finish(assets, unregistered);
-        Some(Snapshot {
-            generation,
-            state: ProjectState::from_drifts(&parts.drifts, false),
-            registry: registry_state,
-            ids: super::ids_of(&parts.assets),
-            lookup: super::Lookup::default(),
-            assets: parts.assets,
-            unregistered: parts.unregistered,
-            drifts: parts.drifts,
-            workspace_errors: Vec::new(),
-            declaration_errors: Vec::new(),
-        })
+        Some(finish(assets, unregistered).into_snapshot(generation, registry_state))
     }
 }
 

@@ -113,19 +113,7 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
     drop(walked);
     let (assets, unregistered) = gather(entries, &mut placed, &mut late);
     drop(roots);
-    let parts = assemble(assets, unregistered);
-    Snapshot {
-        generation,
-        state: ProjectState::from_drifts(&parts.drifts, false),
-        registry: registry_of(registry),
-        ids: super::ids_of(&parts.assets),
-        lookup: super::Lookup::default(),
-        assets: parts.assets,
-        unregistered: parts.unregistered,
-        drifts: parts.drifts,
-        workspace_errors: Vec::new(),
-        declaration_errors: Vec::new(),
-    }
+    assemble(assets, unregistered).into_snapshot(generation, registry_of(registry))
 }
 
 /// The errors of the declarations found that do not read, by root: what a failed
@@ -684,6 +672,24 @@ pub(super) struct Assembled {
     pub(super) assets: Chunked<AssetRecord>,
     pub(super) unregistered: Vec<FoundDeclaration>,
     pub(super) drifts: Vec<Drift>,
+}
+
+impl Assembled {
+    /// The snapshot of a readable registry `registry` made of these parts.
+    pub(super) fn into_snapshot(self, generation: u64, registry: RegistryState) -> Snapshot {
+        Snapshot {
+            generation,
+            state: ProjectState::from_drifts(&self.drifts, false),
+            registry,
+            ids: super::ids_of(&self.assets),
+            lookup: super::Lookup::default(),
+            assets: self.assets,
+            unregistered: self.unregistered,
+            drifts: self.drifts,
+            workspace_errors: Vec::new(),
+            declaration_errors: Vec::new(),
+        }
+    }
 }
 
 /// Orders the unregistered declarations, classifies drift and gives each registered
