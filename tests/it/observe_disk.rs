@@ -265,6 +265,8 @@ enum Node {
     Dir,
     File(Vec<u8>),
     Link(PathBuf),
+    /// A FIFO, socket or device: never opened, here as by the packer.
+    Special,
 }
 
 /// A path's node and the stat data any write, rename or removal there would move.
@@ -298,8 +300,10 @@ fn tree(root: &Path) -> Tree {
                 });
             }
             Node::Dir
-        } else {
+        } else if meta.is_file() {
             Node::File(fs::read(&full).unwrap())
+        } else {
+            Node::Special
         };
         let entry = Entry {
             node,

@@ -475,3 +475,96 @@ fn a_link_to_nothing_or_out_of_prometeu_is_not_called_a_permission_problem() {
     );
     assert_eq!(only_hint_both(&outside), vec![expected.clone(), expected]);
 }
+
+/// A FIFO given as an input (directly, or through a link inside the root) is said to be
+/// one, not reported missing; it is never opened, which could block the load.
+#[test]
+fn an_input_that_is_a_fifo_is_not_usable_and_not_missing() {
+    let fixture = format!(
+        "{}{}//- a/alias -> pipe\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("a", U1, &["pipe", "alias"]),
+    );
+    let project = tempfile::tempdir().unwrap();
+    let assets = project.path().join("assets");
+    write_to_disk(&fixture, &assets);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        assets.join("a/pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let port = packer_fs::DiskWorkspace::open(&assets).unwrap();
+    let got = render(&Snapshot::load(&port, 7));
+    let expected = "
+state: ready
+asset 1 a: invalid
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':14,'message':'the input `pipe` is not usable: it is a FIFO, socket or device, not a file'}}
+drift {'kind':'declaration_invalid','asset_id':1,'error':{'file':'assets/a/asset.json','line':6,'column':22,'message':'the input `alias` is not usable: it is a FIFO, socket or device, not a file'}}
+error input_not_confined assets/a/asset.json:6:14 the input `pipe` is not usable: it is a FIFO, socket or device, not a file
+error input_not_confined assets/a/asset.json:6:22 the input `alias` is not usable: it is a FIFO, socket or device, not a file"
+        .replace('\'', "\"");
+    assert_eq!(got.trim(), expected.trim(), "\n--- got on disk ---\n{got}");
+}
+
+/// The same FIFO, made an input by a command: the generation derived from the commit
+/// says what a fresh load says.
+#[test]
+fn a_fifo_made_an_input_by_a_commit_is_told_as_a_fresh_load_tells_it() {
+    use packer_app::runtime::{Ports, Runtime, WriteRequest};
+    use packer_domain::command::{Command, DeclarationChanges};
+    use packer_domain::path::AssetPath;
+    use packer_domain::registry::AssetId;
+    use packer_domain::snapshot::AssetQuery;
+    use std::sync::Arc;
+
+    let fixture = format!(
+        "{}{}//- a/x.bin\nx\n",
+        registry(&[(1, U1, "a", true)]),
+        declaration("a", U1, &["x.bin"]),
+    );
+    let project = tempfile::tempdir().unwrap();
+    let assets = project.path().join("assets");
+    write_to_disk(&fixture, &assets);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        assets.join("a/pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let port = Arc::new(packer_fs::DiskWorkspace::open(&assets).unwrap());
+    // Observed, so that the commit derives the next generation instead of loading it.
+    let runtime = Runtime::open_observed(
+        Ports {
+            workspace: port.clone(),
+            events: Arc::new(packer_memfs::EventLog::new()),
+            clock: Arc::new(packer_fs::SystemClock::new()),
+        },
+        Arc::new(packer_memfs::ScriptedWatcher::new()),
+        crate::observe::config(),
+    );
+    assert!(runtime.wait_observing(crate::observe::DEADLINE));
+    runtime
+        .submit(WriteRequest {
+            command: Command::UpdateDeclaration {
+                asset: AssetQuery::Id(AssetId(1)),
+                changes: DeclarationChanges {
+                    inputs: Some(vec![AssetPath::new("pipe").unwrap()]),
+                    ..DeclarationChanges::default()
+                },
+            },
+            expected_generation: None,
+        })
+        .unwrap();
+    let committed = render(&runtime.snapshot());
+    assert!(
+        committed.contains("the input `pipe` is not usable: it is a FIFO, socket or device"),
+        "{committed}"
+    );
+    assert_eq!(committed, render(&Snapshot::load(port.as_ref(), 7)));
+    runtime.shutdown();
+}

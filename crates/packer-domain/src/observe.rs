@@ -40,6 +40,8 @@ pub enum Fact {
     },
     /// A symbolic link, by what it leads to.
     Link(LinkFact),
+    /// A FIFO, socket or device: never opened; that it is there is all there is to see.
+    Special,
 }
 
 /// Where a symbolic link leads, as far as a change can be seen from it.
@@ -118,6 +120,7 @@ impl DiskFacts {
                         }
                         Fact::Link(link_fact(port, &entry.path))
                     }
+                    (EntryKind::Special, _) => Fact::Special,
                     // Directories hold no content of their own; a file whose stat
                     // vanished is left out as the scan leaves out what vanishes.
                     _ => return None,
@@ -215,7 +218,10 @@ impl DiskFacts {
                     .insert(path.clone(), Fact::Link(link_fact(port, path)));
             }
             Some(DirEntryKind::Dir) => facts.add_dir(port, path, now_ns, previous)?,
-            Some(DirEntryKind::Other) | None => {}
+            Some(DirEntryKind::Other) => {
+                facts.files.insert(path.clone(), Fact::Special);
+            }
+            None => {}
         }
         Ok(facts)
     }
@@ -402,7 +408,9 @@ impl DiskFacts {
                         self.files.insert(path, fact);
                     }
                     DirEntryKind::Dir => stack.push(path),
-                    DirEntryKind::Other => {}
+                    DirEntryKind::Other => {
+                        self.files.insert(path, Fact::Special);
+                    }
                 }
             }
         }
@@ -682,7 +690,8 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
         known.insert(path.as_str().to_owned());
         let fact = facts.get(path.as_str());
         let agrees = match declaration {
-            DeclarationState::Missing => fact.is_none(),
+            // A special file named `asset.json` is no declaration, as a load finds.
+            DeclarationState::Missing => matches!(fact, None | Some(Fact::Special)),
             state => agrees(fact, state.stamp()),
         };
         if !agrees {
@@ -703,9 +712,10 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
             }
         }
     }
-    for path in facts.files.keys() {
+    for (path, fact) in &facts.files {
         if !path.is_internal()
             && path.file_name() == DECLARATION_FILE
+            && *fact != Fact::Special
             && !known.contains(path.as_str())
         {
             out.push(path.clone());

@@ -34,6 +34,17 @@ pub enum EntryKind {
     File,
     Dir,
     Symlink(LinkTarget),
+    /// A FIFO, socket or device: never read (it holds no content, and opening one could
+    /// block), reported so that an input that is one is told as such, not as missing.
+    Special,
+}
+
+impl EntryKind {
+    /// Whether an entry of this kind may hold file content, read through its path: a
+    /// regular file, or a link of any kind (it is resolved when read).
+    pub fn is_readable(&self) -> bool {
+        matches!(self, EntryKind::File | EntryKind::Symlink(_))
+    }
 }
 
 /// Where a symbolic link leads. Links are reported, never followed by a scan.
@@ -69,9 +80,9 @@ pub struct ScanReads<'a> {
     /// Files read as [`WorkspacePort::read`] reads them, started before the walk so that
     /// they overlap it.
     pub requests: &'a [ReadRequest],
-    /// Every entry of this name that the walk lists and that is not a directory (a
-    /// regular file, or a symbolic link of any kind) is read as `read` would read its
-    /// path.
+    /// Every entry of this name that the walk lists and that is readable
+    /// ([`EntryKind::is_readable`]: a regular file, or a symbolic link of any kind) is
+    /// read as `read` would read its path.
     pub file_name: &'a str,
     /// The most bytes each file found by name may have.
     pub limit: u64,
@@ -352,8 +363,8 @@ pub type ReadSink<'a> = dyn Fn(usize, Result<FileRead, PortError>) + Sync + 'a;
 /// * make a write durable only through [`sync_file`](Self::sync_file) and
 ///   [`sync_dir`](Self::sync_dir): until then a crash may lose it.
 pub trait WorkspacePort: Send + Sync + fmt::Debug {
-    /// Every file, directory and symbolic link below `assets/`, recursively, except
-    /// `.prometeu` and what lies below it. Symbolic links are reported with their target
+    /// Every file, directory, symbolic link and special file (FIFO, socket, device)
+    /// below `assets/`, recursively, except `.prometeu` and what lies below it. Symbolic links are reported with their target
     /// and never descended into. The order is unspecified. An entry that vanishes while
     /// the scan runs is left out; a directory that cannot be listed fails the scan.
     fn scan(&self, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError>;
@@ -375,7 +386,7 @@ pub trait WorkspacePort: Send + Sync + fmt::Debug {
     /// path `""`), while files are read and handed to `sink`:
     /// * every one of `reads.requests` exactly once, whether or not the walk succeeds,
     ///   starting with them so that they overlap the walk;
-    /// * every entry named `reads.file_name` that is not a directory, read as
+    /// * every readable entry ([`EntryKind::is_readable`]) named `reads.file_name`, read as
     ///   [`read`](Self::read) reads its path with `reads.limit`, at most once each, with
     ///   the complete listing of its directory. Every one listed is delivered when the
     ///   walk succeeds; when it fails, some may not be.

@@ -12,8 +12,8 @@
 //!
 //! Entries the workspace cannot name are left out, silently: names that are not UTF-8,
 //! or not valid [`WsPath`] segments (a backslash, a control character, a `C:` drive
-//! prefix, a name longer than the limit). So are FIFOs, sockets and devices, which hold
-//! no asset content. The top-level `.prometeu` is never entered.
+//! prefix, a name longer than the limit). FIFOs, sockets and devices are listed as
+//! special entries and never opened. The top-level `.prometeu` is never entered.
 //!
 //! Work sharing: each worker walks depth-first from a stack of its own and hands half of
 //! it to the shared queue when another worker is idle. Depth-first order keeps few
@@ -470,13 +470,11 @@ impl Walker<'_> {
                 FileType::RegularFile => (EntryKind::File, None),
                 FileType::Symlink if !nameable() => continue,
                 FileType::Symlink => (EntryKind::Symlink(self.link_target(dir_path, name)), None),
-                // FIFOs, sockets, devices.
-                _ => continue,
+                // FIFOs, sockets, devices: listed, never opened.
+                _ => (EntryKind::Special, None),
             };
-            if add(name, kind, fingerprint)
-                && wanted_name == Some(name)
-                && file_type != FileType::Directory
-            {
+            let readable = kind.is_readable();
+            if add(name, kind, fingerprint) && wanted_name == Some(name) && readable {
                 wanted = Some(file_type);
             }
         }
@@ -591,7 +589,7 @@ mod tests {
         fx.symlink("meta", ".prometeu");
         fx.symlink("dangling", "nope");
         fx.symlink("loop", "loop");
-        // Names the workspace cannot spell are left out.
+        // Names the workspace cannot spell are left out, whatever they name.
         std::fs::write(fx.assets.join(OsStr::from_bytes(b"bad\xff.txt")), b"x").unwrap();
         std::fs::write(fx.assets.join("back\\slash.txt"), b"x").unwrap();
         rustix::fs::mknodat(
@@ -614,6 +612,8 @@ mod tests {
                 EntryKind::Symlink(LinkTarget::Dangling),
             ),
             ("empty".to_owned(), EntryKind::Dir),
+            // Listed, never opened: opening a FIFO could block.
+            ("fifo".to_owned(), EntryKind::Special),
             ("hero_dir".to_owned(), inside("sprites/hero", true)),
             ("loop".to_owned(), EntryKind::Symlink(LinkTarget::Dangling)),
             ("meta".to_owned(), EntryKind::Symlink(LinkTarget::Outside)),

@@ -301,10 +301,7 @@ impl WorkspacePort for MemFs {
         if let Ok(listing) = &scanned {
             let found: Vec<ListedDir<'_>> = listing
                 .dirs()
-                .filter(|dir| {
-                    dir.get(reads.file_name)
-                        .is_some_and(|kind| *kind != EntryKind::Dir)
-                })
+                .filter(|dir| dir.get(reads.file_name).is_some_and(EntryKind::is_readable))
                 .collect();
             for dir in found.into_iter().rev() {
                 let read = match dir.ws_path().child(reads.file_name) {

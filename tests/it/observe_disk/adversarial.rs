@@ -570,3 +570,110 @@ fn an_input_in_a_linked_folder_edited_at_its_real_path_is_an_input_change() {
         },
     );
 }
+
+/// Makes a FIFO outside the workspace and renames it to `relative`: it appears in one
+/// step, as a file saved whole does.
+fn fifo_at(disk: &Disk, relative: &str) {
+    let made = disk.outside(&format!(
+        "fifo-{}",
+        disk.staged.fetch_add(1, Ordering::Relaxed)
+    ));
+    rustix::fs::mknodat(
+        CWD,
+        &made,
+        rustix::fs::FileType::Fifo,
+        Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    fs::rename(made, disk.path(relative)).unwrap();
+}
+
+/// A FIFO that appears where an input was missing is refreshed into what a fresh load
+/// says (not usable, no longer missing), without the FIFO ever being opened.
+#[test]
+fn a_fifo_where_an_input_was_missing_is_not_usable() {
+    let disk = start();
+    let fifo = disk.path("a/x.bin");
+    // Should the packer block opening the FIFO, the failed test ends instead of hanging.
+    let _release = Release(&fifo);
+    check_on(
+        &disk,
+        |d| d.remove("a/x.bin"),
+        &Expected {
+            state: ProjectState::Ready,
+            drifts: &["input_missing"],
+            refreshed: &[],
+            paths: &["a/x.bin"],
+            changed: &[1],
+        },
+    );
+    check_on(
+        &disk,
+        |d| fifo_at(d, "a/x.bin"),
+        &Expected {
+            state: ProjectState::Ready,
+            drifts: &["declaration_invalid"],
+            refreshed: &[],
+            paths: &["a/x.bin"],
+            changed: &[1],
+        },
+    );
+    let view = disk.runtime.view();
+    let port = DiskWorkspace::open(disk.path("")).unwrap();
+    let fresh = packer_domain::snapshot::Snapshot::load(&port, 0);
+    assert_eq!(view.snapshot.drifts(), fresh.drifts());
+    let message = serde_json::to_string(&view.snapshot.drifts()[0]).unwrap();
+    assert!(message.contains("FIFO, socket or device"), "{message}");
+}
+
+/// A FIFO named `asset.json` makes no asset, as a fresh load finds: made while the
+/// observer watches, or there before it started (where the first verification compares
+/// the disk with the loaded snapshot), it is no change that a verification keeps
+/// finding.
+#[test]
+fn a_fifo_named_asset_json_is_no_asset_and_no_lasting_change() {
+    let disk = start();
+    disk.mkdir("c");
+    fifo_at(&disk, "c/asset.json");
+    let first = disk.runtime.check_divergence();
+    let again = disk.runtime.check_divergence();
+    assert_eq!(again.snapshot.generation(), first.snapshot.generation());
+    assert_eq!(again.state, ProjectState::Ready, "{:#?}", again.drifts());
+    assert!(again.snapshot.drifts().is_empty(), "{:#?}", again.drifts());
+    assert!(again.snapshot.unregistered().is_empty());
+
+    // Registered `b` has a FIFO for a declaration, and `c` holds one: `open` checks
+    // that the first verification found nothing to refresh.
+    let files: Vec<_> = two_assets()
+        .into_iter()
+        .filter(|(path, _)| *path != "b/asset.json")
+        .collect();
+    let dir = project(&files);
+    for path in ["b/asset.json", "c/asset.json"] {
+        let full = dir.path().join("assets").join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        rustix::fs::mknodat(
+            CWD,
+            &full,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+    }
+    let disk = open(dir, config());
+    let view = disk.runtime.check_divergence();
+    assert_eq!(view.snapshot.generation(), 1);
+    assert_eq!(kinds(view.snapshot.drifts()), ["root_missing"]);
+    let stale = disk.since(0).into_iter().find(|e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                to: ProjectState::Stale,
+                ..
+            }
+        )
+    });
+    assert_eq!(stale, None, "the disk was taken for changed since the load");
+}

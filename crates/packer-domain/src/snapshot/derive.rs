@@ -21,6 +21,7 @@ use crate::command::FileChange;
 use crate::path::AssetPath;
 use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
 use crate::registry::{AssetId, Registry};
+use crate::snapshot::inputs::SPECIAL_INPUT;
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
@@ -416,7 +417,8 @@ fn inputs_in_folder(
             Some(DirEntryKind::Dir) => Some(InputState::NotConfined(
                 "it is a directory, not a file".to_owned(),
             )),
-            None | Some(DirEntryKind::Other) => Some(InputState::Missing),
+            Some(DirEntryKind::Other) => Some(InputState::NotConfined(SPECIAL_INPUT.to_owned())),
+            None => Some(InputState::Missing),
             Some(DirEntryKind::Symlink) => None,
         })
         .collect()

@@ -10,6 +10,9 @@ use crate::ports::{EntryKind, LinkTarget};
 
 use super::InputState;
 
+/// Why an input that is a FIFO, socket or device cannot be used.
+pub(super) const SPECIAL_INPUT: &str = "it is a FIFO, socket or device, not a file";
+
 /// A lookup that cannot tell: the path lies outside what it was given.
 pub(super) struct Unknown;
 
@@ -118,6 +121,9 @@ pub(super) fn resolve_input<'l>(
                 return Ok(InputState::NotConfined(
                     "it is a directory, not a file".to_owned(),
                 ));
+            }
+            Some(EntryKind::Special) => {
+                return Ok(InputState::NotConfined(SPECIAL_INPUT.to_owned()));
             }
             Some(EntryKind::Symlink(target)) => match target {
                 LinkTarget::Inside { path: target, .. } if target.starts_with(root) => {

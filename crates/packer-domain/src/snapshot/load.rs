@@ -485,12 +485,12 @@ fn file_errors(errors: &FormatErrors, file: &str, text: &[u8]) -> Vec<FileError>
 }
 
 /// Whether `dir` is an asset root: a folder below `assets/` holding an `asset.json` that
-/// is not a folder (a regular file, or a link, read wherever it leads inside).
+/// can be read (a regular file, or a link, read wherever it leads inside).
 fn holds_declaration(dir: &ListedDir<'_>) -> bool {
     !dir.path().is_empty()
         && dir
             .get(DECLARATION_FILE)
-            .is_some_and(|kind| *kind != EntryKind::Dir)
+            .is_some_and(EntryKind::is_readable)
 }
 
 /// Parses one delivered `asset.json` and resolves what inputs its folder's listing can.

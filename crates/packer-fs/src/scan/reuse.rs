@@ -124,6 +124,7 @@ impl Walker<'_> {
                     EntryKind::File => DirEntryKind::File,
                     EntryKind::Dir => DirEntryKind::Dir,
                     EntryKind::Symlink(_) => DirEntryKind::Symlink,
+                    EntryKind::Special => DirEntryKind::Other,
                 };
                 let added = add(name, kind, fingerprint);
                 if added {
@@ -172,7 +173,7 @@ impl Walker<'_> {
                 DirEntryKind::Symlink => {
                     (EntryKind::Symlink(self.link_target(dir_path, name)), None)
                 }
-                DirEntryKind::Other => continue,
+                DirEntryKind::Other => (EntryKind::Special, None),
             };
             out.push((name.as_str(), entry.0, entry.1));
         }
@@ -320,6 +321,37 @@ mod tests {
         };
         let (entries, _) = port.scan_reusing(Some(reuse)).unwrap();
         assert!(paths(&sorted(entries)).contains(&"a/extra.bin"));
+    }
+
+    #[test]
+    fn a_special_file_in_a_reused_directory_is_reported_as_a_listing_reports_it() {
+        let fx = fixture();
+        let fifo = fx.assets.join("a/pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let port = DiskWorkspace::open(&fx.assets).unwrap();
+        let (_, seen) = port.scan_reusing(None).unwrap();
+        let reuse = Reuse {
+            seen: &seen,
+            trusted_before_ns: TRUST_ALL,
+        };
+        let (entries, again) = port.scan_reusing(Some(reuse)).unwrap();
+        assert_eq!(
+            Arc::ptr_eq(again.get("a").unwrap(), seen.get("a").unwrap()),
+            port.fine_times
+        );
+        let entries = sorted(entries);
+        assert!(entries.contains(&("a/pipe".to_owned(), EntryKind::Special, None)));
+        assert_eq!(
+            entries,
+            sorted(port.scan(ScanOptions { fingerprints: true }).unwrap())
+        );
     }
 
     #[test]
