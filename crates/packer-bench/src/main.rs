@@ -4,6 +4,7 @@
 
 mod build;
 mod commit;
+mod data;
 mod observe;
 mod open;
 mod report;
@@ -75,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         if args.build_only {
             if label == args.build_at {
                 build::run(&mut report, label, &project, &scratch, args.iterations)?;
+                data::run(&mut report, GLOBAL, args.iterations)?;
             }
             continue;
         }
@@ -98,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         }
         if !args.skip_build && !args.commit.commit_only && label == args.build_at {
             build::run(&mut report, label, &project, &scratch, args.iterations)?;
+            data::run(&mut report, GLOBAL, args.iterations)?;
         }
     }
     if let Some(writes) = writes.as_ref().filter(|_| !args.observe_only) {

@@ -3,8 +3,10 @@
 //! `serde_json` positions syntax errors only; the packer must also point at the exact
 //! place of a semantic error (a duplicate asset id, a root that escapes, an unknown key),
 //! and must reject duplicate keys, which `serde_json::Value` silently collapses. So the
-//! registry and declarations are read into this spanned tree first. It is bounded in
-//! depth, never recursive beyond that bound, and never panics on any input.
+//! registry and declarations are read into this spanned tree first. A document that is
+//! only checked (a `data` input of a build) goes through [`validate`], which reads it
+//! the same way without building the tree. Both are bounded in depth, never recursive
+//! beyond that bound, and never panic on any input.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -76,6 +78,19 @@ impl JsonError {
 /// Parses one JSON document. A leading UTF-8 byte-order mark is skipped; anything but
 /// whitespace after the value is an error.
 pub fn parse(text: &[u8]) -> Result<JsonValue<'_>, JsonError> {
+    read::<Tree>(text)
+}
+
+/// Checks one JSON document as [`parse`] reads it, with the same errors at the same
+/// offsets, without building its tree: what it holds costs nothing, only the keys of
+/// the objects open at a time are kept (to refuse a duplicate). For documents that are
+/// only checked, however large: a 50 MB array of numbers is some 25 million values,
+/// which a tree would hold at forty bytes each.
+pub fn validate(text: &[u8]) -> Result<(), JsonError> {
+    read::<Check>(text)
+}
+
+fn read<'t, B: Build<'t>>(text: &'t [u8]) -> Result<B::Value, JsonError> {
     let src = match std::str::from_utf8(text) {
         Ok(src) => src,
         Err(e) => {
@@ -95,12 +110,184 @@ pub fn parse(text: &[u8]) -> Result<JsonValue<'_>, JsonError> {
     if parser.pos >= text.len() {
         return Err(parser.error("the file is empty; a JSON value was expected"));
     }
-    let value = parser.value()?;
+    let value = parser.value::<B>()?;
     parser.skip_ws();
     if parser.pos < text.len() {
         return Err(parser.error("unexpected content after the end of the JSON value"));
     }
     Ok(value)
+}
+
+/// What the reader makes of the values it reads: the tree ([`Tree`]), or nothing but
+/// the keys needed to refuse a duplicate ([`Check`]).
+trait Build<'t> {
+    type Value;
+    /// An array's items so far.
+    type Items: Default;
+    /// An object's members so far, with what finds a duplicate key among them.
+    type Members: Default;
+    /// Members of a document's top-level object.
+    fn top_level_members() -> Self::Members;
+    fn scalar(offset: usize, kind: JsonKind<'t>) -> Self::Value;
+    fn push_item(items: &mut Self::Items, value: Self::Value);
+    fn array(offset: usize, items: Self::Items) -> Self::Value;
+    fn has_key(members: &Self::Members, key: &str) -> bool;
+    fn push_member(
+        members: &mut Self::Members,
+        key: Cow<'t, str>,
+        key_offset: usize,
+        value: Self::Value,
+    );
+    fn object(offset: usize, members: Self::Members) -> Self::Value;
+}
+
+/// Builds the spanned tree.
+struct Tree;
+
+/// An object's members as the tree holds them, and its keys in a set once there are
+/// many.
+#[derive(Default)]
+struct TreeMembers<'t> {
+    list: Vec<JsonMember<'t>>,
+    index: KeyIndex,
+}
+
+impl<'t> Build<'t> for Tree {
+    type Value = JsonValue<'t>;
+    type Items = Vec<JsonValue<'t>>;
+    type Members = TreeMembers<'t>;
+
+    fn top_level_members() -> TreeMembers<'t> {
+        // The formats' top-level objects have up to eight keys: room for them at once.
+        // Nested ones (a registry's many entries) grow.
+        TreeMembers {
+            list: Vec::with_capacity(TOP_LEVEL_KEYS),
+            index: KeyIndex::default(),
+        }
+    }
+
+    fn scalar(offset: usize, kind: JsonKind<'t>) -> JsonValue<'t> {
+        JsonValue { offset, kind }
+    }
+
+    fn push_item(items: &mut Vec<JsonValue<'t>>, value: JsonValue<'t>) {
+        items.push(value);
+    }
+
+    fn array(offset: usize, items: Vec<JsonValue<'t>>) -> JsonValue<'t> {
+        JsonValue {
+            offset,
+            kind: JsonKind::Array(items),
+        }
+    }
+
+    fn has_key(members: &TreeMembers<'t>, key: &str) -> bool {
+        members
+            .index
+            .contains(key, members.list.iter().map(|m| m.key.as_ref()))
+    }
+
+    fn push_member(
+        members: &mut TreeMembers<'t>,
+        key: Cow<'t, str>,
+        key_offset: usize,
+        value: JsonValue<'t>,
+    ) {
+        members
+            .index
+            .note(&key, members.list.iter().map(|m| m.key.as_ref()));
+        members.list.push(JsonMember {
+            key,
+            key_offset,
+            value,
+        });
+    }
+
+    fn object(offset: usize, members: TreeMembers<'t>) -> JsonValue<'t> {
+        JsonValue {
+            offset,
+            kind: JsonKind::Object(members.list),
+        }
+    }
+}
+
+/// Checks without building: an object keeps its keys, and only until they are in the
+/// set.
+struct Check;
+
+#[derive(Default)]
+struct CheckedKeys<'t> {
+    list: Vec<Cow<'t, str>>,
+    index: KeyIndex,
+}
+
+impl<'t> Build<'t> for Check {
+    type Value = ();
+    type Items = ();
+    type Members = CheckedKeys<'t>;
+
+    fn top_level_members() -> CheckedKeys<'t> {
+        CheckedKeys::default()
+    }
+
+    fn scalar(_: usize, _: JsonKind<'t>) {}
+
+    fn push_item((): &mut (), (): ()) {}
+
+    fn array(_: usize, (): ()) {}
+
+    fn has_key(members: &CheckedKeys<'t>, key: &str) -> bool {
+        members
+            .index
+            .contains(key, members.list.iter().map(AsRef::as_ref))
+    }
+
+    fn push_member(members: &mut CheckedKeys<'t>, key: Cow<'t, str>, _: usize, (): ()) {
+        members
+            .index
+            .note(&key, members.list.iter().map(AsRef::as_ref));
+        if members.index.set.is_some() {
+            // The set holds them all from now on.
+            members.list = Vec::new();
+        } else {
+            members.list.push(key);
+        }
+    }
+
+    fn object(_: usize, _: CheckedKeys<'t>) {}
+}
+
+/// How an object finds a duplicate key: by a scan of its keys while they are few, by a
+/// set once they are many, so that a hostile object with a million keys costs linear
+/// time.
+#[derive(Default)]
+struct KeyIndex {
+    /// Every key so far, once the object is too large for a scan; `count` until then.
+    set: Option<HashSet<String>>,
+    count: usize,
+}
+
+impl KeyIndex {
+    /// Whether `key` is among the object's keys (`keys`, all of them while there is no
+    /// set).
+    fn contains<'k>(&self, key: &str, mut keys: impl Iterator<Item = &'k str>) -> bool {
+        match &self.set {
+            Some(set) => set.contains(key),
+            None => keys.any(|k| k == key),
+        }
+    }
+
+    /// Records `key`, about to join `keys`.
+    fn note<'k>(&mut self, key: &str, keys: impl Iterator<Item = &'k str>) {
+        self.count += 1;
+        if let Some(set) = &mut self.set {
+            set.insert(key.to_owned());
+        } else if self.count > LINEAR_KEY_CHECK {
+            let mut all: HashSet<String> = keys.map(str::to_owned).collect();
+            all.insert(key.to_owned());
+            self.set = Some(all);
+        }
+    }
 }
 
 impl JsonKind<'_> {
@@ -169,18 +356,16 @@ impl JsonValue<'_> {
 }
 
 /// Where a container was opened, so the iterative parser can resume it.
-enum Frame<'t> {
+enum Frame<'t, B: Build<'t>> {
     Array {
         offset: usize,
-        items: Vec<JsonValue<'t>>,
+        items: B::Items,
     },
     Object {
         offset: usize,
-        members: Vec<JsonMember<'t>>,
+        members: B::Members,
         key: Cow<'t, str>,
         key_offset: usize,
-        /// Every key so far, once the object is too large for a linear check.
-        seen: Option<HashSet<String>>,
     },
 }
 
@@ -207,27 +392,24 @@ impl<'t> Parser<'t> {
     }
 
     /// Parses a value with an explicit stack, so nesting depth costs heap, not stack.
-    fn value(&mut self) -> Result<JsonValue<'t>, JsonError> {
-        let mut stack: Vec<Frame<'t>> = Vec::new();
+    fn value<B: Build<'t>>(&mut self) -> Result<B::Value, JsonError> {
+        let mut stack: Vec<Frame<'t, B>> = Vec::new();
         loop {
             // Parse the start of a value: either a scalar, or open a container.
             self.skip_ws();
             let offset = self.pos;
-            let mut done: JsonValue<'t> = match self.peek() {
+            let mut done: B::Value = match self.peek() {
                 Some(b'[') => {
                     self.pos += 1;
                     self.check_depth(stack.len())?;
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
-                        JsonValue {
-                            offset,
-                            kind: JsonKind::Array(Vec::new()),
-                        }
+                        B::array(offset, B::Items::default())
                     } else {
                         stack.push(Frame::Array {
                             offset,
-                            items: Vec::new(),
+                            items: B::Items::default(),
                         });
                         continue;
                     }
@@ -238,30 +420,27 @@ impl<'t> Parser<'t> {
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
-                        JsonValue {
-                            offset,
-                            kind: JsonKind::Object(Vec::new()),
-                        }
+                        B::object(offset, B::Members::default())
                     } else {
-                        let (key, key_offset) = self.key(&[], None)?;
-                        // The formats' top-level objects have up to eight keys: room for
-                        // them at once. Nested ones (a registry's many entries) grow.
+                        let (key, key_offset) = self.key(|_| false)?;
                         let members = if stack.is_empty() {
-                            Vec::with_capacity(TOP_LEVEL_KEYS)
+                            B::top_level_members()
                         } else {
-                            Vec::new()
+                            B::Members::default()
                         };
                         stack.push(Frame::Object {
                             offset,
                             members,
                             key,
                             key_offset,
-                            seen: None,
                         });
                         continue;
                     }
                 }
-                _ => self.scalar()?,
+                _ => {
+                    let (offset, kind) = self.scalar()?;
+                    B::scalar(offset, kind)
+                }
             };
             // Hand the finished value to its container; close containers that end here.
             loop {
@@ -271,7 +450,7 @@ impl<'t> Parser<'t> {
                 self.skip_ws();
                 match frame {
                     Frame::Array { offset, items } => {
-                        items.push(done);
+                        B::push_item(items, done);
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
@@ -282,10 +461,7 @@ impl<'t> Parser<'t> {
                                 let offset = *offset;
                                 let items = std::mem::take(items);
                                 stack.pop();
-                                done = JsonValue {
-                                    offset,
-                                    kind: JsonKind::Array(items),
-                                };
+                                done = B::array(offset, items);
                             }
                             _ => return Err(self.error("expected `,` or `]` in the array")),
                         }
@@ -295,27 +471,14 @@ impl<'t> Parser<'t> {
                         members,
                         key,
                         key_offset,
-                        seen,
                     } => {
-                        let finished_key = std::mem::take(key);
-                        if let Some(seen) = seen {
-                            seen.insert(finished_key.to_string());
-                        } else if members.len() >= LINEAR_KEY_CHECK {
-                            let mut all: HashSet<String> =
-                                members.iter().map(|m| m.key.to_string()).collect();
-                            all.insert(finished_key.to_string());
-                            *seen = Some(all);
-                        }
-                        members.push(JsonMember {
-                            key: finished_key,
-                            key_offset: *key_offset,
-                            value: done,
-                        });
+                        B::push_member(members, std::mem::take(key), *key_offset, done);
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
                                 self.skip_ws();
-                                let (next_key, next_offset) = self.key(members, seen.as_ref())?;
+                                let (next_key, next_offset) =
+                                    self.key(|key| B::has_key(members, key))?;
                                 *key = next_key;
                                 *key_offset = next_offset;
                                 break;
@@ -325,10 +488,7 @@ impl<'t> Parser<'t> {
                                 let offset = *offset;
                                 let members = std::mem::take(members);
                                 stack.pop();
-                                done = JsonValue {
-                                    offset,
-                                    kind: JsonKind::Object(members),
-                                };
+                                done = B::object(offset, members);
                             }
                             _ => return Err(self.error("expected `,` or `}` in the object")),
                         }
@@ -348,13 +508,8 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    /// Reads `"key":`, refusing a key already among `members` (or in `set`, which holds
-    /// them all for large objects).
-    fn key(
-        &mut self,
-        members: &[JsonMember<'t>],
-        set: Option<&HashSet<String>>,
-    ) -> Result<(Cow<'t, str>, usize), JsonError> {
+    /// Reads `"key":`, refusing a key that `taken` says the object already has.
+    fn key(&mut self, taken: impl Fn(&str) -> bool) -> Result<(Cow<'t, str>, usize), JsonError> {
         self.skip_ws();
         let offset = self.pos;
         if self.peek() != Some(b'"') {
@@ -365,11 +520,7 @@ impl<'t> Parser<'t> {
             }));
         }
         let key = self.string()?;
-        let duplicate = match set {
-            Some(set) => set.contains(key.as_ref()),
-            None => members.iter().any(|m| m.key == key),
-        };
-        if duplicate {
+        if taken(&key) {
             return Err(JsonError {
                 offset,
                 message: format!("duplicate key `{key}` in the object"),
@@ -384,7 +535,8 @@ impl<'t> Parser<'t> {
         Ok((key, offset))
     }
 
-    fn scalar(&mut self) -> Result<JsonValue<'t>, JsonError> {
+    /// A scalar value's offset and kind.
+    fn scalar(&mut self) -> Result<(usize, JsonKind<'t>), JsonError> {
         let offset = self.pos;
         let kind = match self.peek() {
             None => return Err(self.error("unexpected end of the file; a value was expected")),
@@ -396,7 +548,7 @@ impl<'t> Parser<'t> {
             Some(b']') => return Err(self.error("trailing comma before `]`")),
             Some(_) => return Err(self.error("expected a JSON value")),
         };
-        Ok(JsonValue { offset, kind })
+        Ok((offset, kind))
     }
 
     fn literal(&mut self, word: &str, kind: JsonKind<'t>) -> Result<JsonKind<'t>, JsonError> {
@@ -660,6 +812,54 @@ mod tests {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = parse(&bytes);
+            let _ = validate(&bytes);
         }
+
+        /// Checking without a tree gives exactly what reading gives: the same error, at
+        /// the same offset, or none.
+        #[test]
+        fn validate_agrees_with_parse(text in r#"[\[\]{}":,0-9a-c .eE+\-\\tnul]{0,40}"#) {
+            prop_assert_eq!(validate(text.as_bytes()), parse(text.as_bytes()).map(|_| ()));
+        }
+
+        /// The same on objects with many keys, some repeated: the set that takes over
+        /// from the scan of keys after the sixteenth finds the same duplicates.
+        #[test]
+        fn validate_agrees_with_parse_on_large_objects(
+            keys in proptest::collection::vec(0u8..40, 0..40),
+            nested in any::<bool>(),
+        ) {
+            let members: Vec<String> = keys.iter().map(|k| format!("\"k{k}\": {k}")).collect();
+            let object = format!("{{{}}}", members.join(", "));
+            let text = if nested { format!("[1, {{\"a\": {object}}}]") } else { object };
+            prop_assert_eq!(validate(text.as_bytes()), parse(text.as_bytes()).map(|_| ()));
+        }
+    }
+
+    #[test]
+    fn validate_refuses_what_parse_refuses_and_holds_no_tree() {
+        for (text, offset, message) in [
+            ("{\"a\": 1, \"a\": 2}", 9, "duplicate key `a` in the object"),
+            ("[1, 2,]", 6, "trailing comma before `]`"),
+            ("\u{feff}[01]", 5, "a number may not have a leading zero"),
+        ] {
+            let error = validate(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (error.offset, error.message.as_str()),
+                (offset, message),
+                "{text}"
+            );
+            assert_eq!(Err(error), parse(text.as_bytes()).map(|_| ()));
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            validate(deep.as_bytes()).unwrap_err().message,
+            format!("the JSON is nested more than {MAX_DEPTH} levels deep")
+        );
+        // A million values, checked with nothing kept for them.
+        let mut big = String::from("[0");
+        big.push_str(&",1".repeat(1_000_000));
+        big.push(']');
+        assert_eq!(validate(big.as_bytes()), Ok(()));
     }
 }
