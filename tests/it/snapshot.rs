@@ -476,6 +476,27 @@ fn a_link_to_nothing_or_out_of_prometeu_is_not_called_a_permission_problem() {
     assert_eq!(only_hint_both(&outside), vec![expected.clone(), expected]);
 }
 
+/// `fixture` written to a temporary project's `assets/`, with a FIFO at `fifo`.
+fn on_disk_with_fifo(fixture: &str, fifo: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let project = tempfile::tempdir().unwrap();
+    let assets = project.path().join("assets");
+    write_to_disk(fixture, &assets);
+    make_fifo(&assets.join(fifo));
+    (project, assets)
+}
+
+/// Makes a FIFO at `path`.
+pub(crate) fn make_fifo(path: &std::path::Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+}
+
 /// A FIFO given as an input (directly, or through a link inside the root) is said to be
 /// one, not reported missing; it is never opened, which could block the load.
 #[test]
@@ -485,17 +506,7 @@ fn an_input_that_is_a_fifo_is_not_usable_and_not_missing() {
         registry(&[(1, U1, "a", true)]),
         declaration("a", U1, &["pipe", "alias"]),
     );
-    let project = tempfile::tempdir().unwrap();
-    let assets = project.path().join("assets");
-    write_to_disk(&fixture, &assets);
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        assets.join("a/pipe"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    let (_project, assets) = on_disk_with_fifo(&fixture, "a/pipe");
     let port = packer_fs::DiskWorkspace::open(&assets).unwrap();
     let got = render(&Snapshot::load(&port, 7));
     let expected = "
@@ -525,17 +536,7 @@ fn a_fifo_made_an_input_by_a_commit_is_told_as_a_fresh_load_tells_it() {
         registry(&[(1, U1, "a", true)]),
         declaration("a", U1, &["x.bin"]),
     );
-    let project = tempfile::tempdir().unwrap();
-    let assets = project.path().join("assets");
-    write_to_disk(&fixture, &assets);
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        assets.join("a/pipe"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    let (_project, assets) = on_disk_with_fifo(&fixture, "a/pipe");
     let port = Arc::new(packer_fs::DiskWorkspace::open(&assets).unwrap());
     // Observed, so that the commit derives the next generation instead of loading it.
     let runtime = Runtime::open_observed(

@@ -8,6 +8,7 @@ use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::*;
+use crate::snapshot::make_fifo;
 
 fn refreshed_event(generation: u64, paths: &[&str], changed: &[u64]) -> Event {
     Event::SnapshotRefreshed {
@@ -578,14 +579,7 @@ fn fifo_at(disk: &Disk, relative: &str) {
         "fifo-{}",
         disk.staged.fetch_add(1, Ordering::Relaxed)
     ));
-    rustix::fs::mknodat(
-        CWD,
-        &made,
-        rustix::fs::FileType::Fifo,
-        Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    make_fifo(&made);
     fs::rename(made, disk.path(relative)).unwrap();
 }
 
@@ -653,14 +647,7 @@ fn a_fifo_named_asset_json_is_no_asset_and_no_lasting_change() {
     for path in ["b/asset.json", "c/asset.json"] {
         let full = dir.path().join("assets").join(path);
         fs::create_dir_all(full.parent().unwrap()).unwrap();
-        rustix::fs::mknodat(
-            CWD,
-            &full,
-            rustix::fs::FileType::Fifo,
-            Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        make_fifo(&full);
     }
     let disk = open(dir, config());
     let view = disk.runtime.check_divergence();
