@@ -148,7 +148,16 @@ impl WatchPort for EditingWatcher {
 
 /// The refresh that follows an edit `path` gets while the watch starts.
 fn edited_while_the_watch_starts(path: &'static str, bytes: String) -> (Event, Arc<View>) {
-    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    edited_in_while_the_watch_starts(&fixture(), path, bytes)
+}
+
+/// The same, on the workspace `fixture`.
+fn edited_in_while_the_watch_starts(
+    fixture: &str,
+    path: &'static str,
+    bytes: String,
+) -> (Event, Arc<View>) {
+    let fs = MemFs::from_fixture(fixture).unwrap();
     let events = EventLog::new();
     let runtime = Runtime::open_observed(
         Ports {
@@ -192,6 +201,27 @@ fn an_input_edited_while_the_watch_starts_is_found() {
     assert_eq!(
         refreshed,
         [r#"{"kind":"input_changed","asset_id":1,"path":"a/x.bin"}"#]
+    );
+}
+
+/// An input that is a link to a file of its folder was stamped through the link: an
+/// edit of the file it leads to, made while the watch starts, is found too.
+#[test]
+fn an_input_linked_to_a_file_edited_while_the_watch_starts_is_found() {
+    let fixture = fixture()
+        .replace("//- a/x.bin\n", "//- a/alias.bin -> x.bin\n//- a/x.bin\n")
+        .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"alias.bin\"]");
+    let (event, view) =
+        edited_in_while_the_watch_starts(&fixture, "a/x.bin", "new bytes of a".to_owned());
+    assert_eq!(changed_ids(&event), [1]);
+    let refreshed: Vec<String> = view
+        .refreshed
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    assert_eq!(
+        refreshed,
+        [r#"{"kind":"input_changed","asset_id":1,"path":"a/alias.bin"}"#]
     );
 }
 

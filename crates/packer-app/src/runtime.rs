@@ -13,7 +13,6 @@ use packer_domain::command::Command;
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
-use packer_domain::observe::InputStamps;
 use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot, registry_path};
@@ -240,9 +239,15 @@ impl Runtime {
     /// verification to compare with.
     fn start(ports: Ports, watched: Watched) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
-        let snapshot = Arc::new(Snapshot::load(ports.workspace.as_ref(), 1));
-        let stamps = (watched == Watched::Yes)
-            .then(|| InputStamps::take(ports.workspace.as_ref(), &snapshot));
+        let port = ports.workspace.as_ref();
+        let (snapshot, stamps) = match watched {
+            Watched::Yes => {
+                let (snapshot, stamps) = Snapshot::load_stamped(port, 1);
+                (snapshot, Some(stamps))
+            }
+            Watched::No => (Snapshot::load(port, 1), None),
+        };
+        let snapshot = Arc::new(snapshot);
         announce_recovered(ports.events.as_ref(), 1, &reports, None);
         let mut view = View::of(snapshot);
         if condition.is_some() {

@@ -224,12 +224,21 @@ impl<'a> ListedDir<'a> {
 
     /// The kind of the entry `name`, if the directory holds one.
     pub fn get(&self, name: &str) -> Option<&'a EntryKind> {
+        self.entry(name).map(|entry| entry.kind)
+    }
+
+    /// The entry `name`, if the directory holds one.
+    pub fn entry(&self, name: &str) -> Option<ListedEntry<'a>> {
         let records = self.records();
         let chunk = self.chunk;
         let index = records
             .binary_search_by(|r| chunk.text(r.name).cmp(name))
             .ok()?;
-        records.get(index).map(|r| &r.kind)
+        records.get(index).map(|record| ListedEntry {
+            name: chunk.text(record.name),
+            kind: &record.kind,
+            fingerprint: record.fingerprint,
+        })
     }
 
     fn records(&self) -> &'a [EntryRecord] {

@@ -726,32 +726,16 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
     out
 }
 
-/// What every present input of the registered assets looked like just after a load. A
-/// snapshot records whether each input exists, not what it holds: the first
-/// verification compares its facts with these, so that an input edited after the load
-/// (before the watch was in place) is found as changed.
+/// What every present input of the registered assets looked like as a load saw it
+/// ([`Snapshot::load_stamped`]). A snapshot records whether each input exists, not what
+/// it holds: the first verification compares its facts with these, so that an input
+/// edited after the load (before the watch was in place) is found as changed.
 #[derive(Debug, Clone, Default)]
 pub struct InputStamps(FxHashMap<WsPath, Fingerprint>);
 
 impl InputStamps {
-    /// One stat per present input of `snapshot`'s registered assets; an input that
-    /// cannot be looked at is left out (the verification's presence check covers it).
-    pub fn take(port: &dyn WorkspacePort, snapshot: &Snapshot) -> InputStamps {
-        let mut stamps = FxHashMap::default();
-        for asset in snapshot.assets() {
-            let DeclarationState::Valid(valid) = &asset.declaration else {
-                continue;
-            };
-            for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
-                if *state != InputState::Present {
-                    continue;
-                }
-                let path = asset.entry.root.join(input).as_ws().clone();
-                if let Ok(Some(fingerprint)) = port.stat(&path) {
-                    stamps.insert(path, fingerprint);
-                }
-            }
-        }
+    /// The stamps `stamps`, taken as the load saw each input.
+    pub(crate) fn of(stamps: FxHashMap<WsPath, Fingerprint>) -> InputStamps {
         InputStamps(stamps)
     }
 

@@ -21,6 +21,7 @@ use crate::declaration::Declaration;
 use crate::diagnostics::{Diagnostic, FileError};
 use crate::drift::Drift;
 use crate::location::Located;
+use crate::observe::InputStamps;
 use crate::path::{AssetPath, WsPath};
 use crate::ports::{FileView, Fingerprint, WorkspacePort};
 use crate::registry::{AssetId, Registry, RegistryEntry};
@@ -402,7 +403,16 @@ impl Snapshot {
     /// Loads the workspace through `port` as generation `generation`. Never fails: what
     /// cannot be read becomes errors in the snapshot, and its state says so.
     pub fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
-        load::load(port, generation)
+        load::load(port, generation, false).0
+    }
+
+    /// [`load`](Self::load), and the stamp of every present input of the registered
+    /// assets as the load saw it, for an observer's first verification to compare with:
+    /// the walk looks at each file it lists (one more system call a file on a real disk),
+    /// which costs less than a stat of each input's path afterwards.
+    pub fn load_stamped(port: &dyn WorkspacePort, generation: u64) -> (Snapshot, InputStamps) {
+        let (snapshot, stamps) = load::load(port, generation, true);
+        (snapshot, stamps.unwrap_or_default())
     }
 
     /// A snapshot of a project that cannot be trusted: no assets, the registry's first

@@ -28,6 +28,7 @@ use crate::diagnostics::{Code, Diagnostic, FileError, FormatErrors, Severity};
 use crate::drift::{self, Drift, FoundView, RegisteredView};
 use crate::listing::{ListedDir, Listing};
 use crate::location::LineIndex;
+use crate::observe::InputStamps;
 use crate::path::{AssetPath, DECLARATION_FILE, WsPath};
 use crate::ports::{
     EntryKind, FileView, PortError, PortErrorKind, ReadRequest, ScanDelivery, ScanOptions,
@@ -44,7 +45,14 @@ use super::{
     RegistryState, Snapshot, ValidDeclaration, input_error, registry_path,
 };
 
-pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
+/// The snapshot of generation `generation`; with `stamp_inputs`, also the stamp of
+/// every present input of its registered assets, from the walk's own look at each file
+/// (one `fstatat` beside its folder's handle) rather than a stat of each path after.
+pub(super) fn load(
+    port: &dyn WorkspacePort,
+    generation: u64,
+    stamp_inputs: bool,
+) -> (Snapshot, Option<InputStamps>) {
     let requests = [ReadRequest {
         path: registry_path(),
         limit: MAX_REGISTRY_BYTES,
@@ -57,7 +65,10 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
     let registry: OnceLock<RegistryState> = OnceLock::new();
     let roots: OnceLock<Roots<'_>> = OnceLock::new();
     let delivered = Delivered::default();
-    let walked = port.scan_and_read(ScanOptions::default(), &reads, &|delivery| match delivery {
+    let options = ScanOptions {
+        fingerprints: stamp_inputs,
+    };
+    let walked = port.scan_and_read(options, &reads, &|delivery| match delivery {
         ScanDelivery::Request { index, result } => {
             if index == 0
                 && registry.set(registry_state(result)).is_ok()
@@ -86,12 +97,14 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
             Ok(_) => Vec::new(),
         };
         let declaration_errors = unreadable_declarations(delivered.into_lists());
-        return Snapshot::failed(
+        let snapshot = Snapshot::failed(
             generation,
             registry_of(registry),
             workspace_errors,
             declaration_errors,
         );
+        // No asset, no input to stamp.
+        return (snapshot, stamp_inputs.then(InputStamps::default));
     };
     let roots = roots.into_inner().unwrap_or_else(|| Roots::new(entries));
     let count = delivered.count.load(Ordering::Relaxed);
@@ -110,10 +123,55 @@ pub(super) fn load(port: &dyn WorkspacePort, generation: u64) -> Snapshot {
     for one in &mut late {
         roots.place(one);
     }
-    drop(walked);
+    // Kept only to stamp the inputs: a large workspace's listing is some 60 bytes a file.
+    let kept = if stamp_inputs {
+        Some(walked)
+    } else {
+        drop(walked);
+        None
+    };
     let (assets, unregistered) = gather(entries, &mut placed, &mut late);
     drop(roots);
-    assemble(assets, unregistered).into_snapshot(generation, registry_of(registry))
+    let snapshot = assemble(assets, unregistered).into_snapshot(generation, registry_of(registry));
+    let stamps = match &kept {
+        Some(Ok(listing)) => Some(input_stamps(port, &snapshot, listing)),
+        _ => None,
+    };
+    (snapshot, stamps)
+}
+
+/// The stamp of every present input of `snapshot`'s registered assets: the fingerprint
+/// the walk took of it, or for one it did not reach as a plain file (a link, a file in a
+/// linked folder), a stat of its path. An input that cannot be looked at is left out
+/// (the verification's presence check covers it).
+fn input_stamps(port: &dyn WorkspacePort, snapshot: &Snapshot, listing: &Listing) -> InputStamps {
+    let dirs: FxHashMap<&str, ListedDir<'_>> = listing.dirs().map(|d| (d.path(), d)).collect();
+    let mut stamps = FxHashMap::default();
+    for asset in snapshot.assets() {
+        let DeclarationState::Valid(valid) = &asset.declaration else {
+            continue;
+        };
+        for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
+            if *state != InputState::Present {
+                continue;
+            }
+            let path = asset.entry.root.join(input).as_ws().clone();
+            let (parent, name) = split_parent(path.as_str());
+            let walked = dirs
+                .get(parent)
+                .and_then(|dir| dir.entry(name))
+                .filter(|entry| *entry.kind == EntryKind::File)
+                .and_then(|entry| entry.fingerprint);
+            let stamp = match walked {
+                Some(fingerprint) => Some(fingerprint),
+                None => port.stat(&path).ok().flatten(),
+            };
+            if let Some(fingerprint) = stamp {
+                stamps.insert(path, fingerprint);
+            }
+        }
+    }
+    InputStamps::of(stamps)
 }
 
 /// The errors of the declarations found that do not read, by root: what a failed
