@@ -1,8 +1,9 @@
 //! The observer around a `failed` project and files caught half-written: a write refused
 //! while `index.json` cannot be read leaves reads on the last good generation; a
 //! half-written file seen in the same burst as other changes is looked at again; an edit
-//! while `index.json` cannot be read leaves the project failed; and a
-//! workspace that could not be scanned, then restored as it was, is `ready` again.
+//! while `index.json` cannot be read leaves the project failed; a workspace that could
+//! not be scanned, then restored as it was, is `ready` again; and an observed open whose
+//! walk could not look at a file still opens `ready`.
 
 use std::time::Duration;
 
@@ -333,4 +334,54 @@ fn doctor_names_the_registry_error_of_a_project_failed_while_running() {
     );
     assert!(first.line.is_some() && first.column.is_some(), "{doctor:?}");
     assert!(doctor.has_errors());
+}
+
+/// An observed open looks at every file as it walks, to stamp the inputs; a look that
+/// fails (on a real disk: a folder that can be read but not searched) must not fail an
+/// open that a plain load, which looks at no file, would not: the project opens
+/// `ready`, loaded again without stamps.
+#[test]
+fn an_observed_open_whose_stamping_walk_fails_is_not_failed() {
+    use std::sync::Arc;
+
+    use packer_app::runtime::{Ports, Runtime};
+    use packer_domain::ports::PortOp;
+    use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+
+    let open = |fs: &MemFs, events: &EventLog| {
+        Runtime::open_observed(
+            Ports {
+                workspace: Arc::new(fs.clone()),
+                events: Arc::new(events.clone()),
+                clock: Arc::new(ManualClock::new()),
+            },
+            Arc::new(ScriptedWatcher::new()),
+            config(),
+        )
+    };
+    // Where the load's walk comes among the operations of an observed open: the first
+    // scan of the whole workspace (the observer's own come after the load).
+    let probe = MemFs::from_fixture(&fixture()).unwrap();
+    probe.clear_ops();
+    open(&probe, &EventLog::new()).shutdown();
+    let walk = probe
+        .ops()
+        .iter()
+        .position(|(op, path)| *op == PortOp::Scan && path.is_empty())
+        .expect("the load walks the workspace");
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    fs.clear_ops();
+    fs.inject(Fault::once(walk as u64 + 1, PortErrorKind::Io));
+    let events = EventLog::new();
+    let runtime = open(&fs, &events);
+    let started = events.events().into_iter().next();
+    assert_eq!(
+        started,
+        Some(Event::RuntimeStarted {
+            generation: 1,
+            state: ProjectState::Ready
+        })
+    );
+    assert_eq!(runtime.view().snapshot.assets().len(), 2);
+    runtime.shutdown();
 }

@@ -225,6 +225,22 @@ fn an_input_linked_to_a_file_edited_while_the_watch_starts_is_found() {
     );
 }
 
+/// An input in a linked folder is stamped through the link and compared at its real
+/// path, where the verification scan sees it: an edit made there while the watch starts
+/// is found.
+#[test]
+fn an_input_in_a_linked_folder_edited_while_the_watch_starts_is_found() {
+    let fixture = fixture()
+        .replace(
+            "//- a/x.bin\nbytes of a\n",
+            "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
+        )
+        .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
+    let (event, _) =
+        edited_in_while_the_watch_starts(&fixture, "a/real/x.bin", "new bytes of a".to_owned());
+    assert_eq!(changed_ids(&event), [1]);
+}
+
 #[test]
 fn shutdown_stops_the_watch_session() {
     let o = start();

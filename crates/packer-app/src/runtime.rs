@@ -234,9 +234,9 @@ impl Runtime {
         Runtime::start(ports, Watched::No)
     }
 
-    /// [`open`](Self::open); for a runtime that will be observed, every present input
-    /// is looked at once loaded, before `runtime_started`, for the observer's first
-    /// verification to compare with.
+    /// [`open`](Self::open); for a runtime that will be observed, the load also stamps
+    /// every present input as it saw it, for the observer's first verification to
+    /// compare with.
     fn start(ports: Ports, watched: Watched) -> Runtime {
         let (reports, condition) = recover_on_open(ports.workspace.as_ref());
         let port = ports.workspace.as_ref();
@@ -286,8 +286,8 @@ impl Runtime {
     ///
     /// Every change made after `runtime_started` is reported, an input's included: the
     /// snapshot records only whether each input exists, so the first verification,
-    /// which comes once the watch is in place, also compares every input with how it
-    /// was just after the load. That costs one stat per input at opening.
+    /// which comes once the watch is in place, also compares every input with how the
+    /// load saw it. That costs the load one look at each file it lists.
     pub fn open_observed(
         ports: Ports,
         watcher: Arc<dyn WatchPort>,

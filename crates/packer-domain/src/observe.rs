@@ -319,6 +319,17 @@ impl DiskFacts {
     }
 
     /// Whether a folder on the way to `path` is a symbolic link.
+    /// Where `path` lies when it goes through a link to a folder that the last full scan
+    /// saw (the reverse of [`through_links`](Self::through_links)); `None` when it goes
+    /// through none.
+    fn real_path(&self, path: &WsPath) -> Option<WsPath> {
+        self.dir_links.iter().find_map(|(link, target)| {
+            let link = WsPath::new(link).ok()?;
+            let rest = path.strip_prefix(&link)?;
+            Some(target.join(&rest))
+        })
+    }
+
     fn behind_link(&self, path: &WsPath) -> bool {
         let mut at = path.parent();
         while let Some(dir) = at.filter(|dir| !dir.is_root()) {
@@ -746,11 +757,15 @@ impl InputStamps {
         let mut changed: Vec<WsPath> = self
             .0
             .iter()
-            .filter(|(path, stamp)| match facts.get(path.as_str()) {
-                Some(Fact::File { fingerprint, .. } | Fact::Link(LinkFact::File(fingerprint))) => {
-                    fingerprint != *stamp
+            .filter(|(path, stamp)| {
+                // A file in a linked folder is in the facts at its real path only.
+                let real = facts.real_path(path);
+                match facts.get(real.as_ref().unwrap_or(path).as_str()) {
+                    Some(
+                        Fact::File { fingerprint, .. } | Fact::Link(LinkFact::File(fingerprint)),
+                    ) => fingerprint != *stamp,
+                    _ => false,
                 }
-                _ => false,
             })
             .map(|(path, _)| path.clone())
             .collect();

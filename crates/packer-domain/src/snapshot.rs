@@ -412,6 +412,14 @@ impl Snapshot {
     /// which costs less than a stat of each input's path afterwards.
     pub fn load_stamped(port: &dyn WorkspacePort, generation: u64) -> (Snapshot, InputStamps) {
         let (snapshot, stamps) = load::load(port, generation, true);
+        if snapshot.scan_error().is_some() {
+            // Looking at each file can fail where listing does not (a folder that can be
+            // read but not searched): such a walk must not fail a load that would not.
+            return (
+                load::load(port, generation, false).0,
+                InputStamps::default(),
+            );
+        }
         (snapshot, stamps.unwrap_or_default())
     }
 

@@ -123,39 +123,38 @@ pub(super) fn load(
     for one in &mut late {
         roots.place(one);
     }
-    // Kept only to stamp the inputs: a large workspace's listing is some 60 bytes a file.
-    let kept = if stamp_inputs {
-        Some(walked)
-    } else {
-        drop(walked);
-        None
-    };
+    // Every input's state is final here: stamped before the listing goes, as it goes
+    // without stamps, so that the listing is never held beside the snapshot.
+    let stamps = stamp_inputs.then(|| input_stamps(port, listing, placed.iter().chain(&late)));
+    drop(walked);
     let (assets, unregistered) = gather(entries, &mut placed, &mut late);
     drop(roots);
     let snapshot = assemble(assets, unregistered).into_snapshot(generation, registry_of(registry));
-    let stamps = match &kept {
-        Some(Ok(listing)) => Some(input_stamps(port, &snapshot, listing)),
-        _ => None,
-    };
     (snapshot, stamps)
 }
 
-/// The stamp of every present input of `snapshot`'s registered assets: the fingerprint
-/// the walk took of it, or for one it did not reach as a plain file (a link, a file in a
-/// linked folder), a stat of its path. An input that cannot be looked at is left out
-/// (the verification's presence check covers it).
-fn input_stamps(port: &dyn WorkspacePort, snapshot: &Snapshot, listing: &Listing) -> InputStamps {
+/// The stamp of every present input of the registered declarations in `found`: the
+/// fingerprint the walk took of it, or for one it did not reach as a plain file (a
+/// link, a file in a linked folder), a stat of its path. An input that cannot be looked
+/// at is left out (the verification's presence check covers it).
+fn input_stamps<'f>(
+    port: &dyn WorkspacePort,
+    listing: &Listing,
+    found: impl Iterator<Item = &'f Found>,
+) -> InputStamps {
     let dirs: FxHashMap<&str, ListedDir<'_>> = listing.dirs().map(|d| (d.path(), d)).collect();
     let mut stamps = FxHashMap::default();
-    for asset in snapshot.assets() {
-        let DeclarationState::Valid(valid) = &asset.declaration else {
+    for one in found {
+        let (Place::Registered { entry, .. }, DeclarationState::Valid(valid)) =
+            (&one.place, &one.state)
+        else {
             continue;
         };
         for (input, state) in valid.declaration.inputs.iter().zip(&valid.inputs) {
             if *state != InputState::Present {
                 continue;
             }
-            let path = asset.entry.root.join(input).as_ws().clone();
+            let path = entry.root.join(input).as_ws().clone();
             let (parent, name) = split_parent(path.as_str());
             let walked = dirs
                 .get(parent)
