@@ -12,7 +12,7 @@ use std::sync::Arc;
 use packer_domain::command::{FileChange, Plan};
 use packer_domain::drift::Drift;
 use packer_domain::event::Event;
-use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, InputStamps, Touched};
+use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, InputStamps, LinkFact, Touched};
 use packer_domain::path::{AssetPath, WsPath};
 use packer_domain::ports::WorkspacePort;
 use packer_domain::registry::AssetId;
@@ -249,7 +249,7 @@ fn verify_and_refresh(
     let settle_ns = settle.map_or(0, |s| i64::try_from(s.as_nanos()).unwrap_or(i64::MAX));
     let mut unfinished_paths = Vec::new();
     if settle_ns > 0 {
-        unfinished_paths = unfinished(port, &relevant, now, settle_ns);
+        unfinished_paths = unfinished(port, &relevant, facts.as_ref(), now, settle_ns);
         if unfinished_paths.contains(&registry_path()) {
             // The registry says which declarations are registered: taken in against the
             // old one while the new one is being written (a merge left with conflict
@@ -366,20 +366,31 @@ fn changed_paths(
 }
 
 /// Changed `asset.json` or `index.json` files that do not parse and were written within
-/// the settle time: most likely still being written.
+/// the settle time: most likely still being written. Only files are read: a FIFO (or a
+/// link to one) is never opened, where opening it would release a writer blocked on it.
 fn unfinished(
     port: &dyn WorkspacePort,
     relevant: &[(WsPath, Option<Touched>)],
+    facts: Option<&DiskFacts>,
     now: i64,
     settle: i64,
 ) -> Vec<WsPath> {
     relevant
         .iter()
         .filter(|(_, touched)| matches!(touched, Some(Touched::Declaration | Touched::Registry)))
+        .filter(|(path, _)| {
+            facts.is_none_or(|facts| {
+                matches!(
+                    facts.get(path.as_str()),
+                    Some(Fact::File { .. } | Fact::Link(LinkFact::File(_)))
+                )
+            })
+        })
         .filter_map(|(path, _)| {
             let read = port.read(path, observe::read_limit(path)).ok()?;
             let fresh = now.saturating_sub(read.fingerprint.mtime_ns) < settle;
-            let parses = packer_domain::json::parse(&read.bytes).is_ok();
+            // Only whether it parses: no tree (a registry is some 15 MB at 100k assets).
+            let parses = packer_domain::json::validate(&read.bytes).is_ok();
             (fresh && !parses).then(|| path.clone())
         })
         .collect()

@@ -629,9 +629,37 @@ fn a_fifo_where_an_input_was_missing_is_not_usable() {
 fn a_fifo_named_asset_json_is_no_asset_and_no_lasting_change() {
     let disk = start();
     disk.mkdir("c");
-    fifo_at(&disk, "c/asset.json");
+    let mark = disk.mark();
+    let fifo = disk.path("c/asset.json");
+    make_fifo(&fifo);
+    // A writer waits for a reader: should the packer open the FIFO, even for a moment,
+    // the writer's open returns.
+    let (opened, writer_opened) = std::sync::mpsc::sync_channel(1);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = rustix::fs::open(&fifo, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty());
+            let _ = opened.send(());
+        })
+    };
+    // The watcher's hint is looked at (the project goes stale and back), then a full
+    // verification, twice.
+    disk.wait(mark, "the hint looked at", |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                from: ProjectState::Stale,
+                ..
+            }
+        )
+    });
     let first = disk.runtime.check_divergence();
     let again = disk.runtime.check_divergence();
+    let was_opened = writer_opened.try_recv().is_ok();
+    // Let the writer go: a reader of our own.
+    let _reader = rustix::fs::open(&fifo, OFlags::RDONLY | OFlags::NONBLOCK, Mode::empty());
+    writer.join().unwrap();
+    assert!(!was_opened, "the packer opened the FIFO");
     assert_eq!(again.snapshot.generation(), first.snapshot.generation());
     assert_eq!(again.state, ProjectState::Ready, "{:#?}", again.drifts());
     assert!(again.snapshot.drifts().is_empty(), "{:#?}", again.drifts());
