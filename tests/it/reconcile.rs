@@ -452,6 +452,39 @@ fn nested_unregistered_folders_are_not_offered() {
     );
 }
 
+/// With one id left below the last, one new asset can still be registered, not two:
+/// then neither is offered, since every offered action must apply with the others.
+#[test]
+fn new_assets_are_offered_only_while_ids_are_left_for_all_of_them() {
+    let layout = |folders: &[(&str, &str)]| {
+        let mut text = format!(
+            "//- .prometeu/index.json\n{}\n",
+            hand_registry(9_007_199_254_740_991, &[])
+        );
+        for (root, uuid) in folders {
+            text.push_str(&format!("//- {root}/asset.json\n{}\n", decl(uuid, root)));
+        }
+        text
+    };
+    check_plan(
+        &layout(&[("y", U1)]),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'actions': [
+            {{'action_id': 1, 'kind': 'adopt', 'drift': {{'kind': 'unregistered_asset', 'root': 'y', 'asset_uuid': '{U1}'}},
+              'root': 'y', 'asset_uuid': '{U1}'}}], 'unresolved': []}}"
+        ),
+    );
+    let reason = "the registry is running out of asset ids: 2 new assets would each need one, and 1 is left (9007199254740991 is the last)";
+    check_plan(
+        &layout(&[("y", U1), ("z", U2)]),
+        &format!(
+            "{{'plan_id': 1, 'generation': 1, 'actions': [], 'unresolved': [
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'y', 'asset_uuid': '{U1}'}}, 'reason': '{reason}'}},
+            {{'drift': {{'kind': 'unregistered_asset', 'root': 'z', 'asset_uuid': '{U2}'}}, 'reason': '{reason}'}}]}}"
+        ),
+    );
+}
+
 #[test]
 fn a_project_without_structural_drift_has_an_empty_plan() {
     check_plan(

@@ -67,6 +67,14 @@ impl ReconcileAction {
         }
     }
 
+    /// Whether this action registers a new asset, under an id of its own.
+    fn issues_id(&self) -> bool {
+        matches!(
+            self,
+            ReconcileAction::Adopt { .. } | ReconcileAction::ReassignUuid { asset_id: None, .. }
+        )
+    }
+
     /// The root this action adds to the registry, if it adds one.
     fn registers(&self) -> Option<&AssetPath> {
         match self {

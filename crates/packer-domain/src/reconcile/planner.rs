@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{ReconcileAction, Unresolved};
 use crate::drift::Drift;
 use crate::path::AssetPath;
-use crate::registry::AssetId;
+use crate::registry::{AssetId, MAX_ASSET_ID};
 use crate::snapshot::{AssetQuery, AssetRecord, DeclarationState, Snapshot};
 
 /// What is at a root in the snapshot.
@@ -544,6 +544,25 @@ impl<'s> Planner<'s> {
                     dropped.insert(i, reason.clone());
                     dropped.insert(j, reason);
                 }
+            }
+        }
+        // Every action must apply together with the others: when the ids left cannot
+        // serve every new asset, none is offered.
+        let left = self
+            .snapshot
+            .registry()
+            .map_or(0, |r| (MAX_ASSET_ID + 1).saturating_sub(r.next_asset_id()));
+        let wanted: Vec<usize> = (0..self.proposals.len())
+            .filter(|i| !dropped.contains_key(i) && self.proposals[*i].2.issues_id())
+            .collect();
+        if wanted.len() as u64 > left {
+            let reason = format!(
+                "the registry is running out of asset ids: {} new assets would each need one, and {left} {} left ({MAX_ASSET_ID} is the last)",
+                wanted.len(),
+                if left == 1 { "is" } else { "are" }
+            );
+            for i in wanted {
+                dropped.insert(i, reason.clone());
             }
         }
         let mut actions = Vec::with_capacity(self.proposals.len());
