@@ -187,19 +187,22 @@ fn a_change_made_while_the_watch_starts_is_found() {
     assert_eq!(changed_ids(&event), [1]);
 }
 
+/// What the view took in on its own, as JSON.
+fn refreshed(view: &View) -> Vec<String> {
+    view.refreshed
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect()
+}
+
 /// The snapshot records whether an input exists, not what it holds: only facts taken
 /// before the load tell that its content changed after it.
 #[test]
 fn an_input_edited_while_the_watch_starts_is_found() {
     let (event, view) = edited_while_the_watch_starts("a/x.bin", "new bytes of a".to_owned());
     assert_eq!(changed_ids(&event), [1]);
-    let refreshed: Vec<String> = view
-        .refreshed
-        .iter()
-        .map(|d| serde_json::to_string(d).unwrap())
-        .collect();
     assert_eq!(
-        refreshed,
+        refreshed(&view),
         [r#"{"kind":"input_changed","asset_id":1,"path":"a/x.bin"}"#]
     );
 }
@@ -214,13 +217,8 @@ fn an_input_linked_to_a_file_edited_while_the_watch_starts_is_found() {
     let (event, view) =
         edited_in_while_the_watch_starts(&fixture, "a/x.bin", "new bytes of a".to_owned());
     assert_eq!(changed_ids(&event), [1]);
-    let refreshed: Vec<String> = view
-        .refreshed
-        .iter()
-        .map(|d| serde_json::to_string(d).unwrap())
-        .collect();
     assert_eq!(
-        refreshed,
+        refreshed(&view),
         [r#"{"kind":"input_changed","asset_id":1,"path":"a/alias.bin"}"#]
     );
 }
