@@ -45,7 +45,7 @@ use reads::{
     scan_and_read_lists_what_scan_lists, scan_and_read_reads_every_file_of_the_name,
     scan_fingerprints_only_files_and_only_when_asked, scan_of_an_empty_workspace_is_empty,
     scan_reports_files_dirs_and_links, scan_reusing_reports_what_a_fingerprint_scan_reports,
-    stat_answers_for_files_and_absence,
+    special_files_are_listed_and_never_read, stat_answers_for_files_and_absence,
 };
 use writes::{
     check_writable_foretells_what_changing_entries_meets,
@@ -71,6 +71,8 @@ trait Harness: Sync {
     fn enforces_permissions(&self) -> bool;
     /// A symbolic link with the raw target text `target`, relative to the link's folder.
     fn symlink(&self, link: &str, target: &str);
+    /// A FIFO, standing for every special file (socket, device).
+    fn mkfifo(&self, path: &str);
     /// An absolute link target naming a file outside the workspace.
     fn absolute_outside_target(&self) -> String;
     /// Everything outside the workspace that links in the tests point at, with content.
@@ -114,6 +116,10 @@ impl Harness for MemHarness {
 
     fn symlink(&self, link: &str, target: &str) {
         self.fs.symlink(link, target);
+    }
+
+    fn mkfifo(&self, path: &str) {
+        self.fs.mkfifo(path);
     }
 
     fn absolute_outside_target(&self) -> String {
@@ -175,6 +181,19 @@ impl Harness for DiskHarness {
         let full = self.assets().join(link);
         fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::os::unix::fs::symlink(target, full).unwrap();
+    }
+
+    fn mkfifo(&self, path: &str) {
+        let full = self.assets().join(path);
+        fs::create_dir_all(full.parent().unwrap()).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &full,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
     }
 
     fn absolute_outside_target(&self) -> String {
@@ -299,6 +318,7 @@ contract_tests!(
     scan_and_read_lists_what_scan_lists,
     scan_and_read_reads_every_file_of_the_name,
     stat_answers_for_files_and_absence,
+    special_files_are_listed_and_never_read,
     list_dir_names_entries_without_following_links,
     write_file_creates_and_truncates,
     write_file_needs_its_parent,

@@ -364,6 +364,23 @@ fn a_missing_input_is_flagged() {
     );
 }
 
+/// A FIFO where an input was: not usable, not missing, and never read (memfs has
+/// nothing to read in one and refuses the read, as a disk does).
+#[test]
+fn an_input_replaced_by_a_fifo_is_not_usable() {
+    check(
+        |fs| {
+            fs.remove("b/y.bin");
+            fs.mkfifo("b/y.bin");
+        },
+        &["b/y.bin"],
+        ProjectState::Ready,
+        &["declaration_invalid"],
+        &[],
+        &[2],
+    );
+}
+
 #[test]
 fn a_deleted_asset_folder_is_root_missing() {
     let o = check(

@@ -31,6 +31,7 @@ enum Declared {
     File(Vec<u8>),
     Dir,
     Link(String),
+    Fifo,
 }
 
 #[derive(Debug)]
@@ -42,6 +43,9 @@ struct Entry {
 
 /// The start of every header line.
 const HEADER: &str = "//-";
+
+/// What follows the path of a FIFO's header.
+const FIFO: &str = "<fifo>";
 
 /// Builds the (durable) tree a fixture describes.
 pub(crate) fn load(text: &str) -> Result<Tree, FixtureError> {
@@ -61,6 +65,7 @@ pub(crate) fn load(text: &str) -> Result<Tree, FixtureError> {
             Declared::File(bytes) => person::write(&mut tree, &entry.path, bytes),
             Declared::Dir => person::mkdir(&mut tree, &entry.path),
             Declared::Link(target) => person::symlink(&mut tree, &entry.path, target),
+            Declared::Fifo => person::mkfifo(&mut tree, &entry.path),
         };
         loaded.map_err(|message| FixtureError {
             line: entry.line,
@@ -85,6 +90,9 @@ pub(crate) fn render(tree: &Tree) -> String {
             Node::Dir(_) => {}
             Node::Link(target) => {
                 blocks.push((path.to_owned(), format!("{HEADER} {path} -> {target}\n")));
+            }
+            Node::Special => {
+                blocks.push((path.to_owned(), format!("{HEADER} {path} {FIFO}\n")));
             }
         }
         true
@@ -162,6 +170,7 @@ enum HeaderKind {
     Hex(Vec<u8>),
     Dir,
     Link(String),
+    Fifo,
 }
 
 fn parse(text: &str) -> Result<Vec<Entry>, FixtureError> {
@@ -218,6 +227,7 @@ impl Open<'_> {
             HeaderKind::Hex(bytes) => Declared::File(bytes),
             HeaderKind::Dir => Declared::Dir,
             HeaderKind::Link(target) => Declared::Link(target),
+            HeaderKind::Fifo => Declared::Fifo,
         };
         Ok(Entry {
             line: self.line,
@@ -233,7 +243,7 @@ fn parse_header(line: usize, text: &str) -> Result<Open<'_>, FixtureError> {
         line,
         message: format!(
             "bad header `{text}`: expected `{HEADER} PATH`, `{HEADER} DIR/`, \
-             `{HEADER} LINK -> TARGET` or `{HEADER} PATH hex: BYTES`"
+             `{HEADER} LINK -> TARGET`, `{HEADER} PATH hex: BYTES` or `{HEADER} PATH {FIFO}`"
         ),
     };
     let rest = text
@@ -254,6 +264,8 @@ fn parse_header(line: usize, text: &str) -> Result<Open<'_>, FixtureError> {
         (path, HeaderKind::Link(target.to_owned()))
     } else if let Some((path, hex)) = rest.split_once(" hex:") {
         (path, HeaderKind::Hex(parse_hex(line, hex)?))
+    } else if let Some(path) = rest.strip_suffix(FIFO).and_then(|p| p.strip_suffix(' ')) {
+        (path, HeaderKind::Fifo)
     } else if let Some(path) = rest.strip_suffix('/') {
         (path, HeaderKind::Dir)
     } else {

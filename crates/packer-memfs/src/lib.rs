@@ -50,13 +50,16 @@
 //! * `//- DIR/`: an empty directory.
 //! * `//- LINK -> TARGET`: a symbolic link whose raw target is `TARGET`, resolved from the
 //!   link's directory as a real link is (`../x`, or `/etc/passwd`, which leads outside).
+//! * `//- PATH <fifo>`: a FIFO (standing for any special file: socket, device), which
+//!   has a name and a kind and nothing to read or write.
 //!
 //! Parents are created implicitly, everything a fixture creates is durable, and a path
 //! may be declared once. A bad header, a duplicate path, bad hex, an invalid path, a
 //! path through a file or a link, or content under a non-text header is a
 //! [`FixtureError`] naming the line. [`MemFs::dump`] renders a tree back in this form,
 //! sorted by path, choosing hex for content the text form cannot carry exactly (a path
-//! that itself contains ` -> ` or ` hex:` cannot be written in a fixture).
+//! that itself contains ` -> ` or ` hex:`, or ends in ` <fifo>`, cannot be written in a
+//! fixture).
 //!
 //! # Strictness
 //!

@@ -121,6 +121,12 @@ impl MemFs {
         });
     }
 
+    /// Creates the FIFO `path` (`mkfifo`), standing for any special file.
+    #[track_caller]
+    pub fn mkfifo(&self, path: &str) {
+        self.edit("mkfifo", path, person::mkfifo);
+    }
+
     /// Sets the modification time of the file `path`; its status-change time moves on
     /// anyway, as the kernel makes it.
     #[track_caller]

@@ -28,6 +28,7 @@ pub(crate) fn write(tree: &mut Tree, path: &WsPath, bytes: &[u8]) -> Result<(), 
         Node::File(_) => {}
         Node::Dir(_) => return Err(format!("`{path}` is a directory")),
         Node::Link(_) => return Err(format!("`{path}` is a symbolic link; remove it first")),
+        Node::Special => return Err(format!("`{path}` is a FIFO; remove it first")),
     }
     let now = tree.tick();
     if let Some(file) = tree.file_mut(existing) {
@@ -52,6 +53,17 @@ pub(crate) fn symlink(tree: &mut Tree, path: &WsPath, target: &str) -> Result<()
         return Err(format!("`{path}` already exists"));
     }
     let ino = tree.add_link(target.to_owned());
+    tree.attach(dir, name, ino, true);
+    Ok(())
+}
+
+/// Creates the FIFO `path` (`mkfifo`), parents included.
+pub(crate) fn mkfifo(tree: &mut Tree, path: &WsPath) -> Result<(), String> {
+    let (dir, name) = parent(tree, path, true)?;
+    if tree.entry(dir, name).is_some() {
+        return Err(format!("`{path}` already exists"));
+    }
+    let ino = tree.add_special();
     tree.attach(dir, name, ino, true);
     Ok(())
 }
@@ -100,9 +112,9 @@ pub(crate) fn set_mtime(tree: &mut Tree, path: &WsPath, mtime_ns: i64) -> Result
     let segments: Vec<&str> = path.segments().collect();
     let ino = match tree.resolve(&segments) {
         Ok((_, Resolved::File(ino))) => ino,
-        Ok((_, Resolved::Dir(_))) => {
+        Ok((_, Resolved::Dir(_) | Resolved::Special)) => {
             return Err(format!(
-                "`{path}` is a directory; only files carry times here"
+                "`{path}` is not a file; only files carry times here"
             ));
         }
         Err(error) => return Err(format!("`{path}` cannot be reached: {error:?}")),
@@ -146,6 +158,7 @@ fn directory(tree: &mut Tree, segments: &[&str], create: bool) -> Result<Ino, St
                 Node::Dir(_) => child,
                 Node::File(_) => return Err(format!("`{}` is a file", walked())),
                 Node::Link(_) => return Err(format!("`{}` is a symbolic link", walked())),
+                Node::Special => return Err(format!("`{}` is a FIFO", walked())),
             },
             None if create => {
                 let child = tree.add_dir();
@@ -169,7 +182,9 @@ pub(crate) fn set_read_only(tree: &mut Tree, path: &WsPath, read_only: bool) -> 
             }
             Ok(())
         }
-        Ok((_, Resolved::File(_))) => Err(format!("`{path}` is a file, not a directory")),
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
+            Err(format!("`{path}` is not a directory"))
+        }
         Err(error) => Err(format!("`{path}` cannot be reached: {error:?}")),
     }
 }

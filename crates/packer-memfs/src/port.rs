@@ -53,7 +53,14 @@ fn entry_kind(node: &Node) -> DirEntryKind {
         Node::File(_) => DirEntryKind::File,
         Node::Dir(_) => DirEntryKind::Dir,
         Node::Link(_) => DirEntryKind::Symlink,
+        Node::Special => DirEntryKind::Other,
     }
+}
+
+/// What reading, stat-ing or writing a FIFO (or socket, or device) gives, as on a disk.
+fn not_a_file(op: PortOp, path: &WsPath) -> PortError {
+    PortError::new(PortErrorKind::Io, op, path)
+        .with_detail("not a regular file (a device, FIFO or socket)")
 }
 
 pub(crate) fn scan(tree: &Tree, options: ScanOptions) -> Result<Vec<ScanEntry>, PortError> {
@@ -78,6 +85,7 @@ pub(crate) fn scan(tree: &Tree, options: ScanOptions) -> Result<Vec<ScanEntry>, 
             ),
             Node::Dir(_) => (EntryKind::Dir, None),
             Node::Link(_) => (EntryKind::Symlink(link_target(tree, &ws_path)), None),
+            Node::Special => (EntryKind::Special, None),
         };
         entries.push(ScanEntry {
             path: ws_path,
@@ -166,6 +174,7 @@ pub(crate) fn read(tree: &Tree, path: &WsPath, limit: u64) -> Result<FileRead, P
         Ok((_, Resolved::Dir(_))) => {
             return Err(PortError::new(PortErrorKind::IsADirectory, op, path));
         }
+        Ok((_, Resolved::Special)) => return Err(not_a_file(op, path)),
         Err(error) => return Err(walk_error(error, op, path)),
     };
     let Some(file) = tree.file(ino) else {
@@ -189,6 +198,7 @@ pub(crate) fn stat(tree: &Tree, path: &WsPath) -> Result<Option<Fingerprint>, Po
             .file(ino)
             .map(|file| Tree::fingerprint(ino, &file.current))),
         Ok((_, Resolved::Dir(_))) => Err(PortError::new(PortErrorKind::IsADirectory, op, path)),
+        Ok((_, Resolved::Special)) => Err(not_a_file(op, path)),
         // Nothing is there: absent, a dangling link, or a file where a directory would
         // have to be. The disk adapter answers the same.
         Err(WalkError::NotFound | WalkError::NotADirectory) => Ok(None),
@@ -208,9 +218,13 @@ pub(crate) fn create_dir_all(tree: &mut Tree, path: &WsPath) -> Result<(), PortE
                 dir = ino;
                 existing += 1;
             }
-            Ok((_, Resolved::File(_))) => {
-                return Err(PortError::new(PortErrorKind::AlreadyExists, op, path)
-                    .with_detail(format!("`{}` is a file", segments[..=existing].join("/"))));
+            Ok((_, Resolved::File(_) | Resolved::Special)) => {
+                return Err(
+                    PortError::new(PortErrorKind::AlreadyExists, op, path).with_detail(format!(
+                        "`{}` is not a directory",
+                        segments[..=existing].join("/")
+                    )),
+                );
             }
             Err(WalkError::NotFound) => break,
             Err(error) => return Err(walk_error(error, op, path)),
@@ -254,6 +268,7 @@ pub(crate) fn write_file(tree: &mut Tree, path: &WsPath, bytes: &[u8]) -> Result
         Node::File(_) => {}
         Node::Dir(_) => return Err(PortError::new(PortErrorKind::IsADirectory, op, path)),
         Node::Link(_) => return Err(refuse_link(tree, path, op)),
+        Node::Special => return Err(not_a_file(op, path)),
     }
     // Truncate in place, as `O_TRUNC` does: same inode, new content and times.
     let now = tree.tick();
@@ -276,6 +291,7 @@ pub(crate) fn sync_file(tree: &mut Tree, path: &WsPath) -> Result<(), PortError>
         }
         Ok((_, Resolved::Dir(_))) => Err(PortError::new(PortErrorKind::IsADirectory, op, path)
             .with_detail("use sync_dir for a directory")),
+        Ok((_, Resolved::Special)) => Err(not_a_file(op, path)),
         Err(error) => Err(walk_error(error, op, path)),
     }
 }
@@ -295,7 +311,9 @@ pub(crate) fn list_dir(tree: &Tree, path: &WsPath) -> Result<Vec<DirEntry>, Port
                     .collect()
             })
             .unwrap_or_default()),
-        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
+            Err(PortError::new(PortErrorKind::NotADirectory, op, path))
+        }
         Err(error) => Err(walk_error(error, op, path)),
     }
 }
@@ -309,8 +327,10 @@ pub(crate) fn sync_dir(tree: &mut Tree, path: &WsPath) -> Result<(), PortError> 
             }
             Ok(())
         }
-        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)
-            .with_detail("use sync_file for a file")),
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
+            Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+                .with_detail("use sync_file for a file"))
+        }
         Err(error) => Err(walk_error(error, op, path)),
     }
 }
@@ -444,7 +464,9 @@ fn removable_dir<'p>(
         .ok_or_else(|| PortError::new(PortErrorKind::NotFound, op, path))?;
     match tree.node(existing) {
         Node::Dir(_) => {}
-        Node::File(_) => return Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Node::File(_) | Node::Special => {
+            return Err(PortError::new(PortErrorKind::NotADirectory, op, path));
+        }
         Node::Link(_) => {
             return Err(PortError::new(PortErrorKind::NotADirectory, op, path)
                 .with_detail("it is a symbolic link; remove it with remove_file"));
@@ -458,7 +480,9 @@ pub(crate) fn check_writable(tree: &Tree, path: &WsPath) -> Result<(), PortError
     let op = PortOp::CheckWritable;
     match tree.resolve(&segments(path)) {
         Ok((_, Resolved::Dir(ino))) => writable(tree, ino, op, path),
-        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)),
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
+            Err(PortError::new(PortErrorKind::NotADirectory, op, path))
+        }
         Err(error) => Err(walk_error(error, op, path)),
     }
 }
@@ -478,9 +502,9 @@ pub(crate) fn check_lock_dir(tree: &Tree, lock_path: &WsPath) -> Result<(), Port
     let op = PortOp::Lock;
     match tree.resolve(&[PROMETEU_DIR]) {
         Ok((_, Resolved::Dir(_))) => Ok(()),
-        Ok((_, Resolved::File(_))) => {
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
             Err(PortError::new(PortErrorKind::NotADirectory, op, lock_path)
-                .with_detail(".prometeu is a file"))
+                .with_detail(".prometeu is not a directory"))
         }
         Err(error) => Err(walk_error(error, op, lock_path)
             .with_detail("the lock lives in .prometeu, which must exist")),
@@ -509,8 +533,10 @@ fn parent_walk<'p>(
     };
     match tree.resolve(parents) {
         Ok((walk, Resolved::Dir(dir))) => Ok((walk, dir, name)),
-        Ok((_, Resolved::File(_))) => Err(PortError::new(PortErrorKind::NotADirectory, op, path)
-            .with_detail("the parent is a file")),
+        Ok((_, Resolved::File(_) | Resolved::Special)) => {
+            Err(PortError::new(PortErrorKind::NotADirectory, op, path)
+                .with_detail("the parent is not a directory"))
+        }
         Err(WalkError::NotFound) => Err(PortError::new(PortErrorKind::NotFound, op, path)
             .with_detail("the parent directory does not exist")),
         Err(error) => Err(walk_error(error, op, path)),

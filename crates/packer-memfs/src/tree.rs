@@ -57,6 +57,8 @@ pub(crate) enum Node {
     Dir(DirNode),
     /// A symbolic link and its raw target text, as `readlink` would give it.
     Link(String),
+    /// A FIFO (or socket, or device): a name and a kind, nothing to read or write.
+    Special,
 }
 
 /// Why a walk stopped.
@@ -109,6 +111,8 @@ impl Walk {
 pub(crate) enum Resolved {
     File(Ino),
     Dir(Ino),
+    /// A FIFO, socket or device.
+    Special,
 }
 
 #[derive(Debug)]
@@ -211,6 +215,11 @@ impl Tree {
     pub(crate) fn add_link(&mut self, target: String) -> Ino {
         self.tick();
         self.insert(Node::Link(target))
+    }
+
+    pub(crate) fn add_special(&mut self) -> Ino {
+        self.tick();
+        self.insert(Node::Special)
     }
 
     fn insert(&mut self, node: Node) -> Ino {
@@ -329,6 +338,7 @@ impl Tree {
         match self.node(ino) {
             Node::File(_) => Ok((walk, Resolved::File(ino))),
             Node::Dir(_) => Ok((walk, Resolved::Dir(ino))),
+            Node::Special => Ok((walk, Resolved::Special)),
             // A walk that follows the last link never stops on one; answering as the
             // kernel does for a link it gave up on keeps this total.
             Node::Link(_) => Err(WalkError::Loop),
@@ -365,7 +375,7 @@ impl Tree {
             match node {
                 Node::File(file) => file.durable = file.current.clone(),
                 Node::Dir(dir) => dir.durable = dir.entries.clone(),
-                Node::Link(_) => {}
+                Node::Link(_) | Node::Special => {}
             }
         }
     }
@@ -401,7 +411,7 @@ impl Tree {
                         kept.insert(child);
                         restored.insert(name, child);
                     }
-                    Some(Node::Link(_)) => {
+                    Some(Node::Link(_) | Node::Special) => {
                         kept.insert(child);
                         restored.insert(name, child);
                     }

@@ -410,3 +410,57 @@ pub(super) fn stat_answers_for_files_and_absence(h: &dyn Harness) {
     assert_eq!(h.port().stat(&p("a/file.txt/x")).unwrap(), None);
     assert_eq!(kind(h.port().stat(&p("a"))), PortErrorKind::IsADirectory);
 }
+
+/// A FIFO (standing for sockets and devices) is listed as special, never as missing,
+/// and nothing reads, stats or writes it: on a disk, opening one could block.
+pub(super) fn special_files_are_listed_and_never_read(h: &dyn Harness) {
+    h.put("a/file.txt", b"x");
+    h.mkfifo("a/pipe");
+    h.symlink("a/to-pipe", "pipe");
+    assert_eq!(
+        kinds(h),
+        [
+            entry("a", EntryKind::Dir),
+            entry("a/file.txt", EntryKind::File),
+            entry("a/pipe", EntryKind::Special),
+            entry("a/to-pipe", inside("a/pipe", false)),
+        ]
+    );
+    let fingerprinted = scan(h, ScanOptions { fingerprints: true });
+    assert_eq!(fingerprinted["a/pipe"].fingerprint, None);
+    let listed: Vec<(String, DirEntryKind)> = h
+        .port()
+        .list_dir(&p("a"))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.kind))
+        .collect();
+    assert!(
+        listed.contains(&("pipe".to_owned(), DirEntryKind::Other)),
+        "{listed:?}"
+    );
+    for path in ["a/pipe", "a/to-pipe"] {
+        assert_eq!(
+            kind(h.port().read(&p(path), 10)),
+            PortErrorKind::Io,
+            "{path}"
+        );
+        assert_eq!(kind(h.port().stat(&p(path))), PortErrorKind::Io, "{path}");
+    }
+    assert!(h.port().write_file(&p("a/pipe"), b"x").is_err());
+    // A walk that reads every entry of a name reads no special one.
+    let delivered = Mutex::new(Vec::new());
+    let reads = ScanReads {
+        requests: &[],
+        file_name: "pipe",
+        limit: 10,
+    };
+    h.port()
+        .scan_and_read(ScanOptions::default(), &reads, &|delivery| {
+            if let ScanDelivery::Found { dir, .. } = delivery {
+                delivered.lock().unwrap().push(dir.path().to_owned());
+            }
+        })
+        .unwrap();
+    assert_eq!(delivered.into_inner().unwrap(), Vec::<String>::new());
+}

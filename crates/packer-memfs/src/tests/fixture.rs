@@ -48,6 +48,31 @@ fn loads_files_directories_links_and_hex() {
 }
 
 #[test]
+fn fifos_load_dump_and_come_back() {
+    check(
+        "
+        //- a/pipe <fifo>
+        //- a/x.bin
+        x
+        ",
+        |fs| fs.mkfifo("b/made"),
+        "
+        //- a/pipe <fifo>
+        //- a/x.bin
+        x
+        //- b/made <fifo>
+        ",
+    );
+    check_error(
+        "//- a/pipe <fifo>\ncontent\n",
+        2,
+        "`//- a/pipe <fifo>` takes no content lines",
+    );
+    let fs = load("//- a/pipe <fifo>\n");
+    assert_eq!(fs.read("a/pipe"), None, "a FIFO holds nothing to read");
+}
+
+#[test]
 fn content_is_lines_each_ending_in_a_newline() {
     let fs = load(
         "
@@ -98,8 +123,8 @@ fn an_empty_fixture_is_an_empty_workspace() {
 fn refuses_bad_headers() {
     let expected = |header: &str| {
         format!(
-            "bad header `{header}`: expected `//- PATH`, `//- DIR/`, `//- LINK -> TARGET` \
-             or `//- PATH hex: BYTES`"
+            "bad header `{header}`: expected `//- PATH`, `//- DIR/`, `//- LINK -> TARGET`, \
+             `//- PATH hex: BYTES` or `//- PATH <fifo>`"
         )
     };
     check_error("//-a.txt\n", 1, &expected("//-a.txt"));
