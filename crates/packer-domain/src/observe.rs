@@ -323,11 +323,16 @@ impl DiskFacts {
     /// saw (the reverse of [`through_links`](Self::through_links)); `None` when it goes
     /// through none.
     fn real_path(&self, path: &WsPath) -> Option<WsPath> {
-        self.dir_links.iter().find_map(|(link, target)| {
-            let link = WsPath::new(link).ok()?;
-            let rest = path.strip_prefix(&link)?;
-            Some(target.join(&rest))
-        })
+        if self.dir_links.is_empty() {
+            return None;
+        }
+        // The nearest folder above `path` that is a link, found by its text.
+        let text = path.as_str();
+        let (link, target) = text
+            .rmatch_indices('/')
+            .find_map(|(at, _)| Some((&text[..at], self.dir_links.get(&text[..at])?)))?;
+        let rest = path.strip_prefix(&WsPath::new(link).ok()?)?;
+        Some(target.join(&rest))
     }
 
     fn behind_link(&self, path: &WsPath) -> bool {
@@ -758,9 +763,11 @@ impl InputStamps {
             .0
             .iter()
             .filter(|(path, stamp)| {
-                // A file in a linked folder is in the facts at its real path only.
-                let real = facts.real_path(path);
-                match facts.get(real.as_ref().unwrap_or(path).as_str()) {
+                let fact = facts.get(path.as_str()).or_else(|| {
+                    // A file in a linked folder is in the facts at its real path only.
+                    facts.get(facts.real_path(path)?.as_str())
+                });
+                match fact {
                     Some(
                         Fact::File { fingerprint, .. } | Fact::Link(LinkFact::File(fingerprint)),
                     ) => fingerprint != *stamp,
