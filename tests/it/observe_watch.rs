@@ -195,16 +195,25 @@ fn refreshed(view: &View) -> Vec<String> {
         .collect()
 }
 
+/// Edits `edited` in `fixture` while the watch starts, and checks that the refresh
+/// takes asset 1's input `declared` in as changed.
+fn check_input_edit_found(fixture: &str, edited: &'static str, declared: &str) {
+    let (event, view) =
+        edited_in_while_the_watch_starts(fixture, edited, "new bytes of a".to_owned());
+    assert_eq!(changed_ids(&event), [1]);
+    assert_eq!(
+        refreshed(&view),
+        [format!(
+            r#"{{"kind":"input_changed","asset_id":1,"path":"{declared}"}}"#
+        )]
+    );
+}
+
 /// The snapshot records whether an input exists, not what it holds: only facts taken
 /// before the load tell that its content changed after it.
 #[test]
 fn an_input_edited_while_the_watch_starts_is_found() {
-    let (event, view) = edited_while_the_watch_starts("a/x.bin", "new bytes of a".to_owned());
-    assert_eq!(changed_ids(&event), [1]);
-    assert_eq!(
-        refreshed(&view),
-        [r#"{"kind":"input_changed","asset_id":1,"path":"a/x.bin"}"#]
-    );
+    check_input_edit_found(&fixture(), "a/x.bin", "a/x.bin");
 }
 
 /// An input that is a link to a file of its folder was stamped through the link: an
@@ -214,18 +223,12 @@ fn an_input_linked_to_a_file_edited_while_the_watch_starts_is_found() {
     let fixture = fixture()
         .replace("//- a/x.bin\n", "//- a/alias.bin -> x.bin\n//- a/x.bin\n")
         .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"alias.bin\"]");
-    let (event, view) =
-        edited_in_while_the_watch_starts(&fixture, "a/x.bin", "new bytes of a".to_owned());
-    assert_eq!(changed_ids(&event), [1]);
-    assert_eq!(
-        refreshed(&view),
-        [r#"{"kind":"input_changed","asset_id":1,"path":"a/alias.bin"}"#]
-    );
+    check_input_edit_found(&fixture, "a/x.bin", "a/alias.bin");
 }
 
 /// An input in a linked folder is stamped through the link and compared at its real
 /// path, where the verification scan sees it: an edit made there while the watch starts
-/// is found.
+/// is found, and named as the input is declared.
 #[test]
 fn an_input_in_a_linked_folder_edited_while_the_watch_starts_is_found() {
     let fixture = fixture()
@@ -234,9 +237,7 @@ fn an_input_in_a_linked_folder_edited_while_the_watch_starts_is_found() {
             "//- a/linked -> real\n//- a/real/x.bin\nbytes of a\n",
         )
         .replace("\"inputs\": [\"x.bin\"]", "\"inputs\": [\"linked/x.bin\"]");
-    let (event, _) =
-        edited_in_while_the_watch_starts(&fixture, "a/real/x.bin", "new bytes of a".to_owned());
-    assert_eq!(changed_ids(&event), [1]);
+    check_input_edit_found(&fixture, "a/real/x.bin", "a/linked/x.bin");
 }
 
 #[test]
