@@ -72,6 +72,15 @@ pub(crate) fn config() -> ObserverConfig {
     }
 }
 
+/// The ports of a runtime over `fs`, publishing to `events`, on a manual clock.
+pub(crate) fn mem_ports(fs: &MemFs, events: &EventLog) -> Ports {
+    Ports {
+        workspace: Arc::new(fs.clone()),
+        events: Arc::new(events.clone()),
+        clock: Arc::new(ManualClock::new()),
+    }
+}
+
 pub(crate) fn start_with(fixture: &str, config: ObserverConfig) -> Observed {
     let fs = MemFs::from_fixture(fixture).unwrap();
     let watcher = Arc::new(ScriptedWatcher::new());

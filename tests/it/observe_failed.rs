@@ -344,17 +344,13 @@ fn doctor_names_the_registry_error_of_a_project_failed_while_running() {
 fn an_observed_open_whose_stamping_walk_fails_is_not_failed() {
     use std::sync::Arc;
 
-    use packer_app::runtime::{Ports, Runtime};
+    use packer_app::runtime::Runtime;
     use packer_domain::ports::PortOp;
-    use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+    use packer_memfs::{EventLog, MemFs, ScriptedWatcher};
 
     let open = |fs: &MemFs, events: &EventLog| {
         Runtime::open_observed(
-            Ports {
-                workspace: Arc::new(fs.clone()),
-                events: Arc::new(events.clone()),
-                clock: Arc::new(ManualClock::new()),
-            },
+            crate::observe::mem_ports(fs, events),
             Arc::new(ScriptedWatcher::new()),
             config(),
         )

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use packer_app::observer::ObserverConfig;
-use packer_app::runtime::{Ports, Runtime, View};
+use packer_app::runtime::{Runtime, View};
 use packer_domain::event::Event;
 use packer_domain::ports::{HintSink, PortError, WatchPort, WatchSession};
-use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+use packer_memfs::{EventLog, MemFs, ScriptedWatcher};
 
 use crate::fixture_text::{U1, U2, declaration};
-use crate::observe::{DEADLINE, changed_ids, config, fixture, start, start_with};
+use crate::observe::{DEADLINE, changed_ids, config, fixture, mem_ports, start, start_with};
 
 #[test]
 fn a_watcher_out_of_watches_degrades_to_periodic_scans_and_says_so() {
@@ -39,11 +39,7 @@ fn started_without_a_watch() -> (MemFs, Arc<ScriptedWatcher>, EventLog, Runtime)
     watcher.refuse_start(true);
     let events = EventLog::new();
     let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(events.clone()),
-            clock: Arc::new(ManualClock::new()),
-        },
+        mem_ports(&fs, &events),
         watcher.clone(),
         ObserverConfig {
             degraded_periodic: Duration::from_millis(5),
@@ -160,11 +156,7 @@ fn edited_in_while_the_watch_starts(
     let fs = MemFs::from_fixture(fixture).unwrap();
     let events = EventLog::new();
     let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(events.clone()),
-            clock: Arc::new(ManualClock::new()),
-        },
+        mem_ports(&fs, &events),
         Arc::new(EditingWatcher {
             fs: fs.clone(),
             inner: ScriptedWatcher::new(),
