@@ -60,9 +60,7 @@ impl<T> Chunked<T> {
 
     pub fn iter(&self) -> Iter<'_, T> {
         Iter {
-            front: [].iter(),
-            back: [].iter(),
-            chunks: self.chunks.iter(),
+            elements: self.chunks.iter().flat_map(elements as fn(&_) -> &_),
             remaining: self.len,
         }
     }
@@ -269,20 +267,24 @@ impl<T: fmt::Debug> fmt::Debug for Chunked<T> {
     }
 }
 
-/// The elements of a [`Chunked`] in order, from either end.
+/// The elements of a [`Chunked`] in order, from either end: the chunks flattened, with
+/// the count left kept for [`ExactSizeIterator`].
 pub struct Iter<'a, T> {
-    front: slice::Iter<'a, T>,
-    back: slice::Iter<'a, T>,
-    chunks: slice::Iter<'a, Arc<[T]>>,
+    elements: Flattened<'a, T>,
     remaining: usize,
+}
+
+type Flattened<'a, T> =
+    std::iter::FlatMap<slice::Iter<'a, Arc<[T]>>, &'a [T], fn(&'a Arc<[T]>) -> &'a [T]>;
+
+fn elements<T>(chunk: &Arc<[T]>) -> &[T] {
+    chunk
 }
 
 impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
         Iter {
-            front: self.front.clone(),
-            back: self.back.clone(),
-            chunks: self.chunks.clone(),
+            elements: self.elements.clone(),
             remaining: self.remaining,
         }
     }
@@ -292,20 +294,9 @@ impl<'a, T> Iterator for Iter<'a, T> {
     type Item = &'a T;
 
     fn next(&mut self) -> Option<&'a T> {
-        loop {
-            if let Some(element) = self.front.next() {
-                self.remaining -= 1;
-                return Some(element);
-            }
-            match self.chunks.next() {
-                Some(chunk) => self.front = chunk.iter(),
-                None => {
-                    let element = self.back.next()?;
-                    self.remaining -= 1;
-                    return Some(element);
-                }
-            }
-        }
+        let element = self.elements.next()?;
+        self.remaining -= 1;
+        Some(element)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -315,20 +306,9 @@ impl<'a, T> Iterator for Iter<'a, T> {
 
 impl<T> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(element) = self.back.next_back() {
-                self.remaining -= 1;
-                return Some(element);
-            }
-            match self.chunks.next_back() {
-                Some(chunk) => self.back = chunk.iter(),
-                None => {
-                    let element = self.front.next_back()?;
-                    self.remaining -= 1;
-                    return Some(element);
-                }
-            }
-        }
+        let element = self.elements.next_back()?;
+        self.remaining -= 1;
+        Some(element)
     }
 }
 
