@@ -96,20 +96,15 @@ impl<T> Chunked<T> {
 
     /// Whether chunk `chunk` is the same shared chunk in both sequences: if so, its
     /// elements are the same in both, with no need to compare them.
-    pub fn shares_chunk(&self, other: &Chunked<T>, chunk: usize) -> bool {
+    fn shares_chunk(&self, other: &Chunked<T>, chunk: usize) -> bool {
         match (self.chunks.get(chunk), other.chunks.get(chunk)) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
 
-    /// How many chunks hold the elements; chunk `c` holds elements `c * CHUNK ..`.
-    pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
-    }
-
     /// The elements of chunk `chunk`, and the index of its first element.
-    pub fn chunk(&self, chunk: usize) -> Option<(usize, &[T])> {
+    fn chunk(&self, chunk: usize) -> Option<(usize, &[T])> {
         self.chunks.get(chunk).map(|c| (chunk * CHUNK, &c[..]))
     }
 
@@ -139,10 +134,12 @@ impl<T: Clone> Chunked<T> {
 
     /// Adds `value` at the end: the last chunk is copied with it, or a new one begun.
     /// For more than one, [`Extend`] copies the last chunk once.
+    #[cfg(test)]
     pub fn push(&mut self, value: T) {
         self.extend([value]);
     }
 
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<T> {
         self.iter().cloned().collect()
     }

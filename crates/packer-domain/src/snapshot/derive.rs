@@ -298,25 +298,19 @@ impl Snapshot {
             return None;
         }
         let mut assets = self.assets.clone();
-        for chunk in 0..entries.chunk_count() {
-            // A shared chunk holds the very entries this snapshot's records were made of.
-            if entries.shares_chunk(before, chunk) {
+        // A shared chunk holds the very entries this snapshot's records were made of.
+        for (i, entry) in entries.unshared(before) {
+            let old = &self.assets.get(i)?.entry;
+            if old == entry {
                 continue;
             }
-            let (first, chunk) = entries.chunk(chunk)?;
-            for (i, entry) in (first..).zip(chunk) {
-                let old = &self.assets.get(i)?.entry;
-                if old == entry {
-                    continue;
-                }
-                if old.asset_id != entry.asset_id
-                    || old.asset_uuid != entry.asset_uuid
-                    || old.root != entry.root
-                {
-                    return None;
-                }
-                assets.get_mut(i)?.entry = entry.clone();
+            if old.asset_id != entry.asset_id
+                || old.asset_uuid != entry.asset_uuid
+                || old.root != entry.root
+            {
+                return None;
             }
+            assets.get_mut(i)?.entry = entry.clone();
         }
         Some(assets)
     }
