@@ -97,7 +97,7 @@ fn failed(error: PortError) -> CommitError {
 }
 
 /// The entries of `tx/`; none when there is no `tx/`.
-fn transactions(port: &dyn WorkspacePort) -> Result<Vec<DirEntry>, CommitError> {
+pub(crate) fn transactions(port: &dyn WorkspacePort) -> Result<Vec<DirEntry>, CommitError> {
     match port.list_dir(&tx_root()) {
         Ok(entries) => Ok(entries),
         Err(PortError {

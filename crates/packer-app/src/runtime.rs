@@ -13,7 +13,7 @@ use packer_domain::command::Command;
 use packer_domain::diagnostics::Diagnostic;
 use packer_domain::drift::Drift;
 use packer_domain::event::{CommandId, Event, RejectReason};
-use packer_domain::ports::{ClockPort, EventPort, PortErrorKind, WatchPort, WorkspacePort};
+use packer_domain::ports::{ClockPort, EventPort, WatchPort, WorkspacePort};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{ProjectState, Snapshot, registry_path};
 
@@ -521,10 +521,7 @@ fn recover_on_open(port: &dyn WorkspacePort) -> (Vec<RecoveryReport>, Option<Str
     // An empty or absent `tx/` leaves nothing to recover: opening then takes no lock, so
     // a runtime that only reads (`watch`, Studio on a fresh clone) creates no lock file.
     // A commit that stages meanwhile holds the lock and finishes or fails on its own.
-    if port.list_dir(&recovery::tx_root()).map_or_else(
-        |e| e.kind == PortErrorKind::NotFound,
-        |entries| entries.is_empty(),
-    ) {
+    if recovery::transactions(port).is_ok_and(|entries| entries.is_empty()) {
         return (Vec::new(), None);
     }
     // No `.prometeu` means no project, hence nothing to recover: the load says the rest.
