@@ -45,6 +45,16 @@ impl EntryKind {
     pub fn is_readable(&self) -> bool {
         matches!(self, EntryKind::File | EntryKind::Symlink(_))
     }
+
+    /// What [`WorkspacePort::list_dir`] calls an entry of this kind.
+    pub fn listed(&self) -> DirEntryKind {
+        match self {
+            EntryKind::File => DirEntryKind::File,
+            EntryKind::Dir => DirEntryKind::Dir,
+            EntryKind::Symlink(_) => DirEntryKind::Symlink,
+            EntryKind::Special => DirEntryKind::Other,
+        }
+    }
 }
 
 /// Where a symbolic link leads. Links are reported, never followed by a scan.

@@ -21,7 +21,7 @@ use crate::command::FileChange;
 use crate::path::AssetPath;
 use crate::ports::{DirEntryKind, FileView, PortErrorKind, WorkspacePort};
 use crate::registry::{AssetId, Registry};
-use crate::snapshot::inputs::SPECIAL_INPUT;
+use crate::snapshot::inputs::listed_input_state;
 use crate::snapshot::load::{finish, parse_declaration};
 use crate::snapshot::{
     AssetRecord, AssetStatus, DeclarationState, FileStamp, FoundDeclaration, InputState,
@@ -407,13 +407,8 @@ fn inputs_in_folder(
     inputs
         .iter()
         .map(|input| match kinds.get(input.as_str()).copied() {
-            Some(DirEntryKind::File) => Some(InputState::Present),
-            Some(DirEntryKind::Dir) => Some(InputState::NotConfined(
-                "it is a directory, not a file".to_owned(),
-            )),
-            Some(DirEntryKind::Other) => Some(InputState::NotConfined(SPECIAL_INPUT.to_owned())),
+            Some(kind) => listed_input_state(kind),
             None => Some(InputState::Missing),
-            Some(DirEntryKind::Symlink) => None,
         })
         .collect()
 }

@@ -4,14 +4,23 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::listing::{ListedDir, Listing};
+use crate::listing::{ListedDir, ListedEntry, Listing};
 use crate::path::{AssetPath, WsPath};
-use crate::ports::{EntryKind, LinkTarget};
+use crate::ports::{DirEntryKind, EntryKind, LinkTarget};
 
 use super::InputState;
 
-/// Why an input that is a FIFO, socket or device cannot be used.
-pub(super) const SPECIAL_INPUT: &str = "it is a FIFO, socket or device, not a file";
+/// The state of an input whose entry is of kind `kind`, where the kind alone settles
+/// it; `None` for a link, which is followed instead.
+pub(super) fn listed_input_state(kind: DirEntryKind) -> Option<InputState> {
+    let unusable = |why: &str| Some(InputState::NotConfined(why.to_owned()));
+    match kind {
+        DirEntryKind::File => Some(InputState::Present),
+        DirEntryKind::Dir => unusable("it is a directory, not a file"),
+        DirEntryKind::Other => unusable("it is a FIFO, socket or device, not a file"),
+        DirEntryKind::Symlink => None,
+    }
+}
 
 /// A lookup that cannot tell: the path lies outside what it was given.
 pub(super) struct Unknown;
@@ -61,6 +70,12 @@ impl<'l> ListingKinds<'l> {
         ListingKinds {
             dirs: listing.dirs().map(|dir| (dir.path(), dir)).collect(),
         }
+    }
+
+    /// The entry at `path`, if its folder was listed and holds one.
+    pub(super) fn entry(&self, path: &str) -> Option<ListedEntry<'l>> {
+        let (parent, name) = split_parent(path);
+        self.dirs.get(parent)?.entry(name)
     }
 }
 
@@ -116,15 +131,6 @@ pub(super) fn resolve_input<'l>(
     // Each step resolves one link; a chain longer than this is a loop to us.
     for _ in 0..16 {
         match kinds.kind(path)? {
-            Some(EntryKind::File) => return Ok(InputState::Present),
-            Some(EntryKind::Dir) => {
-                return Ok(InputState::NotConfined(
-                    "it is a directory, not a file".to_owned(),
-                ));
-            }
-            Some(EntryKind::Special) => {
-                return Ok(InputState::NotConfined(SPECIAL_INPUT.to_owned()));
-            }
             Some(EntryKind::Symlink(target)) => match target {
                 LinkTarget::Inside { path: target, .. } if target.starts_with(root) => {
                     path.clear();
@@ -138,6 +144,11 @@ pub(super) fn resolve_input<'l>(
                 }
                 LinkTarget::Dangling => return Ok(InputState::Missing),
             },
+            Some(kind) => {
+                if let Some(state) = listed_input_state(kind.listed()) {
+                    return Ok(state);
+                }
+            }
             None => {}
         }
         // Not listed: maybe a folder on the way is a link the scan did not enter.

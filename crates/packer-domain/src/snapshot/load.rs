@@ -142,7 +142,7 @@ fn input_stamps<'f>(
     listing: &Listing,
     found: impl Iterator<Item = &'f Found>,
 ) -> InputStamps {
-    let dirs: FxHashMap<&str, ListedDir<'_>> = listing.dirs().map(|d| (d.path(), d)).collect();
+    let kinds = ListingKinds::new(listing);
     let mut stamps = FxHashMap::default();
     for one in found {
         let (Place::Registered { entry, .. }, DeclarationState::Valid(valid)) =
@@ -155,10 +155,8 @@ fn input_stamps<'f>(
                 continue;
             }
             let path = entry.root.join(input).as_ws().clone();
-            let (parent, name) = split_parent(path.as_str());
-            let walked = dirs
-                .get(parent)
-                .and_then(|dir| dir.entry(name))
+            let walked = kinds
+                .entry(path.as_str())
                 .filter(|entry| *entry.kind == EntryKind::File)
                 .and_then(|entry| entry.fingerprint);
             let stamp = match walked {

@@ -120,12 +120,7 @@ impl Walker<'_> {
             buffer,
             subdirs,
             &mut |name, kind, fingerprint| {
-                let listed = match &kind {
-                    EntryKind::File => DirEntryKind::File,
-                    EntryKind::Dir => DirEntryKind::Dir,
-                    EntryKind::Symlink(_) => DirEntryKind::Symlink,
-                    EntryKind::Special => DirEntryKind::Other,
-                };
+                let listed = kind.listed();
                 let added = add(name, kind, fingerprint);
                 if added {
                     kept.push((name.to_owned(), listed));
