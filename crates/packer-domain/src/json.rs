@@ -96,7 +96,7 @@ fn read<'t, B: Build<'t>>(text: &'t [u8]) -> Result<B::Value, JsonError> {
         Err(e) => {
             return Err(JsonError::at(
                 e.valid_up_to(),
-                "the file is not valid UTF-8".to_owned(),
+                "the file is not valid UTF-8",
             ));
         }
     };
@@ -670,7 +670,7 @@ impl<'t> Parser<'t> {
                     if !self.text[self.pos..].starts_with(b"\\u") {
                         return Err(JsonError::at(
                             escape_start,
-                            "unpaired surrogate in a `\\u` escape".to_owned(),
+                            "unpaired surrogate in a `\\u` escape",
                         ));
                     }
                     self.pos += 2;
@@ -678,7 +678,7 @@ impl<'t> Parser<'t> {
                     if !(0xDC00..0xE000).contains(&low) {
                         return Err(JsonError::at(
                             escape_start,
-                            "unpaired surrogate in a `\\u` escape".to_owned(),
+                            "unpaired surrogate in a `\\u` escape",
                         ));
                     }
                     0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
@@ -688,7 +688,7 @@ impl<'t> Parser<'t> {
                 let Some(c) = char::from_u32(code) else {
                     return Err(JsonError::at(
                         escape_start,
-                        "unpaired surrogate in a `\\u` escape".to_owned(),
+                        "unpaired surrogate in a `\\u` escape",
                     ));
                 };
                 out.push(c);

@@ -206,11 +206,9 @@ impl<'a> ListedDir<'a> {
     /// The entries, sorted by name.
     pub fn entries(&self) -> impl Iterator<Item = ListedEntry<'a>> + use<'a> {
         let chunk = self.chunk;
-        self.records().iter().map(move |record| ListedEntry {
-            name: chunk.text(record.name),
-            kind: &record.kind,
-            fingerprint: record.fingerprint,
-        })
+        self.records()
+            .iter()
+            .map(move |record| listed_entry(chunk, record))
     }
 
     /// The number of entries.
@@ -234,11 +232,7 @@ impl<'a> ListedDir<'a> {
         let index = records
             .binary_search_by(|r| chunk.text(r.name).cmp(name))
             .ok()?;
-        records.get(index).map(|record| ListedEntry {
-            name: chunk.text(record.name),
-            kind: &record.kind,
-            fingerprint: record.fingerprint,
-        })
+        records.get(index).map(|record| listed_entry(chunk, record))
     }
 
     fn records(&self) -> &'a [EntryRecord] {
@@ -257,4 +251,13 @@ fn join(parent: &str, name: &str) -> String {
     out.push('/');
     out.push_str(name);
     out
+}
+
+/// The entry `record` of `chunk`, as a [`ListedDir`] hands it out.
+fn listed_entry<'a>(chunk: &'a Chunk, record: &'a EntryRecord) -> ListedEntry<'a> {
+    ListedEntry {
+        name: chunk.text(record.name),
+        kind: &record.kind,
+        fingerprint: record.fingerprint,
+    }
 }

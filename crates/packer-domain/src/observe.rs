@@ -44,6 +44,14 @@ pub enum Fact {
     Special,
 }
 
+impl Fact {
+    /// Whether a file may be read at the path, as [`EntryKind::is_readable`] says of a
+    /// listed entry: a file, or a link (read wherever it leads); never a special file.
+    pub fn is_readable(&self) -> bool {
+        matches!(self, Fact::File { .. } | Fact::Link(_))
+    }
+}
+
 /// Where a symbolic link leads, as far as a change can be seen from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkFact {
@@ -318,7 +326,6 @@ impl DiskFacts {
         self.files.is_empty()
     }
 
-    /// Whether a folder on the way to `path` is a symbolic link.
     /// Where `path` lies when it goes through a link to a folder that the last full scan
     /// saw (the reverse of [`through_links`](Self::through_links)); `None` when it goes
     /// through none.
@@ -335,6 +342,7 @@ impl DiskFacts {
         Some(target.join(&rest))
     }
 
+    /// Whether a folder on the way to `path` is a symbolic link.
     fn behind_link(&self, path: &WsPath) -> bool {
         let mut at = path.parent();
         while let Some(dir) = at.filter(|dir| !dir.is_root()) {
@@ -707,7 +715,7 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
         let fact = facts.get(path.as_str());
         let agrees = match declaration {
             // A special file named `asset.json` is no declaration, as a load finds.
-            DeclarationState::Missing => matches!(fact, None | Some(Fact::Special)),
+            DeclarationState::Missing => !fact.is_some_and(Fact::is_readable),
             state => agrees(fact, state.stamp()),
         };
         if !agrees {
@@ -731,7 +739,7 @@ pub fn contradictions(snapshot: &Snapshot, facts: &DiskFacts) -> Vec<WsPath> {
     for (path, fact) in &facts.files {
         if !path.is_internal()
             && path.file_name() == DECLARATION_FILE
-            && *fact != Fact::Special
+            && fact.is_readable()
             && !known.contains(path.as_str())
         {
             out.push(path.clone());
