@@ -186,14 +186,7 @@ impl Harness for DiskHarness {
     fn mkfifo(&self, path: &str) {
         let full = self.assets().join(path);
         fs::create_dir_all(full.parent().unwrap()).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &full,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        crate::snapshot::make_fifo(&full);
     }
 
     fn absolute_outside_target(&self) -> String {

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use crate::fixture_text::{U1, U2, U3, U4, U5, U6, U9, declaration, registry};
 use packer_app::observer::ObserverConfig;
-use packer_app::runtime::{Ports, Runtime, WriteRequest};
+use packer_app::runtime::{Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
 use packer_domain::observe::InputIndex;
 use packer_domain::path::AssetPath;
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{AssetQuery, Snapshot};
-use packer_memfs::{EventLog, ManualClock, MemFs, ScriptedWatcher};
+use packer_memfs::{EventLog, MemFs, ScriptedWatcher};
 use proptest::prelude::*;
 
 fn fixture() -> String {
@@ -177,11 +177,7 @@ fn observed_on(fixture: &str) -> (MemFs, Runtime) {
 /// verified the disk.
 pub(crate) fn quietly_observed(fs: &MemFs) -> Runtime {
     let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(fs.clone()),
-            events: Arc::new(EventLog::new()),
-            clock: Arc::new(ManualClock::new()),
-        },
+        crate::observe::mem_ports(fs, &EventLog::new()),
         Arc::new(ScriptedWatcher::new()),
         ObserverConfig {
             periodic: None,

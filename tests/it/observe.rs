@@ -727,11 +727,7 @@ fn a_folder_moved_by_hand_is_relocated_by_an_explicit_reconcile() {
 #[test]
 fn wait_observing_answers_once_the_first_verification_is_done() {
     let fs = MemFs::from_fixture(&fixture()).unwrap();
-    let ports = || Ports {
-        workspace: Arc::new(fs.clone()),
-        events: Arc::new(EventLog::new()),
-        clock: Arc::new(ManualClock::new()),
-    };
+    let ports = || mem_ports(&fs, &EventLog::new());
     let plain = Runtime::open(ports());
     assert!(!plain.wait_observing(DEADLINE));
     plain.shutdown();

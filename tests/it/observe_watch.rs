@@ -142,12 +142,8 @@ impl WatchPort for EditingWatcher {
     }
 }
 
-/// The refresh that follows an edit `path` gets while the watch starts.
-fn edited_while_the_watch_starts(path: &'static str, bytes: String) -> (Event, Arc<View>) {
-    edited_in_while_the_watch_starts(&fixture(), path, bytes)
-}
-
-/// The same, on the workspace `fixture`.
+/// The refresh that follows an edit `path` of the workspace `fixture` gets while the
+/// watch starts.
 fn edited_in_while_the_watch_starts(
     fixture: &str,
     path: &'static str,
@@ -174,8 +170,11 @@ fn edited_in_while_the_watch_starts(
 
 #[test]
 fn a_change_made_while_the_watch_starts_is_found() {
-    let (event, _) =
-        edited_while_the_watch_starts("a/asset.json", declaration(U1, "before the watch", "x.bin"));
+    let (event, _) = edited_in_while_the_watch_starts(
+        &fixture(),
+        "a/asset.json",
+        declaration(U1, "before the watch", "x.bin"),
+    );
     assert_eq!(changed_ids(&event), [1]);
 }
 
