@@ -193,28 +193,35 @@ impl<'s> DraftEntries<'s> {
         // Entries changed in place (the common case: one flag or root) and entries added
         // after the last (a new asset takes the next id) leave every other entry where
         // it was: the registry's chunks are kept, and only those changed are copied.
-        let last = self.base.last().map(|e| e.asset_id);
-        let in_place = self.changed.iter().all(|(id, entry)| {
-            entry.is_some() && (self.base_entry(*id).is_some() || last.is_none_or(|l| *id > l))
-        });
-        if !in_place {
+        // Where each change goes, found once: at its entry's index, or after the last
+        // entry (`None`). Anything else (a removal, an id between two others) is
+        // rebuilt whole.
+        let slots: Option<Vec<Option<usize>>> = self
+            .changed
+            .iter()
+            .map(|(id, entry)| {
+                entry.as_ref()?;
+                match self.base.binary_search_by_key(id, |e| e.asset_id) {
+                    Ok(index) => Some(Some(index)),
+                    Err(index) if index == self.base.len() => Some(None),
+                    Err(_) => None,
+                }
+            })
+            .collect();
+        let Some(slots) = slots else {
             return self.values().cloned().collect();
-        }
+        };
         let mut out = self.base.clone();
         let mut added = Vec::new();
         // Every change is `Some` (checked above); in id order, so the additions come last.
-        for (id, entry) in self
-            .changed
-            .into_iter()
-            .filter_map(|(id, e)| Some((id, e?)))
-        {
-            match out.binary_search_by_key(&id, |e| e.asset_id) {
-                Ok(index) => {
-                    if let Some(slot) = out.get_mut(index) {
-                        *slot = entry;
+        for (slot, entry) in slots.into_iter().zip(self.changed.into_values().flatten()) {
+            match slot {
+                Some(index) => {
+                    if let Some(place) = out.get_mut(index) {
+                        *place = entry;
                     }
                 }
-                Err(_) => added.push(entry),
+                None => added.push(entry),
             }
         }
         out.extend(added);
