@@ -80,8 +80,8 @@ fn finish(fs: &MemFs) {
 }
 
 /// Killed right after its commit point, another process changed nothing a person sees:
-/// no hint says so, but a full verification (`check_divergence`, the periodic one)
-/// finds the transaction.
+/// no hint about a file says so, but a full verification (`check_divergence`, the
+/// periodic one) finds the transaction (and so does the lock's release, below).
 #[test]
 fn a_full_verification_finds_a_commit_interrupted_before_it_changed_anything() {
     let fs = project();
@@ -312,6 +312,71 @@ fn the_observer_hears_an_interrupted_commit_of_another_process_finished() {
     o.watcher.changed(".prometeu/index.json");
     wait_for_state(&o.events, ProjectState::Ready);
     let view = o.runtime.view();
+    assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
+    check_no_divergence(&o.events);
+}
+
+/// Killed right after its commit point, another process changed nothing a person sees,
+/// but the kernel let its lock go: heard, that release is a look at `tx/`, and the
+/// project is failed without waiting for a full verification.
+#[test]
+fn a_writer_letting_the_lock_go_is_heard_when_its_commit_changed_nothing_yet() {
+    let o = start_with(&fixture(), config());
+    half_applied(&o.fs);
+    o.fs.remove("b/asset.json");
+    o.watcher.changed(".prometeu/lock");
+
+    wait_for_state(&o.events, ProjectState::Failed);
+    check_failed_by_the_transaction(&o.view());
+    check_no_divergence(&o.events);
+}
+
+/// Failed by a transaction, the observer hears its own look at `tx/` (it takes the lock
+/// to tell a commit in flight from an interrupted one) as a release: one alone is looked
+/// into without the lock while the transaction waits, or it would look for ever. Killed
+/// after applying everything but before its cleanup, the writer leaves only `tx/`;
+/// another writer's recovery then removes just that, and its release alone brings the
+/// project back.
+#[test]
+fn a_release_alone_while_failed_takes_no_lock_and_hears_the_transaction_finished() {
+    let o = start_with(&fixture(), config());
+    half_applied(&o.fs);
+    o.fs.write(".prometeu/index.json", registry_after());
+    o.watcher.changed(".prometeu/lock");
+    wait_for_state(&o.events, ProjectState::Failed);
+
+    o.fs.clear_ops();
+    o.watcher.changed(".prometeu/lock");
+    let deadline = Instant::now() + DEADLINE;
+    let looked = |fs: &MemFs| {
+        fs.ops()
+            .iter()
+            .any(|(op, path)| *op == PortOp::Scan && path == ".prometeu/tx")
+    };
+    while !looked(&o.fs) && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert!(
+        looked(&o.fs),
+        "the release was looked into: {:?}",
+        o.fs.ops()
+    );
+    // Served after that look: its own takes the lock once.
+    let view = o.runtime.check_divergence();
+    check_failed_by_the_transaction(&view);
+    let locks =
+        o.fs.ops()
+            .iter()
+            .filter(|(op, _)| *op == PortOp::Lock)
+            .count();
+    assert_eq!(locks, 1, "{:?}", o.fs.ops());
+
+    o.fs.remove(TX);
+    o.fs.remove(".prometeu/tx");
+    o.watcher.changed(".prometeu/lock");
+    wait_for_state(&o.events, ProjectState::Ready);
+    let view = o.view();
+    assert_eq!(view.condition, None, "{view:?}");
     assert!(view.snapshot.asset(AssetId(2)).is_some(), "{view:?}");
     check_no_divergence(&o.events);
 }

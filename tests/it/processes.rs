@@ -13,6 +13,7 @@
 mod child;
 mod driver;
 mod expect;
+mod observed;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use packer_domain::event::RecoveryOutcome;
 
-use child::{Op, stream_child, writer_child};
+use child::{Op, halting_child, stream_child, writer_child};
 use driver::{ChildProcess, Kill, StreamRun, Timing, run_stream_child};
 use expect::{
     Model, Project, Step, certain, check_ids, check_project, make_script, matching_candidate, steps,
@@ -235,6 +236,7 @@ fn child_entry() {
             &env_text(PREFIX_VAR),
             parse_number(&env_text(COUNT_VAR)),
         ),
+        "halting" => halting_child(&assets, &env_text(PREFIX_VAR)),
         other => panic!("unknown child role `{other}`"),
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use packer_domain::path::WsPath;
-use packer_domain::ports::{HintSink, WatchHint, WatchPort, WatchSession};
+use packer_domain::ports::{HintSink, WatchHint, WatchPort, WatchSession, lock_path};
 use packer_domain::snapshot::registry_path;
 
 use crate::runtime::{Message, View};
@@ -361,9 +361,14 @@ fn next_scan(degraded: bool, config: &ObserverConfig) -> Option<Instant> {
 }
 
 /// Whether a hint can concern the snapshot: inside `.prometeu` only `index.json` does
-/// (the lane's own transactions, the lock and the cache live there).
+/// (the lane's own transactions and the cache live there), and the lock, which a writer
+/// lets go when its commit is done or its process ends: one killed after its commit
+/// point leaves a transaction in `tx/` and may have changed nothing else a hint names.
 fn matters(path: &WsPath) -> bool {
-    !path.is_internal() || *path == registry_path() || registry_path().starts_with(path)
+    !path.is_internal()
+        || *path == registry_path()
+        || registry_path().starts_with(path)
+        || *path == lock_path()
 }
 
 /// The paths without those that lie below another of them.

@@ -14,7 +14,7 @@ use packer_domain::drift::Drift;
 use packer_domain::event::Event;
 use packer_domain::observe::{self, DiskFacts, Fact, InputIndex, InputStamps, LinkFact, Touched};
 use packer_domain::path::{AssetPath, WsPath};
-use packer_domain::ports::WorkspacePort;
+use packer_domain::ports::{WorkspacePort, lock_path};
 use packer_domain::registry::AssetId;
 use packer_domain::snapshot::{DeclarationState, ProjectState, Snapshot, registry_path};
 
@@ -158,9 +158,18 @@ fn verify_and_refresh(
 ) -> Vec<WsPath> {
     let port = shared.ports.workspace.as_ref();
     let view = shared.view.load_full();
+    let (scope, released) = without_lock(scope);
+    let scope = &scope;
     // A commit interrupted after its commit point is the truth until recovery runs; the
     // disk is not what any snapshot describes until then.
     if view.condition.is_some() && !view.unrefreshed {
+        // The look below takes the lock while a committed transaction waits, and letting
+        // it go is heard as a release: a release alone is looked into only once `tx/`
+        // holds none, which takes no lock (a recovery by another process that found
+        // every file already in place changes nothing else a hint names).
+        if released && *scope == Scope::Paths(Vec::new()) && pending_condition(port).is_some() {
+            return Vec::new();
+        }
         // Every verification looks again at `tx/`, writing nothing: the transaction may
         // be gone, finished by another process's write (whose last change is heard
         // before its cleanup, hence the wait in `transactions`) or removed by a person
@@ -193,10 +202,10 @@ fn verify_and_refresh(
         // The disk cannot be verified: the load says what is wrong.
         None => (vec![WsPath::root()], false),
     };
-    // A full verification looks at `tx/` even when nothing else changed: a commit
-    // interrupted right after its commit point changed nothing yet, and nothing below
-    // `tx/` is watched.
-    if changed.is_empty() && !matches!(scope, Scope::Full) {
+    // A full verification looks at `tx/` even when nothing else changed, and so does one
+    // that heard a writer let the lock go: a commit interrupted right after its commit
+    // point changed nothing yet, and nothing below `tx/` is watched.
+    if changed.is_empty() && !matches!(scope, Scope::Full) && !released {
         // The usual answer to the hints about the lane's own commits.
         return Vec::new();
     }
@@ -273,6 +282,24 @@ fn verify_and_refresh(
     }
     // Looked at again later even when the rest of the burst was taken in now.
     unfinished_paths
+}
+
+/// `scope` without the lock's path, and whether it named the lock or a folder above it
+/// (heard as a writer letting the lock go). The lock is no file the facts follow.
+fn without_lock(scope: &Scope) -> (Scope, bool) {
+    match scope {
+        Scope::Full => (Scope::Full, true),
+        Scope::Paths(paths) => {
+            let lock = lock_path();
+            let released = paths.iter().any(|path| lock.starts_with(path));
+            let rest = paths
+                .iter()
+                .filter(|path| **path != lock)
+                .cloned()
+                .collect();
+            (Scope::Paths(rest), released)
+        }
+    }
 }
 
 /// Whether a condition is a refused recovery's, which needs a person.

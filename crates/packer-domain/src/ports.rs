@@ -15,6 +15,17 @@ use crate::event::Event;
 use crate::listing::{ListedDir, Listing};
 use crate::path::WsPath;
 
+/// The project lock's file name inside `.prometeu`.
+pub const LOCK_FILE: &str = "lock";
+
+/// The path of the project lock's file, `.prometeu/lock` ([`WorkspacePort::lock`]). A
+/// watcher hears it when a writer lets the lock go: its commit done, or its process
+/// ended, perhaps with a transaction left in `tx/`.
+pub fn lock_path() -> WsPath {
+    // A constant, valid segment: cannot fail.
+    WsPath::internal(LOCK_FILE).unwrap_or_else(|_| WsPath::root())
+}
+
 /// What the stat data of a file says about it. Two equal fingerprints are taken to mean
 /// unchanged content, except where the snapshot also holds a content hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -7,14 +7,11 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 
 use packer_domain::path::WsPath;
-use packer_domain::ports::{LockGuard, PortError, PortErrorKind, PortOp};
+use packer_domain::ports::{LockGuard, PortError, PortOp, lock_path};
 
 use crate::confine::FinalLink;
 use crate::error::io_port_error;
 use crate::workspace::DiskWorkspace;
-
-/// The lock file's name inside `.prometeu`.
-const LOCK_FILE: &str = "lock";
 
 /// Holds the project lock. Dropping it releases the lock; so does the kernel when the
 /// process dies, which is why it is an OS lock and not a marker file.
@@ -52,9 +49,7 @@ impl DiskWorkspace {
     /// and `None` comes back when its deadline passes before the lock is free.
     pub(crate) fn take_lock(&self, file: LockFile) -> Result<Option<DiskLock>, PortError> {
         let op = PortOp::Lock;
-        let path = WsPath::internal(LOCK_FILE).map_err(|e| {
-            PortError::new(PortErrorKind::Io, op, &WsPath::root()).with_detail(e.to_string())
-        })?;
+        let path = lock_path();
         let folder_path = path.parent().unwrap_or_else(WsPath::root);
         // A mode goes with creating only (`openat2` refuses one otherwise).
         let (flags, mode, deadline) = match file {
@@ -130,7 +125,7 @@ fn wait_for(file: &File, path: &WsPath, deadline: Option<Instant>) -> Result<boo
 
 #[cfg(test)]
 mod tests {
-    use packer_domain::ports::{ScanOptions, WorkspacePort};
+    use packer_domain::ports::{PortErrorKind, ScanOptions, WorkspacePort};
 
     use super::*;
     use crate::testing::Fixture;

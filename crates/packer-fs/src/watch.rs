@@ -30,7 +30,9 @@
 //! overflow heard while setting up or while watching again is not acted on twice.
 //!
 //! Opening a file is an event for inotify, and the runtime's own reads open files: such
-//! access events are dropped here, since they change nothing. Symbolic links are not
+//! access events are dropped here, since they change nothing. Closing a file that was
+//! open for writing is passed on: `.prometeu/lock` is closed so when a writer lets the
+//! project lock go, by itself or by the kernel when its process dies. Symbolic links are not
 //! followed, so nothing outside `assets/` is ever watched.
 
 use std::collections::HashMap;

@@ -11,6 +11,7 @@ use packer_domain::path::WsPath;
 use packer_domain::ports::{
     DirEntry, EntryKind, FileRead, Fingerprint, LockGuard, PortError, PortErrorKind, PortOp, Reuse,
     ScanDelivery, ScanEntry, ScanOptions, ScanReads, ScanSink, SeenDirs, SyncAll, WorkspacePort,
+    lock_path,
 };
 
 use crate::faults::{Fault, OpLog};
@@ -440,11 +441,6 @@ impl MemFs {
         Ok(ProjectLock::acquire(&self.shared.lock, deadline)
             .map(|guard| Box::new(guard) as Box<dyn LockGuard>))
     }
-}
-
-fn lock_path() -> WsPath {
-    // Invariant: `lock` is a valid single segment, so this cannot fail.
-    WsPath::internal("lock").expect("`.prometeu/lock` is a valid workspace path")
 }
 
 /// The advisory project lock: one holder at a time, shared by every clone.

@@ -13,10 +13,13 @@ use packer_app::runtime::{Ports, Runtime, WriteRequest};
 use packer_domain::command::{Command, CreateAsset, DeclarationChanges};
 use packer_domain::declaration::AssetKind;
 use packer_domain::event::{Event, RecoveryOutcome};
-use packer_domain::path::AssetPath;
-use packer_domain::ports::EventPort;
+use packer_domain::path::{AssetPath, WsPath};
+use packer_domain::ports::{EventPort, PortError, WorkspacePort};
 use packer_domain::snapshot::AssetQuery;
+use packer_domain::transaction::INTENT_COMMITTED;
 use packer_fs::{DiskWorkspace, SystemClock};
+
+use crate::delegate::delegate;
 
 use super::expect::{Asset, Model};
 use super::{INPUT, MARK, words};
@@ -81,6 +84,49 @@ pub(super) fn writer_child(assets: &Path, prefix: &str, count: u64) {
     }
     runtime.shutdown();
     say(&format!("done {retries}"));
+}
+
+/// Creates `root` and stops for good once its commit's intent is committed: the project
+/// lock held, the transaction in `tx/`, nothing else changed, until the parent kills it.
+pub(super) fn halting_child(assets: &Path, root: &str) {
+    let inner = DiskWorkspace::open(assets)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", assets.display()));
+    let runtime = Runtime::open(Ports {
+        workspace: Arc::new(HaltAtCommitPoint { inner }),
+        events: Arc::new(Reporter),
+        clock: Arc::new(SystemClock::new()),
+    });
+    let outcome = runtime.submit(write(
+        Op::Create {
+            root: root.to_owned(),
+        }
+        .command(),
+    ));
+    panic!("the commit went past its commit point: {outcome:?}");
+}
+
+/// The disk, up to the rename that commits a transaction's intent; there the thread
+/// making the commit stops for good.
+#[derive(Debug)]
+struct HaltAtCommitPoint {
+    inner: DiskWorkspace,
+}
+
+impl WorkspacePort for HaltAtCommitPoint {
+    fn rename(&self, from: &WsPath, to: &WsPath) -> Result<(), PortError> {
+        self.inner.rename(from, to)?;
+        if to.file_name() == INTENT_COMMITTED {
+            say("committed");
+            loop {
+                std::thread::park();
+            }
+        }
+        Ok(())
+    }
+    delegate!(inner: scan, scan_reusing, scan_and_read, read, read_many, list_dir, stat);
+    delegate!(inner: check_writable, create_dir_all, write_file, sync_file, sync_dir);
+    delegate!(inner: sync_all, remove_file, remove_dir_all, remove_empty_dir, lock);
+    delegate!(inner: lock_if_in_use);
 }
 
 pub(super) fn open_runtime(assets: &Path, events: Arc<dyn EventPort>) -> Runtime {
