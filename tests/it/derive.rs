@@ -1,6 +1,7 @@
-//! A runtime with an observer publishes after each commit a snapshot derived from the
-//! one before and what the commit wrote; it must be exactly the snapshot a fresh load
-//! of the disk gives, for every command and every sequence of them.
+//! A runtime with an observer, and one opened for a single command, publish after each
+//! commit a snapshot derived from the one before and what the commit wrote; it must be
+//! exactly the snapshot a fresh load of the disk gives, for every command and every
+//! sequence of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -434,7 +435,35 @@ fn registry_only_changes_of_identity_classify_drift_again() {
 
 #[test]
 fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
-    let (fs, runtime) = observed();
+    check_scans_after_commits(quietly_observed, true);
+}
+
+/// A CLI command's runtime reads nothing after its one command: its commit is derived
+/// as with an observer, rather than followed by a load for nobody.
+#[test]
+fn a_runtime_for_one_command_derives_its_commit_too() {
+    check_scans_after_commits(one_shot, true);
+}
+
+/// Without an observer, a long-lived runtime sees the disk again after each commit.
+#[test]
+fn a_runtime_without_an_observer_loads_after_each_commit() {
+    check_scans_after_commits(
+        |fs| Runtime::open(crate::observe::mem_ports(fs, &EventLog::new())),
+        false,
+    );
+}
+
+fn one_shot(fs: &MemFs) -> Runtime {
+    Runtime::open_for_one_command(crate::observe::mem_ports(fs, &EventLog::new()))
+}
+
+/// Runs commands of every kind on a runtime `open` makes: after its commit point, each
+/// scans the workspace unless it is `derives` and knows all it wrote; what is published
+/// is what a fresh load gives either way.
+fn check_scans_after_commits(open: impl Fn(&MemFs) -> Runtime, derives: bool) {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let runtime = open(&fs);
     for (command, derived) in [
         (command(&Op::Include(1, false), false), true),
         (command(&Op::Rename(2, 3), false), true),
@@ -464,12 +493,49 @@ fn a_commit_that_knows_what_it_wrote_does_not_scan_the_workspace() {
         let scanned = ops[committed..]
             .iter()
             .any(|(op, path)| *op == packer_domain::ports::PortOp::Scan && path.is_empty());
-        assert_eq!(scanned, !derived, "{command:?}: {:?}", fs.ops());
+        assert_eq!(
+            scanned,
+            !(derives && derived),
+            "{command:?}: {:?}",
+            fs.ops()
+        );
         assert_eq!(
             *runtime.snapshot(),
             Snapshot::load(&fs, runtime.snapshot().generation())
         );
     }
+    runtime.shutdown();
+}
+
+/// The one hand edit a CLI command's commit does not see: one made, to a file the
+/// command does not concern, while the command runs. Its process is about to end; the
+/// next command's load sees the edit.
+#[test]
+fn a_runtime_for_one_command_publishes_what_it_wrote_over_what_it_loaded() {
+    let fs = MemFs::from_fixture(&fixture()).unwrap();
+    let runtime = one_shot(&fs);
+    fs.write(
+        "b/asset.json",
+        declaration(U2, "edited by hand", "missing.bin"),
+    );
+    let outcome = runtime
+        .submit(WriteRequest {
+            command: command(&Op::Include(1, false), false),
+            expected_generation: None,
+        })
+        .unwrap();
+    let name = |snapshot: &Snapshot| {
+        snapshot
+            .asset(AssetId(2))
+            .and_then(|record| record.declaration.declaration())
+            .map(|declaration| declaration.name.clone())
+    };
+    assert_eq!(name(&outcome.snapshot).as_deref(), Some("b"));
+    assert_eq!(
+        name(&Snapshot::load(&fs, 1)).as_deref(),
+        Some("edited by hand")
+    );
+    runtime.shutdown();
 }
 
 /// Declarations edited by hand are read again alone when nothing else changed, and the

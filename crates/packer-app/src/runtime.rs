@@ -172,9 +172,10 @@ pub(crate) struct Shared {
     pub(crate) view: ArcSwap<View>,
     pub(crate) ports: Ports,
     next_command: AtomicU64,
-    /// Whether an observer reports hand edits as refreshes of their own. Only then may a
-    /// commit publish just what it wrote; without one, a commit reads the disk again.
-    pub(crate) observed: AtomicBool,
+    /// Whether a commit publishes just what it wrote: an observer reports hand edits as
+    /// refreshes of their own, or the host reads nothing after its one command. Otherwise
+    /// a commit reads the disk again.
+    pub(crate) commits_derive: AtomicBool,
     /// Views replaced by a newer one, kept until the lane frees them.
     retired: Mutex<Retired>,
     /// Set once the observer watches and has verified the workspace since.
@@ -234,6 +235,18 @@ impl Runtime {
         Runtime::start(ports, Watched::No)
     }
 
+    /// [`open`](Self::open), for a host that submits one command and then shuts the
+    /// runtime down (a CLI command). Its commit publishes a generation derived from the
+    /// previous one and what it wrote, as a runtime with an observer does, instead of
+    /// loading the project again for nobody to read: at 100k assets that load would
+    /// double the command's time and memory. A hand edit made while the command runs is
+    /// not in that generation; the next command's load sees it.
+    pub fn open_for_one_command(ports: Ports) -> Runtime {
+        let runtime = Runtime::start(ports, Watched::No);
+        runtime.shared.commits_derive.store(true, Ordering::Release);
+        runtime
+    }
+
     /// [`open`](Self::open); for a runtime that will be observed, the load also stamps
     /// every present input as it saw it, for the observer's first verification to
     /// compare with.
@@ -262,7 +275,7 @@ impl Runtime {
             view: ArcSwap::from_pointee(view),
             ports,
             next_command: AtomicU64::new(1),
-            observed: AtomicBool::new(false),
+            commits_derive: AtomicBool::new(false),
             retired: Mutex::new(Retired::default()),
             observing: Latch::default(),
         });
@@ -298,7 +311,7 @@ impl Runtime {
             runtime.observer = Observer::start(sender.clone(), watcher, config);
             runtime
                 .shared
-                .observed
+                .commits_derive
                 .store(runtime.observer.is_some(), Ordering::Release);
         }
         runtime

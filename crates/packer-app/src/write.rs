@@ -170,10 +170,11 @@ fn commit_planned(
                 changed,
                 created,
             } = plan;
-            // The commit knows what it wrote: with an observer to report hand edits, the
-            // next generation is derived from this one, unless recovery changed the disk
-            // besides or the plan needs a fresh look.
-            let derived = if recovered.is_empty() && shared.observed.load(Ordering::Acquire) {
+            // The commit knows what it wrote: with an observer to report hand edits, or
+            // for a host that reads nothing after this command, the next generation is
+            // derived from this one, unless recovery changed the disk besides or the plan
+            // needs a fresh look.
+            let derived = if recovered.is_empty() && shared.commits_derive.load(Ordering::Acquire) {
                 view.snapshot
                     .after_commit(port, &changes, registry, generation + 1)
             } else {

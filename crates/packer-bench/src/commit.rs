@@ -50,6 +50,8 @@ const WARMUP: usize = 5;
 const SCALE_WARMUP: usize = 2;
 /// Commits taken apart step by step at each size.
 const BREAKDOWN_RUNS: usize = 5;
+/// Write commands timed each way at each scale (at 100k, about 2 s a pair).
+const ONE_COMMAND_RUNS: usize = 5;
 /// The input each benchmark asset declares, next to its `asset.json`.
 pub(crate) const INPUT: &str = "data.json";
 
@@ -160,6 +162,7 @@ impl<'o> Writes<'o> {
         )?;
         rates.push(report, label);
         runtime.shutdown();
+        one_command(report, label, &assets, id)?;
         breakdown(
             report,
             &format!("set_included step, {label}"),
@@ -510,14 +513,8 @@ const OBSERVER_START: Duration = Duration::from_secs(120);
 /// with its observer, so that a commit publishes what it wrote instead of reading the
 /// workspace again. The start verification is done before anything is timed.
 fn open_runtime(assets: &Path) -> anyhow::Result<Runtime> {
-    let workspace = DiskWorkspace::open(assets)
-        .with_context(|| format!("cannot open the workspace {}", assets.display()))?;
     let runtime = Runtime::open_observed(
-        Ports {
-            workspace: Arc::new(workspace),
-            events: Arc::new(NoEvents),
-            clock: Arc::new(SystemClock::new()),
-        },
+        ports(assets)?,
         Arc::new(DiskWatcher::new(assets)),
         ObserverConfig {
             periodic: None,
@@ -540,6 +537,65 @@ fn open_runtime(assets: &Path) -> anyhow::Result<Runtime> {
         assets.display()
     );
     Ok(runtime)
+}
+
+/// The real disk at `assets`, events going nowhere, the system clock.
+fn ports(assets: &Path) -> anyhow::Result<Ports> {
+    let workspace = DiskWorkspace::open(assets)
+        .with_context(|| format!("cannot open the workspace {}", assets.display()))?;
+    Ok(Ports {
+        workspace: Arc::new(workspace),
+        events: Arc::new(NoEvents),
+        clock: Arc::new(SystemClock::new()),
+    })
+}
+
+type OpenRuntime = fn(Ports) -> Runtime;
+
+/// What a CLI write command costs the runtime: open the project, commit one
+/// `set_included` of `id`, shut down. Against the same in a runtime that loads the
+/// project again after its commit (`Runtime::open`, for a host that keeps it open), which
+/// is what a CLI command did before it derived its commit.
+fn one_command(report: &mut Report, label: &str, assets: &Path, id: AssetId) -> anyhow::Result<()> {
+    let (mut derived, mut loaded) = (Vec::new(), Vec::new());
+    for _ in 0..ONE_COMMAND_RUNS {
+        let opens: [(OpenRuntime, &mut Vec<f64>); 2] = [
+            (Runtime::open_for_one_command, &mut derived),
+            (Runtime::open, &mut loaded),
+        ];
+        for (open, samples) in opens {
+            let ports = ports(assets)?;
+            samples.push(timed(|| {
+                let runtime = open(ports);
+                let included = runtime
+                    .snapshot()
+                    .asset(id)
+                    .with_context(|| format!("asset {id} is gone"))?
+                    .entry
+                    .included_in_build;
+                let result = submit(&runtime, set_included(id, !included));
+                runtime.shutdown();
+                result
+            })?);
+        }
+    }
+    report.push(compared(
+        &format!("one write command (open, set_included, shut down), {label}"),
+        median_of(&derived),
+        Some(median_of(&loaded)),
+        "ms",
+        None,
+        derived,
+    ));
+    report.push(compared(
+        &format!("  the same loading the project again after its commit, {label}"),
+        median_of(&loaded),
+        None,
+        "ms",
+        None,
+        loaded,
+    ));
+    Ok(())
 }
 
 fn submit(runtime: &Runtime, command: Command) -> anyhow::Result<()> {

@@ -164,11 +164,11 @@ pub(crate) fn open_workspace(
     Ok((project, port))
 }
 
-/// Starts a runtime on `port` with the system clock; its events are gathered for the
-/// command to print once the runtime is shut down.
+/// Starts a runtime on `port` with the system clock, for the one command this process
+/// runs; its events are gathered for the command to print once the runtime is shut down.
 pub(crate) fn start_runtime(port: DiskWorkspace) -> (Runtime, EventPrinter) {
     let events = EventPrinter::new();
-    let runtime = Runtime::open(Ports {
+    let runtime = Runtime::open_for_one_command(Ports {
         workspace: Arc::new(port),
         events: events.port(),
         clock: Arc::new(SystemClock::new()),
