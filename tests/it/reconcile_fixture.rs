@@ -36,11 +36,7 @@ pub(crate) fn written(uuid: &str, name: &str) -> String {
 pub(crate) fn registry(next: u64, entries: &[(u64, &str, &str)]) -> String {
     let lines: Vec<String> = entries
         .iter()
-        .map(|(id, uuid, root)| {
-            format!(
-                r#"    {{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": true }}"#
-            )
-        })
+        .map(|e| format!("    {}", entry(e)))
         .collect();
     format!(
         "{{\n  \"schema_version\": 1,\n  \"next_asset_id\": {next},\n  \"assets\": [\n{}\n  ]\n}}",
@@ -50,17 +46,17 @@ pub(crate) fn registry(next: u64, entries: &[(u64, &str, &str)]) -> String {
 
 /// A hand-written registry of (id, uuid, root) entries.
 pub(crate) fn hand_registry(next: u64, entries: &[(u64, &str, &str)]) -> String {
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|(id, uuid, root)| {
-            format!(
-                r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": true }}"#
-            )
-        })
-        .collect();
+    let lines: Vec<String> = entries.iter().map(entry).collect();
     format!(
         r#"{{ "schema_version": 1, "next_asset_id": {next}, "assets": [{}] }}"#,
         lines.join(", ")
+    )
+}
+
+/// One included registry entry on one line.
+fn entry((id, uuid, root): &(u64, &str, &str)) -> String {
+    format!(
+        r#"{{ "asset_id": {id}, "asset_uuid": "{uuid}", "root": "{root}", "included_in_build": true }}"#
     )
 }
 
