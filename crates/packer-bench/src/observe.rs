@@ -66,6 +66,8 @@ fn scan_vs_git(
     let mut git = Vec::with_capacity(iterations);
     let mut walks = Vec::with_capacity(iterations);
     let mut listing_walks = Vec::with_capacity(iterations);
+    let mut stats_alone = Vec::with_capacity(iterations);
+    let tree = StatTree::of(&project.join("assets"))?;
     for _ in 0..iterations {
         // What the scan spends in the walk and its stat calls, the rest being the table;
         // and what the walk costs when it lists every directory.
@@ -77,6 +79,13 @@ fn scan_vs_git(
         let entries = port.scan(ScanOptions { fingerprints: true })?;
         listing_walks.push(ms(t.elapsed()));
         drop(entries);
+        let t = Instant::now();
+        let stated = tree.stat_all()?;
+        stats_alone.push(ms(t.elapsed()));
+        anyhow::ensure!(
+            stated == tree.entries,
+            "the workspace changed under the benchmark"
+        );
         let t = Instant::now();
         let facts = DiskFacts::scan(port, clock.wall_clock_ns(), Some(&previous))?;
         ours.push(ms(t.elapsed()));
@@ -108,7 +117,78 @@ fn scan_vs_git(
         "ms",
         listing_walks,
     ));
+    report.push(Measurement::info(
+        format!(
+            "  the stat calls alone ({} entries known beforehand, no listing), {label}",
+            tree.entries
+        ),
+        median(&mut stats_alone.clone()),
+        "ms",
+        stats_alone,
+    ));
     Ok(())
+}
+
+/// The least a verification scan can cost: one `lstat` of every file and folder by its
+/// whole path, the names known beforehand (so no folder is listed or opened), on as many
+/// threads as the scan uses. A scan must stat every file to notice an in-place edit,
+/// and every folder to notice an entry added or removed; what these calls alone cost
+/// against `git status` bounds the ratio any such scan can reach. (Stating relative to
+/// each folder's handle instead, as the scan does, costs the opens on top.)
+struct StatTree {
+    folders: Vec<(PathBuf, Vec<std::ffi::OsString>)>,
+    entries: usize,
+}
+
+impl StatTree {
+    fn of(assets: &Path) -> anyhow::Result<StatTree> {
+        // As the scan: `.prometeu`'s own entries, nothing below them.
+        let internal = assets.join(".prometeu");
+        let mut folders = Vec::new();
+        for dir in directories(assets)? {
+            if dir.starts_with(&internal) && dir != internal {
+                continue;
+            }
+            let mut names = Vec::new();
+            for entry in std::fs::read_dir(&dir)? {
+                names.push(entry?.file_name());
+            }
+            folders.push((dir, names));
+        }
+        let entries = folders.iter().map(|(_, names)| names.len()).sum();
+        Ok(StatTree { folders, entries })
+    }
+
+    /// Stats every entry; how many were found.
+    fn stat_all(&self) -> anyhow::Result<usize> {
+        use rustix::fs::{AtFlags, CWD};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let worker = || -> anyhow::Result<usize> {
+            let mut found = 0;
+            loop {
+                let Some((dir, names)) = self.folders.get(next.fetch_add(1, Ordering::Relaxed))
+                else {
+                    return Ok(found);
+                };
+                for name in names {
+                    let path = dir.join(name);
+                    rustix::fs::statat(CWD, path.as_path(), AtFlags::SYMLINK_NOFOLLOW)?;
+                    found += 1;
+                }
+            }
+        };
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(worker)).collect();
+            workers.into_iter().try_fold(0, |sum, worker| {
+                let found = worker
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a stat worker panicked"))??;
+                Ok(sum + found)
+            })
+        })
+    }
 }
 
 fn watcher_setup(
