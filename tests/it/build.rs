@@ -62,9 +62,8 @@ impl Project {
     fn build_into(&self, out: &MemOutput, threads: usize) -> Result<BuildReport, AppError> {
         self.runtime.build(
             &BuildRequest {
-                output: Arc::new(out.clone()),
                 threads,
-                stop: None,
+                ..BuildRequest::new(Arc::new(out.clone()))
             },
             &|_| {},
         )

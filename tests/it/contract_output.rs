@@ -5,13 +5,13 @@
 
 use std::path::PathBuf;
 
-use packer_domain::ports::{PackOutput, PortErrorKind};
+use packer_domain::ports::{FileSource, PackOutput, Pieces, PortErrorKind, SourceFailed};
 use packer_fs::DiskOutput;
 use packer_memfs::MemOutput;
 use tempfile::TempDir;
 
 struct Disk {
-    _dir: TempDir,
+    dir: TempDir,
     output: DiskOutput,
 }
 
@@ -19,7 +19,7 @@ impl Disk {
     fn new() -> Disk {
         let dir = tempfile::tempdir().unwrap();
         let output = DiskOutput::new(dir.path().join("build")).with_location("build");
-        Disk { _dir: dir, output }
+        Disk { dir, output }
     }
 }
 
@@ -63,6 +63,66 @@ fn read_refuses_more_than_the_limit(out: &dyn PackOutput) {
     assert_eq!(out.read("big", 10).unwrap().len(), 10);
 }
 
+/// Gives `pieces` one at a time, then fails if `fails`, else ends.
+struct Scripted {
+    pieces: Vec<Vec<u8>>,
+    given: usize,
+    fails: bool,
+}
+
+impl Scripted {
+    fn new(pieces: &[&[u8]], fails: bool) -> Scripted {
+        Scripted {
+            pieces: pieces.iter().map(|p| p.to_vec()).collect(),
+            given: 0,
+            fails,
+        }
+    }
+}
+
+impl FileSource for Scripted {
+    fn next_piece(&mut self) -> Result<Option<&[u8]>, SourceFailed> {
+        let index = self.given;
+        self.given += 1;
+        match self.pieces.get(index) {
+            Some(piece) => Ok(Some(piece)),
+            None if self.fails => Err(SourceFailed),
+            None => Ok(None),
+        }
+    }
+}
+
+fn a_file_is_written_as_its_source_gives_it(out: &dyn PackOutput) {
+    let many: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let views: Vec<&[u8]> = many.iter().map(Vec::as_slice).collect();
+    let mut pack = Scripted::new(&views, false);
+    let chunks: [&[u8]; 2] = [b"man", b"ifest"];
+    let mut manifest = Pieces::new(&chunks);
+    out.write_streams_atomic(&mut [("assets.pak", &mut pack), ("manifest", &mut manifest)])
+        .unwrap();
+    assert_eq!(out.read("assets.pak", 10_000).unwrap(), many.concat());
+    assert_eq!(out.read("manifest", 100).unwrap(), b"manifest");
+    assert_eq!(pack.given, 1001, "drained once, to its end");
+}
+
+fn a_source_that_fails_changes_nothing(out: &dyn PackOutput) {
+    out.write_all_atomic(&[("assets.pak", &[b"old"])]).unwrap();
+    let before = out.stat("assets.pak").unwrap();
+    let mut manifest = Scripted::new(&[b"fine"], false);
+    let mut pack = Scripted::new(&[b"ne", b"w"], true);
+    let error = out
+        .write_streams_atomic(&mut [("manifest", &mut manifest), ("assets.pak", &mut pack)])
+        .unwrap_err();
+    assert_eq!(
+        (error.kind, error.file.as_str()),
+        (PortErrorKind::Io, "build/assets.pak"),
+        "{error}"
+    );
+    assert_eq!(out.read("assets.pak", 10).unwrap(), b"old");
+    assert_eq!(out.stat("assets.pak").unwrap(), before);
+    assert_eq!(out.stat("manifest").unwrap(), None);
+}
+
 macro_rules! output_contract_tests {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -90,7 +150,29 @@ output_contract_tests!(
     a_missing_file_is_none_or_not_found,
     names_are_single_file_names,
     read_refuses_more_than_the_limit,
+    a_file_is_written_as_its_source_gives_it,
+    a_source_that_fails_changes_nothing,
 );
+
+#[test]
+fn a_source_that_fails_leaves_no_temporary_on_disk() {
+    let disk = Disk::new();
+    disk.output
+        .write_all_atomic(&[("assets.pak", &[b"old"])])
+        .unwrap();
+    let mut manifest = Scripted::new(&[b"fine"], false);
+    let mut pack = Scripted::new(&[b"new"], true);
+    assert!(
+        disk.output
+            .write_streams_atomic(&mut [("manifest", &mut manifest), ("assets.pak", &mut pack)])
+            .is_err()
+    );
+    let names: Vec<String> = std::fs::read_dir(disk.dir.path().join("build"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["assets.pak"]);
+}
 
 #[test]
 fn a_link_at_the_name_is_replaced_not_followed() {

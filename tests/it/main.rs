@@ -8,6 +8,7 @@ mod build;
 mod build_cache;
 mod build_cli;
 mod build_codecs;
+mod build_memory;
 mod build_stop;
 mod child;
 mod cli;

@@ -13,6 +13,7 @@
 //! output folder. It runs on the caller's thread, beside the writer lane, and reads one
 //! view, so a commit in the middle of it changes nothing it packs.
 
+mod budget;
 mod encode;
 mod inputs;
 mod plan;
@@ -31,6 +32,9 @@ use packer_pack::pack::{MANIFEST_FILE, PACK_FILE};
 use crate::error::{AppError, ErrorCode};
 use crate::runtime::Runtime;
 
+/// What a build keeps in memory between its stages, unless its request says otherwise.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
+
 /// What to build and where.
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
@@ -41,6 +45,10 @@ pub struct BuildRequest {
     /// Once set (a host that is stopping), the build stops at its next asset, with the
     /// output folder as it was; `None`: it runs to its end.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Bytes of inputs and payloads the build may keep in memory from one stage to the
+    /// next; beyond them it reads again what it let go (see `build/budget.rs`). The
+    /// pack is written piece by piece whatever this is, so it need not fit in memory.
+    pub memory: u64,
 }
 
 impl BuildRequest {
@@ -50,6 +58,7 @@ impl BuildRequest {
             output,
             threads: 0,
             stop: None,
+            memory: DEFAULT_MEMORY_BUDGET,
         }
     }
 
@@ -135,7 +144,8 @@ impl Runtime {
         reporter.report(0);
 
         let old_index = write::load_index(port);
-        let mut inputs = inputs::gather(port, &planned, &old_index, now_ns)?;
+        let budget = budget::Budget::new(request.memory);
+        let mut inputs = inputs::gather(port, &planned, &old_index, now_ns, &budget)?;
         if request.stopped() {
             return Err(stopped());
         }
@@ -165,15 +175,16 @@ impl Runtime {
                     tag: tag.clone(),
                     now_ns,
                     stop: request.stop.as_deref(),
+                    budget: &budget,
                 };
-                let (entries, reused) =
+                let (payloads, reused) =
                     encode::payloads(&stage, &mut inputs, &mut keys, &mut |done| {
                         reporter.report(done)
                     })?;
                 if request.stopped() {
                     return Err(stopped());
                 }
-                let written = write::write_outputs(output, &planned, &entries)?;
+                let written = write::write_outputs(output, &stage, &inputs, &keys, &payloads)?;
                 if reused < total {
                     // New entries were stored: make room by the old ones.
                     prune::prune(port, &keys, now_ns);

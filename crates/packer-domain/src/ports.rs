@@ -556,16 +556,37 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// reports. The build cache also records what it last wrote under this name.
     fn location(&self) -> String;
 
-    /// Replaces each named file with the concatenation of its chunks, durably, and as
-    /// one change as far as a folder allows: every file's bytes go to a new temporary
-    /// file in the folder and are synced before the first is renamed over its name, so
-    /// a failure while writing (a full disk) changes none of them, and a name that a
-    /// file cannot replace (a folder holds it) fails before any rename; then the
-    /// renames, in order, and the folder sync. The folder is created if missing.
-    /// Whatever fails, each name holds either its old content or its new one, never a
-    /// mix, and no temporary file is left behind by a failure the adapter could report;
-    /// one left by a writer that died mid-write goes with the next write of its name.
-    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError>;
+    /// Replaces each named file with the pieces its source gives, durably, and as one
+    /// change as far as a folder allows: every file's bytes go to a new temporary file
+    /// in the folder and are synced before the first is renamed over its name, so a
+    /// failure while writing (a full disk, or a source that cannot go on) changes none
+    /// of them, and a name that a file cannot replace (a folder holds it) fails before
+    /// any rename; then the renames, in order, and the folder sync. The folder is
+    /// created if missing. Each source is drained in turn and its pieces are written as
+    /// they come, so a file need not fit in memory. Whatever fails, each name holds
+    /// either its old content or its new one, never a mix, and no temporary file is
+    /// left behind by a failure the adapter could report; one left by a writer that
+    /// died mid-write goes with the next write of its name. A source that fails makes
+    /// this fail with `Io` naming its file; the source itself knows why.
+    fn write_streams_atomic(
+        &self,
+        files: &mut [(&str, &mut dyn FileSource)],
+    ) -> Result<(), OutputError>;
+
+    /// [`write_streams_atomic`](Self::write_streams_atomic) of files whose content is
+    /// in memory, each the concatenation of its chunks.
+    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError> {
+        let mut pieces: Vec<Pieces<'_>> = files
+            .iter()
+            .map(|(_, chunks)| Pieces::new(chunks))
+            .collect();
+        let mut sources: Vec<(&str, &mut dyn FileSource)> = files
+            .iter()
+            .zip(pieces.iter_mut())
+            .map(|((name, _), pieces)| (*name, pieces as &mut dyn FileSource))
+            .collect();
+        self.write_streams_atomic(&mut sources)
+    }
 
     /// Removes what writers of `names` that died mid-write left behind, as
     /// `write_all_atomic` does first: for a build that finds the files current and writes
@@ -580,6 +601,39 @@ pub trait PackOutput: Send + Sync + fmt::Debug {
     /// The whole content of the regular file `name`: `NotFound` when absent, `TooLarge`
     /// over `limit` bytes.
     fn read(&self, name: &str, limit: u64) -> Result<Vec<u8>, OutputError>;
+}
+
+/// The content of one file that [`PackOutput::write_streams_atomic`] writes, given piece
+/// by piece as the writer asks for it.
+pub trait FileSource {
+    /// The next piece of the file (possibly empty); `Ok(None)` once the file is whole.
+    /// `Err` when the content cannot be made: the source keeps what went wrong for its
+    /// owner to report, and the write stops with every file as it was.
+    fn next_piece(&mut self) -> Result<Option<&[u8]>, SourceFailed>;
+}
+
+/// A [`FileSource`] could not give its next piece (why is the source's to say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFailed;
+
+/// A [`FileSource`] over chunks already in memory.
+#[derive(Debug, Clone)]
+pub struct Pieces<'a> {
+    chunks: std::slice::Iter<'a, &'a [u8]>,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn new(chunks: &'a [&'a [u8]]) -> Pieces<'a> {
+        Pieces {
+            chunks: chunks.iter(),
+        }
+    }
+}
+
+impl FileSource for Pieces<'_> {
+    fn next_piece(&mut self) -> Result<Option<&[u8]>, SourceFailed> {
+        Ok(self.chunks.next().copied())
+    }
 }
 
 /// Where the runtime's events go. The host injects it: Studio's container hands in its

@@ -15,7 +15,9 @@ use rustix::io::Errno;
 use rustix::process::Pid;
 
 use packer_domain::path::WsPath;
-use packer_domain::ports::{Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp};
+use packer_domain::ports::{
+    FileSource, Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp,
+};
 
 use crate::error::{errno_failure, io_failure};
 use crate::read::fingerprint;
@@ -146,21 +148,21 @@ impl DiskOutput {
     fn stage_and_replace(
         &self,
         dir: &OwnedFd,
-        files: &[(&str, &[&[u8]])],
+        files: &mut [(&str, &mut dyn FileSource)],
         pending: &mut Vec<String>,
     ) -> Result<(), OutputError> {
         let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
         self.remove_abandoned_temporaries(dir, &names);
-        for (name, chunks) in files {
+        for (name, source) in files.iter_mut() {
             let temporary = format!(
                 ".{name}.{}-{}.tmp",
                 std::process::id(),
                 NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
             );
             pending.push(temporary.clone());
-            self.write_temporary(dir, &temporary, name, chunks)?;
+            self.write_temporary(dir, &temporary, name, &mut **source)?;
         }
-        for (name, _) in files {
+        for (name, _) in files.iter() {
             match rustix::fs::statat(dir, *name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Directory => {
                     return Err(self.error(Errno::ISDIR, PortOp::Rename, name));
@@ -180,21 +182,24 @@ impl DiskOutput {
         Ok(())
     }
 
-    /// Writes the chunks to the new file `temporary` in the folder and syncs it.
+    /// Writes what `source` gives to the new file `temporary` in the folder and syncs it.
     fn write_temporary(
         &self,
         dir: &OwnedFd,
         temporary: &str,
         name: &str,
-        chunks: &[&[u8]],
+        source: &mut dyn FileSource,
     ) -> Result<(), OutputError> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(dir, temporary, flags, Mode::from_raw_mode(FILE_MODE))
             .map_err(|errno| self.error(errno, PortOp::Write, name))?;
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER, File::from(fd));
-        for chunk in chunks {
+        while let Some(piece) = source.next_piece().map_err(|_| {
+            OutputError::new(PortErrorKind::Io, PortOp::Write, self.file(name))
+                .with_detail("its content could not be made")
+        })? {
             writer
-                .write_all(chunk)
+                .write_all(piece)
                 .map_err(|e| self.io_error(&e, PortOp::Write, name))?;
         }
         let file = writer
@@ -210,11 +215,14 @@ impl PackOutput for DiskOutput {
         self.location.clone()
     }
 
-    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError> {
-        for (name, _) in files {
+    fn write_streams_atomic(
+        &self,
+        files: &mut [(&str, &mut dyn FileSource)],
+    ) -> Result<(), OutputError> {
+        for (name, _) in files.iter() {
             self.check_name(name, PortOp::Write)?;
         }
-        let Some((first, _)) = files.first() else {
+        let Some(&(first, _)) = files.first() else {
             return Ok(());
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| self.folder_error(&e))?;

@@ -12,7 +12,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use packer_domain::path::WsPath;
-use packer_domain::ports::{Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp};
+use packer_domain::ports::{
+    FileSource, Fingerprint, OutputError, PackOutput, PortErrorKind, PortOp,
+};
 
 use crate::faults::{Fault, OpLog};
 
@@ -156,18 +158,32 @@ impl PackOutput for MemOutput {
         self.location.clone()
     }
 
-    /// One `Write` operation per file, in order; the files change only once every one
-    /// of them passed, so a fault on any leaves them all as they were.
-    fn write_all_atomic(&self, files: &[(&str, &[&[u8]])]) -> Result<(), OutputError> {
-        for (name, _) in files {
+    /// One `Write` operation per file, in order, before any source is drained; the
+    /// files change only once every one of them passed and every source gave all of
+    /// its pieces, so a fault or a failing source leaves them all as they were.
+    fn write_streams_atomic(
+        &self,
+        files: &mut [(&str, &mut dyn FileSource)],
+    ) -> Result<(), OutputError> {
+        for (name, _) in files.iter() {
             self.operate(PortOp::Write, name, |_| Ok(()))?;
         }
+        let mut contents = Vec::with_capacity(files.len());
+        for (name, source) in files.iter_mut() {
+            let mut bytes = Vec::new();
+            while let Some(piece) = source.next_piece().map_err(|_| {
+                OutputError::new(PortErrorKind::Io, PortOp::Write, self.file_name(name))
+                    .with_detail("its content could not be made")
+            })? {
+                bytes.extend_from_slice(piece);
+            }
+            contents.push(((*name).to_owned(), bytes));
+        }
         let mut state = self.state();
-        for (name, chunks) in files {
-            let bytes = chunks.concat();
+        for (name, bytes) in contents {
             let inode = state.new_inode();
             let fingerprint = state.fingerprint(bytes.len(), inode);
-            state.files.insert((*name).to_owned(), (bytes, fingerprint));
+            state.files.insert(name, (bytes, fingerprint));
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use packer_domain::snapshot::ContentHash;
 use uuid::Uuid;
 
 use crate::codec::{Part, PartInfo};
-use crate::pack::{PACK_FILE, PackImage, TocEntry, VERSION, format_name};
+use crate::pack::{PACK_FILE, PackLayout, TocEntry, VERSION, format_name};
 
 /// What the manifest says of an asset beyond the table of contents, in the same order.
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +140,7 @@ impl PartFacts {
 
 /// The manifest of `pack`, whose table of contents lists the assets of `assets` in the
 /// same order.
-pub fn manifest(pack: &PackImage<'_>, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
+pub fn manifest(pack: &PackLayout, assets: &[ManifestAsset<'_>]) -> Vec<u8> {
     let assets = pack
         .toc
         .iter()

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::codec::Part;
 
 pub use crate::pack::reader::read;
-pub use crate::pack::writer::{PackImage, PackInput, write};
+pub use crate::pack::writer::{PackEntry, PackImage, PackInput, PackLayout, layout, write};
 
 /// The file's first eight bytes.
 pub const MAGIC: [u8; 8] = *b"PRMTPACK";

@@ -4,6 +4,11 @@
 //! The results land in plan order whatever thread made them, so the pack does not
 //! depend on the thread count. Storing an entry is best effort: a cache that cannot be
 //! written only makes the next build slower.
+//!
+//! Memory: missed assets are encoded a slice at a time, each slice's inputs read only
+//! when its turn comes, and a payload is kept for the pack only while the build's
+//! budget allows; the writer gets any other back from the cache, or by encoding its
+//! asset again ([`encode_again`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -11,14 +16,44 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use packer_domain::ports::{PortError, PortErrorKind, PortOp, ReadRequest, WorkspacePort};
 use packer_domain::snapshot::ContentHash;
 use packer_pack::cache::{self, Entry, asset_key, decode_entry, encode_entry};
-use packer_pack::codec::{self, InputError};
+use packer_pack::codec::{self, InputError, Part};
 
+use super::budget::Budget;
 use super::inputs::{Inputs, MAX_INPUT_BYTES, input_blocker, is_blocking, read_hashed, settled};
 use super::plan::{Blocker, Planned, refusal};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// Largest cache entry the build reads back.
-const MAX_ENTRY_BYTES: u64 = 4 << 30;
+pub(crate) const MAX_ENTRY_BYTES: u64 = 4 << 30;
+/// Input bytes of one slice of missed assets, read and encoded together.
+const SLICE_BYTES: u64 = 64 << 20;
+
+/// An asset's payload as the pack needs it: what the tables say of it, and its bytes
+/// while the budget let the build keep them.
+#[derive(Debug)]
+pub(crate) struct Payload {
+    pub(crate) parts: Vec<Part>,
+    pub(crate) hash: ContentHash,
+    pub(crate) len: u64,
+    pub(crate) held: Option<Entry>,
+}
+
+impl Payload {
+    fn of(entry: Entry, budget: &Budget) -> Payload {
+        let len = entry.payload().len() as u64;
+        Payload {
+            parts: entry.parts.clone(),
+            hash: entry.hash,
+            len,
+            held: budget.take(len).then_some(entry),
+        }
+    }
+
+    /// Whether `entry` is this payload.
+    pub(crate) fn is(&self, entry: &Entry) -> bool {
+        entry.hash == self.hash && entry.parts == self.parts
+    }
+}
 
 /// What the encode stage needs from the build.
 pub(crate) struct Stage<'a> {
@@ -31,6 +66,8 @@ pub(crate) struct Stage<'a> {
     pub(crate) now_ns: i64,
     /// Once set, no further asset is encoded (the build is stopping).
     pub(crate) stop: Option<&'a AtomicBool>,
+    /// What may be kept in memory for the writer.
+    pub(crate) budget: &'a Budget,
 }
 
 /// Every asset's payload in plan order, and how many came from the cache. `keys` and
@@ -40,23 +77,26 @@ pub(crate) fn payloads(
     inputs: &mut Inputs,
     keys: &mut [ContentHash],
     progress: &mut dyn FnMut(u64),
-) -> Result<(Vec<Entry>, u64), AppError> {
-    let mut entries = cached(stage, keys);
+) -> Result<(Vec<Payload>, u64), AppError> {
+    let mut payloads = cached(stage, keys);
     let stopping = || stage.stop.is_some_and(|stop| stop.load(Ordering::Relaxed));
-    let reused = entries.iter().filter(|e| e.is_some()).count() as u64;
+    let reused = payloads.iter().filter(|e| e.is_some()).count() as u64;
     progress(reused);
-    let misses: Vec<usize> = (0..entries.len())
-        .filter(|&i| entries[i].is_none())
+    let misses: Vec<usize> = (0..payloads.len())
+        .filter(|&i| payloads[i].is_none())
         .collect();
-    if !misses.is_empty() && !stopping() {
-        let sources = sources(stage, inputs, keys, &misses)?;
-        let mut done = reused;
-        let mut failures = Vec::new();
-        encode_all(stage, keys, &misses, sources, &mut |asset, result| {
+    let mut done = reused;
+    let mut failures = Vec::new();
+    for slice in slices(inputs, &misses) {
+        if stopping() {
+            break;
+        }
+        let sources = sources(stage, inputs, keys, slice)?;
+        encode_all(stage, keys, slice, sources, &mut |asset, result| {
             match result {
                 Ok(entry) => {
-                    if let Some(slot) = entries.get_mut(asset) {
-                        *slot = Some(entry);
+                    if let Some(slot) = payloads.get_mut(asset) {
+                        *slot = Some(Payload::of(entry, stage.budget));
                     }
                 }
                 Err(error) => failures.push((asset, error)),
@@ -64,23 +104,44 @@ pub(crate) fn payloads(
             done += 1;
             progress(done);
         });
-        if !failures.is_empty() {
-            failures.sort_by_key(|(asset, _)| *asset);
-            return Err(refusal(&decode_blockers(stage.planned, inputs, &failures)));
-        }
     }
-    let entries: Vec<Entry> = entries.into_iter().flatten().collect();
-    if entries.len() != stage.planned.len() && !stopping() {
+    if !failures.is_empty() {
+        failures.sort_by_key(|(asset, _)| *asset);
+        return Err(refusal(&decode_blockers(stage.planned, inputs, &failures)));
+    }
+    let payloads: Vec<Payload> = payloads.into_iter().flatten().collect();
+    if payloads.len() != stage.planned.len() && !stopping() {
         return Err(AppError::new(
-            crate::error::ErrorCode::Io,
+            ErrorCode::Io,
             "an asset was neither found in the cache nor encoded",
         ));
     }
-    Ok((entries, reused))
+    Ok((payloads, reused))
 }
 
-/// The cache entries that exist and check out, read in parallel.
-fn cached(stage: &Stage<'_>, keys: &[ContentHash]) -> Vec<Option<Entry>> {
+/// `misses` cut into runs whose inputs weigh about [`SLICE_BYTES`] (one asset at least).
+fn slices<'m>(inputs: &Inputs, misses: &'m [usize]) -> Vec<&'m [usize]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut weight = 0u64;
+    for (i, &asset) in misses.iter().enumerate() {
+        let size: u64 = inputs.of(asset).iter().map(|f| f.fingerprint.size).sum();
+        if i > start && weight.saturating_add(size) > SLICE_BYTES {
+            out.extend(misses.get(start..i));
+            start = i;
+            weight = 0;
+        }
+        weight = weight.saturating_add(size);
+    }
+    if start < misses.len() {
+        out.extend(misses.get(start..));
+    }
+    out
+}
+
+/// The cache entries that exist and check out, read in parallel; their bytes kept as
+/// far as the budget allows.
+fn cached(stage: &Stage<'_>, keys: &[ContentHash]) -> Vec<Option<Payload>> {
     let requests: Vec<Option<ReadRequest>> = keys
         .iter()
         .map(|key| {
@@ -96,7 +157,8 @@ fn cached(stage: &Stage<'_>, keys: &[ContentHash]) -> Vec<Option<Entry>> {
         .filter_map(|(i, r)| Some((i, r?)))
         .collect();
     let only: Vec<ReadRequest> = wanted.iter().map(|(_, r)| r.clone()).collect();
-    let found: Mutex<Vec<Option<Entry>>> = Mutex::new(vec![None; keys.len()]);
+    let found: Mutex<Vec<Option<Payload>>> =
+        Mutex::new(std::iter::repeat_with(|| None).take(keys.len()).collect());
     stage.port.read_many(&only, &|index, result| {
         let Some(&(asset, _)) = wanted.get(index) else {
             return;
@@ -107,9 +169,10 @@ fn cached(stage: &Stage<'_>, keys: &[ContentHash]) -> Vec<Option<Entry>> {
         };
         // A damaged or foreign entry is a miss: the asset is encoded again.
         if let Ok(entry) = decode_entry(read.bytes, key, &plan.declaration.output) {
+            let payload = Payload::of(entry, stage.budget);
             let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(slot) = found.get_mut(asset) {
-                *slot = Some(entry);
+                *slot = Some(payload);
             }
         }
     });
@@ -145,17 +208,17 @@ fn sources(
     for ((&slot, request), result) in wanted
         .iter()
         .zip(&requests)
-        .zip(read_hashed(stage.port, &requests))
+        .zip(read_hashed(stage.port, &requests, None))
     {
         match result {
-            Some(Ok((hash, read))) => {
+            Some(Ok(read)) => {
                 if let Some(fact) = inputs.facts.get_mut(slot) {
                     fact.fingerprint = read.fingerprint;
-                    fact.hash = hash;
+                    fact.hash = read.hash;
                     fact.settled = settled(&read.fingerprint, stage.now_ns);
                 }
                 if let Some(bytes) = inputs.bytes.get_mut(slot) {
-                    *bytes = Some(read.bytes);
+                    *bytes = read.bytes;
                 }
             }
             Some(Err(e)) if is_blocking(e.kind) => {
@@ -288,6 +351,59 @@ fn store(stage: &Stage<'_>, key: &ContentHash, bytes: &[u8]) {
     if stored.is_err() {
         let _ = port.remove_file(&temporary);
     }
+}
+
+/// The payload of `asset` made again from its inputs, for a writer that found its cache
+/// entry gone or damaged (another build pruned it, say): refused with `conflict` if an
+/// input changed since this build hashed it, since the pack's tables are laid out
+/// already.
+pub(crate) fn encode_again(
+    stage: &Stage<'_>,
+    inputs: &Inputs,
+    asset: usize,
+    expected: &Payload,
+) -> Result<Entry, AppError> {
+    let plan = stage
+        .planned
+        .get(asset)
+        .ok_or_else(|| AppError::new(ErrorCode::Io, "the build lost track of one of its assets"))?;
+    let mut bytes = Vec::new();
+    for fact in inputs.of(asset) {
+        let read = stage.port.read(&fact.path, MAX_INPUT_BYTES)?;
+        if ContentHash::of(&read.bytes) != fact.hash {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{} (asset {}) changed during the build; nothing was written, build again",
+                    fact.path.display_in_project(),
+                    plan.asset_id
+                ),
+            ));
+        }
+        bytes.push(read.bytes);
+    }
+    let views: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    let encoded = codec::encode(&plan.declaration.output, &views).map_err(|error| {
+        AppError::new(
+            ErrorCode::Io,
+            format!(
+                "asset {} could not be encoded again: {}",
+                plan.asset_id, error.error
+            ),
+        )
+    })?;
+    let hash = ContentHash::of(&encoded.payload);
+    let entry = Entry::from_encoded(encoded, hash);
+    if !expected.is(&entry) {
+        return Err(AppError::new(
+            ErrorCode::Io,
+            format!(
+                "asset {} encoded again differs from its first encoding; nothing was written",
+                plan.asset_id
+            ),
+        ));
+    }
+    Ok(entry)
 }
 
 /// The refusal lines of inputs that could not be decoded.

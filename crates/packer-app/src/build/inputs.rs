@@ -17,6 +17,7 @@ use packer_domain::ports::{
 use packer_domain::snapshot::ContentHash;
 use packer_pack::cache::{CacheIndex, InputRecord};
 
+use super::budget::Budget;
 use super::plan::{Blocker, Planned, refusal};
 use crate::error::AppError;
 
@@ -52,7 +53,7 @@ pub(crate) struct Inputs {
     pub(crate) facts: Vec<InputFact>,
     /// Where each asset's inputs start in `facts`; one more entry than assets.
     pub(crate) starts: Vec<usize>,
-    /// The content of the inputs read by this build, by index into `facts`.
+    /// The content of the inputs read by this build and kept, by index into `facts`.
     pub(crate) bytes: Vec<Option<Vec<u8>>>,
 }
 
@@ -73,13 +74,14 @@ pub(crate) fn settled(fingerprint: &Fingerprint, now_ns: i64) -> bool {
 }
 
 /// Learns every planned input's hash: stats each one, and reads those the index cannot
-/// vouch for. A missing input, or one that leads outside the workspace, refuses the
-/// build, naming the asset and the file.
+/// vouch for, keeping what was read as far as `budget` allows. A missing input, or one
+/// that leads outside the workspace, refuses the build, naming the asset and the file.
 pub(crate) fn gather(
     port: &dyn WorkspacePort,
     planned: &[Planned<'_>],
     index: &CacheIndex,
     now_ns: i64,
+    budget: &Budget,
 ) -> Result<Inputs, AppError> {
     let mut known = Known {
         records: &index.inputs,
@@ -135,7 +137,7 @@ pub(crate) fn gather(
             limit: MAX_INPUT_BYTES,
         })
         .collect();
-    let results = read_hashed(port, &requests);
+    let results = read_hashed(port, &requests, Some(budget));
     let mut bytes: Vec<Option<Vec<u8>>> = vec![None; slots.len()];
     for (((slot, _), request), result) in to_read.iter().zip(&requests).zip(results) {
         let slot = *slot;
@@ -143,14 +145,14 @@ pub(crate) fn gather(
             continue;
         };
         match result {
-            Some(Ok((hash, read))) => {
+            Some(Ok(read)) => {
                 slots[slot] = Some(InputFact {
                     path: request.path.clone(),
                     fingerprint: read.fingerprint,
-                    hash,
+                    hash: read.hash,
                     settled: settled(&read.fingerprint, now_ns),
                 });
-                bytes[slot] = Some(read.bytes);
+                bytes[slot] = read.bytes;
             }
             Some(Err(e)) if is_blocking(e.kind) => {
                 if let Some(plan) = planned.get(asset) {
@@ -182,8 +184,17 @@ pub(crate) fn gather(
     })
 }
 
+/// A file read and hashed.
+#[derive(Debug, Clone)]
+pub(crate) struct HashedRead {
+    pub(crate) hash: ContentHash,
+    pub(crate) fingerprint: Fingerprint,
+    /// The content, unless the budget it was read under had no room left for it.
+    pub(crate) bytes: Option<Vec<u8>>,
+}
+
 /// A file read and hashed, or why it could not be; `None` if the port never delivered.
-pub(crate) type Hashed = Option<Result<(ContentHash, FileRead), PortError>>;
+pub(crate) type Hashed = Option<Result<HashedRead, PortError>>;
 
 /// The last build's records, looked up by position first: a build that plans what the
 /// last one planned finds every input where it left it, and needs no map.
@@ -208,11 +219,23 @@ impl<'i> Known<'i> {
     }
 }
 
-/// Reads `requests` through the port, hashing each file on the thread that read it.
-pub(crate) fn read_hashed(port: &dyn WorkspacePort, requests: &[ReadRequest]) -> Vec<Hashed> {
+/// Reads `requests` through the port, hashing each file on the thread that read it. The
+/// content is kept as far as `budget` allows (all of it without one).
+pub(crate) fn read_hashed(
+    port: &dyn WorkspacePort,
+    requests: &[ReadRequest],
+    budget: Option<&Budget>,
+) -> Vec<Hashed> {
     let results: Mutex<Vec<Hashed>> = Mutex::new(vec![None; requests.len()]);
     port.read_many(requests, &|index, result| {
-        let hashed = result.map(|read| (ContentHash::of(&read.bytes), read));
+        let hashed = result.map(|read: FileRead| {
+            let keep = budget.is_none_or(|budget| budget.take(read.bytes.len() as u64));
+            HashedRead {
+                hash: ContentHash::of(&read.bytes),
+                fingerprint: read.fingerprint,
+                bytes: keep.then_some(read.bytes),
+            }
+        });
         // A sink that panicked mid-store left the vector whole.
         let mut results = results.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(slot) = results.get_mut(index) {

@@ -1,14 +1,23 @@
 //! The end of a build: the key of everything the output depends on, the check that the
-//! output folder already holds exactly that, writing the pack and the manifest, and
-//! keeping the cache index.
+//! output folder already holds exactly that, writing the pack (streamed: payloads the
+//! build did not keep are read back from the cache as the writer reaches them) and the
+//! manifest, and keeping the cache index.
 
-use packer_domain::ports::{Fingerprint, PackOutput, WorkspacePort};
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use packer_domain::ports::{
+    FileSource, Fingerprint, PackOutput, Pieces, ReadRequest, SourceFailed, WorkspacePort,
+};
 use packer_domain::snapshot::ContentHash;
-use packer_pack::cache::{self, CacheIndex, Entry, OutputRecord, decode_index, encode_index};
+use packer_pack::cache::{
+    self, CacheIndex, Entry, OutputRecord, decode_entry, decode_index, encode_index,
+};
 use packer_pack::codec::CODEC_VERSION;
 use packer_pack::manifest::{ManifestAsset, manifest};
-use packer_pack::pack::{self, MANIFEST_FILE, PACK_FILE, PackInput};
+use packer_pack::pack::{self, MANIFEST_FILE, PACK_FILE, PackEntry, PackLayout};
 
+use super::encode::{MAX_ENTRY_BYTES, Payload, Stage, encode_again};
 use super::inputs::{InputFact, Inputs};
 use super::plan::Planned;
 use crate::error::{AppError, ErrorCode};
@@ -86,35 +95,40 @@ pub(crate) struct Written {
     pub(crate) manifest: Fingerprint,
 }
 
-/// Lays the pack out, writes it and then the manifest, each atomically.
+/// Lays the pack out, writes it piece by piece and then the manifest, both atomically.
 pub(crate) fn write_outputs(
     output: &dyn PackOutput,
-    planned: &[Planned<'_>],
-    entries: &[Entry],
+    stage: &Stage<'_>,
+    inputs: &Inputs,
+    keys: &[ContentHash],
+    payloads: &[Payload],
 ) -> Result<Written, AppError> {
-    let inputs: Vec<PackInput<'_>> = planned
+    let entries: Vec<PackEntry<'_>> = stage
+        .planned
         .iter()
-        .zip(entries)
-        .map(|(plan, entry)| PackInput {
+        .zip(payloads)
+        .map(|(plan, payload)| PackEntry {
             asset_id: plan.asset_id.0,
             asset_uuid: plan.asset_uuid,
             output: plan.declaration.output,
-            parts: &entry.parts,
-            payload: entry.payload(),
-            hash: entry.hash,
+            parts: &payload.parts,
+            length: payload.len,
+            hash: payload.hash,
         })
         .collect();
-    let image = pack::write(&inputs).map_err(|e| {
+    let layout = pack::layout(&entries).map_err(|e| {
         AppError::new(
             ErrorCode::Invalid,
             format!("the pack cannot be laid out: {e}"),
         )
     })?;
-    let names: Vec<Vec<&str>> = planned
+    let names: Vec<Vec<&str>> = stage
+        .planned
         .iter()
         .map(|plan| plan.declaration.inputs.iter().map(|i| i.as_str()).collect())
         .collect();
-    let described: Vec<ManifestAsset<'_>> = planned
+    let described: Vec<ManifestAsset<'_>> = stage
+        .planned
         .iter()
         .zip(&names)
         .map(|(plan, inputs)| ManifestAsset {
@@ -123,12 +137,31 @@ pub(crate) fn write_outputs(
             inputs,
         })
         .collect();
-    let manifest = manifest(&image, &described);
+    let manifest = manifest(&layout, &described);
+    let mut pack = PackStream {
+        stage,
+        inputs,
+        keys,
+        payloads,
+        layout: &layout,
+        next: 0,
+        step: StreamStep::Head,
+        fetched: VecDeque::new(),
+        current: None,
+        error: None,
+    };
+    let manifest_chunks: [&[u8]; 1] = [&manifest];
+    let mut manifest_source = Pieces::new(&manifest_chunks);
     // Both or neither: a manifest that fails to write must not leave a new pack beside
     // the old manifest.
-    output
-        .write_all_atomic(&[(PACK_FILE, &image.chunks()), (MANIFEST_FILE, &[&manifest])])
-        .map_err(output_error)?;
+    let result = output.write_streams_atomic(&mut [
+        (PACK_FILE, &mut pack as &mut dyn FileSource),
+        (MANIFEST_FILE, &mut manifest_source),
+    ]);
+    if let Some(error) = pack.error {
+        return Err(error);
+    }
+    result.map_err(output_error)?;
     let written = |name: &str| {
         output.stat(name).map_err(output_error)?.ok_or_else(|| {
             AppError::new(
@@ -141,10 +174,185 @@ pub(crate) fn write_outputs(
         })
     };
     Ok(Written {
-        len: image.len,
+        len: layout.len,
         pack: written(PACK_FILE)?,
         manifest: written(MANIFEST_FILE)?,
     })
+}
+
+/// Payload bytes the writer reads back from the cache at a time.
+const READ_AHEAD_BYTES: u64 = 32 << 20;
+/// Cache entries the writer reads back at a time.
+const READ_AHEAD_ENTRIES: usize = 1024;
+
+/// The pack as a [`FileSource`]: the head, then each payload and its padding. A payload
+/// the build did not keep is read back from the cache, several at a time and in
+/// parallel, a few megabytes ahead of the writer; one the cache no longer has (or has
+/// damaged) is encoded again.
+struct PackStream<'a> {
+    stage: &'a Stage<'a>,
+    inputs: &'a Inputs,
+    keys: &'a [ContentHash],
+    payloads: &'a [Payload],
+    layout: &'a PackLayout,
+    /// The asset whose payload or padding comes next.
+    next: usize,
+    step: StreamStep,
+    /// Payloads read ahead, with their assets, in order.
+    fetched: VecDeque<(usize, Entry)>,
+    /// The payload being written, when it was read back.
+    current: Option<Entry>,
+    /// Why the stream stopped.
+    error: Option<AppError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamStep {
+    Head,
+    Payload,
+    Padding,
+}
+
+impl FileSource for PackStream<'_> {
+    fn next_piece(&mut self) -> Result<Option<&[u8]>, SourceFailed> {
+        match self.step {
+            StreamStep::Head => {
+                self.step = StreamStep::Payload;
+                Ok(Some(self.layout.head()))
+            }
+            StreamStep::Padding => {
+                self.step = StreamStep::Payload;
+                let padding = self.layout.padding_after(self.next);
+                self.next += 1;
+                Ok(Some(padding))
+            }
+            StreamStep::Payload => {
+                let asset = self.next;
+                let Some(payload) = self.payloads.get(asset) else {
+                    return Ok(None);
+                };
+                self.step = StreamStep::Padding;
+                if let Some(entry) = &payload.held {
+                    return Ok(Some(entry.payload()));
+                }
+                match self.fetch(asset) {
+                    Ok(entry) => {
+                        self.current = Some(entry);
+                        Ok(self.current.as_ref().map(Entry::payload))
+                    }
+                    Err(error) => {
+                        self.error = Some(error);
+                        Err(SourceFailed)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl PackStream<'_> {
+    /// The payload of `asset`, which the build did not keep.
+    fn fetch(&mut self, asset: usize) -> Result<Entry, AppError> {
+        if self
+            .fetched
+            .front()
+            .is_none_or(|(first, _)| *first != asset)
+        {
+            self.fetched.clear();
+            self.read_ahead(asset)?;
+        }
+        match self.fetched.pop_front() {
+            Some((first, entry)) if first == asset => Ok(entry),
+            _ => Err(AppError::new(
+                ErrorCode::Io,
+                "the build lost track of one of its payloads",
+            )),
+        }
+    }
+
+    /// Reads back the payloads of `from` and of the next assets not kept, up to a few
+    /// megabytes; encodes again those the cache cannot give.
+    fn read_ahead(&mut self, from: usize) -> Result<(), AppError> {
+        let mut wanted: Vec<usize> = Vec::new();
+        let mut weight = 0u64;
+        for (asset, payload) in self.payloads.iter().enumerate().skip(from) {
+            if payload.held.is_some() {
+                continue;
+            }
+            if !wanted.is_empty()
+                && (weight.saturating_add(payload.len) > READ_AHEAD_BYTES
+                    || wanted.len() >= READ_AHEAD_ENTRIES)
+            {
+                break;
+            }
+            weight = weight.saturating_add(payload.len);
+            wanted.push(asset);
+        }
+        let requests: Vec<Option<ReadRequest>> = wanted
+            .iter()
+            .map(|&asset| {
+                let key = self.keys.get(asset)?;
+                Some(ReadRequest {
+                    path: cache::entry_path(key).ok()?,
+                    limit: MAX_ENTRY_BYTES,
+                })
+            })
+            .collect();
+        let asked: Vec<(usize, ReadRequest)> = wanted
+            .iter()
+            .zip(requests)
+            .filter_map(|(&asset, request)| Some((asset, request?)))
+            .collect();
+        let only: Vec<ReadRequest> = asked.iter().map(|(_, r)| r.clone()).collect();
+        let found: Mutex<Vec<Option<Entry>>> =
+            Mutex::new(std::iter::repeat_with(|| None).take(only.len()).collect());
+        let (stage, keys, payloads) = (self.stage, self.keys, self.payloads);
+        stage.port.read_many(&only, &|index, result| {
+            let Some(&(asset, _)) = asked.get(index) else {
+                return;
+            };
+            let (Ok(read), Some(key), Some(plan), Some(payload)) = (
+                result,
+                keys.get(asset),
+                stage.planned.get(asset),
+                payloads.get(asset),
+            ) else {
+                return;
+            };
+            // Anything but the very payload the tables were laid out for is a miss.
+            let entry = decode_entry(read.bytes, key, &plan.declaration.output)
+                .ok()
+                .filter(|entry| payload.is(entry));
+            let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(slot) = found.get_mut(index) {
+                *slot = entry;
+            }
+        });
+        let mut found = found
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .into_iter();
+        let mut asked = asked.iter().map(|(asset, _)| *asset).peekable();
+        for &asset in &wanted {
+            let read = if asked.peek() == Some(&asset) {
+                asked.next();
+                found.next().flatten()
+            } else {
+                None
+            };
+            let entry = match read {
+                Some(entry) => entry,
+                None => {
+                    let payload = self.payloads.get(asset).ok_or_else(|| {
+                        AppError::new(ErrorCode::Io, "the build lost track of one of its payloads")
+                    })?;
+                    encode_again(self.stage, self.inputs, asset, payload)?
+                }
+            };
+            self.fetched.push_back((asset, entry));
+        }
+        Ok(())
+    }
 }
 
 /// The cache index as the last build left it; empty when there is none or it does not

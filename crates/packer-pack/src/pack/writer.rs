@@ -1,6 +1,7 @@
-//! Writing a pack: the header and tables laid out in one buffer, the payloads lent from
-//! wherever they already are, so that a large pack is never copied into one piece
-//! before it is written.
+//! Writing a pack: the header and tables laid out in one buffer from what is known of
+//! each payload (its length, parts and hash), so that the payloads themselves can be
+//! fetched one by one as the file is written, and a pack larger than memory never has
+//! to be held whole; or lent from wherever they already are, when they all are.
 
 use packer_domain::declaration::OutputOptions;
 use packer_domain::snapshot::ContentHash;
@@ -12,8 +13,8 @@ use super::{
 };
 use crate::codec::Part;
 
-/// One asset to pack. Its payload's parts must be laid out as the codecs lay them out
-/// (aligned, zero between), and `hash` must be blake3 of `payload`.
+/// One asset to pack, with its payload. Its payload's parts must be laid out as the
+/// codecs lay them out (aligned, zero between), and `hash` must be blake3 of `payload`.
 #[derive(Debug, Clone, Copy)]
 pub struct PackInput<'a> {
     pub asset_id: u64,
@@ -24,13 +25,28 @@ pub struct PackInput<'a> {
     pub hash: ContentHash,
 }
 
-/// A pack ready to be written: the concatenation of [`chunks`](Self::chunks).
+/// One asset as the layout needs it: what the tables say of it, without its payload,
+/// which the writer fetches only when its turn comes.
+#[derive(Debug, Clone, Copy)]
+pub struct PackEntry<'a> {
+    pub asset_id: u64,
+    pub asset_uuid: Uuid,
+    pub output: OutputOptions,
+    pub parts: &'a [Part],
+    /// The payload's length in bytes.
+    pub length: u64,
+    /// blake3 of the payload.
+    pub hash: ContentHash,
+}
+
+/// Where everything of a pack goes: the file is [`head`](Self::head), then each
+/// payload in table order followed by [`padding_after`](Self::padding_after) it.
 #[derive(Debug, Clone)]
-pub struct PackImage<'a> {
+pub struct PackLayout {
     /// Header, tables and the padding up to the first payload.
     head: Vec<u8>,
-    /// Each payload with the zero padding that precedes the next one.
-    payloads: Vec<(&'a [u8], usize)>,
+    /// The zero padding after each payload, before the next one.
+    pads: Vec<usize>,
     /// What the table of contents says, in `asset_id` order.
     pub toc: Vec<TocEntry>,
     /// The file's length.
@@ -41,15 +57,37 @@ pub struct PackImage<'a> {
 /// Zero bytes to pad with: padding is always shorter than [`ALIGNMENT`].
 const ZEROS: [u8; ALIGNMENT as usize] = [0; ALIGNMENT as usize];
 
-impl<'a> PackImage<'a> {
+impl PackLayout {
+    /// The bytes before the first payload.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// The zeros that follow the payload of the `index`-th asset.
+    pub fn padding_after(&self, index: usize) -> &'static [u8] {
+        let pad = self.pads.get(index).copied().unwrap_or(0);
+        ZEROS.get(..pad).unwrap_or_default()
+    }
+}
+
+/// A pack whose payloads are all in memory: the concatenation of
+/// [`chunks`](Self::chunks).
+#[derive(Debug, Clone)]
+pub struct PackImage<'a> {
+    pub layout: PackLayout,
+    payloads: Vec<&'a [u8]>,
+}
+
+impl PackImage<'_> {
     /// The pieces of the file, in order.
     pub fn chunks(&self) -> Vec<&[u8]> {
         let mut chunks = Vec::with_capacity(1 + 2 * self.payloads.len());
-        chunks.push(self.head.as_slice());
-        for (payload, pad) in &self.payloads {
+        chunks.push(self.layout.head());
+        for (index, payload) in self.payloads.iter().enumerate() {
             chunks.push(payload);
-            if *pad > 0 {
-                chunks.push(ZEROS.get(..*pad).unwrap_or_default());
+            let pad = self.layout.padding_after(index);
+            if !pad.is_empty() {
+                chunks.push(pad);
             }
         }
         chunks
@@ -61,9 +99,28 @@ impl<'a> PackImage<'a> {
     }
 }
 
+/// Lays out a pack of `assets` held in memory; see [`layout`].
+pub fn write<'a>(assets: &[PackInput<'a>]) -> Result<PackImage<'a>, PackError> {
+    let entries: Vec<PackEntry<'_>> = assets
+        .iter()
+        .map(|asset| PackEntry {
+            asset_id: asset.asset_id,
+            asset_uuid: asset.asset_uuid,
+            output: asset.output,
+            parts: asset.parts,
+            length: asset.payload.len() as u64,
+            hash: asset.hash,
+        })
+        .collect();
+    Ok(PackImage {
+        layout: layout(&entries)?,
+        payloads: assets.iter().map(|asset| asset.payload).collect(),
+    })
+}
+
 /// Lays out a pack of `assets`, which must be in strictly increasing `asset_id` order,
 /// each with at least one part.
-pub fn write<'a>(assets: &[PackInput<'a>]) -> Result<PackImage<'a>, PackError> {
+pub fn layout(assets: &[PackEntry<'_>]) -> Result<PackLayout, PackError> {
     let fail = |message: String| PackError::at(0, message);
     let asset_count = u32::try_from(assets.len()).map_err(|_| {
         fail(format!(
@@ -79,7 +136,7 @@ pub fn write<'a>(assets: &[PackInput<'a>]) -> Result<PackImage<'a>, PackError> {
         + u64::from(part_count) * PART_RECORD_LEN;
 
     let mut toc = Vec::with_capacity(assets.len());
-    let mut payloads = Vec::with_capacity(assets.len());
+    let mut pads: Vec<usize> = Vec::with_capacity(assets.len());
     let mut end = tables_end;
     let mut previous = 0u64;
     for asset in assets {
@@ -94,21 +151,25 @@ pub fn write<'a>(assets: &[PackInput<'a>]) -> Result<PackImage<'a>, PackError> {
             return Err(fail(format!("asset {} has no parts", asset.asset_id)));
         }
         let offset = align_up(end);
-        if let Some((_, pad)) = payloads.last_mut() {
+        if let Some(pad) = pads.last_mut() {
             *pad = (offset - end) as usize;
         }
-        let length = asset.payload.len() as u64;
-        payloads.push((asset.payload, 0));
+        pads.push(0);
         toc.push(TocEntry {
             asset_id: asset.asset_id,
             asset_uuid: asset.asset_uuid,
             output: asset.output,
             offset,
-            length,
+            length: asset.length,
             hash: asset.hash,
             parts: asset.parts.to_vec(),
         });
-        end = offset + length;
+        end = offset.checked_add(asset.length).ok_or_else(|| {
+            fail(format!(
+                "asset {} is larger than a pack holds",
+                asset.asset_id
+            ))
+        })?;
     }
     let data_start = toc.first().map_or(tables_end, |first| first.offset);
 
@@ -147,9 +208,9 @@ pub fn write<'a>(assets: &[PackInput<'a>]) -> Result<PackImage<'a>, PackError> {
     let index_hash = index_hash(&head);
     head[32..64].copy_from_slice(&index_hash.0);
     head.resize(data_start as usize, 0);
-    Ok(PackImage {
+    Ok(PackLayout {
         head,
-        payloads,
+        pads,
         toc,
         len: end,
         index_hash,
