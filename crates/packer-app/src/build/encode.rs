@@ -24,7 +24,7 @@ use super::plan::{Blocker, Planned, refusal};
 use crate::error::{AppError, ErrorCode};
 
 /// Largest cache entry the build reads back.
-pub(crate) const MAX_ENTRY_BYTES: u64 = 4 << 30;
+const MAX_ENTRY_BYTES: u64 = 4 << 30;
 /// Input bytes of one slice of missed assets, read and encoded together.
 const SLICE_BYTES: u64 = 64 << 20;
 
@@ -142,38 +142,59 @@ fn slices<'m>(inputs: &Inputs, misses: &'m [usize]) -> Vec<&'m [usize]> {
 /// The cache entries that exist and check out, read in parallel; their bytes kept as
 /// far as the budget allows.
 fn cached(stage: &Stage<'_>, keys: &[ContentHash]) -> Vec<Option<Payload>> {
-    let requests: Vec<Option<ReadRequest>> = keys
+    let assets: Vec<usize> = (0..keys.len()).collect();
+    read_entries(stage, keys, &assets, &|_, entry| {
+        Some(Payload::of(entry, stage.budget))
+    })
+}
+
+/// Reads the cache entries of `assets` in parallel and hands each one that checks out
+/// (made for its asset's key and kind, hashes intact) to `take` on the thread that read
+/// it; what `take` gives, in `assets` order. A missing, damaged or foreign entry, or one
+/// `take` refuses, is `None`: a miss.
+pub(crate) fn read_entries<T: Send>(
+    stage: &Stage<'_>,
+    keys: &[ContentHash],
+    assets: &[usize],
+    take: &(dyn Fn(usize, Entry) -> Option<T> + Sync),
+) -> Vec<Option<T>> {
+    let wanted: Vec<(usize, ReadRequest)> = assets
         .iter()
-        .map(|key| {
-            cache::entry_path(key).ok().map(|path| ReadRequest {
-                path,
-                limit: MAX_ENTRY_BYTES,
-            })
+        .enumerate()
+        .filter_map(|(slot, &asset)| {
+            let path = cache::entry_path(keys.get(asset)?).ok()?;
+            Some((
+                slot,
+                ReadRequest {
+                    path,
+                    limit: MAX_ENTRY_BYTES,
+                },
+            ))
         })
         .collect();
-    let wanted: Vec<(usize, ReadRequest)> = requests
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, r)| Some((i, r?)))
-        .collect();
     let only: Vec<ReadRequest> = wanted.iter().map(|(_, r)| r.clone()).collect();
-    let found: Mutex<Vec<Option<Payload>>> =
-        Mutex::new(std::iter::repeat_with(|| None).take(keys.len()).collect());
+    let found: Mutex<Vec<Option<T>>> =
+        Mutex::new(std::iter::repeat_with(|| None).take(assets.len()).collect());
     stage.port.read_many(&only, &|index, result| {
-        let Some(&(asset, _)) = wanted.get(index) else {
+        let Some(&(slot, _)) = wanted.get(index) else {
+            return;
+        };
+        let Some(&asset) = assets.get(slot) else {
             return;
         };
         let (Ok(read), Some(key), Some(plan)) = (result, keys.get(asset), stage.planned.get(asset))
         else {
             return;
         };
-        // A damaged or foreign entry is a miss: the asset is encoded again.
-        if let Ok(entry) = decode_entry(read.bytes, key, &plan.declaration.output) {
-            let payload = Payload::of(entry, stage.budget);
-            let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(slot) = found.get_mut(asset) {
-                *slot = Some(payload);
-            }
+        let Some(taken) = decode_entry(read.bytes, key, &plan.declaration.output)
+            .ok()
+            .and_then(|entry| take(asset, entry))
+        else {
+            return;
+        };
+        let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(place) = found.get_mut(slot) {
+            *place = Some(taken);
         }
     });
     found.into_inner().unwrap_or_else(PoisonError::into_inner)

@@ -4,20 +4,17 @@
 //! manifest, and keeping the cache index.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
 
 use packer_domain::ports::{
-    FileSource, Fingerprint, PackOutput, Pieces, ReadRequest, SourceFailed, WorkspacePort,
+    FileSource, Fingerprint, PackOutput, Pieces, SourceFailed, WorkspacePort,
 };
 use packer_domain::snapshot::ContentHash;
-use packer_pack::cache::{
-    self, CacheIndex, Entry, OutputRecord, decode_entry, decode_index, encode_index,
-};
+use packer_pack::cache::{self, CacheIndex, Entry, OutputRecord, decode_index, encode_index};
 use packer_pack::codec::CODEC_VERSION;
 use packer_pack::manifest::{ManifestAsset, manifest};
 use packer_pack::pack::{self, MANIFEST_FILE, PACK_FILE, PackEntry, PackLayout};
 
-use super::encode::{MAX_ENTRY_BYTES, Payload, Stage, encode_again};
+use super::encode::{Payload, Stage, encode_again, read_entries};
 use super::inputs::{InputFact, Inputs};
 use super::plan::Planned;
 use crate::error::{AppError, ErrorCode};
@@ -288,58 +285,15 @@ impl PackStream<'_> {
             weight = weight.saturating_add(payload.len);
             wanted.push(asset);
         }
-        let requests: Vec<Option<ReadRequest>> = wanted
-            .iter()
-            .map(|&asset| {
-                let key = self.keys.get(asset)?;
-                Some(ReadRequest {
-                    path: cache::entry_path(key).ok()?,
-                    limit: MAX_ENTRY_BYTES,
-                })
-            })
-            .collect();
-        let asked: Vec<(usize, ReadRequest)> = wanted
-            .iter()
-            .zip(requests)
-            .filter_map(|(&asset, request)| Some((asset, request?)))
-            .collect();
-        let only: Vec<ReadRequest> = asked.iter().map(|(_, r)| r.clone()).collect();
-        let found: Mutex<Vec<Option<Entry>>> =
-            Mutex::new(std::iter::repeat_with(|| None).take(only.len()).collect());
-        let (stage, keys, payloads) = (self.stage, self.keys, self.payloads);
-        stage.port.read_many(&only, &|index, result| {
-            let Some(&(asset, _)) = asked.get(index) else {
-                return;
-            };
-            let (Ok(read), Some(key), Some(plan), Some(payload)) = (
-                result,
-                keys.get(asset),
-                stage.planned.get(asset),
-                payloads.get(asset),
-            ) else {
-                return;
-            };
-            // Anything but the very payload the tables were laid out for is a miss.
-            let entry = decode_entry(read.bytes, key, &plan.declaration.output)
-                .ok()
-                .filter(|entry| payload.is(entry));
-            let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(slot) = found.get_mut(index) {
-                *slot = entry;
-            }
+        // Anything but the very payload the tables were laid out for is a miss.
+        let payloads = self.payloads;
+        let found = read_entries(self.stage, self.keys, &wanted, &|asset, entry| {
+            payloads
+                .get(asset)
+                .is_some_and(|payload| payload.is(&entry))
+                .then_some(entry)
         });
-        let mut found = found
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .into_iter();
-        let mut asked = asked.iter().map(|(asset, _)| *asset).peekable();
-        for &asset in &wanted {
-            let read = if asked.peek() == Some(&asset) {
-                asked.next();
-                found.next().flatten()
-            } else {
-                None
-            };
+        for (&asset, read) in wanted.iter().zip(found) {
             let entry = match read {
                 Some(entry) => entry,
                 None => {
