@@ -19,7 +19,7 @@ use packer_domain::snapshot::DeclarationState;
 use packer_fs::{DiskOutput, DiskWorkspace, SystemClock};
 
 use crate::commit::projects::{ensure_real_disk, scratch_copy};
-use crate::report::{Measurement, Report, median, ms};
+use crate::report::{Measurement, Report, ms};
 
 /// A no-op rebuild costs at most 50% over stat-ing every input.
 const NO_OP_GOAL: f64 = 1.5;
@@ -114,14 +114,11 @@ pub fn run(
     }
     runtime.shutdown();
 
-    let full_value = median(&mut full.clone());
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         format!(
             "full build, {label} assets ({} packed, empty cache)",
             packed.assets
         ),
-        full_value,
-        "ms",
         full,
     ));
     report.push(Measurement::info(

@@ -9,7 +9,7 @@ use anyhow::ensure;
 use packer_domain::json;
 use stats_alloc::{Region, StatsAlloc};
 
-use crate::report::{Measurement, Report, median, ms};
+use crate::report::{Measurement, Report, ms};
 
 /// Values in the generated tile map.
 const TILES: usize = 25_000_000;
@@ -40,10 +40,8 @@ pub fn run(
         drop(tree);
     }
     let size = text.len() as f64;
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         format!("data input check, {} MB tile map", text.len() >> 20),
-        median(&mut checked.clone()),
-        "ms",
         checked,
     ));
     report.push(Measurement::info(
@@ -52,10 +50,8 @@ pub fn run(
         "bytes",
         Vec::new(),
     ));
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         "  the same read into the tree instead".to_owned(),
-        median(&mut built.clone()),
-        "ms",
         built,
     ));
     report.push(Measurement::info(

@@ -105,25 +105,19 @@ fn scan_vs_git(
         git,
         SCAN_GOAL,
     );
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         format!("  of which the walk (unchanged folders taken over, one stat per file), {label}"),
-        median(&mut walks.clone()),
-        "ms",
         walks,
     ));
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         format!("  a walk listing every folder instead, {label}"),
-        median(&mut listing_walks.clone()),
-        "ms",
         listing_walks,
     ));
-    report.push(Measurement::info(
+    report.push(Measurement::timings(
         format!(
             "  the stat calls alone ({} entries known beforehand, no listing), {label}",
             tree.entries
         ),
-        median(&mut stats_alone.clone()),
-        "ms",
         stats_alone,
     ));
     Ok(())
@@ -264,8 +258,7 @@ fn observed_open(
         ),
         (format!("  the same without an observer, {label}"), plain),
     ] {
-        let value = median(&mut samples.clone());
-        report.push(Measurement::info(name, value, "ms", samples));
+        report.push(Measurement::timings(name, samples));
     }
     Ok(())
 }

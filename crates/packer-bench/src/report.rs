@@ -37,6 +37,11 @@ impl Measurement {
             samples,
         }
     }
+
+    /// Timings in milliseconds shown for context: their median, and the samples.
+    pub fn timings(name: String, samples: Vec<f64>) -> Measurement {
+        Measurement::info(name, median(&mut samples.clone()), "ms", samples)
+    }
 }
 
 #[derive(Debug, Default, serde::Serialize)]
